@@ -1,0 +1,165 @@
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalid is wrapped by every error that describes bad content in a
+// cluster file (as opposed to a file that cannot be read).
+var ErrInvalid = errors.New("invalid cluster config")
+
+// Node is one member of the cluster.
+type Node struct {
+	ID   string `yaml:"id"`   // unique member id, e.g. "n1"
+	Addr string `yaml:"addr"` // host:port the node listens on for peers and clients
+}
+
+// Config is a parsed and validated cluster.yaml.
+type Config struct {
+	Name            string        // cluster name; handshakes from another cluster are refused
+	Nodes           []Node        // members in file order
+	DataDir         string        // absolute; node id's data lives in DataDir/<id>
+	Heartbeat       time.Duration // leader heartbeat interval
+	ElectionTimeout time.Duration // T: each election timer is drawn from [T, 2T)
+	AuthToken       string        // shared secret for peers and clients, "" for none
+}
+
+// file mirrors the YAML document; pointers tell a missing key from a zero one.
+type file struct {
+	Name            *string `yaml:"name"`
+	Nodes           []Node  `yaml:"nodes"`
+	DataDir         *string `yaml:"data_dir"`
+	Heartbeat       *string `yaml:"heartbeat"`
+	ElectionTimeout *string `yaml:"election_timeout"`
+	AuthToken       string  `yaml:"auth_token"`
+}
+
+// Load reads and validates the cluster file at path. A relative data_dir is
+// taken relative to the file's directory.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read cluster file: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("cluster file %s: %w", path, err)
+	}
+	cfg, err := Parse(data, filepath.Dir(abs))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse validates a cluster document; dir anchors a relative data_dir.
+func Parse(data []byte, dir string) (*Config, error) {
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, invalid("empty file")
+		}
+		return nil, invalid("%s", oneLine(err.Error()))
+	}
+	if f.Name == nil || *f.Name == "" {
+		return nil, invalid("missing key: name")
+	}
+	if len(f.Nodes) == 0 {
+		return nil, invalid("missing key: nodes")
+	}
+	if f.DataDir == nil || *f.DataDir == "" {
+		return nil, invalid("missing key: data_dir")
+	}
+	heartbeat, err := duration("heartbeat", f.Heartbeat)
+	if err != nil {
+		return nil, err
+	}
+	election, err := duration("election_timeout", f.ElectionTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if election <= heartbeat {
+		return nil, invalid("election_timeout (%s) must be above heartbeat (%s)", election, heartbeat)
+	}
+	ids := map[string]bool{}
+	addrs := map[string]bool{}
+	for i, n := range f.Nodes {
+		if n.ID == "" {
+			return nil, invalid("nodes[%d]: missing key: id", i)
+		}
+		if n.Addr == "" {
+			return nil, invalid("node %s: missing key: addr", n.ID)
+		}
+		if _, _, err := net.SplitHostPort(n.Addr); err != nil {
+			return nil, invalid("node %s: bad addr %q: want host:port", n.ID, n.Addr)
+		}
+		if ids[n.ID] {
+			return nil, invalid("duplicate node id %s", n.ID)
+		}
+		if addrs[n.Addr] {
+			return nil, invalid("duplicate node address %s", n.Addr)
+		}
+		ids[n.ID], addrs[n.Addr] = true, true
+	}
+	dataDir := *f.DataDir
+	if !filepath.IsAbs(dataDir) {
+		dataDir = filepath.Join(dir, dataDir)
+	}
+	return &Config{
+		Name:            *f.Name,
+		Nodes:           f.Nodes,
+		DataDir:         filepath.Clean(dataDir),
+		Heartbeat:       heartbeat,
+		ElectionTimeout: election,
+		AuthToken:       f.AuthToken,
+	}, nil
+}
+
+// Lookup returns the member with the given id.
+func (c *Config) Lookup(id string) (Node, bool) {
+	for _, n := range c.Nodes {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// NodeDataDir is where node id keeps its durable state.
+func (c *Config) NodeDataDir(id string) string {
+	return filepath.Join(c.DataDir, id)
+}
+
+func duration(key string, v *string) (time.Duration, error) {
+	if v == nil || *v == "" {
+		return 0, invalid("missing key: %s", key)
+	}
+	d, err := time.ParseDuration(*v)
+	if err != nil {
+		return 0, invalid("%s: %q is not a duration like 100ms or 1s", key, *v)
+	}
+	if d <= 0 {
+		return 0, invalid("%s: must be positive, got %s", key, d)
+	}
+	return d, nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// oneLine folds a multi-line parser message so every error stays one line.
+func oneLine(s string) string {
+	return string(bytes.Join(bytes.Fields([]byte(s)), []byte(" ")))
+}

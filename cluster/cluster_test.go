@@ -1,0 +1,110 @@
+package cluster
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `name: demo
+nodes:
+  - {id: n1, addr: 127.0.0.1:7001}
+  - {id: n2, addr: 127.0.0.1:7002}
+  - {id: n3, addr: 127.0.0.1:7003}
+data_dir: ./data
+heartbeat: 100ms
+election_timeout: 1s
+`
+
+func TestLoadGood(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cluster.yaml")
+	if err := os.WriteFile(path, []byte(good+"auth_token: s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "demo" || len(cfg.Nodes) != 3 || cfg.Heartbeat != 100*time.Millisecond ||
+		cfg.ElectionTimeout != time.Second || cfg.AuthToken != "s3cret" {
+		t.Fatalf("unexpected config %+v", cfg)
+	}
+	if got, want := cfg.NodeDataDir("n2"), filepath.Join(dir, "data", "n2"); got != want {
+		t.Fatalf("NodeDataDir = %s, want %s", got, want)
+	}
+	if n, ok := cfg.Lookup("n3"); !ok || n.Addr != "127.0.0.1:7003" {
+		t.Fatalf("Lookup(n3) = %v, %v", n, ok)
+	}
+	if _, ok := cfg.Lookup("n9"); ok {
+		t.Fatal("Lookup(n9) found a node")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"empty", "", "empty file"},
+		{"missing name", strings.Replace(good, "name: demo\n", "", 1), "missing key: name"},
+		{"missing nodes", "name: x\ndata_dir: d\nheartbeat: 1s\nelection_timeout: 2s\n", "missing key: nodes"},
+		{"missing data_dir", strings.Replace(good, "data_dir: ./data\n", "", 1), "missing key: data_dir"},
+		{"missing heartbeat", strings.Replace(good, "heartbeat: 100ms\n", "", 1), "missing key: heartbeat"},
+		{"bad duration", strings.Replace(good, "100ms", "fast", 1), `heartbeat: "fast" is not a duration`},
+		{"negative", strings.Replace(good, "100ms", "-1s", 1), "heartbeat: must be positive"},
+		{"timeout not above heartbeat", strings.Replace(good, "1s", "100ms", 1), "election_timeout (100ms) must be above heartbeat (100ms)"},
+		{"duplicate id", strings.Replace(good, "id: n2", "id: n1", 1), "duplicate node id n1"},
+		{"duplicate addr", strings.Replace(good, "7002", "7001", 1), "duplicate node address 127.0.0.1:7001"},
+		{"missing id", strings.Replace(good, "id: n2, ", "", 1), "nodes[1]: missing key: id"},
+		{"missing addr", strings.Replace(good, ", addr: 127.0.0.1:7002", "", 1), "node n2: missing key: addr"},
+		{"bad addr", strings.Replace(good, "127.0.0.1:7002", "nowhere", 1), `node n2: bad addr "nowhere"`},
+		{"unknown key", good + "colour: red\n", "field colour not found"},
+		{"not yaml", "{{{", "did not find expected node content"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc), "/tmp")
+			if err == nil {
+				t.Fatal("Parse accepted a bad file")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans several lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoadUnreadable(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "read cluster file") {
+		t.Fatalf("Load of a missing file: %v", err)
+	}
+}
+
+// FuzzParse checks that no document makes the loader panic and that every
+// accepted document satisfies the invariants a node relies on.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("name: x\nnodes: []\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, "/base")
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if cfg.Name == "" || len(cfg.Nodes) == 0 || cfg.ElectionTimeout <= cfg.Heartbeat || cfg.Heartbeat <= 0 {
+			t.Fatalf("accepted invalid config %+v", cfg)
+		}
+	})
+}

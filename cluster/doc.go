@@ -1,0 +1,7 @@
+// Package cluster loads cluster.yaml, the one file every easykv binary reads:
+// the cluster's name, its members and their addresses, where nodes keep their
+// data, the Raft timing and the optional shared auth token.
+//
+// Load checks everything a node needs before it starts, so that a bad file is
+// one clear line and never a half-started node.
+package cluster

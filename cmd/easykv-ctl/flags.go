@@ -1,0 +1,77 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// globals are the flags every command accepts, before or after its name.
+type globals struct {
+	cluster string        // path of cluster.yaml
+	timeout time.Duration // deadline for the whole command
+	output  outputFormat  // how results are printed
+}
+
+// newFlagSet returns a FlagSet that defines the global flags on g, with g's
+// current values as defaults so that a second FlagSet (the command's) keeps
+// what the first one parsed. It prints nothing: errors are reported by run.
+func newFlagSet(name string, g *globals) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.cluster, "cluster", g.cluster, "path of cluster.yaml (required)")
+	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline for the whole command")
+	fs.Var(&g.output, "o", "output format: table or json")
+	return fs
+}
+
+// validate checks what flag parsing alone cannot.
+func (g *globals) validate() error {
+	if g.cluster == "" {
+		return usagef("--cluster is required")
+	}
+	if g.timeout <= 0 {
+		return usagef("--timeout must be positive, got %s", g.timeout)
+	}
+	return nil
+}
+
+// outputFormat is the value of -o; Set rejects anything but table and json,
+// so a typo is a usage error rather than silently a table.
+type outputFormat string
+
+var _ flag.Value = (*outputFormat)(nil)
+
+func (o *outputFormat) String() string { return string(*o) }
+
+func (o *outputFormat) Set(s string) error {
+	switch s {
+	case "table", "json":
+		*o = outputFormat(s)
+		return nil
+	default:
+		return fmt.Errorf("want table or json")
+	}
+}
+
+// parseInterspersed parses args with fs, letting flags follow positional
+// arguments ("pause n1 -o json"), and returns the positional arguments.
+// Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// statusRow is one node's line of "status"; its JSON form is a contract
+// with scripts, so keys are only ever added.
+type statusRow struct {
+	ID           string `json:"id"`              // node id from cluster.yaml
+	Addr         string `json:"addr"`            // address from cluster.yaml
+	Reachable    bool   `json:"reachable"`       // the node answered the status request
+	Role         string `json:"role"`            // leader, follower, candidate, precandidate; "" when unreachable
+	Term         int64  `json:"term"`            // current term
+	VotedFor     string `json:"voted_for"`       // vote in the current term, "" if none
+	Leader       string `json:"leader"`          // id of the leader this node knows, "" if none
+	CommitIndex  int64  `json:"commit_index"`    // highest index known committed
+	AppliedIndex int64  `json:"applied_index"`   // highest index applied to the state machine
+	LastIndex    int64  `json:"last_index"`      // index of the last log entry
+	Paused       bool   `json:"paused"`          // paused by an admin command
+	Error        string `json:"error,omitempty"` // why the node could not be reached
+}
+
+// statusRowOf fills a row from a node's answer; id and addr come from
+// cluster.yaml so rows line up with the file even if a node misreports.
+func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
+	return statusRow{
+		ID:           n.ID,
+		Addr:         n.Addr,
+		Reachable:    true,
+		Role:         roleName(st.GetRole()),
+		Term:         st.GetTerm(),
+		VotedFor:     st.GetVotedFor(),
+		Leader:       st.GetLeaderId(),
+		CommitIndex:  st.GetCommitIndex(),
+		AppliedIndex: st.GetAppliedIndex(),
+		LastIndex:    st.GetLastIndex(),
+		Paused:       st.GetPaused(),
+	}
+}
+
+// unreachableRow is the row of a node that did not answer.
+func unreachableRow(n cluster.Node, err error) statusRow {
+	return statusRow{ID: n.ID, Addr: n.Addr, Error: err.Error()}
+}
+
+// roleName is the lower-case role name used in tables and JSON.
+func roleName(r pb.Role) string {
+	switch r {
+	case pb.Role_ROLE_FOLLOWER:
+		return "follower"
+	case pb.Role_ROLE_PRE_CANDIDATE:
+		return "precandidate"
+	case pb.Role_ROLE_CANDIDATE:
+		return "candidate"
+	case pb.Role_ROLE_LEADER:
+		return "leader"
+	default:
+		// A newer node may report a role this client does not know yet.
+		return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
+	}
+}
+
+// writeStatus prints rows as a table or a JSON array.
+func writeStatus(w io.Writer, format string, rows []statusRow) error {
+	if format == "json" {
+		return writeJSON(w, rows)
+	}
+	return writeStatusTable(w, rows)
+}
+
+// writeStatusTable prints rows aligned in columns, one node per line, with
+// "-" for values an unreachable node could not give.
+func writeStatusTable(w io.Writer, rows []statusRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tREACHABLE\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tLAST\tPAUSED")
+	for _, r := range rows {
+		if !r.Reachable {
+			fmt.Fprintf(tw, "%s\t%s\tfalse\t-\t-\t-\t-\t-\t-\t-\n", r.ID, r.Addr)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\ttrue\t%s\t%d\t%s\t%d\t%d\t%d\t%t\n",
+			r.ID, r.Addr, dash(r.Role), r.Term, dash(r.Leader), r.CommitIndex, r.AppliedIndex, r.LastIndex, r.Paused)
+	}
+	return tw.Flush()
+}
+
+// writeAdmin prints the outcome of pause or resume: "OK" or a JSON object.
+// A refusal prints nothing in table form; the error line says it all.
+func writeAdmin(w io.Writer, format string, res adminResult) error {
+	if format == "json" {
+		return writeJSON(w, res)
+	}
+	if !res.OK {
+		return nil
+	}
+	_, err := fmt.Fprintln(w, "OK")
+	return err
+}
+
+// writeJSON prints v as indented JSON followed by a newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// dash stands in for an empty cell so columns stay readable.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink"
+)
+
+// runStatus asks every node for its status at once and prints one row per
+// node in cluster.yaml order. It fails with exitUnreachable only when no node
+// answered: a partly down cluster is exactly what status is for.
+func runStatus(ctx context.Context, a *app, inv invocation) error {
+	rows := make([]statusRow, len(inv.cfg.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range inv.cfg.Nodes {
+		wg.Go(func() { rows[i] = a.queryStatus(ctx, n, inv.identity()) })
+	}
+	wg.Wait()
+
+	if err := writeStatus(a.stdout, inv.output, rows); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	reached := 0
+	for _, r := range rows {
+		if r.Reachable {
+			reached++
+		} else if inv.output == "table" {
+			// The table has no room for reasons; JSON carries them in "error".
+			fmt.Fprintf(a.stderr, "easykv-ctl: %s (%s): %s\n", r.ID, r.Addr, oneLine(r.Error))
+		}
+	}
+	if reached == 0 {
+		return unreachable(fmt.Errorf("no node reachable (%d tried)", len(rows)))
+	}
+	return nil
+}
+
+// queryStatus dials one node and fetches its status; any failure becomes an
+// unreachable row rather than an error.
+func (a *app) queryStatus(ctx context.Context, n cluster.Node, id netlink.Identity) statusRow {
+	c, err := a.dial(ctx, n.Addr, id)
+	if err != nil {
+		return unreachableRow(n, fmt.Errorf("dial: %w", err))
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return unreachableRow(n, fmt.Errorf("status: %w", err))
+	}
+	return statusRowOf(n, st)
+}

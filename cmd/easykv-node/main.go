@@ -1,0 +1,151 @@
+// Command easykv-node runs one member of an easykv cluster: it serves peers,
+// clients and the dashboard on the address cluster.yaml gives its id.
+//
+//	easykv-node --cluster cluster.yaml --id n1 [--data DIR]
+//
+// Exit status: 0 after SIGTERM or SIGINT, 2 for a bad flag or cluster file,
+// 1 when the node cannot start or must stop (port taken, storage failure).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/raftnode"
+	"github.com/easykv/easykv/segmentlog"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+}
+
+// options are the parsed command-line flags.
+type options struct {
+	clusterPath string // --cluster
+	id          string // --id
+	dataDir     string // --data, overrides data_dir/<id>
+	logLevel    slog.Level
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("easykv-node", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.clusterPath, "cluster", "", "cluster.yaml to read (required)")
+	fs.StringVar(&o.id, "id", "", "this node's id in the cluster file (required)")
+	fs.StringVar(&o.dataDir, "data", "", "data directory (default: data_dir/<id> from the cluster file)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case o.clusterPath == "":
+		return o, errors.New("missing flag --cluster FILE")
+	case o.id == "":
+		return o, errors.New("missing flag --id ID")
+	}
+	return o, nil
+}
+
+const usage = "usage: easykv-node --cluster FILE --id ID [--data DIR] [--log-level LEVEL]"
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	o, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
+		return 2
+	}
+	cfg, err := cluster.Load(o.clusterPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
+		return 2
+	}
+	self, ok := cfg.Lookup(o.id)
+	if !ok {
+		fmt.Fprintf(stderr, "easykv-node: unknown node id %q: %s lists none such\n", o.id, o.clusterPath)
+		return 2
+	}
+	if o.dataDir == "" {
+		o.dataDir = cfg.NodeDataDir(o.id)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	if err := serve(ctx, cfg, self, o.dataDir, logger); err != nil {
+		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the node until ctx is done or it fails.
+func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir string, logger *slog.Logger) error {
+	store, err := segmentlog.OpenHardState(dataDir)
+	if err != nil {
+		return err
+	}
+	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken}
+	members := map[string]string{}
+	memberIDs := map[string]bool{}
+	peerAddrs := map[string]string{}
+	for _, n := range cfg.Nodes {
+		members[n.ID] = n.Addr
+		memberIDs[n.ID] = true
+		if n.ID != self.ID {
+			peerAddrs[n.ID] = n.Addr
+		}
+	}
+	ln, err := net.Listen("tcp", self.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	peers := netlink.NewPeers(netlink.PeersConfig{Identity: id, Addrs: peerAddrs, Logger: logger})
+	defer peers.Close()
+	node, err := raftnode.NewNode(raftnode.NodeConfig{
+		ID:              self.ID,
+		Addr:            self.Addr,
+		Cluster:         cfg.Name,
+		Members:         members,
+		Heartbeat:       cfg.Heartbeat,
+		ElectionTimeout: cfg.ElectionTimeout,
+		Storage:         store,
+		Transport:       peers,
+		Logger:          logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Members: memberIDs, Logger: logger}, node)
+	defer srv.Close()
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			logger.Error("serve", "err", err)
+		}
+	}()
+	logger.Info("started", "node", self.ID, "addr", self.Addr, "cluster", cfg.Name, "data", dataDir)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err = node.Run(ctx)
+	logger.Info("stopping", "node", self.ID)
+	return err
+}

@@ -1,0 +1,327 @@
+package netlink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// Handler is what a Server serves: the node behind the listener. Its methods
+// are called from many connection goroutines at once.
+type Handler interface {
+	// StepPeer takes a Raft message (VOTE_*, PRE_VOTE_*, APPEND_ENTRIES_*)
+	// from an authenticated peer, with NodeId set to that peer. It must not
+	// block for long: it holds up every later message from the same peer.
+	StepPeer(m *pb.RaftKvMessage)
+	// Status is a snapshot of the node, for STATUS_RESPONSE and STATUS events.
+	Status() *pb.NodeStatus
+	// Subscribe streams role/term/vote/leader events until cancel is called.
+	// The node drops events for a subscriber that falls behind rather than
+	// blocking. Events may be shared between subscribers: netlink never
+	// modifies them.
+	Subscribe() (events <-chan *pb.WatchEvent, cancel func())
+	// Admin runs an admin command (pause, resume).
+	Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse
+	// KV runs a client operation; ctx is cancelled when the client's
+	// connection closes.
+	KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse
+}
+
+// ServerConfig configures a Server.
+type ServerConfig struct {
+	Identity                       // this node's cluster/id/token
+	Members          map[string]bool // node ids of the cluster; a PEER handshake from another id is refused
+	MaxFrameSize     int             // 0 → DefaultMaxFrameSize
+	HandshakeTimeout time.Duration   // 0 → 5s; a connection that sends no valid handshake in time is closed
+	Logger           *slog.Logger    // nil → discard
+}
+
+const (
+	defaultHandshakeTimeout = 5 * time.Second
+	// handshakeMaxFrame bounds the first frame of a connection, which is
+	// tiny, so that unauthenticated connections cannot make the server
+	// allocate a full-size frame each.
+	handshakeMaxFrame = 64 << 10
+	// writeTimeout bounds one write or flush to a connection: a reader that
+	// stopped reading is disconnected rather than holding goroutines forever.
+	writeTimeout = 10 * time.Second
+	// maxAcceptBackoff caps the wait after a failing Accept (e.g. EMFILE).
+	maxAcceptBackoff = time.Second
+)
+
+// Server accepts peer and client connections for one node.
+type Server struct {
+	cfg ServerConfig  // with defaults filled in
+	h   Handler       // the node
+	log *slog.Logger  // never nil
+	done chan struct{} // closed by Close; ends Accept backoff waits
+
+	mu        sync.Mutex                // guards the fields below
+	closed    bool                      // Close was called
+	listeners map[net.Listener]struct{} // listeners inside Serve
+	conns     map[net.Conn]struct{}     // open connections
+	wg        sync.WaitGroup            // one per connection goroutine
+}
+
+// NewServer returns a Server for h; call Serve to start accepting.
+func NewServer(cfg ServerConfig, h Handler) *Server {
+	if cfg.MaxFrameSize <= 0 {
+		cfg.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		cfg:       cfg,
+		h:         h,
+		log:       log,
+		done:      make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[net.Conn]struct{}),
+	}
+}
+
+// Serve accepts connections on ln until Close, then returns nil. It may be
+// called for several listeners at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept: %w", err)
+			}
+			// Out of file descriptors and the like: wait, then keep serving.
+			backoff = min(max(2*backoff, 5*time.Millisecond), maxAcceptBackoff)
+			s.log.Warn("accept failed", "err", err, "retry_in", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.done:
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if !s.track(c) {
+			c.Close()
+			return nil
+		}
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			s.serveConn(c)
+		}()
+	}
+}
+
+// Close stops every Serve, closes all connections and waits for their
+// goroutines (including Handler calls in flight, whose ctx is cancelled).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	var err error
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+		for ln := range s.listeners {
+			if e := ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) && err == nil {
+				err = e
+			}
+		}
+		for c := range s.conns {
+			c.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// track registers c, unless the server is closing; wg.Add happens under the
+// lock so that Close's Wait cannot miss it.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	c.Close()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// serveConn runs one connection from handshake to close.
+func (s *Server) serveConn(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	log := s.log.With("remote", c.RemoteAddr().String())
+	br := bufio.NewReader(c)
+	bw := bufio.NewWriter(c)
+	hs, ok := s.handshake(c, br, bw, log)
+	if !ok {
+		return
+	}
+	log = log.With("kind", hs.GetKind().String(), "node_id", hs.GetNodeId())
+	log.Debug("connection accepted")
+	if hs.GetKind() == pb.Handshake_PEER {
+		s.servePeer(br, hs.GetNodeId(), log)
+		return
+	}
+	s.serveClient(c, br, bw, log)
+}
+
+// handshake reads and checks the first frame and answers it. It reports
+// whether the connection may go on.
+func (s *Server) handshake(c net.Conn, br *bufio.Reader, bw *bufio.Writer, log *slog.Logger) (*pb.Handshake, bool) {
+	c.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	var m pb.RaftKvMessage
+	if err := ReadFrame(br, handshakeMaxFrame, &m); err != nil {
+		log.Warn("handshake failed", "reason", err)
+		return nil, false
+	}
+	reason := s.checkHandshake(&m)
+	resp := &pb.RaftKvMessage{
+		Type:   pb.RaftKvMessage_HANDSHAKE_RESPONSE,
+		NodeId: s.cfg.NodeID,
+		HandshakeResponse: &pb.HandshakeResponse{
+			Ok:     reason == "",
+			Error:  reason,
+			NodeId: s.cfg.NodeID,
+		},
+	}
+	c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	err := WriteFrame(bw, resp)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if reason != "" {
+		log.Warn("handshake refused", "reason", reason,
+			"kind", m.GetHandshake().GetKind().String(), "node_id", m.GetHandshake().GetNodeId())
+		return nil, false
+	}
+	if err != nil {
+		log.Warn("handshake failed", "reason", err)
+		return nil, false
+	}
+	c.SetDeadline(time.Time{})
+	return m.GetHandshake(), true
+}
+
+// checkHandshake returns why m is refused, or "" to accept it. The token is
+// checked before membership so that a stranger learns nothing about members.
+func (s *Server) checkHandshake(m *pb.RaftKvMessage) string {
+	hs := m.GetHandshake()
+	if m.GetType() != pb.RaftKvMessage_HANDSHAKE || hs == nil {
+		return fmt.Sprintf("expected HANDSHAKE, got %v", m.GetType())
+	}
+	if hs.GetCluster() != s.cfg.Cluster {
+		return fmt.Sprintf("wrong cluster %q, this node is in %q", hs.GetCluster(), s.cfg.Cluster)
+	}
+	if s.cfg.AuthToken != "" && !tokenMatches(s.cfg.AuthToken, hs.GetAuthToken()) {
+		return "bad auth token"
+	}
+	switch hs.GetKind() {
+	case pb.Handshake_PEER:
+		switch id := hs.GetNodeId(); {
+		case id == s.cfg.NodeID:
+			return fmt.Sprintf("peer id %q is this node's own id", id)
+		case !s.cfg.Members[id]:
+			return fmt.Sprintf("unknown peer %q", id)
+		}
+	case pb.Handshake_CLIENT:
+	default:
+		return fmt.Sprintf("unknown connection kind %d", hs.GetKind())
+	}
+	return ""
+}
+
+// servePeer feeds the Raft messages of an authenticated peer to the
+// handler. Nothing is written back: answers travel on our own outbound
+// connection to that peer.
+func (s *Server) servePeer(br *bufio.Reader, peer string, log *slog.Logger) {
+	for {
+		m := new(pb.RaftKvMessage)
+		if err := ReadFrame(br, s.cfg.MaxFrameSize, m); err != nil {
+			logConnEnd(log, err)
+			return
+		}
+		if !isRaftType(m.GetType()) {
+			log.Warn("closing connection", "reason", fmt.Sprintf("unexpected %v frame from a peer", m.GetType()))
+			return
+		}
+		if m.NodeId == "" {
+			m.NodeId = peer
+		}
+		if m.NodeId != peer || (m.To != "" && m.To != s.cfg.NodeID) {
+			log.Warn("dropped peer message", "type", m.GetType().String(),
+				"reason", fmt.Sprintf("from %q to %q on the connection of %q", m.NodeId, m.To, peer))
+			continue
+		}
+		s.h.StepPeer(m)
+	}
+}
+
+// isRaftType reports whether t is a message between Raft peers.
+func isRaftType(t pb.RaftKvMessage_MessageType) bool {
+	switch t {
+	case pb.RaftKvMessage_VOTE_REQUEST, pb.RaftKvMessage_VOTE_RESPONSE,
+		pb.RaftKvMessage_PRE_VOTE_REQUEST, pb.RaftKvMessage_PRE_VOTE_RESPONSE,
+		pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE:
+		return true
+	}
+	return false
+}
+
+// logConnEnd logs why a connection's reader stopped: quietly for a normal
+// close, as a warning for a bad frame or a network error.
+func logConnEnd(log *slog.Logger, err error) {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		log.Debug("connection closed", "reason", err)
+		return
+	}
+	log.Warn("closing connection", "reason", err)
+}
