@@ -46,7 +46,7 @@ func WriteFrame(w io.Writer, m *pb.RaftKvMessage) error {
 // bounds the frame body (<= 0 means DefaultMaxFrameSize); the length prefix is
 // checked against it before any buffer is allocated, so a hostile prefix
 // costs nothing. It returns io.EOF, unwrapped, only when r ends cleanly
-// before a frame starts; a frame cut short is io.ErrUnexpectedEOF.
+// before a frame starts; a frame cut short wraps io.ErrUnexpectedEOF.
 func ReadFrame(r *bufio.Reader, maxSize int, m *pb.RaftKvMessage) error {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxFrameSize

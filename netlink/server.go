@@ -37,7 +37,7 @@ type Handler interface {
 
 // ServerConfig configures a Server.
 type ServerConfig struct {
-	Identity                       // this node's cluster/id/token
+	Identity                         // this node's cluster/id/token
 	Members          map[string]bool // node ids of the cluster; a PEER handshake from another id is refused
 	MaxFrameSize     int             // 0 → DefaultMaxFrameSize
 	HandshakeTimeout time.Duration   // 0 → 5s; a connection that sends no valid handshake in time is closed
@@ -59,16 +59,16 @@ const (
 
 // Server accepts peer and client connections for one node.
 type Server struct {
-	cfg ServerConfig  // with defaults filled in
-	h   Handler       // the node
-	log *slog.Logger  // never nil
+	cfg  ServerConfig  // with defaults filled in
+	h    Handler       // the node
+	log  *slog.Logger  // never nil
 	done chan struct{} // closed by Close; ends Accept backoff waits
 
 	mu        sync.Mutex                // guards the fields below
 	closed    bool                      // Close was called
 	listeners map[net.Listener]struct{} // listeners inside Serve
 	conns     map[net.Conn]struct{}     // open connections
-	wg        sync.WaitGroup            // one per connection goroutine
+	wg        sync.WaitGroup            // one per connection goroutine; Add under mu
 }
 
 // NewServer returns a Server for h; call Serve to start accepting.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -17,8 +19,8 @@ type adminResult struct {
 }
 
 // adminCommand returns the command that sends cmd to the node named by the
-// single argument: "OK" on success, exitFailed when the node refuses,
-// exitUnreachable when it cannot be asked.
+// single argument: "OK" on success, exitFailed when the node refuses (the
+// command or the handshake), exitUnreachable when it cannot be asked.
 func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv invocation) error {
 	verb := strings.ToLower(cmd.String())
 	return func(ctx context.Context, a *app, inv invocation) error {
@@ -28,8 +30,13 @@ func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv inv
 			return usagef("unknown node %q (nodes: %s)", id, strings.Join(nodeIDs(inv.cfg), ", "))
 		}
 		c, err := a.dial(ctx, node.Addr, inv.identity())
+		if errors.Is(err, netlink.ErrRefused) {
+			// The node answered and said no (wrong cluster or token):
+			// a refusal, not an outage.
+			return fmt.Errorf("%s %s: %w", verb, id, err)
+		}
 		if err != nil {
-			return unreachable(fmt.Errorf("%s %s: dial %s: %w", verb, id, node.Addr, err))
+			return unreachable(fmt.Errorf("%s %s: %w", verb, id, err))
 		}
 		defer c.Close()
 		resp, err := c.Admin(ctx, cmd)

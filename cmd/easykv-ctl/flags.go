@@ -20,9 +20,9 @@ type globals struct {
 func newFlagSet(name string, g *globals) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&g.cluster, "cluster", g.cluster, "path of cluster.yaml (required)")
+	fs.StringVar(&g.cluster, "cluster", g.cluster, "`path` of cluster.yaml (required)")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline for the whole command")
-	fs.Var(&g.output, "o", "output format: table or json")
+	fs.Var(&g.output, "o", "output `format`: table or json")
 	return fs
 }
 

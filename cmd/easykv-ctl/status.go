@@ -43,7 +43,8 @@ func runStatus(ctx context.Context, a *app, inv invocation) error {
 func (a *app) queryStatus(ctx context.Context, n cluster.Node, id netlink.Identity) statusRow {
 	c, err := a.dial(ctx, n.Addr, id)
 	if err != nil {
-		return unreachableRow(n, fmt.Errorf("dial: %w", err))
+		// netlink's dial errors already name the address.
+		return unreachableRow(n, err)
 	}
 	defer c.Close()
 	st, err := c.Status(ctx)

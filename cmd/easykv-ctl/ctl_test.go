@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// testYAML is a valid three-node cluster.yaml; nothing listens on its
+// addresses, the fakes answer instead.
+const testYAML = `name: unit
+nodes:
+  - {id: n1, addr: 127.0.0.1:7001}
+  - {id: n2, addr: 127.0.0.1:7002}
+  - {id: n3, addr: 127.0.0.1:7003}
+data_dir: ./data
+heartbeat: 50ms
+election_timeout: 500ms
+auth_token: sesame
+`
+
+// writeCluster writes testYAML into a temp dir and returns its path.
+func writeCluster(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(path, []byte(testYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// healthy is a three-node cluster with n1 leading and n3 paused.
+func healthy() *fakeNet {
+	return &fakeNet{nodes: map[string]*fakeNode{
+		"127.0.0.1:7001": {status: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 12, LastIndex: 13}},
+		"127.0.0.1:7002": {status: &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_FOLLOWER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 11, LastIndex: 13}},
+		"127.0.0.1:7003": {status: &pb.NodeStatus{Id: "n3", Role: pb.Role_ROLE_FOLLOWER, Term: 4, Paused: true, CommitIndex: 9, AppliedIndex: 9, LastIndex: 10}},
+	}}
+}
+
+// ctlResult is what one run of easykv-ctl produced.
+type ctlResult struct {
+	code   int    // exit status
+	stdout string // everything written to stdout
+	stderr string // everything written to stderr
+}
+
+// runCtl runs easykv-ctl against net and checks that every client it
+// opened was closed.
+func runCtl(t *testing.T, net *fakeNet, args ...string) ctlResult {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := &app{stdout: &stdout, stderr: &stderr, dial: net.dial}
+	code := a.run(context.Background(), args)
+	if net.open != 0 {
+		t.Errorf("%d client(s) left open", net.open)
+	}
+	return ctlResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cfg := writeCluster(t)
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	tests := []struct {
+		name string
+		args []string
+		want string // substring of the error line
+	}{
+		{"no arguments", nil, "missing command"},
+		{"no command", []string{"--cluster", cfg}, "missing command"},
+		{"unknown command", []string{"--cluster", cfg, "foo"}, `unknown command "foo"`},
+		{"unknown global flag", []string{"--bogus", "status"}, "-bogus"},
+		{"unknown command flag", []string{"--cluster", cfg, "status", "--bogus"}, "-bogus"},
+		{"missing --cluster", []string{"status"}, "--cluster is required"},
+		{"bad -o before command", []string{"--cluster", cfg, "-o", "yaml", "status"}, `invalid value "yaml" for flag -o`},
+		{"bad -o after command", []string{"--cluster", cfg, "status", "-o", "yaml"}, `invalid value "yaml" for flag -o`},
+		{"-o without value", []string{"--cluster", cfg, "status", "-o"}, "flag needs an argument: -o"},
+		{"zero timeout", []string{"--cluster", cfg, "--timeout", "0s", "status"}, "--timeout must be positive"},
+		{"bad timeout", []string{"--cluster", cfg, "--timeout", "soon", "status"}, "-timeout"},
+		{"status with argument", []string{"--cluster", cfg, "status", "n1"}, "status: want 0 argument(s), got 1"},
+		{"pause without id", []string{"--cluster", cfg, "pause"}, "pause: want 1 argument(s), got 0"},
+		{"resume with two ids", []string{"--cluster", cfg, "resume", "n1", "n2"}, "resume: want 1 argument(s), got 2"},
+		{"pause unknown id", []string{"--cluster", cfg, "pause", "n9"}, `unknown node "n9" (nodes: n1, n2, n3)`},
+		{"resume unknown id", []string{"--cluster", cfg, "resume", "-o", "json", "n9"}, `unknown node "n9"`},
+		{"unreadable cluster file", []string{"--cluster", missing, "status"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			net := healthy()
+			got := runCtl(t, net, tt.args...)
+			if got.code != exitUsage {
+				t.Errorf("exit status = %d, want %d (stderr %q)", got.code, exitUsage, got.stderr)
+			}
+			if !strings.HasPrefix(got.stderr, "easykv-ctl: ") || strings.Count(got.stderr, "\n") != 1 || !strings.HasSuffix(got.stderr, "\n") {
+				t.Errorf("stderr = %q, want one line starting with %q", got.stderr, "easykv-ctl: ")
+			}
+			if !strings.Contains(got.stderr, tt.want) {
+				t.Errorf("stderr = %q, want it to contain %q", got.stderr, tt.want)
+			}
+			if got.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", got.stdout)
+			}
+			if len(net.dialed) != 0 {
+				t.Errorf("dialed %d node(s) on a usage error", len(net.dialed))
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"--cluster", "x.yaml", "status", "-h"}, {"pause", "-h"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got := runCtl(t, healthy(), args...)
+			if got.code != exitOK || got.stderr != "" {
+				t.Errorf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
+			}
+			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "-cluster", "-timeout", "-o"} {
+				if !strings.Contains(got.stdout, want) {
+					t.Errorf("usage lacks %q:\n%s", want, got.stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestStatusTable(t *testing.T) {
+	cfg := writeCluster(t)
+	net := healthy()
+	got := runCtl(t, net, "--cluster", cfg, "status")
+	if got.code != exitOK || got.stderr != "" {
+		t.Fatalf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
+	}
+	want := `ID   ADDRESS          REACHABLE   ROLE       TERM   LEADER   COMMIT   APPLIED   LAST   PAUSED
+n1   127.0.0.1:7001   true        leader     5      n1       12       12        13     false
+n2   127.0.0.1:7002   true        follower   5      n1       12       11        13     false
+n3   127.0.0.1:7003   true        follower   4      -        9        9         10     true
+`
+	if got.stdout != want {
+		t.Errorf("table:\n%s\nwant:\n%s", got.stdout, want)
+	}
+	wantID := netlink.Identity{Cluster: "unit", NodeID: "easykv-ctl", AuthToken: "sesame"}
+	if len(net.dialed) != 3 {
+		t.Fatalf("dialed %d nodes, want 3", len(net.dialed))
+	}
+	for _, id := range net.dialed {
+		if id != wantID {
+			t.Errorf("identity = %+v, want %+v", id, wantID)
+		}
+	}
+}
+
+// parseRows decodes status -o json output.
+func parseRows(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("status -o json is not a JSON array: %v\n%s", err, out)
+	}
+	return rows
+}
+
+func TestStatusJSON(t *testing.T) {
+	cfg := writeCluster(t)
+	// -o is a global flag that the command accepts too.
+	for _, args := range [][]string{
+		{"--cluster", cfg, "-o", "json", "status"},
+		{"--cluster", cfg, "status", "-o", "json"},
+		{"status", "--cluster=" + cfg, "-o=json"},
+	} {
+		t.Run(strings.Join(args[2:], " "), func(t *testing.T) {
+			got := runCtl(t, healthy(), args...)
+			if got.code != exitOK || got.stderr != "" {
+				t.Fatalf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
+			}
+			rows := parseRows(t, got.stdout)
+			want := []map[string]any{
+				{"id": "n1", "addr": "127.0.0.1:7001", "reachable": true, "role": "leader", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 12.0, "last_index": 13.0, "paused": false},
+				{"id": "n2", "addr": "127.0.0.1:7002", "reachable": true, "role": "follower", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 11.0, "last_index": 13.0, "paused": false},
+				{"id": "n3", "addr": "127.0.0.1:7003", "reachable": true, "role": "follower", "term": 4.0, "voted_for": "", "leader": "", "commit_index": 9.0, "applied_index": 9.0, "last_index": 10.0, "paused": true},
+			}
+			if !reflect.DeepEqual(rows, want) {
+				t.Errorf("rows:\n%v\nwant:\n%v", rows, want)
+			}
+		})
+	}
+}
+
+func TestStatusPartlyUnreachable(t *testing.T) {
+	cfg := writeCluster(t)
+	newNet := func() *fakeNet {
+		net := healthy()
+		delete(net.nodes, "127.0.0.1:7002")                                          // refuses connections
+		net.nodes["127.0.0.1:7003"].statusErr = errors.New("read: connection reset") // dies mid-request
+		return net
+	}
+
+	t.Run("json", func(t *testing.T) {
+		got := runCtl(t, newNet(), "--cluster", cfg, "status", "-o", "json")
+		if got.code != exitOK {
+			t.Fatalf("exit status %d, want 0 while one node answers (stderr %q)", got.code, got.stderr)
+		}
+		rows := parseRows(t, got.stdout)
+		if len(rows) != 3 {
+			t.Fatalf("got %d rows, want 3", len(rows))
+		}
+		if rows[0]["reachable"] != true || rows[0]["error"] != nil {
+			t.Errorf("n1 = %v, want reachable without error", rows[0])
+		}
+		for _, r := range rows[1:] {
+			if r["reachable"] != false || r["role"] != "" || r["error"] == nil || r["error"] == "" {
+				t.Errorf("%v: want reachable false, role \"\" and an error", r)
+			}
+		}
+		if !strings.Contains(rows[2]["error"].(string), "connection reset") {
+			t.Errorf("n3 error = %q, want the status failure", rows[2]["error"])
+		}
+	})
+
+	t.Run("table", func(t *testing.T) {
+		got := runCtl(t, newNet(), "--cluster", cfg, "status")
+		if got.code != exitOK {
+			t.Fatalf("exit status %d, want 0 (stderr %q)", got.code, got.stderr)
+		}
+		if !strings.Contains(got.stdout, "n2   127.0.0.1:7002   false       -") {
+			t.Errorf("table lacks the unreachable n2 row:\n%s", got.stdout)
+		}
+		lines := strings.Split(strings.TrimSuffix(got.stderr, "\n"), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "easykv-ctl: n2 (127.0.0.1:7002): dial") || !strings.HasPrefix(lines[1], "easykv-ctl: n3 (127.0.0.1:7003): status") {
+			t.Errorf("stderr = %q, want one line per unreachable node", got.stderr)
+		}
+	})
+}
+
+func TestStatusNoneReachable(t *testing.T) {
+	cfg := writeCluster(t)
+	got := runCtl(t, &fakeNet{}, "--cluster", cfg, "status", "-o", "json")
+	if got.code != exitUnreachable {
+		t.Errorf("exit status %d, want %d", got.code, exitUnreachable)
+	}
+	if rows := parseRows(t, got.stdout); len(rows) != 3 {
+		t.Errorf("got %d rows, want all 3 listed as unreachable", len(rows))
+	}
+	if !strings.Contains(got.stderr, "no node reachable") {
+		t.Errorf("stderr = %q, want it to say no node is reachable", got.stderr)
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	cfg := writeCluster(t)
+	tests := []struct {
+		name       string
+		args       []string
+		node       fakeNode // what 127.0.0.1:7002 (n2) does
+		wantCode   int
+		wantStdout string
+		wantStderr string            // substring; "" means stderr must be empty
+		wantSent   []pb.AdminCommand // what n2 received
+	}{
+		{
+			name:       "pause",
+			args:       []string{"pause", "n2"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []pb.AdminCommand{pb.AdminCommand_PAUSE},
+		},
+		{
+			name:       "resume json after id",
+			args:       []string{"resume", "n2", "-o", "json"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": true\n}\n",
+			wantSent:   []pb.AdminCommand{pb.AdminCommand_RESUME},
+		},
+		{
+			name:       "refused",
+			args:       []string{"resume", "n2"},
+			node:       fakeNode{admin: &pb.AdminResponse{Error: "not paused"}},
+			wantCode:   exitFailed,
+			wantStderr: "resume n2: refused: not paused",
+			wantSent:   []pb.AdminCommand{pb.AdminCommand_RESUME},
+		},
+		{
+			name:       "refused json",
+			args:       []string{"-o", "json", "pause", "n2"},
+			node:       fakeNode{admin: &pb.AdminResponse{Error: "unauthenticated"}},
+			wantCode:   exitFailed,
+			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": false,\n  \"error\": \"unauthenticated\"\n}\n",
+			wantStderr: "pause n2: refused: unauthenticated",
+			wantSent:   []pb.AdminCommand{pb.AdminCommand_PAUSE},
+		},
+		{
+			name:       "dial fails",
+			args:       []string{"pause", "n2"},
+			node:       fakeNode{dialErr: errors.New("connection refused")},
+			wantCode:   exitUnreachable,
+			wantStderr: "pause n2: connection refused",
+		},
+		{
+			name:       "handshake refused",
+			args:       []string{"resume", "n2"},
+			node:       fakeNode{dialErr: fmt.Errorf("handshake with 127.0.0.1:7002: %w: bad auth token", netlink.ErrRefused)},
+			wantCode:   exitFailed,
+			wantStderr: "resume n2: handshake with 127.0.0.1:7002: handshake refused: bad auth token",
+		},
+		{
+			name:       "request fails",
+			args:       []string{"pause", "n2"},
+			node:       fakeNode{adminErr: errors.New("EOF")},
+			wantCode:   exitUnreachable,
+			wantStderr: "pause n2: EOF",
+			wantSent:   []pb.AdminCommand{pb.AdminCommand_PAUSE},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			net := healthy()
+			node := tt.node
+			net.nodes["127.0.0.1:7002"] = &node
+			got := runCtl(t, net, append([]string{"--cluster", cfg}, tt.args...)...)
+			if got.code != tt.wantCode {
+				t.Errorf("exit status %d, want %d (stderr %q)", got.code, tt.wantCode, got.stderr)
+			}
+			if got.stdout != tt.wantStdout {
+				t.Errorf("stdout = %q, want %q", got.stdout, tt.wantStdout)
+			}
+			switch {
+			case tt.wantStderr == "" && got.stderr != "":
+				t.Errorf("stderr = %q, want nothing", got.stderr)
+			case tt.wantStderr != "" && (!strings.Contains(got.stderr, tt.wantStderr) || strings.Count(got.stderr, "\n") != 1):
+				t.Errorf("stderr = %q, want one line containing %q", got.stderr, tt.wantStderr)
+			}
+			if sent := net.admins["127.0.0.1:7002"]; !reflect.DeepEqual(sent, tt.wantSent) {
+				t.Errorf("n2 received %v, want %v", sent, tt.wantSent)
+			}
+			if len(net.admins) > 1 || (len(net.admins) == 1 && tt.wantSent == nil) {
+				t.Errorf("admin commands went to other nodes: %v", net.admins)
+			}
+		})
+	}
+}

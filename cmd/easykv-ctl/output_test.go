@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+func TestRoleName(t *testing.T) {
+	tests := []struct {
+		role pb.Role
+		want string
+	}{
+		{pb.Role_ROLE_FOLLOWER, "follower"},
+		{pb.Role_ROLE_PRE_CANDIDATE, "precandidate"},
+		{pb.Role_ROLE_CANDIDATE, "candidate"},
+		{pb.Role_ROLE_LEADER, "leader"},
+		{pb.Role(42), "42"},
+	}
+	for _, tt := range tests {
+		if got := roleName(tt.role); got != tt.want {
+			t.Errorf("roleName(%v) = %q, want %q", tt.role, got, tt.want)
+		}
+	}
+}
+
+// TestStatusRowKeys pins the JSON keys scripts rely on: "error" appears
+// only for unreachable nodes.
+func TestStatusRowKeys(t *testing.T) {
+	base := []string{"id", "addr", "reachable", "role", "term", "voted_for", "leader", "commit_index", "applied_index", "last_index", "paused"}
+	n := cluster.Node{ID: "n1", Addr: "127.0.0.1:7001"}
+	tests := []struct {
+		name string
+		row  statusRow
+		want []string
+	}{
+		{"reachable", statusRowOf(n, &pb.NodeStatus{Role: pb.Role_ROLE_LEADER}), base},
+		{"unreachable", unreachableRow(n, errors.New("connection refused")), append(slices.Clone(base), "error")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(maps.Keys(m))
+			want := slices.Sorted(slices.Values(tt.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("keys = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestWriteStatusTable(t *testing.T) {
+	rows := []statusRow{
+		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570},
+		{ID: "n2", Addr: "10.0.0.2:7002", Error: "connection refused"},
+	}
+	want := `ID         ADDRESS         REACHABLE   ROLE           TERM   LEADER   COMMIT   APPLIED   LAST   PAUSED
+node-one   10.0.0.1:7001   true        precandidate   123    -        4567     4560      4570   false
+n2         10.0.0.2:7002   false       -              -      -        -        -         -      -
+`
+	var buf bytes.Buffer
+	if err := writeStatusTable(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}

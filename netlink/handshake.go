@@ -1,0 +1,68 @@
+package netlink
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// Identity is who a side of a connection says it is in the handshake.
+type Identity struct {
+	Cluster   string // cluster name from cluster.yaml
+	NodeID    string // node id (peers) or a client name like "easykv-ctl"
+	AuthToken string // cluster auth_token, "" when none
+}
+
+// ErrRefused is returned, wrapped with the node's reason, when a node
+// refuses a handshake.
+var ErrRefused = errors.New("handshake refused")
+
+// handshake is the dialer's side: it sends our HANDSHAKE of the given kind
+// and reads the answer. It returns the listener's node id. The caller sets
+// and clears the connection's deadline.
+func handshake(conn net.Conn, br *bufio.Reader, id Identity, kind pb.Handshake_Kind) (string, error) {
+	var buf bytes.Buffer
+	err := WriteFrame(&buf, &pb.RaftKvMessage{
+		Type:   pb.RaftKvMessage_HANDSHAKE,
+		NodeId: id.NodeID,
+		Handshake: &pb.Handshake{
+			Cluster:   id.Cluster,
+			NodeId:    id.NodeID,
+			Kind:      kind,
+			AuthToken: id.AuthToken,
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	if _, err := conn.Write(buf.Bytes()); err != nil {
+		return "", fmt.Errorf("write: %w", err)
+	}
+	var m pb.RaftKvMessage
+	if err := ReadFrame(br, handshakeMaxFrame, &m); err != nil {
+		return "", err
+	}
+	resp := m.GetHandshakeResponse()
+	if m.GetType() != pb.RaftKvMessage_HANDSHAKE_RESPONSE || resp == nil {
+		return "", fmt.Errorf("expected HANDSHAKE_RESPONSE, got %v", m.GetType())
+	}
+	if !resp.GetOk() {
+		return "", fmt.Errorf("%w: %s", ErrRefused, resp.GetError())
+	}
+	return resp.GetNodeId(), nil
+}
+
+// tokenMatches reports whether got is the cluster token want. Both are
+// hashed first so that the comparison takes the same time whatever the
+// length of the guess, which ConstantTimeCompare alone does not promise.
+func tokenMatches(want, got string) bool {
+	w := sha256.Sum256([]byte(want))
+	g := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(w[:], g[:]) == 1
+}

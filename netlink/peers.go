@@ -1,0 +1,290 @@
+package netlink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// PeersConfig configures Peers.
+type PeersConfig struct {
+	Identity                                 // ours (Kind PEER handshake)
+	Addrs                  map[string]string // peer id → addr (excluding self)
+	QueueSize              int               // per-peer bounded queue, 0 → 1024
+	MinBackoff, MaxBackoff time.Duration     // reconnect backoff, 0 → 50ms / 2s (with jitter)
+	Logger                 *slog.Logger      // nil → discard
+}
+
+const (
+	defaultQueueSize  = 1024
+	defaultMinBackoff = 50 * time.Millisecond
+	defaultMaxBackoff = 2 * time.Second
+	// peerWriteBuffer lets a burst of appends go out in few syscalls.
+	peerWriteBuffer = 64 << 10
+)
+
+// Peers keeps one outbound connection per peer and sends Raft messages on
+// it. Messages queued while a peer is unreachable are kept, up to QueueSize,
+// and sent oldest first once the link is up: Raft discards the stale ones by
+// term and index, and Send reports a full queue so the caller can see a peer
+// is not draining.
+type Peers struct {
+	log     *slog.Logger       // never nil
+	links   map[string]*link   // by peer id; read-only after NewPeers
+	ctx     context.Context    // cancelled by Close
+	cancel  context.CancelFunc // cancels ctx
+	wg      sync.WaitGroup     // one per link goroutine
+	dropped atomic.Uint64      // messages refused by Send or too large to send
+}
+
+// link is the connection to one peer.
+type link struct {
+	p         *Peers                 // owner
+	id        string                 // peer id
+	addr      string                 // peer address
+	self      Identity               // our handshake
+	queue     chan *pb.RaftKvMessage // messages waiting to be written
+	connected atomic.Bool            // handshake done and no error since
+	min, max  time.Duration          // reconnect backoff bounds
+}
+
+// NewPeers starts one goroutine per peer that dials it, handshakes and then
+// writes its queued messages; Close stops them.
+func NewPeers(cfg PeersConfig) *Peers {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = defaultQueueSize
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = defaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = defaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Peers{log: log, links: make(map[string]*link), ctx: ctx, cancel: cancel}
+	for id, addr := range cfg.Addrs {
+		if id == cfg.NodeID {
+			continue
+		}
+		l := &link{
+			p:     p,
+			id:    id,
+			addr:  addr,
+			self:  cfg.Identity,
+			queue: make(chan *pb.RaftKvMessage, cfg.QueueSize),
+			min:   cfg.MinBackoff,
+			max:   cfg.MaxBackoff,
+		}
+		p.links[id] = l
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			l.run(ctx)
+		}()
+	}
+	return p
+}
+
+// Send queues m for peer to. It never blocks: it returns false when the
+// queue is full, the peer is unknown or Peers is closed. m must not be
+// modified afterwards; Send does not modify it either, so the caller should
+// set m.To (the receiver checks it) while NodeId may stay empty (the
+// receiver fills in the handshaken id).
+func (p *Peers) Send(to string, m *pb.RaftKvMessage) bool {
+	l := p.links[to]
+	if l == nil || p.ctx.Err() != nil {
+		p.dropped.Add(1)
+		p.log.Debug("dropped message", "peer", to, "type", m.GetType().String(), "reason", "unknown peer or closed")
+		return false
+	}
+	select {
+	case l.queue <- m:
+		return true
+	default:
+		p.dropped.Add(1)
+		p.log.Debug("dropped message", "peer", to, "type", m.GetType().String(), "reason", "queue full")
+		return false
+	}
+}
+
+// Connected reports whether the link to id is up (handshake done).
+func (p *Peers) Connected(id string) bool {
+	l := p.links[id]
+	return l != nil && l.connected.Load()
+}
+
+// Dropped is the number of messages dropped so far: refused by Send, or
+// dropped by a link because they were too large to send.
+func (p *Peers) Dropped() uint64 {
+	return p.dropped.Load()
+}
+
+// Close stops all links, closes their connections and waits for them.
+func (p *Peers) Close() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// run connects, streams and reconnects with jittered exponential backoff
+// until ctx ends.
+func (l *link) run(ctx context.Context) {
+	log := l.p.log.With("peer", l.id, "addr", l.addr)
+	backoff := l.min
+	quiet := false // the last failure was logged already; log repeats at debug level
+	for {
+		conn, br, err := l.connect(ctx)
+		if err == nil {
+			l.connected.Store(true)
+			log.Info("peer connected")
+			err = l.stream(ctx, conn, br)
+			l.connected.Store(false)
+			backoff, quiet = l.min, false
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if quiet {
+			log.Debug("peer link down", "err", err, "retry_in", backoff)
+		} else {
+			log.Warn("peer link down", "err", err, "retry_in", backoff)
+			quiet = true
+		}
+		if !sleepCtx(ctx, jitter(backoff)) {
+			return
+		}
+		backoff = min(2*backoff, l.max)
+	}
+}
+
+// connect dials the peer and completes the handshake.
+func (l *link) connect(ctx context.Context) (net.Conn, *bufio.Reader, error) {
+	d := net.Dialer{Timeout: defaultHandshakeTimeout}
+	conn, err := d.DialContext(ctx, "tcp", l.addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dial: %w", err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	// Closing the connection when ctx ends unblocks the handshake.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	br := bufio.NewReaderSize(conn, 512)
+	conn.SetDeadline(time.Now().Add(defaultHandshakeTimeout))
+	peer, err := handshake(conn, br, l.self, pb.Handshake_PEER)
+	if err == nil && peer != l.id {
+		err = fmt.Errorf("%s answers as node %q, want %q", l.addr, peer, l.id)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("handshake: %w", err)
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, br, nil
+}
+
+// stream writes queued messages to conn until an error, the peer closing
+// the connection, or ctx ending. It closes conn before returning.
+func (l *link) stream(ctx context.Context, conn net.Conn, br *bufio.Reader) error {
+	// The peer never writes after its handshake response: reading only
+	// detects that it closed the connection.
+	var rerr error
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		if _, rerr = io.Copy(io.Discard, br); rerr == nil {
+			rerr = io.EOF
+		}
+	}()
+	// Closing the connection when ctx ends unblocks a write in progress.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	err := l.writeLoop(ctx, conn, readerDone)
+	stop()
+	conn.Close()
+	<-readerDone
+	if err == nil {
+		err = fmt.Errorf("peer closed the connection: %w", rerr)
+	}
+	return err
+}
+
+// writeLoop writes a message and whatever else is queued, then flushes:
+// writes coalesce under load and go out at once when idle. It returns nil
+// when readerDone closes first.
+func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan struct{}) error {
+	bw := bufio.NewWriterSize(conn, peerWriteBuffer)
+	for {
+		var m *pb.RaftKvMessage
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-readerDone:
+			return nil
+		case m = <-l.queue:
+		}
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		// Only this goroutine receives from the queue, so a non-empty queue
+		// never blocks; the batch is bounded so a busy link still flushes.
+		for n := cap(l.queue); ; n-- {
+			if err := l.write(bw, m); err != nil {
+				return err
+			}
+			if n == 0 || len(l.queue) == 0 {
+				break
+			}
+			m = <-l.queue
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+}
+
+// write buffers one message. A message too large for any reader is dropped
+// (nothing was written, the connection stays usable) rather than sent to
+// make the peer close the link.
+func (l *link) write(bw *bufio.Writer, m *pb.RaftKvMessage) error {
+	err := WriteFrame(bw, m)
+	if errors.Is(err, ErrFrameTooLarge) {
+		l.p.dropped.Add(1)
+		l.p.log.Warn("dropped message", "peer", l.id, "type", m.GetType().String(), "reason", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// jitter spreads d over [d/2, d] so that nodes restarted together do not
+// redial in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

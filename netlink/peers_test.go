@@ -1,0 +1,207 @@
+package netlink
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// newTestPeers starts Peers for node n1 of cluster demo with fast backoff;
+// the cleanup closes it.
+func newTestPeers(t *testing.T, addrs map[string]string, queue int) (*Peers, *logBuffer) {
+	t.Helper()
+	log, logs := newTestLogger()
+	p := NewPeers(PeersConfig{
+		Identity:   Identity{Cluster: "demo", NodeID: "n1"},
+		Addrs:      addrs,
+		QueueSize:  queue,
+		MinBackoff: time.Millisecond,
+		MaxBackoff: 10 * time.Millisecond,
+		Logger:     log,
+	})
+	t.Cleanup(p.Close)
+	return p, logs
+}
+
+// peerServer is node n2, recording what its peers send.
+func peerServer(t *testing.T, ln net.Listener) (*Server, chan *pb.RaftKvMessage) {
+	t.Helper()
+	got := make(chan *pb.RaftKvMessage, 4096)
+	cfg := testServerConfig()
+	cfg.NodeID = "n2"
+	srv, _ := serveOn(t, ln, cfg, &fakeHandler{stepPeer: func(m *pb.RaftKvMessage) { got <- m }})
+	return srv, got
+}
+
+func heartbeat(term int64) *pb.RaftKvMessage {
+	return &pb.RaftKvMessage{Type: pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, To: "n2",
+		AppendEntriesRequest: &pb.AppendEntriesRequest{Term: term, LeaderId: "n1"}}
+}
+
+// sendUntilReceived sends heartbeats of rising terms until one arrives: a
+// message written just as a connection dies may be lost, and that is
+// allowed. It returns the term that arrived.
+func sendUntilReceived(t *testing.T, p *Peers, got <-chan *pb.RaftKvMessage, term int64) int64 {
+	t.Helper()
+	deadline := time.After(waitFor)
+	retry := time.NewTicker(20 * time.Millisecond)
+	defer retry.Stop()
+	p.Send("n2", heartbeat(term))
+	for {
+		select {
+		case m := <-got:
+			if m.GetNodeId() != "n1" {
+				t.Fatalf("message arrived from %q, want n1", m.GetNodeId())
+			}
+			return m.GetAppendEntriesRequest().GetTerm()
+		case <-retry.C:
+			term++
+			p.Send("n2", heartbeat(term))
+		case <-deadline:
+			t.Fatal("no message arrived")
+		}
+	}
+}
+
+func TestPeersDeliverAndReconnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv, got := peerServer(t, ln)
+	p, _ := newTestPeers(t, map[string]string{"n2": addr}, 0)
+
+	// Sent before the link is up: kept in the queue and delivered in order.
+	const burst = 500
+	for i := range int64(burst) {
+		if !p.Send("n2", heartbeat(i)) {
+			t.Fatalf("Send #%d refused", i)
+		}
+	}
+	for i := range int64(burst) {
+		m := recv(t, got, "a queued message")
+		if term := m.GetAppendEntriesRequest().GetTerm(); term != i || m.GetNodeId() != "n1" {
+			t.Fatalf("message #%d: term %d from %q", i, term, m.GetNodeId())
+		}
+	}
+	eventually(t, func() bool { return p.Connected("n2") }, "the link to come up")
+
+	// Kill n2: the link notices.
+	srv.Close()
+	eventually(t, func() bool { return !p.Connected("n2") }, "the link to go down")
+
+	// Start n2 again on the same address: the link comes back.
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	_, got = peerServer(t, ln)
+	sendUntilReceived(t, p, got, 1000)
+	eventually(t, func() bool { return p.Connected("n2") }, "the link to come back")
+}
+
+func TestPeersSendNeverBlocks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close()
+	const queue = 4
+	p, logs := newTestPeers(t, map[string]string{"n2": down}, queue)
+
+	for i := range queue {
+		if !p.Send("n2", heartbeat(int64(i))) {
+			t.Fatalf("Send #%d refused with room in the queue", i)
+		}
+	}
+	for i := range 100 {
+		if p.Send("n2", heartbeat(int64(queue+i))) {
+			t.Fatalf("Send #%d accepted with the queue full", queue+i)
+		}
+	}
+	if p.Send("n9", heartbeat(1)) {
+		t.Error("Send to an unknown peer accepted")
+	}
+	if got := p.Dropped(); got != 101 {
+		t.Errorf("Dropped = %d, want 101", got)
+	}
+	if p.Connected("n2") || p.Connected("n9") {
+		t.Error("Connected to a peer that is down")
+	}
+	logs.waitLog(t, "peer link down", "peer=n2", "dial")
+}
+
+func TestPeersHandshakeProblems(t *testing.T) {
+	tests := []struct {
+		name    string
+		cluster string // the dialer's cluster
+		peer    string // whom the dialer expects at the address (the listener is n2)
+		log     string
+	}{
+		{"refused", "other", "n2", "handshake refused: wrong cluster"},
+		{"another node answers", "demo", "n3", `answers as node \"n2\", want \"n3\"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got := peerServer(t, ln)
+			log, logs := newTestLogger()
+			p := NewPeers(PeersConfig{
+				Identity: Identity{Cluster: tt.cluster, NodeID: "n1"},
+				Addrs:    map[string]string{tt.peer: ln.Addr().String()},
+				Logger:   log,
+			})
+			defer p.Close()
+			p.Send(tt.peer, heartbeat(1))
+			logs.waitLog(t, "peer link down", tt.log)
+			if p.Connected(tt.peer) {
+				t.Error("Connected after a failed handshake")
+			}
+			p.Close()
+			if len(got) != 0 {
+				t.Errorf("a message got through: %v", <-got)
+			}
+		})
+	}
+}
+
+// TestPeersCloseUnblocks closes Peers while a peer accepts TCP connections
+// but never answers the handshake: Close must not wait for it.
+func TestPeersCloseUnblocks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	log, _ := newTestLogger()
+	p := NewPeers(PeersConfig{Identity: Identity{Cluster: "demo", NodeID: "n1"}, Addrs: map[string]string{"n2": ln.Addr().String()}, Logger: log})
+	c := recv(t, accepted, "the link to dial")
+	defer c.Close()
+	closed := make(chan struct{})
+	go func() {
+		p.Close()
+		close(closed)
+	}()
+	// Well under the 5s handshake timeout, which would end the wait anyway.
+	select {
+	case <-closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close hung on a peer stuck in the handshake")
+	}
+	if p.Send("n2", heartbeat(1)) {
+		t.Error("Send after Close accepted")
+	}
+}

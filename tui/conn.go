@@ -1,0 +1,199 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// NodeConn is one open connection to a node: its event stream feeds the
+// node's card and the same connection carries admin commands to it.
+// *netlink.Client satisfies it.
+type NodeConn interface {
+	// Watch starts the node's event stream, with a STATUS event every
+	// statusInterval. The channel is closed when ctx is done or the
+	// connection is lost.
+	Watch(ctx context.Context, statusInterval time.Duration) (<-chan *pb.WatchEvent, error)
+	// Admin runs an admin command (pause, resume) on the node.
+	Admin(ctx context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error)
+	// Err says why the connection ended, once its stream is closed.
+	Err() error
+	// Close releases the connection.
+	Close() error
+}
+
+// Node is one member of the cluster as the cluster file names it.
+type Node struct {
+	// ID is the node's id, e.g. "n1".
+	ID string
+	// Addr is the host:port the dashboard dials.
+	Addr string
+}
+
+// DialFunc opens a connection to node. It is only ever called inside a
+// tea.Cmd; ctx bounds the dial and handshake, not the connection's life.
+type DialFunc func(ctx context.Context, node Node) (NodeConn, error)
+
+const (
+	// dialTimeout bounds one connection attempt, so a black-holed address
+	// turns into a DOWN card and a retry rather than a card stuck dialing.
+	dialTimeout = 3 * time.Second
+	// adminTimeout bounds one pause or resume.
+	adminTimeout = 5 * time.Second
+	// minBackoff and maxBackoff bound the wait between reconnects: quick
+	// enough to catch a restarted node, slow enough not to spin on a dead one.
+	minBackoff = 500 * time.Millisecond
+	maxBackoff = 5 * time.Second
+	// maxBatch caps how many events one read of a stream hands to Update, so
+	// a flooding node cannot starve the others or the frame tick.
+	maxBatch = 1024
+	// frameInterval is the tick that moves the election timers between status
+	// updates; it matches the program's frame rate.
+	frameInterval = time.Second / 15
+)
+
+// errConnLost is shown when a stream ends without the connection saying why.
+var errConnLost = errors.New("connection lost")
+
+// connectedMsg says a dial and its Watch succeeded.
+type connectedMsg struct {
+	// node is the index of the node in Model.nodes.
+	node int
+	// conn is the new connection.
+	conn NodeConn
+	// events is conn's watch stream.
+	events <-chan *pb.WatchEvent
+	// cancel ends the watch; called when the connection is dropped.
+	cancel context.CancelFunc
+}
+
+// dialFailedMsg says a dial or its Watch failed.
+type dialFailedMsg struct {
+	// node is the index of the node in Model.nodes.
+	node int
+	// err is why, shown on the DOWN card.
+	err error
+}
+
+// eventsMsg carries every event that was waiting on one node's stream.
+type eventsMsg struct {
+	// node is the index of the node in Model.nodes.
+	node int
+	// events are in stream order; may be empty when only closed is news.
+	events []*pb.WatchEvent
+	// closed says the stream ended after these events.
+	closed bool
+	// err is why the stream ended, when closed.
+	err error
+}
+
+// retryMsg says a node's backoff is over and it should be dialled again.
+type retryMsg struct {
+	// node is the index of the node in Model.nodes.
+	node int
+}
+
+// adminDoneMsg carries the answer to a pause or resume.
+type adminDoneMsg struct {
+	// node is the index of the node in Model.nodes.
+	node int
+	// cmd is the command that was sent.
+	cmd pb.AdminCommand
+	// resp is the node's answer when err is nil.
+	resp *pb.AdminResponse
+	// err is a transport failure.
+	err error
+}
+
+// tickMsg is the frame tick; it only makes the model read the clock again.
+type tickMsg struct{}
+
+// connectCmd dials node and starts its watch stream.
+func connectCmd(dial DialFunc, idx int, node Node, interval time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		dctx, cancelDial := context.WithTimeout(context.Background(), dialTimeout)
+		conn, err := dial(dctx, node)
+		cancelDial()
+		if err != nil {
+			return dialFailedMsg{node: idx, err: err}
+		}
+		wctx, cancel := context.WithCancel(context.Background())
+		events, err := conn.Watch(wctx, interval)
+		if err != nil {
+			cancel()
+			_ = conn.Close() // the watch error is the one worth showing
+			return dialFailedMsg{node: idx, err: fmt.Errorf("watch: %w", err)}
+		}
+		return connectedMsg{node: idx, conn: conn, events: events, cancel: cancel}
+	}
+}
+
+// waitEvents blocks for the next event on ch, then takes every event already
+// queued behind it (up to maxBatch) so that a burst costs one Update, not one
+// per event. The model re-arms it after each message, as long as the stream
+// is open.
+func waitEvents(idx int, conn NodeConn, ch <-chan *pb.WatchEvent) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return eventsMsg{node: idx, closed: true, err: conn.Err()}
+		}
+		batch := []*pb.WatchEvent{ev}
+		for len(batch) < maxBatch {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					return eventsMsg{node: idx, events: batch, closed: true, err: conn.Err()}
+				}
+				batch = append(batch, ev)
+			default:
+				return eventsMsg{node: idx, events: batch}
+			}
+		}
+		return eventsMsg{node: idx, events: batch}
+	}
+}
+
+// retryCmd fires a retryMsg for node after d.
+func retryCmd(idx int, d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return retryMsg{node: idx} })
+}
+
+// adminCmd sends cmd to a node over its connection.
+func adminCmd(idx int, conn NodeConn, cmd pb.AdminCommand) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		defer cancel()
+		resp, err := conn.Admin(ctx, cmd)
+		return adminDoneMsg{node: idx, cmd: cmd, resp: resp, err: err}
+	}
+}
+
+// closeCmd ends a watch and closes its connection after the stream died.
+func closeCmd(conn NodeConn, cancel context.CancelFunc) tea.Cmd {
+	return func() tea.Msg {
+		cancel()
+		_ = conn.Close() // the connection is already gone; its close error says nothing new
+		return nil
+	}
+}
+
+// tickCmd schedules the next frame tick.
+func tickCmd() tea.Cmd {
+	return tea.Tick(frameInterval, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+// backoff is the wait before reconnect attempt number failures+1: it doubles
+// from minBackoff up to maxBackoff.
+func backoff(failures int) time.Duration {
+	d := minBackoff
+	for i := 1; i < failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}

@@ -1,0 +1,155 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// eventLogSize is how many event lines the pane keeps; older ones are
+// dropped, so a long-running dashboard does not grow.
+const eventLogSize = 500
+
+// eventLine is one line of the event pane.
+type eventLine struct {
+	// at is when it happened: the node's clock for stream events, the
+	// dashboard's for its own notes (connected, unreachable).
+	at time.Time
+	// node is the id of the node it happened on.
+	node string
+	// text says what happened, without the node id.
+	text string
+}
+
+// eventLog is a ring of the last eventLogSize lines.
+type eventLog struct {
+	// ring holds the lines; once full, next is the oldest.
+	ring []eventLine
+	// next is where the next line goes once the ring is full.
+	next int
+	// total counts every line ever added, for the pane's heading.
+	total int
+}
+
+// add appends a line, dropping the oldest when the log is full.
+func (l *eventLog) add(e eventLine) {
+	l.total++
+	if len(l.ring) < eventLogSize {
+		l.ring = append(l.ring, e)
+		return
+	}
+	l.ring[l.next] = e
+	l.next = (l.next + 1) % eventLogSize
+}
+
+// last returns the newest n lines (fewer if fewer are kept), oldest first.
+func (l *eventLog) last(n int) []eventLine {
+	n = max(0, min(n, len(l.ring)))
+	out := make([]eventLine, 0, n)
+	for i := len(l.ring) - n; i < len(l.ring); i++ {
+		out = append(out, l.ring[(l.next+i)%len(l.ring)])
+	}
+	return out
+}
+
+// describe turns a watch event other than STATUS (which feeds the cards)
+// into an event-pane line. node names the connection the event came on, for
+// events that do not name their node; now stamps events that carry no time
+// and gives the time zone to show.
+func describe(ev *pb.WatchEvent, node string, now time.Time) eventLine {
+	at := now
+	if ms := ev.GetUnixMs(); ms > 0 {
+		at = time.UnixMilli(ms).In(now.Location())
+	}
+	if id := ev.GetNodeId(); id != "" {
+		node = id
+	}
+	return eventLine{at: at, node: clean(node), text: clean(eventText(ev, node))}
+}
+
+// clean replaces control characters, which a node could send in a reason or
+// an error, so that they cannot move the cursor or break the layout.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// eventText says what ev means, in words, for the node it happened on.
+func eventText(ev *pb.WatchEvent, node string) string {
+	vote := "vote"
+	if ev.GetPreVote() {
+		vote = "pre-vote"
+	}
+	term := ev.GetTerm()
+	switch ev.GetKind() {
+	case pb.WatchEvent_ROLE_CHANGED:
+		return fmt.Sprintf("became %s (term %d)", roleName(ev.GetRole()), term)
+	case pb.WatchEvent_TERM_CHANGED:
+		return fmt.Sprintf("moved to term %d", term)
+	case pb.WatchEvent_VOTE_REQUESTED:
+		return fmt.Sprintf("asked for %ss (term %d)", vote, term)
+	case pb.WatchEvent_VOTE_GRANTED:
+		return fmt.Sprintf("granted %s to %s (term %d)", vote, ev.GetPeer(), term)
+	case pb.WatchEvent_VOTE_DENIED:
+		if r := ev.GetReason(); r != "" {
+			return fmt.Sprintf("denied %s to %s: %s", vote, ev.GetPeer(), r)
+		}
+		return fmt.Sprintf("denied %s to %s (term %d)", vote, ev.GetPeer(), term)
+	case pb.WatchEvent_LEADER_CHANGED:
+		switch leader := ev.GetLeaderId(); leader {
+		case "":
+			return fmt.Sprintf("lost its leader (term %d)", term)
+		case node:
+			return fmt.Sprintf("is the leader (term %d)", term)
+		default:
+			return fmt.Sprintf("follows leader %s (term %d)", leader, term)
+		}
+	case pb.WatchEvent_PAUSED:
+		return "paused"
+	case pb.WatchEvent_RESUMED:
+		return "resumed"
+	default:
+		return fmt.Sprintf("sent event %s", ev.GetKind())
+	}
+}
+
+// roleName is a role as the event pane words it.
+func roleName(r pb.Role) string {
+	switch r {
+	case pb.Role_ROLE_LEADER:
+		return "leader"
+	case pb.Role_ROLE_CANDIDATE:
+		return "candidate"
+	case pb.Role_ROLE_PRE_CANDIDATE:
+		return "precandidate"
+	default:
+		return "follower"
+	}
+}
+
+// viewEvents draws the event pane height lines tall: a heading, then the
+// newest lines that fit, oldest first, each cut to the width.
+func viewEvents(c *programContext, log *eventLog, height int) string {
+	if height < 1 {
+		return ""
+	}
+	st := &c.styles
+	heading := st.Section.Render("events") + " " + st.Faint.Render(fmt.Sprintf("(%d)", log.total))
+	lines := make([]string, 0, height)
+	lines = append(lines, ansi.Truncate(heading, c.width, "…"))
+	for _, e := range log.last(height - 1) {
+		line := st.EventTime.Render(e.at.Format("15:04:05.000")) + " " +
+			st.EventNode.Render(e.node) + " " + e.text
+		lines = append(lines, ansi.Truncate(line, c.width, "…"))
+	}
+	return padLines(strings.Join(lines, "\n"), height)
+}

@@ -1,0 +1,254 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// defaultStatusInterval is how often nodes are asked for a STATUS event.
+const defaultStatusInterval = 100 * time.Millisecond
+
+// Options configure a dashboard.
+type Options struct {
+	// Cluster is the cluster's name, shown in the title.
+	Cluster string
+	// Nodes get one card each, in this order.
+	Nodes []Node
+	// Dial opens a connection to a node; main passes one backed by
+	// netlink.Dial, tests a fake.
+	Dial DialFunc
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Renderer decides the colours; nil means lipgloss's default, which
+	// follows the terminal. Tests pass one with the Ascii profile.
+	Renderer *lipgloss.Renderer
+	// StatusInterval is how often each node sends its status; zero means
+	// 100ms.
+	StatusInterval time.Duration
+}
+
+// Model is the dashboard. Use it through a pointer: Update changes it in place.
+type Model struct {
+	// opts are the options New was given, with defaults filled in.
+	opts Options
+	// ctx is the size, styles and clock shared with the components.
+	ctx programContext
+	// keys are the key bindings.
+	keys KeyMap
+	// nodes are the cards, in the order of opts.Nodes.
+	nodes []*nodeState
+	// events is the event pane's history.
+	events eventLog
+	// input is the command prompt.
+	input textinput.Model
+	// help draws key help, short under the prompt and full in the overlay.
+	help help.Model
+	// showHelp says the help overlay replaces the cards and events.
+	showHelp bool
+	// status is the answer to the last command.
+	status statusLine
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// New builds a dashboard for the nodes in opts. Nothing is dialled until the
+// program runs Init's commands.
+func New(opts Options) (*Model, error) {
+	if len(opts.Nodes) == 0 {
+		return nil, errors.New("tui: no nodes")
+	}
+	if opts.Dial == nil {
+		return nil, errors.New("tui: no dial function")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Renderer == nil {
+		opts.Renderer = lipgloss.DefaultRenderer()
+	}
+	if opts.StatusInterval <= 0 {
+		opts.StatusInterval = defaultStatusInterval
+	}
+	m := &Model{
+		opts: opts,
+		ctx: programContext{
+			width:  defaultWidth,
+			height: defaultHeight,
+			styles: DefaultStyles(opts.Renderer),
+			now:    opts.Now(),
+			quorum: len(opts.Nodes)/2 + 1,
+		},
+		keys: DefaultKeyMap(),
+	}
+	seen := make(map[string]bool, len(opts.Nodes))
+	for _, n := range opts.Nodes {
+		if n.ID == "" || seen[n.ID] {
+			return nil, fmt.Errorf("tui: node id %q is empty or repeated", n.ID)
+		}
+		seen[n.ID] = true
+		m.nodes = append(m.nodes, &nodeState{node: n})
+	}
+	m.input = newPrompt(&m.ctx.styles, m.nodes)
+	m.help = newHelp(&m.ctx.styles)
+	m.resize(defaultWidth, defaultHeight)
+	return m, nil
+}
+
+// Init dials every node and starts the frame tick.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tickCmd(), textinput.Blink}
+	for i := range m.nodes {
+		cmds = append(cmds, m.connect(i))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update applies one message. Every message first reads the clock, so what
+// is drawn next is measured against the same instant.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.ctx.now = m.opts.Now()
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+		return m, nil
+	case tea.KeyMsg:
+		return m, m.key(msg)
+	case tickMsg:
+		return m, tickCmd()
+	case connectedMsg:
+		return m, m.connected(msg)
+	case dialFailedMsg:
+		return m, m.down(msg.node, msg.err)
+	case retryMsg:
+		m.nodes[msg.node].retryAt = time.Time{}
+		return m, m.connect(msg.node)
+	case eventsMsg:
+		return m, m.receive(msg)
+	case adminDoneMsg:
+		m.adminDone(msg)
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	return m, cmd
+}
+
+// Close ends every open connection. The program does not do it on quit:
+// main calls it on the final model once the program has returned.
+func (m *Model) Close() error {
+	var errs []error
+	for _, n := range m.nodes {
+		if n.conn == nil {
+			continue
+		}
+		n.cancel()
+		if err := n.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", n.node.ID, err))
+		}
+		n.conn, n.stream, n.cancel = nil, nil, nil
+	}
+	return errors.Join(errs...)
+}
+
+// resize fits everything to a new terminal size.
+func (m *Model) resize(width, height int) {
+	m.ctx.width, m.ctx.height = width, height
+	m.input.Width = max(1, width-len(promptText)-1)
+	m.help.Width = width
+}
+
+// key handles a key press: the dashboard's own keys first, then the prompt.
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return tea.Quit
+	case key.Matches(msg, m.keys.Help) && m.input.Value() == "":
+		m.showHelp = !m.showHelp
+		return nil
+	case key.Matches(msg, m.keys.Cancel):
+		if m.showHelp {
+			m.showHelp = false
+		} else {
+			m.input.Reset()
+		}
+		return nil
+	case key.Matches(msg, m.keys.Submit):
+		line := m.input.Value()
+		m.input.Reset()
+		return m.execute(line)
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	return cmd
+}
+
+// connect starts a dial of node idx.
+func (m *Model) connect(idx int) tea.Cmd {
+	return connectCmd(m.opts.Dial, idx, m.nodes[idx].node, m.opts.StatusInterval)
+}
+
+// connected takes a fresh connection and starts reading its stream.
+func (m *Model) connected(msg connectedMsg) tea.Cmd {
+	n := m.nodes[msg.node]
+	what := "connected"
+	if n.err != nil {
+		what = "reconnected"
+	}
+	m.note(n, what)
+	n.conn, n.stream, n.cancel = msg.conn, msg.events, msg.cancel
+	n.status, n.err, n.failures, n.retryAt = nil, nil, 0, time.Time{}
+	return waitEvents(msg.node, n.conn, n.stream)
+}
+
+// down marks node idx unreachable and schedules the next dial. Only the
+// change from up to down goes to the event pane, not every failed retry.
+func (m *Model) down(idx int, err error) tea.Cmd {
+	n := m.nodes[idx]
+	if n.err == nil {
+		m.note(n, fmt.Sprintf("down: %v", err))
+	}
+	n.status, n.err = nil, err
+	n.failures++
+	d := backoff(n.failures)
+	n.retryAt = m.ctx.now.Add(d)
+	return retryCmd(idx, d)
+}
+
+// receive applies a batch of stream events, then reads on, or drops the
+// connection when the stream has ended.
+func (m *Model) receive(msg eventsMsg) tea.Cmd {
+	n := m.nodes[msg.node]
+	for _, ev := range msg.events {
+		if ev.GetKind() == pb.WatchEvent_STATUS {
+			if st := ev.GetStatus(); st != nil {
+				n.status, n.statusAt = st, m.ctx.now
+			}
+			continue
+		}
+		m.events.add(describe(ev, n.node.ID, m.ctx.now))
+	}
+	if !msg.closed {
+		return waitEvents(msg.node, n.conn, n.stream)
+	}
+	err := msg.err
+	if err == nil {
+		err = errConnLost
+	}
+	closing := closeCmd(n.conn, n.cancel)
+	n.conn, n.stream, n.cancel = nil, nil, nil
+	return tea.Batch(closing, m.down(msg.node, err))
+}
+
+// note adds the dashboard's own line about a node to the event pane.
+func (m *Model) note(n *nodeState, text string) {
+	m.events.add(eventLine{at: m.ctx.now, node: n.node.ID, text: clean(text)})
+}

@@ -1,0 +1,121 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// nodeState is what the dashboard knows about one node. It is only touched in
+// Update; the tea.Cmds that do the I/O for it get copies of what they need.
+type nodeState struct {
+	// node is the id and address from the cluster file.
+	node Node
+	// conn is the open connection; nil while dialling or down.
+	conn NodeConn
+	// stream is conn's watch channel; nil with conn.
+	stream <-chan *pb.WatchEvent
+	// cancel ends conn's watch; nil with conn.
+	cancel context.CancelFunc
+	// status is the latest snapshot; nil until the first STATUS event of the
+	// current connection, so a DOWN card never shows stale numbers.
+	status *pb.NodeStatus
+	// statusAt is when status arrived, by the model's clock: the election
+	// timer is interpolated from here.
+	statusAt time.Time
+	// err is why the node is unreachable; nil while connected and before the
+	// first failure. It stays set while a retry is dialling.
+	err error
+	// failures counts failed connection attempts in a row; it sets the
+	// backoff.
+	failures int
+	// retryAt is when the next dial starts; zero while dialling or connected.
+	retryAt time.Time
+}
+
+// badge is the word-and-glyph label of a node's state on its card.
+type badge int
+
+const (
+	badgeConnecting badge = iota
+	badgeDown
+	badgeFollower
+	badgePreCandidate
+	badgeCandidate
+	badgeLeader
+)
+
+// badge says what the node's card is headed with.
+func (n *nodeState) badge() badge {
+	switch {
+	case n.status != nil:
+		switch n.status.GetRole() {
+		case pb.Role_ROLE_LEADER:
+			return badgeLeader
+		case pb.Role_ROLE_CANDIDATE:
+			return badgeCandidate
+		case pb.Role_ROLE_PRE_CANDIDATE:
+			return badgePreCandidate
+		default:
+			return badgeFollower
+		}
+	case n.err != nil:
+		return badgeDown
+	default:
+		return badgeConnecting
+	}
+}
+
+// text is the badge as read without colour: a glyph and a word.
+func (b badge) text() string {
+	switch b {
+	case badgeLeader:
+		return "★ LEADER"
+	case badgeCandidate:
+		return "◐ candidate"
+	case badgePreCandidate:
+		return "◌ precandidate"
+	case badgeFollower:
+		return "● follower"
+	case badgeDown:
+		return "✖ DOWN"
+	default:
+		return "… connecting"
+	}
+}
+
+// style is the badge's colour, also used for the card border.
+func (b badge) style(st *Styles) lipgloss.Style {
+	switch b {
+	case badgeLeader:
+		return st.Leader
+	case badgeCandidate:
+		return st.Candidate
+	case badgePreCandidate:
+		return st.PreCandidate
+	case badgeFollower:
+		return st.Follower
+	case badgeDown:
+		return st.Down
+	default:
+		return st.Connecting
+	}
+}
+
+// pausedText marks a paused node next to its role badge.
+const pausedText = "⏸ PAUSED"
+
+// electionRemaining is the node's election timer now: what the last status
+// said, less the time since it arrived, never below zero. A paused node's
+// timers are stopped, so its timer does not drain.
+func (n *nodeState) electionRemaining(now time.Time) time.Duration {
+	st := n.status
+	left := time.Duration(st.GetElectionRemainingMs()) * time.Millisecond
+	if !st.GetPaused() {
+		left -= now.Sub(n.statusAt)
+	}
+	return max(left, 0)
+}

@@ -1,0 +1,73 @@
+package tui
+
+import "github.com/charmbracelet/lipgloss"
+
+// Styles is every style the dashboard draws with. Colour only ever repeats
+// what a word or glyph already says, so the screen reads the same in a
+// terminal without colour.
+type Styles struct {
+	// Title is the top line; Clock is the time at its right.
+	Title, Clock lipgloss.Style
+	// Card is a node card's frame; its border takes the role's colour.
+	Card lipgloss.Style
+	// ID is a node id in a card's first line.
+	ID lipgloss.Style
+	// Faint is for addresses and labels.
+	Faint lipgloss.Style
+	// Leader, Follower, Candidate, PreCandidate, Down and Connecting colour
+	// the role badges and card borders.
+	Leader, Follower, Candidate, PreCandidate, Down, Connecting lipgloss.Style
+	// Paused marks a paused node.
+	Paused lipgloss.Style
+	// BarFull and BarEmpty are the election timer's drained and left parts.
+	BarFull, BarEmpty lipgloss.Style
+	// Good and Bad colour granted/active and rejected/silent marks.
+	Good, Bad lipgloss.Style
+	// Section is the heading of the event pane.
+	Section lipgloss.Style
+	// EventTime and EventNode are an event line's timestamp and node id.
+	EventTime, EventNode lipgloss.Style
+	// StatusOK and StatusErr are the status line after a command.
+	StatusOK, StatusErr lipgloss.Style
+	// Prompt, PromptText and Placeholder style the command prompt.
+	Prompt, PromptText, Placeholder lipgloss.Style
+	// HelpBox frames the help overlay; HelpHeading, HelpKey and HelpDesc are
+	// its headings, keys or commands, and descriptions.
+	HelpBox, HelpHeading, HelpKey, HelpDesc lipgloss.Style
+}
+
+// DefaultStyles builds the dashboard's styles on r, which decides how much
+// colour reaches the terminal (tests use one with the Ascii profile: none).
+func DefaultStyles(r *lipgloss.Renderer) Styles {
+	fg := func(c string) lipgloss.Style { return r.NewStyle().Foreground(lipgloss.Color(c)) }
+	return Styles{
+		Title:        r.NewStyle().Bold(true),
+		Clock:        fg("245"),
+		Card:         r.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+		ID:           r.NewStyle().Bold(true),
+		Faint:        fg("245"),
+		Leader:       fg("220").Bold(true),
+		Follower:     fg("42"),
+		Candidate:    fg("208").Bold(true),
+		PreCandidate: fg("141"),
+		Down:         fg("196").Bold(true),
+		Connecting:   fg("245"),
+		Paused:       fg("39").Bold(true),
+		BarFull:      fg("42"),
+		BarEmpty:     fg("238"),
+		Good:         fg("42"),
+		Bad:          fg("196"),
+		Section:      r.NewStyle().Bold(true),
+		EventTime:    fg("245"),
+		EventNode:    r.NewStyle().Bold(true),
+		StatusOK:     fg("42"),
+		StatusErr:    fg("196"),
+		Prompt:       fg("39").Bold(true),
+		PromptText:   r.NewStyle(),
+		Placeholder:  fg("240"),
+		HelpBox:      r.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(lipgloss.Color("39")).Padding(0, 1),
+		HelpHeading:  r.NewStyle().Bold(true),
+		HelpKey:      fg("39"),
+		HelpDesc:     fg("250"),
+	}
+}
