@@ -605,6 +605,9 @@ func TestLeaderHeartbeats(t *testing.T) {
 	if err := r.Step(Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 9}); !errors.Is(err, ErrInvalidMessage) {
 		t.Fatalf("ack beyond the log: %v", err)
 	}
+	if err := r.Step(Message{Type: MsgApp, From: "n2", To: "n1", Term: 3}); !errors.Is(err, ErrInvalidMessage) || r.role != RoleLeader {
+		t.Fatalf("a second leader in term 3: %v, now %s", err, r.role)
+	}
 }
 
 // TestCheckQuorumStepsDown: a leader steps down, keeping its term, when a

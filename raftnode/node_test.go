@@ -1,0 +1,233 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/segmentlog"
+)
+
+// opLog records, in order, what the runtime did with storage and transport,
+// so a test can check that state was durable before a message left.
+type opLog struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+func (l *opLog) add(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ops = append(l.ops, fmt.Sprintf(format, args...))
+}
+
+func (l *opLog) snapshot() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.ops...)
+}
+
+// fakeStore is a HardStateStore whose Save can be made to fail.
+type fakeStore struct {
+	log     *opLog
+	loaded  segmentlog.HardState
+	saveErr error
+}
+
+func (s *fakeStore) Load() (segmentlog.HardState, error) { return s.loaded, nil }
+func (s *fakeStore) Save(hs segmentlog.HardState) error {
+	if s.saveErr != nil {
+		s.log.add("save failed")
+		return s.saveErr
+	}
+	s.log.add("save term=%d vote=%s", hs.Term, hs.Vote)
+	return nil
+}
+
+// fakeTransport records every message the node sends.
+type fakeTransport struct{ log *opLog }
+
+func (t *fakeTransport) Send(to string, m *pb.RaftKvMessage) bool {
+	t.log.add("send %s to %s granted=%v", m.GetType(), to, m.GetVoteResponse().GetVoteGranted())
+	return true
+}
+
+var (
+	_ HardStateStore = (*fakeStore)(nil)
+	_ Transport      = (*fakeTransport)(nil)
+)
+
+// startNode runs a node n1 of {n1,n2,n3} with long timers, so that it stays a
+// follower and only answers what the test sends it.
+// The returned channel is closed when Run returns, with *runErr set.
+func startNode(t *testing.T, store *fakeStore, log *opLog) (n *Node, done <-chan struct{}, runErr *error) {
+	t.Helper()
+	n, err := NewNode(NodeConfig{
+		ID:              "n1",
+		Members:         map[string]string{"n1": "a1", "n2": "a2", "n3": "a3"},
+		Heartbeat:       time.Minute,
+		ElectionTimeout: time.Hour,
+		Storage:         store,
+		Transport:       &fakeTransport{log: log},
+		Seed:            1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	runErr = new(error)
+	go func() {
+		defer close(finished)
+		*runErr = n.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
+	return n, finished, runErr
+}
+
+func voteRequest(term int64) *pb.RaftKvMessage {
+	return &pb.RaftKvMessage{
+		Type:        pb.RaftKvMessage_VOTE_REQUEST,
+		NodeId:      "n2",
+		To:          "n1",
+		VoteRequest: &pb.VoteRequest{Term: term, CandidateId: "n2"},
+	}
+}
+
+func waitOps(t *testing.T, log *opLog, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ops := log.snapshot()
+		if len(ops) >= n {
+			return ops
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited for %d operations, saw %q", n, ops)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestNodePersistsVoteBeforeReplying checks Figure 2's rule as the runtime
+// carries it out: the new term and vote are saved before the vote leaves.
+func TestNodePersistsVoteBeforeReplying(t *testing.T) {
+	log := &opLog{}
+	n, _, _ := startNode(t, &fakeStore{log: log}, log)
+	n.StepPeer(voteRequest(1))
+	ops := waitOps(t, log, 2)
+	want := []string{"save term=1 vote=n2", "send VOTE_RESPONSE to n2 granted=true"}
+	if ops[0] != want[0] || ops[1] != want[1] {
+		t.Fatalf("operations %q, want %q first", ops, want)
+	}
+	if st := n.Status(); st.GetTerm() != 1 || st.GetVotedFor() != "n2" {
+		t.Fatalf("status after vote: term %d vote %q", st.GetTerm(), st.GetVotedFor())
+	}
+}
+
+// TestNodeStopsWhenStorageFails checks that a node whose hard state cannot be
+// made durable stops instead of answering.
+func TestNodeStopsWhenStorageFails(t *testing.T) {
+	log := &opLog{}
+	diskFull := errors.New("no space left on device")
+	n, done, runErr := startNode(t, &fakeStore{log: log, saveErr: diskFull}, log)
+	n.StepPeer(voteRequest(1))
+	select {
+	case <-done:
+		if err := *runErr; !errors.Is(err, ErrStorage) || !errors.Is(err, diskFull) {
+			t.Fatalf("Run returned %v, want ErrStorage wrapping the disk error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run kept going after a failed save")
+	}
+	if ops := log.snapshot(); len(ops) != 1 || ops[0] != "save failed" {
+		t.Fatalf("operations %q: a message left without durable state", ops)
+	}
+}
+
+// TestNodeRestoresHardState checks that a restarted node reports the saved
+// term and vote and refuses another candidate in that term.
+func TestNodeRestoresHardState(t *testing.T) {
+	log := &opLog{}
+	store := &fakeStore{log: log, loaded: segmentlog.HardState{Term: 4, Vote: "n3"}}
+	n, _, _ := startNode(t, store, log)
+	if st := n.Status(); st.GetTerm() != 4 || st.GetVotedFor() != "n3" {
+		t.Fatalf("restored status: term %d vote %q", st.GetTerm(), st.GetVotedFor())
+	}
+	n.StepPeer(voteRequest(4))
+	ops := waitOps(t, log, 1)
+	if ops[0] != "send VOTE_RESPONSE to n2 granted=false" {
+		t.Fatalf("operations %q: want the vote for n2 in term 4 refused", ops)
+	}
+}
+
+// TestNodePauseAndKV checks the admin pause flag and the answers clients get
+// from a paused node and from a follower.
+func TestNodePauseAndKV(t *testing.T) {
+	log := &opLog{}
+	n, _, _ := startNode(t, &fakeStore{log: log}, log)
+	ctx := context.Background()
+	if resp := n.KV(ctx, &pb.KvRequest{Key: "k"}); resp.GetCode() != pb.ErrorCode_NOT_LEADER {
+		t.Fatalf("follower answered %v, want NOT_LEADER", resp)
+	}
+	resp := n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE})
+	if !resp.GetOk() || !resp.GetStatus().GetPaused() {
+		t.Fatalf("pause answered %v", resp)
+	}
+	if resp := n.KV(ctx, &pb.KvRequest{Key: "k"}); resp.GetCode() != pb.ErrorCode_PAUSED || resp.GetMessage() != "node paused" {
+		t.Fatalf("paused node answered %v, want PAUSED", resp)
+	}
+	resp = n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_RESUME})
+	if !resp.GetOk() || resp.GetStatus().GetPaused() {
+		t.Fatalf("resume answered %v", resp)
+	}
+	if resp := n.Admin(ctx, &pb.AdminRequest{}); resp.GetOk() || resp.GetError() == "" {
+		t.Fatalf("unknown admin command answered %v", resp)
+	}
+}
+
+// TestFromWireRefusesNonsense checks the frames no correct peer sends.
+func TestFromWireRefusesNonsense(t *testing.T) {
+	tests := map[string]*pb.RaftKvMessage{
+		"no body":           {Type: pb.RaftKvMessage_VOTE_REQUEST, NodeId: "n2"},
+		"negative term":     {Type: pb.RaftKvMessage_VOTE_REQUEST, NodeId: "n2", VoteRequest: &pb.VoteRequest{Term: -1, CandidateId: "n2"}},
+		"negative index":    {Type: pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, NodeId: "n2", AppendEntriesRequest: &pb.AppendEntriesRequest{Term: 1, LeaderId: "n2", PrevLogIndex: -5}},
+		"spoofed candidate": {Type: pb.RaftKvMessage_VOTE_REQUEST, NodeId: "n2", VoteRequest: &pb.VoteRequest{Term: 1, CandidateId: "n3"}},
+		"client type":       {Type: pb.RaftKvMessage_KV_REQUEST, NodeId: "n2"},
+		"unknown type":      {Type: 99, NodeId: "n2"},
+	}
+	for name, w := range tests {
+		if _, err := fromWire(w); !errors.Is(err, errBadWire) {
+			t.Errorf("%s: fromWire err = %v, want errBadWire", name, err)
+		}
+	}
+}
+
+// TestWireRoundTrip checks that every message type survives the envelope.
+func TestWireRoundTrip(t *testing.T) {
+	msgs := []Message{
+		{Type: MsgPreVote, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2},
+		{Type: MsgVote, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2},
+		{Type: MsgPreVoteResp, From: "n2", To: "n1", Term: 3, Reject: true, Reason: "lease"},
+		{Type: MsgVoteResp, From: "n2", To: "n1", Term: 3},
+		{Type: MsgApp, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2, Commit: 5,
+			Entries: []Entry{{Term: 3, Index: 8, Type: EntryNoop}, {Term: 3, Index: 9, Data: []byte("x")}}},
+		{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 6, Reject: true, ConflictTerm: 2, ConflictIndex: 4},
+	}
+	for _, m := range msgs {
+		got, err := fromWire(toWire(m))
+		if err != nil {
+			t.Fatalf("%v: %v", m, err)
+		}
+		if got.String() != m.String() || len(got.Entries) != len(m.Entries) {
+			t.Errorf("round trip\n got %v\nwant %v", got, m)
+		}
+	}
+}
