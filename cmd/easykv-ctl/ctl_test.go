@@ -140,10 +140,13 @@ func TestStatusTable(t *testing.T) {
 	if got.code != exitOK || got.stderr != "" {
 		t.Fatalf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 	}
-	want := `ID   ADDRESS          REACHABLE   ROLE       TERM   LEADER   COMMIT   APPLIED   LAST   PAUSED
-n1   127.0.0.1:7001   true        leader     5      n1       12       12        13     false
-n2   127.0.0.1:7002   true        follower   5      n1       12       11        13     false
-n3   127.0.0.1:7003   true        follower   4      -        9        9         10     true
+	want := `+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+
+| ID | ADDRESS        | REACHABLE | ROLE     | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED |
++----+----------------+-----------+----------+------+--------+--------+---------+------+--------+
+| n1 | 127.0.0.1:7001 | true      | leader   | 5    | n1     | 12     | 12      | 13   | false  |
+| n2 | 127.0.0.1:7002 | true      | follower | 5    | n1     | 12     | 11      | 13   | false  |
+| n3 | 127.0.0.1:7003 | true      | follower | 4    | -      | 9      | 9       | 10   | true   |
++----+----------------+-----------+----------+------+--------+--------+---------+------+--------+
 `
 	if got.stdout != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got.stdout, want)
@@ -231,7 +234,7 @@ func TestStatusPartlyUnreachable(t *testing.T) {
 		if got.code != exitOK {
 			t.Fatalf("exit status %d, want 0 (stderr %q)", got.code, got.stderr)
 		}
-		if !strings.Contains(got.stdout, "n2   127.0.0.1:7002   false       -") {
+		if !strings.Contains(got.stdout, "| n2 | 127.0.0.1:7002 | false     | -") {
 			t.Errorf("table lacks the unreachable n2 row:\n%s", got.stdout)
 		}
 		lines := strings.Split(strings.TrimSuffix(got.stderr, "\n"), "\n")

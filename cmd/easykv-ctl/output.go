@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/netlink/pb"
@@ -76,20 +76,54 @@ func writeStatus(w io.Writer, format string, rows []statusRow) error {
 	return writeStatusTable(w, rows)
 }
 
-// writeStatusTable prints rows aligned in columns, one node per line, with
-// "-" for values an unreachable node could not give.
+// writeStatusTable prints rows in a boxed table like `etcdctl endpoint
+// status -w table`, one node per line, with "-" for values an unreachable
+// node could not give.
 func writeStatusTable(w io.Writer, rows []statusRow) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tREACHABLE\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tLAST\tPAUSED")
+	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "PAUSED"}
+	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		if !r.Reachable {
-			fmt.Fprintf(tw, "%s\t%s\tfalse\t-\t-\t-\t-\t-\t-\t-\n", r.ID, r.Addr)
+			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-"})
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\ttrue\t%s\t%d\t%s\t%d\t%d\t%d\t%t\n",
-			r.ID, r.Addr, dash(r.Role), r.Term, dash(r.Leader), r.CommitIndex, r.AppliedIndex, r.LastIndex, r.Paused)
+		cells = append(cells, []string{r.ID, r.Addr, "true", dash(r.Role), fmt.Sprint(r.Term), dash(r.Leader),
+			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), fmt.Sprint(r.LastIndex), fmt.Sprint(r.Paused)})
 	}
-	return tw.Flush()
+	return writeBoxed(w, header, cells)
+}
+
+// writeBoxed draws header and rows with +---+ rules and | separators, each
+// column as wide as its widest cell.
+func writeBoxed(w io.Writer, header []string, rows [][]string) error {
+	widths := make([]int, len(header))
+	for _, row := range append([][]string{header}, rows...) {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	rule := func() {
+		for _, wd := range widths {
+			b.WriteString("+" + strings.Repeat("-", wd+2))
+		}
+		b.WriteString("+\n")
+	}
+	line := func(row []string) {
+		for i, c := range row {
+			fmt.Fprintf(&b, "| %s%s ", c, strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
+		}
+		b.WriteString("|\n")
+	}
+	rule()
+	line(header)
+	rule()
+	for _, row := range rows {
+		line(row)
+	}
+	rule()
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // writeAdmin prints the outcome of pause or resume: "OK" or a JSON object.

@@ -67,9 +67,12 @@ func TestWriteStatusTable(t *testing.T) {
 		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570},
 		{ID: "n2", Addr: "10.0.0.2:7002", Error: "connection refused"},
 	}
-	want := `ID         ADDRESS         REACHABLE   ROLE           TERM   LEADER   COMMIT   APPLIED   LAST   PAUSED
-node-one   10.0.0.1:7001   true        precandidate   123    -        4567     4560      4570   false
-n2         10.0.0.2:7002   false       -              -      -        -        -         -      -
+	want := `+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+
+| ID       | ADDRESS       | REACHABLE | ROLE         | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED |
++----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+
+| node-one | 10.0.0.1:7001 | true      | precandidate | 123  | -      | 4567   | 4560    | 4570 | false  |
+| n2       | 10.0.0.2:7002 | false     | -            | -    | -      | -      | -       | -    | -      |
++----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+
 `
 	var buf bytes.Buffer
 	if err := writeStatusTable(&buf, rows); err != nil {
