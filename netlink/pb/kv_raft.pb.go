@@ -787,6 +787,7 @@ type KvResponse struct {
 	LeaderId      string    `protobuf:"bytes,6,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
 	LeaderAddr    string    `protobuf:"bytes,7,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
 	NodeId        string    `protobuf:"bytes,8,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"` // the node that answered
+	Index         int64     `protobuf:"varint,9,opt,name=index,proto3" json:"index,omitempty"`                // log index the write was applied at, or the index a read waited for
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -875,6 +876,13 @@ func (x *KvResponse) GetNodeId() string {
 		return x.NodeId
 	}
 	return ""
+}
+
+func (x *KvResponse) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
 }
 
 type VoteRequest struct {
@@ -1084,13 +1092,15 @@ func (x *LogEntry) GetType() EntryType {
 }
 
 type AppendEntriesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Term          int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
-	LeaderId      string                 `protobuf:"bytes,2,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	PrevLogIndex  int64                  `protobuf:"varint,3,opt,name=prev_log_index,json=prevLogIndex,proto3" json:"prev_log_index,omitempty"`
-	PrevLogTerm   int64                  `protobuf:"varint,4,opt,name=prev_log_term,json=prevLogTerm,proto3" json:"prev_log_term,omitempty"`
-	Entries       []*LogEntry            `protobuf:"bytes,5,rep,name=entries,proto3" json:"entries,omitempty"`
-	LeaderCommit  int64                  `protobuf:"varint,6,opt,name=leader_commit,json=leaderCommit,proto3" json:"leader_commit,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Term         int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
+	LeaderId     string                 `protobuf:"bytes,2,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	PrevLogIndex int64                  `protobuf:"varint,3,opt,name=prev_log_index,json=prevLogIndex,proto3" json:"prev_log_index,omitempty"`
+	PrevLogTerm  int64                  `protobuf:"varint,4,opt,name=prev_log_term,json=prevLogTerm,proto3" json:"prev_log_term,omitempty"`
+	Entries      []*LogEntry            `protobuf:"bytes,5,rep,name=entries,proto3" json:"entries,omitempty"`
+	LeaderCommit int64                  `protobuf:"varint,6,opt,name=leader_commit,json=leaderCommit,proto3" json:"leader_commit,omitempty"`
+	// easykv additions.
+	ReadCtx       uint64 `protobuf:"varint,7,opt,name=read_ctx,json=readCtx,proto3" json:"read_ctx,omitempty"` // non-zero: a heartbeat round confirming leadership for ReadIndex
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1167,14 +1177,22 @@ func (x *AppendEntriesRequest) GetLeaderCommit() int64 {
 	return 0
 }
 
+func (x *AppendEntriesRequest) GetReadCtx() uint64 {
+	if x != nil {
+		return x.ReadCtx
+	}
+	return 0
+}
+
 type AppendEntriesResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Term       int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
 	Success    bool                   `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
 	MatchIndex int64                  `protobuf:"varint,3,opt,name=match_index,json=matchIndex,proto3" json:"match_index,omitempty"`
 	// easykv additions.
-	ConflictTerm  int64 `protobuf:"varint,4,opt,name=conflict_term,json=conflictTerm,proto3" json:"conflict_term,omitempty"`    // term of the follower's entry at prev_log_index, 0 if none
-	ConflictIndex int64 `protobuf:"varint,5,opt,name=conflict_index,json=conflictIndex,proto3" json:"conflict_index,omitempty"` // first index of conflict_term on the follower (or its last index + 1)
+	ConflictTerm  int64  `protobuf:"varint,4,opt,name=conflict_term,json=conflictTerm,proto3" json:"conflict_term,omitempty"`    // term of the follower's entry at prev_log_index, 0 if none
+	ConflictIndex int64  `protobuf:"varint,5,opt,name=conflict_index,json=conflictIndex,proto3" json:"conflict_index,omitempty"` // first index of conflict_term on the follower (or its last index + 1)
+	ReadCtx       uint64 `protobuf:"varint,6,opt,name=read_ctx,json=readCtx,proto3" json:"read_ctx,omitempty"`                   // echoes the request's read_ctx
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1240,6 +1258,13 @@ func (x *AppendEntriesResponse) GetConflictTerm() int64 {
 func (x *AppendEntriesResponse) GetConflictIndex() int64 {
 	if x != nil {
 		return x.ConflictIndex
+	}
+	return 0
+}
+
+func (x *AppendEntriesResponse) GetReadCtx() uint64 {
+	if x != nil {
+		return x.ReadCtx
 	}
 	return 0
 }
@@ -2014,7 +2039,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x03PUT\x10\x00\x12\a\n" +
 	"\x03GET\x10\x01\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x02\"\xf3\x01\n" +
+	"\x06DELETE\x10\x02\"\x89\x02\n" +
 	"\n" +
 	"KvResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x18\n" +
@@ -2026,7 +2051,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\tleader_id\x18\x06 \x01(\tR\bleaderId\x12\x1f\n" +
 	"\vleader_addr\x18\a \x01(\tR\n" +
 	"leaderAddr\x12\x17\n" +
-	"\anode_id\x18\b \x01(\tR\x06nodeId\"\x8e\x01\n" +
+	"\anode_id\x18\b \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05index\x18\t \x01(\x03R\x05index\"\x8e\x01\n" +
 	"\vVoteRequest\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12!\n" +
 	"\fcandidate_id\x18\x02 \x01(\tR\vcandidateId\x12$\n" +
@@ -2041,21 +2067,23 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x05index\x18\x02 \x01(\x03R\x05index\x12\x18\n" +
 	"\acommand\x18\x03 \x01(\tR\acommand\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\x12%\n" +
-	"\x04type\x18\x05 \x01(\x0e2\x11.easykv.EntryTypeR\x04type\"\xe2\x01\n" +
+	"\x04type\x18\x05 \x01(\x0e2\x11.easykv.EntryTypeR\x04type\"\xfd\x01\n" +
 	"\x14AppendEntriesRequest\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12$\n" +
 	"\x0eprev_log_index\x18\x03 \x01(\x03R\fprevLogIndex\x12\"\n" +
 	"\rprev_log_term\x18\x04 \x01(\x03R\vprevLogTerm\x12*\n" +
 	"\aentries\x18\x05 \x03(\v2\x10.easykv.LogEntryR\aentries\x12#\n" +
-	"\rleader_commit\x18\x06 \x01(\x03R\fleaderCommit\"\xb2\x01\n" +
+	"\rleader_commit\x18\x06 \x01(\x03R\fleaderCommit\x12\x19\n" +
+	"\bread_ctx\x18\a \x01(\x04R\areadCtx\"\xcd\x01\n" +
 	"\x15AppendEntriesResponse\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x18\n" +
 	"\asuccess\x18\x02 \x01(\bR\asuccess\x12\x1f\n" +
 	"\vmatch_index\x18\x03 \x01(\x03R\n" +
 	"matchIndex\x12#\n" +
 	"\rconflict_term\x18\x04 \x01(\x03R\fconflictTerm\x12%\n" +
-	"\x0econflict_index\x18\x05 \x01(\x03R\rconflictIndex\"\xa7\x01\n" +
+	"\x0econflict_index\x18\x05 \x01(\x03R\rconflictIndex\x12\x19\n" +
+	"\bread_ctx\x18\x06 \x01(\x04R\areadCtx\"\xa7\x01\n" +
 	"\tHandshake\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12*\n" +
