@@ -127,8 +127,13 @@ func TestNodePersistsVoteBeforeReplying(t *testing.T) {
 	if ops[0] != want[0] || ops[1] != want[1] {
 		t.Fatalf("operations %q, want %q first", ops, want)
 	}
-	if st := n.Status(); st.GetTerm() != 1 || st.GetVotedFor() != "n2" {
-		t.Fatalf("status after vote: term %d vote %q", st.GetTerm(), st.GetVotedFor())
+	// The loop publishes its status after handling the Ready; poll for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for st := n.Status(); st.GetTerm() != 1 || st.GetVotedFor() != "n2"; st = n.Status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("status after vote: term %d vote %q", st.GetTerm(), st.GetVotedFor())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
