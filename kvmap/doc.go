@@ -1,7 +1,30 @@
-// Package kvmap will be easykv's state machine: it applies committed put and
-// delete commands in log order, deterministically, keeps per-client sessions
-// so a retried write applies once, and snapshots itself.
+// Package kvmap is easykv's state machine: it applies committed put and
+// delete commands in log order, keeps per-client sessions so that a retried
+// write is applied once, and writes and reads snapshots of itself.
 //
-// It is empty until log replication lands; the directory holds its place in
-// the layout DESIGN.md describes.
+// # Determinism
+//
+// Every node of a cluster applies the same log, so every node must reach the
+// same state and answer the same Result for every entry. Nothing in Apply
+// reads a clock, draws a random number or depends on Go's map iteration
+// order: sessions expire by log index, and a snapshot sorts its keys and
+// sessions, so the same applied log gives byte-identical snapshots on every
+// node. Options are part of that definition: all nodes of a cluster must use
+// the same SessionTTL.
+//
+// # Sessions
+//
+// A client that sets Command.ClientID issues one write at a time, numbered
+// by Command.Seq from 1. The map remembers, per client, only the last Seq it
+// applied and that write's result. A retry of that Seq is not applied again
+// and answers the original result (Result.Duplicate); an older Seq is a late
+// retry and is ignored (Result.Stale). A session unused for SessionTTL log
+// indexes is forgotten, which bounds memory; the price is that a retry
+// arriving after its session expired is applied a second time. Clients must
+// therefore give up retrying well within SessionTTL entries.
+//
+// # Concurrency
+//
+// A Map is not safe for concurrent use. The Raft runtime owns it from one
+// goroutine and serializes Apply, Get and snapshots with its own lock.
 package kvmap

@@ -22,30 +22,70 @@ const (
 )
 
 // viewCards lays the node cards out in rows as wide as the terminal, each
-// card in a row as tall as the tallest.
-func viewCards(c *programContext, nodes []*nodeState) string {
+// card in a row as tall as the tallest. Each card ends with the tail of its
+// node's log: as many entries as let the cards fit in height lines, the same
+// number on every card. If the cards do not fit even without a log, they
+// are drawn taller than height and the caller cuts them.
+func viewCards(c *programContext, nodes []*nodeState, height int) string {
 	perRow := max(1, min(len(nodes), c.width/minCardWidth))
 	width := max(c.width/perRow, cardChrome+1)
-	var rows []string
-	for start := 0; start < len(nodes); start += perRow {
-		row := nodes[start:min(start+perRow, len(nodes))]
-		bodies := make([]string, len(row))
-		height := 0
-		for i, n := range row {
-			bodies[i] = cardBody(c, n, width-cardChrome)
-			height = max(height, lipgloss.Height(bodies[i]))
-		}
-		cards := make([]string, len(row))
-		for i, n := range row {
-			style := c.styles.Card.
-				BorderForeground(n.badge().style(&c.styles).GetForeground()).
-				Width(width - 2).
-				Height(height)
-			cards[i] = style.Render(bodies[i])
-		}
-		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, cards...))
+	inner := width - cardChrome
+	styles := make([]lipgloss.Style, len(nodes))
+	bodies := make([]string, len(nodes))
+	rows := make([]int, len(nodes)) // lines each card's body takes, as wrapped
+	tails := make([]int, len(nodes))
+	for i, n := range nodes {
+		styles[i] = c.styles.Card.
+			BorderForeground(n.badge().style(&c.styles).GetForeground()).
+			Width(width - 2)
+		bodies[i] = cardBody(c, n, inner)
+		rows[i] = lipgloss.Height(styles[i].Render(bodies[i])) - 2
+		tails[i] = len(n.status.GetLogTail())
 	}
-	return lipgloss.JoinVertical(lipgloss.Left, rows...)
+	limit := tailLimit(perRow, rows, tails, height)
+	var out []string
+	for start := 0; start < len(nodes); start += perRow {
+		end := min(start+perRow, len(nodes))
+		cardHeight := rowHeight(rows[start:end], tails[start:end], limit)
+		cards := make([]string, 0, end-start)
+		for i := start; i < end; i++ {
+			body := bodies[i]
+			if tail := tailLines(c, nodes[i].status, inner, limit); len(tail) > 0 {
+				body += "\n" + strings.Join(tail, "\n")
+			}
+			cards = append(cards, styles[i].Height(cardHeight).Render(body))
+		}
+		out = append(out, lipgloss.JoinHorizontal(lipgloss.Top, cards...))
+	}
+	return lipgloss.JoinVertical(lipgloss.Left, out...)
+}
+
+// tailLimit is how many log entries each card may list so that the rows of
+// cards, perRow to a row, fit in height lines: at most maxTailLines, zero
+// when even that does not fit. rows and tails are each card's body lines
+// and log entries.
+func tailLimit(perRow int, rows, tails []int, height int) int {
+	for limit := maxTailLines; limit > 0; limit-- {
+		total := 0
+		for start := 0; start < len(rows); start += perRow {
+			end := min(start+perRow, len(rows))
+			total += rowHeight(rows[start:end], tails[start:end], limit) + 2 // the borders
+		}
+		if total <= height {
+			return limit
+		}
+	}
+	return 0
+}
+
+// rowHeight is the inner height of a row of cards whose bodies take rows
+// lines and whose nodes sent tails log entries, when limit are listed.
+func rowHeight(rows, tails []int, limit int) int {
+	h := 0
+	for i := range rows {
+		h = max(h, rows[i]+tailRows(tails[i], limit))
+	}
+	return h
 }
 
 // cardBody is the text inside one node's card, inner cells wide.

@@ -12,8 +12,8 @@ import (
 )
 
 // NodeConn is one open connection to a node: its event stream feeds the
-// node's card and the same connection carries admin commands to it.
-// *netlink.Client satisfies it.
+// node's card and the same connection carries admin commands and key-value
+// requests to it. *netlink.Client satisfies it.
 type NodeConn interface {
 	// Watch starts the node's event stream, with a STATUS event every
 	// statusInterval. The channel is closed when ctx is done or the
@@ -21,6 +21,9 @@ type NodeConn interface {
 	Watch(ctx context.Context, statusInterval time.Duration) (<-chan *pb.WatchEvent, error)
 	// Admin runs an admin command (pause, resume) on the node.
 	Admin(ctx context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error)
+	// KV runs a put, get or delete on the node; req is not modified, so a
+	// redirected write can be sent again as it is.
+	KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error)
 	// Err says why the connection ended, once its stream is closed.
 	Err() error
 	// Close releases the connection.
@@ -45,6 +48,9 @@ const (
 	dialTimeout = 3 * time.Second
 	// adminTimeout bounds one pause or resume.
 	adminTimeout = 5 * time.Second
+	// kvTimeout bounds one put, get or delete on one node; a redirect gets
+	// a fresh one. A node that is alive answers TIMEOUT itself well before.
+	kvTimeout = 5 * time.Second
 	// minBackoff and maxBackoff bound the wait between reconnects: quick
 	// enough to catch a restarted node, slow enough not to spin on a dead one.
 	minBackoff = 500 * time.Millisecond
@@ -110,6 +116,21 @@ type adminDoneMsg struct {
 	err error
 }
 
+// kvDoneMsg carries one node's answer to a put, get or delete.
+type kvDoneMsg struct {
+	// node is the index in Model.nodes of the node that was asked.
+	node int
+	// op is the operation, with the nodes asked so far.
+	op kvOp
+	// resp is the node's answer when err is nil.
+	resp *pb.KvResponse
+	// err is a transport failure or the timeout.
+	err error
+	// at is when the answer came, by the injected clock: op.start to at is
+	// the latency shown.
+	at time.Time
+}
+
 // tickMsg is the frame tick; it only makes the model read the clock again.
 type tickMsg struct{}
 
@@ -171,6 +192,16 @@ func adminCmd(idx int, conn NodeConn, cmd pb.AdminCommand) tea.Cmd {
 		defer cancel()
 		resp, err := conn.Admin(ctx, cmd)
 		return adminDoneMsg{node: idx, cmd: cmd, resp: resp, err: err}
+	}
+}
+
+// kvCmd sends op's request to a node over its connection.
+func kvCmd(idx int, conn NodeConn, op kvOp, now func() time.Time) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
+		defer cancel()
+		resp, err := conn.KV(ctx, op.req)
+		return kvDoneMsg{node: idx, op: op, resp: resp, err: err, at: now()}
 	}
 }
 

@@ -1,13 +1,22 @@
 // Package tui is easykv's live dashboard: a Bubble Tea program that keeps one
 // connection to every node of a cluster and draws, for each, a card with its
-// role, term, vote, leader, a draining election timer and its log indexes, an
-// event pane fed by the nodes' watch streams, and a prompt for commands such
-// as "pause n2".
+// role, term, vote, leader, a draining election timer, its log indexes and
+// the tail of its log (committed entries marked ✓, the rest ·), an event pane
+// fed by the nodes' watch streams, and a prompt for commands such as
+// "put user:1 alice", "get user:1" or "pause n2".
 //
-// The model never touches a socket itself. Every dial, stream read and admin
-// call runs inside a tea.Cmd, through the injected [DialFunc] and the
-// [NodeConn] it returns, and time comes from an injected clock, so tests drive
-// the model with fakes and get the same frame every run.
+// Puts, deletes and reads go to the node the dashboard believes leads (a
+// read can name a node instead: "get user:1 @n2" reads its own copy, which
+// may be stale), follow NOT_LEADER hints for a few hops, and are shown on the
+// status line and in the event pane. Writes carry the dashboard's session id
+// ([Options.ClientID]) and a sequence number that a redirected write keeps,
+// so the cluster applies it once.
+//
+// The model never touches a socket itself. Every dial, stream read, admin
+// call and key-value request runs inside a tea.Cmd, through the injected
+// [DialFunc] and the [NodeConn] it returns, and time comes from an injected
+// clock, so tests drive the model with fakes and get the same frame every
+// run.
 //
 // The screen is redrawn at a steady rate however busy the cluster is: stream
 // events are coalesced into one message per read of a node's channel, and a

@@ -18,9 +18,11 @@ const eventLogSize = 500
 // eventLine is one line of the event pane.
 type eventLine struct {
 	// at is when it happened: the node's clock for stream events, the
-	// dashboard's for its own notes (connected, unreachable).
+	// dashboard's for its own notes (connected, unreachable) and for the
+	// results of commands.
 	at time.Time
-	// node is the id of the node it happened on.
+	// node is the id of the node it happened on, or promptNode for the
+	// result of a command typed at the prompt.
 	node string
 	// text says what happened, without the node id.
 	text string

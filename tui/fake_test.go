@@ -15,6 +15,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -51,6 +52,12 @@ type fakeConn struct {
 	adminErr  error
 	// admins records every Admin call.
 	admins []pb.AdminCommand
+	// kv answers KV calls; nil answers OK with nothing more.
+	kv func(req *pb.KvRequest) (*pb.KvResponse, error)
+	// kvs records a copy of every KV request.
+	kvs []*pb.KvRequest
+	// kvDeadline is the deadline of the latest KV call's context.
+	kvDeadline time.Time
 	// err is what Err reports.
 	err error
 	// closed says Close was called.
@@ -78,6 +85,25 @@ func (c *fakeConn) Admin(_ context.Context, cmd pb.AdminCommand) (*pb.AdminRespo
 	defer c.mu.Unlock()
 	c.admins = append(c.admins, cmd)
 	return c.adminResp, c.adminErr
+}
+
+func (c *fakeConn) KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error) {
+	c.mu.Lock()
+	c.kvs = append(c.kvs, proto.Clone(req).(*pb.KvRequest))
+	c.kvDeadline, _ = ctx.Deadline()
+	answer := c.kv
+	c.mu.Unlock()
+	if answer == nil {
+		return &pb.KvResponse{}, nil
+	}
+	return answer(req)
+}
+
+// kvCalls returns the recorded KV requests.
+func (c *fakeConn) kvCalls() []*pb.KvRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*pb.KvRequest(nil), c.kvs...)
 }
 
 func (c *fakeConn) Err() error {
@@ -173,13 +199,33 @@ func newHarness(t *testing.T, n int) *harness {
 		nodes = append(nodes, Node{ID: fmt.Sprintf("n%d", i), Addr: fmt.Sprintf("127.0.0.1:700%d", i)})
 	}
 	h := &harness{t: t, clock: &fakeClock{now: t0}, dialer: newFakeDialer(), pending: map[string]tea.Cmd{}}
-	m, err := New(Options{Cluster: "demo", Nodes: nodes, Dial: h.dialer.dial, Now: h.clock.Now, Renderer: asciiRenderer()})
+	m, err := New(Options{
+		Cluster: "demo", Nodes: nodes, Dial: h.dialer.dial, Now: h.clock.Now,
+		Renderer: asciiRenderer(), ClientID: testClientID,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.m = m
 	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	return h
+}
+
+// testClientID is the dashboard's write session in tests.
+const testClientID = 0xC0FFEE
+
+// run runs cmd and gives its message to the model, then does the same with
+// the command the model answers with, until there is none: a put, get or
+// delete with all its redirects.
+func (h *harness) run(cmd tea.Cmd) {
+	h.t.Helper()
+	for range 10 {
+		if cmd == nil {
+			return
+		}
+		cmd = h.send(cmd())
+	}
+	h.t.Fatal("commands still coming after 10 rounds")
 }
 
 // asciiRenderer draws without any colour or attribute.

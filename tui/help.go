@@ -33,24 +33,48 @@ var legend = []string{
 	"bar: time left before an election; full length = this round's timeout",
 	"votes: ✓ granted and ✗ refused, and how many a candidate needs",
 	"leader: peers' match and next index; ✗ silent for an election timeout",
+	"log: " + committedMark + " committed, " + uncommittedMark + " not yet (dim); index, term (t3), command",
 }
 
-// viewHelp draws the help overlay: commands, keys and what the cards show.
-func viewHelp(c *programContext, keys KeyMap, h help.Model) string {
+// viewHelp draws the help overlay: commands, keys and what the cards show,
+// in at most height lines if it can: when short of room it drops the blank
+// lines between sections, then the keys (the line under the prompt has
+// them).
+func viewHelp(c *programContext, keys KeyMap, h help.Model, height int) string {
 	st := &c.styles
 	width := max(min(c.width, helpWidth), cardChrome+1)
 	inner := width - cardChrome
-	var b strings.Builder
-	b.WriteString(st.HelpHeading.Render("Commands") + "\n")
+	cmdWidth := 0
 	for _, cmd := range commandHelp {
-		fmt.Fprintf(&b, "  %s %s\n", st.HelpKey.Render(fmt.Sprintf("%-10s", cmd[0])), st.HelpDesc.Render(cmd[1]))
+		cmdWidth = max(cmdWidth, len(cmd[0]))
 	}
-	b.WriteString("\n" + st.HelpHeading.Render("Keys") + "\n")
+	commands := []string{st.HelpHeading.Render("Commands")}
+	for _, cmd := range commandHelp {
+		commands = append(commands, fmt.Sprintf("  %s  %s",
+			st.HelpKey.Render(fmt.Sprintf("%-*s", cmdWidth, cmd[0])), st.HelpDesc.Render(cmd[1])))
+	}
 	h.ShowAll = true
 	h.Width = inner
-	b.WriteString(h.View(keys) + "\n")
-	b.WriteString("\n" + st.HelpHeading.Render("Cards") + "\n")
-	b.WriteString(st.HelpDesc.Render(strings.Join(legend, "\n")))
-	box := st.HelpBox.Width(width - 2).Render(b.String())
+	keyHelp := []string{st.HelpHeading.Render("Keys"), h.View(keys)}
+	cards := []string{st.HelpHeading.Render("Cards"), st.HelpDesc.Render(strings.Join(legend, "\n"))}
+	layouts := []struct {
+		sep      string     // between sections
+		sections [][]string // each a heading and its lines
+	}{
+		{"\n\n", [][]string{commands, keyHelp, cards}},
+		{"\n", [][]string{commands, keyHelp, cards}},
+		{"\n", [][]string{commands, cards}},
+	}
+	var box string
+	for _, l := range layouts {
+		parts := make([]string, len(l.sections))
+		for i, s := range l.sections {
+			parts[i] = strings.Join(s, "\n")
+		}
+		box = st.HelpBox.Width(width - 2).Render(strings.Join(parts, l.sep))
+		if lipgloss.Height(box) <= height {
+			break
+		}
+	}
 	return lipgloss.PlaceHorizontal(c.width, lipgloss.Center, box)
 }

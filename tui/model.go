@@ -34,6 +34,11 @@ type Options struct {
 	// StatusInterval is how often each node sends its status; zero means
 	// 100ms.
 	StatusInterval time.Duration
+	// ClientID names the dashboard's write session: every put and delete
+	// carries it and a sequence number, so that a write sent again after a
+	// redirect is applied once. It must not be zero; main draws it at
+	// random, tests fix it.
+	ClientID uint64
 }
 
 // Model is the dashboard. Use it through a pointer: Update changes it in place.
@@ -56,6 +61,11 @@ type Model struct {
 	showHelp bool
 	// status is the answer to the last command.
 	status statusLine
+	// sequence is the number of the session's latest write; the next put or
+	// delete takes the one after.
+	sequence uint64
+	// knownKeys are keys seen to exist, newest first, for tab completion.
+	knownKeys []string
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -68,6 +78,9 @@ func New(opts Options) (*Model, error) {
 	}
 	if opts.Dial == nil {
 		return nil, errors.New("tui: no dial function")
+	}
+	if opts.ClientID == 0 {
+		return nil, errors.New("tui: no client id")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -136,6 +149,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case adminDoneMsg:
 		m.adminDone(msg)
 		return m, nil
+	case kvDoneMsg:
+		return m, m.kvDone(msg)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -168,6 +183,9 @@ func (m *Model) resize(width, height int) {
 
 // key handles a key press: the dashboard's own keys first, then the prompt.
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+		return m.typeRunes(msg)
+	}
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		return tea.Quit
@@ -189,6 +207,21 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
 	return cmd
+}
+
+// typeRunes gives the prompt a burst of typed text one rune at a time.
+// Bubble Tea hands text that arrives faster than it reads (typing over a
+// slow link, tmux send-keys) to Update as one message per word, and key
+// bindings match a message by its text: a burst "delete" would otherwise be
+// the delete key, "end" the end key and "enter" would run the command.
+func (m *Model) typeRunes(msg tea.KeyMsg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, len(msg.Runes))
+	for _, r := range msg.Runes {
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
 }
 
 // connect starts a dial of node idx.

@@ -35,10 +35,11 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		name string
 		opts Options
 	}{
-		{"no nodes", Options{Dial: dial}},
-		{"no dial", Options{Nodes: []Node{{ID: "n1", Addr: "a:1"}}}},
-		{"empty id", Options{Nodes: []Node{{Addr: "a:1"}}, Dial: dial}},
-		{"repeated id", Options{Nodes: []Node{{ID: "n1", Addr: "a:1"}, {ID: "n1", Addr: "a:2"}}, Dial: dial}},
+		{"no nodes", Options{Dial: dial, ClientID: 1}},
+		{"no dial", Options{Nodes: []Node{{ID: "n1", Addr: "a:1"}}, ClientID: 1}},
+		{"no client id", Options{Nodes: []Node{{ID: "n1", Addr: "a:1"}}, Dial: dial}},
+		{"empty id", Options{Nodes: []Node{{Addr: "a:1"}}, Dial: dial, ClientID: 1}},
+		{"repeated id", Options{Nodes: []Node{{ID: "n1", Addr: "a:1"}, {ID: "n1", Addr: "a:2"}}, Dial: dial, ClientID: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,7 +55,7 @@ func TestPromptErrors(t *testing.T) {
 		setup func(*harness)
 		want  string
 	}{
-		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": try pause ID, resume ID, help or quit`},
+		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": try put, get, delete, pause, resume, help or quit`},
 		{"missing id", "pause", nil, "usage: pause ID"},
 		{"extra args", "resume n1 n2", nil, "usage: resume ID"},
 		{"unknown node", "pause n9", nil, `pause: unknown node "n9" (nodes: n1, n2, n3)`},
@@ -167,5 +167,32 @@ func TestTabCompletes(t *testing.T) {
 	h.send(tea.KeyMsg{Type: tea.KeyTab})
 	if got := h.m.input.Value(); !strings.HasPrefix(got, "resume n") || len(got) != len("resume n1") {
 		t.Errorf("tab completed to %q, want a resume of a node", got)
+	}
+}
+
+// TestBurstOfTextIsText types words that are also key names the way a
+// terminal delivers fast typing: one message per word.
+func TestBurstOfTextIsText(t *testing.T) {
+	h := newHarness(t, 3)
+	var cmds []tea.Cmd
+	for i, word := range []string{"delete", "end", "enter", "esc", "tab", "home", "ctrl+c", "?!"} {
+		if i > 0 {
+			cmds = append(cmds, h.send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}))
+		}
+		cmds = append(cmds, h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(word)}))
+	}
+	if got, want := h.m.input.Value(), "delete end enter esc tab home ctrl+c ?!"; got != want {
+		t.Errorf("prompt holds %q, want %q", got, want)
+	}
+	if h.m.showHelp || h.m.status.text != "" {
+		t.Errorf("typing ran something: help %v, status %q", h.m.showHelp, h.m.status.text)
+	}
+	for _, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		if _, quit := cmd().(tea.QuitMsg); quit {
+			t.Error("typing \"ctrl+c\" quit")
+		}
 	}
 }

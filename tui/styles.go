@@ -23,6 +23,10 @@ type Styles struct {
 	BarFull, BarEmpty lipgloss.Style
 	// Good and Bad colour granted/active and rejected/silent marks.
 	Good, Bad lipgloss.Style
+	// Committed and Uncommitted draw a line of a card's log tail: plain once
+	// the entry is committed, dim and italic before (its mark says the same
+	// without colour).
+	Committed, Uncommitted lipgloss.Style
 	// Section is the heading of the event pane.
 	Section lipgloss.Style
 	// EventTime and EventNode are an event line's timestamp and node id.
@@ -57,6 +61,8 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		BarEmpty:     fg("238"),
 		Good:         fg("42"),
 		Bad:          fg("196"),
+		Committed:    r.NewStyle(),
+		Uncommitted:  fg("245").Italic(true),
 		Section:      r.NewStyle().Bold(true),
 		EventTime:    fg("245"),
 		EventNode:    r.NewStyle().Bold(true),

@@ -10,22 +10,34 @@ import (
 	"github.com/easykv/easykv/netlink/pb"
 )
 
+// minEventLines is how much of the event pane (its heading and two lines)
+// the cards leave free by listing fewer log entries, when the terminal is
+// short.
+const minEventLines = 3
+
 // View draws the frame: title, cards, events (or the help overlay), the
-// status line, the prompt and a line of key help.
+// status line, the prompt and a line of key help. It is never taller than
+// the terminal: what does not fit is cut from the bottom of the body.
 func (m *Model) View() string {
 	c := &m.ctx
 	footer := []string{m.viewStatus(), m.input.View(), m.help.View(m.keys)}
 	bodyHeight := c.height - 1 - len(footer)
 	var body string
 	if m.showHelp {
-		body = padLines(viewHelp(c, m.keys, m.help), bodyHeight)
+		body = padLines(viewHelp(c, m.keys, m.help, bodyHeight), bodyHeight)
 	} else {
-		body = viewCards(c, m.nodes)
+		body = viewCards(c, m.nodes, bodyHeight-minEventLines)
 		if rest := bodyHeight - lipgloss.Height(body); rest > 0 {
 			body += "\n" + viewEvents(c, &m.events, rest)
+		} else {
+			body = padLines(body, bodyHeight)
 		}
 	}
-	return strings.Join(append([]string{m.viewTitle(), body}, footer...), "\n")
+	lines := []string{m.viewTitle()}
+	if bodyHeight > 0 {
+		lines = append(lines, body)
+	}
+	return strings.Join(append(lines, footer...), "\n")
 }
 
 // viewTitle is the top line: cluster, size, current leader and the time.

@@ -82,8 +82,12 @@ func TestTinyTerminalsDoNotPanic(t *testing.T) {
 		connectAll(h)
 		h.deliver("n1", statusEv(follower("n1", 1, "", 1000, 500)))
 		h.send(size)
-		_ = h.view()
+		frame := h.view()
 		h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}})
-		_ = h.view()
+		help := h.view()
+		if size.Height >= 5 {
+			checkFits(t, frame, size.Width, size.Height)
+			checkFits(t, help, size.Width, size.Height)
+		}
 	}
 }

@@ -1,12 +1,15 @@
 // Command easykv-tui is the live dashboard of an easykv cluster: a card per
-// node with its role, term, vote, leader, election timer and log indexes, an
-// event pane, and a prompt that pauses and resumes nodes (see package tui).
+// node with its role, term, vote, leader, election timer, log indexes and log
+// tail, an event pane, and a prompt that puts, gets and deletes keys and
+// pauses and resumes nodes (see package tui).
 //
 //	easykv-tui --cluster cluster.yaml
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -75,6 +78,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Nodes:    nodes,
 		Dial:     dial,
 		Renderer: lipgloss.NewRenderer(stdout),
+		ClientID: newClientID(),
 	})
 	if err != nil {
 		return usageError(stderr, err)
@@ -96,6 +100,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// newClientID draws the dashboard's write session id: random, so that two
+// dashboards, or one started again, never share a session (the cluster
+// would take their writes for retries of each other's); never zero.
+func newClientID() uint64 {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:]) // never fails: since Go 1.24 it crashes the program instead
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
 }
 
 // usageError reports a bad flag or config on one line; exit status 2.

@@ -61,3 +61,14 @@ func TestRunHelp(t *testing.T) {
 		t.Errorf("stdout %q stderr %q, want usage on stdout only", stdout.String(), stderr.String())
 	}
 }
+
+func TestNewClientIDIsRandomAndNotZero(t *testing.T) {
+	seen := make(map[uint64]bool)
+	for range 100 {
+		id := newClientID()
+		if id == 0 || seen[id] {
+			t.Fatalf("client id %d is zero or repeated", id)
+		}
+		seen[id] = true
+	}
+}

@@ -788,6 +788,7 @@ type KvResponse struct {
 	LeaderAddr    string    `protobuf:"bytes,7,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
 	NodeId        string    `protobuf:"bytes,8,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"` // the node that answered
 	Index         int64     `protobuf:"varint,9,opt,name=index,proto3" json:"index,omitempty"`                // log index the write was applied at, or the index a read waited for
+	Found         bool      `protobuf:"varint,10,opt,name=found,proto3" json:"found,omitempty"`               // GET: the key exists; PUT / DELETE: the key existed before the write
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -883,6 +884,13 @@ func (x *KvResponse) GetIndex() int64 {
 		return x.Index
 	}
 	return 0
+}
+
+func (x *KvResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
 }
 
 type VoteRequest struct {
@@ -2039,7 +2047,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x03PUT\x10\x00\x12\a\n" +
 	"\x03GET\x10\x01\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x02\"\x89\x02\n" +
+	"\x06DELETE\x10\x02\"\x9f\x02\n" +
 	"\n" +
 	"KvResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x18\n" +
@@ -2052,7 +2060,9 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\vleader_addr\x18\a \x01(\tR\n" +
 	"leaderAddr\x12\x17\n" +
 	"\anode_id\x18\b \x01(\tR\x06nodeId\x12\x14\n" +
-	"\x05index\x18\t \x01(\x03R\x05index\"\x8e\x01\n" +
+	"\x05index\x18\t \x01(\x03R\x05index\x12\x14\n" +
+	"\x05found\x18\n" +
+	" \x01(\bR\x05found\"\x8e\x01\n" +
 	"\vVoteRequest\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12!\n" +
 	"\fcandidate_id\x18\x02 \x01(\tR\vcandidateId\x12$\n" +

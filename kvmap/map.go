@@ -1,0 +1,114 @@
+package kvmap
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrOutOfOrder is the Result.Err of an entry whose index is not above the
+// applied index; such an entry is not applied.
+var ErrOutOfOrder = errors.New("log index out of order")
+
+// defaultSessionTTL is the SessionTTL used when Options leaves it zero.
+const defaultSessionTTL = 1_000_000
+
+// Options configure a Map. Every node of a cluster must use the same
+// options, since they decide results.
+type Options struct {
+	SessionTTL uint64 // a session unused for this many log indexes is forgotten (0 → 1_000_000); expiry is by log index, never wall clock
+}
+
+// Result is what applying one log entry did.
+type Result struct {
+	Existed   bool  // PUT: key existed before (overwrite); DELETE: key existed (was deleted)
+	Duplicate bool  // this (ClientID, Seq) was applied before; Existed is the ORIGINAL result
+	Stale     bool  // Seq older than the session's last applied Seq (a late retry); nothing applied
+	Err       error // the entry could not be decoded or was out of order; nothing applied
+}
+
+// Map is the replicated key-value state. See the package documentation for
+// determinism, sessions and concurrency.
+type Map struct {
+	ttl      uint64            // Options.SessionTTL with its default applied
+	applied  uint64            // index of the last entry applied
+	data     map[string]string // the key-value state
+	sessions sessionTable      // client sessions, for applying retries once
+}
+
+// New returns an empty Map that has applied nothing.
+func New(opts Options) *Map {
+	return newMap(opts, make(map[string]string))
+}
+
+func newMap(opts Options, data map[string]string) *Map {
+	ttl := opts.SessionTTL
+	if ttl == 0 {
+		ttl = defaultSessionTTL
+	}
+	return &Map{ttl: ttl, data: data, sessions: newSessionTable()}
+}
+
+// Apply applies the log entry at index, whose payload is data (an encoded
+// Command, or nil or empty for a no-op entry that only advances the applied
+// index). index must be above AppliedIndex; gaps are allowed. An entry that
+// does not decode still advances the applied index, with the decoding error
+// in Result.Err, so every node stays in step. Apply does not retain data.
+func (m *Map) Apply(index uint64, data []byte) Result {
+	if index <= m.applied {
+		return Result{Err: fmt.Errorf("apply index %d after %d: %w", index, m.applied, ErrOutOfOrder)}
+	}
+	m.applied = index
+	m.sessions.expire(index, m.ttl)
+	if len(data) == 0 {
+		return Result{}
+	}
+	key, value, c, err := decodeCommand(data)
+	if err != nil {
+		return Result{Err: err}
+	}
+	var s *session
+	if c.ClientID != 0 {
+		if s = m.sessions.get(c.ClientID); s != nil {
+			m.sessions.touch(s, index)
+			switch {
+			case c.Seq == s.lastSeq:
+				return Result{Existed: s.existed, Duplicate: true}
+			case c.Seq < s.lastSeq:
+				return Result{Stale: true}
+			}
+		}
+	}
+	// The lookup with string(key) does not allocate; only a change does.
+	_, existed := m.data[string(key)]
+	switch c.Op {
+	case OpPut:
+		m.data[string(key)] = string(value)
+	case OpDelete:
+		if existed {
+			delete(m.data, string(key))
+		}
+	}
+	if c.ClientID != 0 {
+		if s == nil {
+			s = &session{id: c.ClientID, lastIndex: index}
+			m.sessions.add(s)
+		}
+		s.lastSeq, s.existed = c.Seq, existed
+	}
+	return Result{Existed: existed}
+}
+
+// AppliedIndex is the index of the last entry applied, 0 before any.
+func (m *Map) AppliedIndex() uint64 { return m.applied }
+
+// Get returns the value of key and whether it is set.
+func (m *Map) Get(key string) (value string, ok bool) {
+	value, ok = m.data[key]
+	return value, ok
+}
+
+// Len is the number of keys set.
+func (m *Map) Len() int { return len(m.data) }
+
+// Sessions is the number of client sessions remembered.
+func (m *Map) Sessions() int { return m.sessions.len() }

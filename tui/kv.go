@@ -1,0 +1,314 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+const (
+	// maxRedirects is how many NOT_LEADER hints one command follows: enough
+	// to cross an election, few enough that two nodes naming each other
+	// cannot keep it going.
+	maxRedirects = 3
+	// maxEchoValue is how much of a put's value its result repeats.
+	maxEchoValue = 24
+	// maxShownValue is how much of a value read is shown; the rest is long
+	// past the width of any terminal.
+	maxShownValue = 256
+	// promptNode stands in the event pane's node column for the results of
+	// commands typed at the prompt.
+	promptNode = ">"
+)
+
+// errEmptyAnswer stands for a KV call that returned neither an answer nor
+// an error.
+var errEmptyAnswer = errors.New("empty answer")
+
+// kvOp is one put, get or delete typed at the prompt, carried from node to
+// node as it is redirected.
+type kvOp struct {
+	// echo is the command as its result repeats it, e.g. "put user:1 alice".
+	echo string
+	// req is sent unchanged to every node asked, so a redirected write keeps
+	// its session and sequence number and is applied at most once.
+	req *pb.KvRequest
+	// start is when the command was run, by the model's clock.
+	start time.Time
+	// asked are the ids of the nodes asked so far, in order; the last one is
+	// being asked now.
+	asked []string
+}
+
+// put runs "put KEY VALUE"; VALUE is the rest of the line, spaces inside it
+// kept.
+func (m *Model) put(args string) tea.Cmd {
+	key, value := splitWord(args)
+	if key == "" || value == "" {
+		m.setError("usage: put KEY VALUE")
+		return nil
+	}
+	return m.write(kvOp{
+		echo: "put " + key + " " + abbrev(value, maxEchoValue),
+		req:  &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value},
+	})
+}
+
+// del runs "delete KEY" (or "del KEY").
+func (m *Model) del(verb string, args []string) tea.Cmd {
+	if len(args) != 1 {
+		m.setError("usage: %s KEY", verb)
+		return nil
+	}
+	return m.write(kvOp{
+		echo: "delete " + args[0],
+		req:  &pb.KvRequest{OpType: pb.KvRequest_DELETE, Key: args[0]},
+	})
+}
+
+// get runs "get KEY", a linearizable read through the leader, or
+// "get KEY @ID", a stale read of node ID's own state.
+func (m *Model) get(args []string) tea.Cmd {
+	switch {
+	case len(args) == 1:
+		op := kvOp{echo: "get " + args[0], req: &pb.KvRequest{OpType: pb.KvRequest_GET, Key: args[0]}}
+		return m.route(op)
+	case len(args) == 2 && strings.HasPrefix(args[1], "@"):
+		id := args[1][1:]
+		idx := m.nodeIndex(id)
+		if idx < 0 {
+			m.unknownNode("get", id)
+			return nil
+		}
+		op := kvOp{
+			echo:  "get " + args[0] + " @" + id,
+			req:   &pb.KvRequest{OpType: pb.KvRequest_GET, Key: args[0], Stale: true},
+			start: m.ctx.now,
+		}
+		if m.nodes[idx].conn == nil {
+			m.finish(op, id+" is not connected", true)
+			return nil
+		}
+		return m.send(idx, op)
+	default:
+		m.setError("usage: get KEY [@ID]")
+		return nil
+	}
+}
+
+// write sends a put or delete as the next write of the dashboard's session.
+func (m *Model) write(op kvOp) tea.Cmd {
+	m.sequence++
+	op.req.ClientId, op.req.Sequence = m.opts.ClientID, m.sequence
+	return m.route(op)
+}
+
+// route sends op to the node most likely to be the leader.
+func (m *Model) route(op kvOp) tea.Cmd {
+	op.start = m.ctx.now
+	idx := m.kvTarget()
+	if idx < 0 {
+		m.finish(op, "no node is connected", true)
+		return nil
+	}
+	return m.send(idx, op)
+}
+
+// kvTarget is the node a put, delete or linearizable get goes to first: of
+// the connected nodes that are not paused, the one reporting leader in the
+// highest term, or else the first; or else the first connected node, which
+// will say why it cannot serve. -1 when none is connected.
+func (m *Model) kvTarget() int {
+	leader, other, paused := -1, -1, -1
+	for i, n := range m.nodes {
+		st := n.status
+		switch {
+		case n.conn == nil:
+		case st.GetPaused():
+			if paused < 0 {
+				paused = i
+			}
+		case st.GetRole() == pb.Role_ROLE_LEADER:
+			if leader < 0 || st.GetTerm() > m.nodes[leader].status.GetTerm() {
+				leader = i
+			}
+		case other < 0:
+			other = i
+		}
+	}
+	switch {
+	case leader >= 0:
+		return leader
+	case other >= 0:
+		return other
+	default:
+		return paused
+	}
+}
+
+// send asks node idx to run op, and says so on the status line.
+func (m *Model) send(idx int, op kvOp) tea.Cmd {
+	n := m.nodes[idx]
+	if len(op.asked) == 0 {
+		m.setStatus("%s → sent to %s…", op.echo, n.node.ID)
+	} else {
+		m.setStatus("%s → %s redirected it to %s…", op.echo, op.asked[len(op.asked)-1], n.node.ID)
+	}
+	op.asked = append(slices.Clip(op.asked), n.node.ID)
+	return kvCmd(idx, n.conn, op, m.opts.Now)
+}
+
+// kvDone takes a node's answer to op: it follows a NOT_LEADER hint, or shows
+// the result.
+func (m *Model) kvDone(msg kvDoneMsg) tea.Cmd {
+	op := msg.op
+	if msg.err == nil && msg.resp == nil {
+		msg.err = errEmptyAnswer
+	}
+	if msg.err == nil && msg.resp.GetCode() == pb.ErrorCode_NOT_LEADER && !op.req.GetStale() {
+		idx, why := m.redirect(op, msg.resp)
+		if idx < 0 {
+			m.finish(op, why, true)
+			return nil
+		}
+		return m.send(idx, op)
+	}
+	text, isErr := kvResult(op, msg.resp, msg.err, msg.at.Sub(op.start))
+	m.finish(op, text, isErr)
+	switch {
+	case msg.err != nil:
+	case msg.resp.GetCode() == pb.ErrorCode_NOT_FOUND:
+		m.rememberKey(op.req.GetKey(), false)
+	case msg.resp.GetCode() == pb.ErrorCode_OK:
+		m.rememberKey(op.req.GetKey(), op.req.GetOpType() != pb.KvRequest_DELETE)
+	}
+	return nil
+}
+
+// redirect is the node a NOT_LEADER answer to op points to, or -1 and why
+// it cannot be followed.
+func (m *Model) redirect(op kvOp, resp *pb.KvResponse) (int, string) {
+	from := op.asked[len(op.asked)-1]
+	id, addr := clean(resp.GetLeaderId()), clean(resp.GetLeaderAddr())
+	switch {
+	case id == "" && addr == "":
+		return -1, from + " is not the leader and knows of none" + detail(resp)
+	case len(op.asked) > maxRedirects:
+		return -1, fmt.Sprintf("gave up after %d redirects (asked %s)", maxRedirects, strings.Join(op.asked, ", "))
+	}
+	idx := m.nodeIndex(id)
+	if idx < 0 && addr != "" {
+		idx = slices.IndexFunc(m.nodes, func(n *nodeState) bool { return n.node.Addr == addr })
+	}
+	if idx < 0 {
+		return -1, fmt.Sprintf("%s says the leader is %s, which is not in the cluster file", from,
+			strings.TrimSpace(id+" "+addr))
+	}
+	if m.nodes[idx].conn == nil {
+		return -1, fmt.Sprintf("%s says the leader is %s, which is not connected", from, m.nodes[idx].node.ID)
+	}
+	return idx, ""
+}
+
+// finish shows op's result on the status line and in the event pane.
+func (m *Model) finish(op kvOp, result string, isErr bool) {
+	line := clean(op.echo + " → " + result)
+	m.status = statusLine{text: line, isErr: isErr}
+	m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: line})
+}
+
+// kvResult words the last answer to op, which took took from when it was
+// typed: the text after the arrow, and whether it is a failure.
+func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) (string, bool) {
+	node := op.asked[len(op.asked)-1]
+	isWrite := op.req.GetOpType() != pb.KvRequest_GET
+	maybe := ""
+	if isWrite {
+		// A write whose answer was lost may be committed later all the same.
+		maybe = "; the write may or may not have been applied"
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Sprintf("no answer from %s within %v%s", node, kvTimeout, maybe), true
+		}
+		return fmt.Sprintf("%s: %v%s", node, err, maybe), true
+	}
+	via := fmt.Sprintf("via %s (%s", node, latency(took))
+	if len(op.asked) > 1 {
+		via += ", redirected by " + strings.Join(op.asked[:len(op.asked)-1], ", ")
+	}
+	via += ")"
+	switch resp.GetCode() {
+	case pb.ErrorCode_OK:
+		switch op.req.GetOpType() {
+		case pb.KvRequest_GET:
+			return strconv.Quote(abbrev(resp.GetValue(), maxShownValue)) + " " + via, false
+		case pb.KvRequest_DELETE:
+			return "deleted" + atIndex(resp) + " " + via, false
+		default:
+			return "OK" + atIndex(resp) + " " + via, false
+		}
+	case pb.ErrorCode_NOT_FOUND:
+		return "(not found) " + via, false
+	case pb.ErrorCode_PAUSED:
+		return node + " is paused" + detail(resp), true
+	case pb.ErrorCode_TIMEOUT:
+		return "timed out on " + node + detail(resp) + maybe, true
+	case pb.ErrorCode_UNAVAILABLE:
+		return node + " is unavailable" + detail(resp), true
+	case pb.ErrorCode_BAD_REQUEST:
+		return node + " rejected it" + detail(resp), true
+	case pb.ErrorCode_UNAUTHENTICATED:
+		return node + " refused it: not authenticated" + detail(resp), true
+	case pb.ErrorCode_NOT_LEADER:
+		return node + " is not the leader" + detail(resp), true
+	default:
+		return fmt.Sprintf("%s answered %v%s", node, resp.GetCode(), detail(resp)), true
+	}
+}
+
+// detail is a node's own words about a failure, as ": words", or nothing.
+func detail(resp *pb.KvResponse) string {
+	if msg := resp.GetMessage(); msg != "" {
+		return ": " + msg
+	}
+	return ""
+}
+
+// atIndex says where a write landed in the log, when the node said.
+func atIndex(resp *pb.KvResponse) string {
+	if i := resp.GetIndex(); i > 0 {
+		return fmt.Sprintf(" at index %d", i)
+	}
+	return ""
+}
+
+// latency is a round trip as people read it: 0.8ms, 12ms, 1.25s.
+func latency(d time.Duration) string {
+	d = max(d, 0)
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d.Round(100*time.Microsecond))/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Round(time.Millisecond).Milliseconds())
+	default:
+		return fmt.Sprintf("%.2fs", d.Round(10*time.Millisecond).Seconds())
+	}
+}
+
+// abbrev is s cut to at most n runes, the last one "…" when it was cut.
+func abbrev(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,472 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// kvHarness is three connected nodes where n2 leads term 3 and n1 and n3
+// follow it.
+func kvHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t, 3)
+	connectAll(h)
+	h.deliver("n1", statusEv(follower("n1", 3, "n2", 1000, 900)))
+	h.deliver("n2", statusEv(leaderStatus("n2", 3)))
+	h.deliver("n3", statusEv(follower("n3", 3, "n2", 1000, 900)))
+	return h
+}
+
+// leaderStatus is a leader's status in term.
+func leaderStatus(id string, term int64) *pb.NodeStatus {
+	return &pb.NodeStatus{
+		Id: id, Role: pb.Role_ROLE_LEADER, Term: term, VotedFor: id, LeaderId: id,
+		CommitIndex: 7, AppliedIndex: 7, LastIndex: 7, LastTerm: term, HeartbeatMs: 100,
+	}
+}
+
+// answer makes node id answer every KV call with resp and err, d after it
+// was asked by the fake clock.
+func (h *harness) answer(id string, d time.Duration, resp *pb.KvResponse, err error) {
+	h.dialer.conn(h.t, id).kv = func(*pb.KvRequest) (*pb.KvResponse, error) {
+		h.clock.advance(d)
+		return resp, err
+	}
+}
+
+// kvCallsOf is what node id was asked, as "OP key value client/seq stale".
+func kvCallsOf(h *harness, id string) []string {
+	var out []string
+	for _, r := range h.dialer.conn(h.t, id).kvCalls() {
+		out = append(out, fmt.Sprintf("%v %s %q %x/%d %v", r.GetOpType(), r.GetKey(), r.GetValue(),
+			r.GetClientId(), r.GetSequence(), r.GetStale()))
+	}
+	return out
+}
+
+// lastEvent is the newest line of the event pane, as drawn.
+func lastEvent(h *harness) string {
+	last := h.m.events.last(1)
+	if len(last) == 0 {
+		h.t.Fatal("event pane is empty")
+	}
+	return last[0].node + " " + last[0].text
+}
+
+func TestPutRoutesToLeaderAndShowsResult(t *testing.T) {
+	h := kvHarness(t)
+	h.answer("n2", 3200*time.Microsecond, &pb.KvResponse{Code: pb.ErrorCode_OK, NodeId: "n2", Index: 8}, nil)
+
+	cmd := h.typeLine("put user:1 alice  in   wonderland ")
+	if cmd == nil {
+		t.Fatal("put gave no command")
+	}
+	// Typing enter only builds the command; the call happens when it runs.
+	if got := kvCallsOf(h, "n2"); len(got) != 0 {
+		t.Fatalf("n2 asked %v before the command ran", got)
+	}
+	mustContain(t, h.view(), "put user:1 alice  in   wonderland → sent to n2…")
+	h.run(cmd)
+
+	// The value is the rest of the line, inner spaces kept.
+	if got, want := strings.Join(kvCallsOf(h, "n2"), "; "), `PUT user:1 "alice  in   wonderland" c0ffee/1 false`; got != want {
+		t.Errorf("n2 asked %s, want %s", got, want)
+	}
+	for _, id := range []string{"n1", "n3"} {
+		if got := kvCallsOf(h, id); len(got) != 0 {
+			t.Errorf("%s asked %v, want nothing: n2 is the leader", id, got)
+		}
+	}
+	if d := time.Until(h.dialer.conn(t, "n2").kvDeadline); d <= 0 || d > kvTimeout {
+		t.Errorf("KV call's deadline is %v away, want within %v", d, kvTimeout)
+	}
+	want := "put user:1 alice  in   wonderland → OK at index 8 via n2 (3.2ms)"
+	if h.m.status.isErr || h.m.status.text != want {
+		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	if got := lastEvent(h); got != "> "+want {
+		t.Errorf("event pane ends with %q, want %q", got, "> "+want)
+	}
+	mustContain(t, h.view(), want, "21:40:01.126 > "+want)
+
+	// Every write takes the next sequence number; reads take none.
+	h.answer("n2", 40*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Index: 9}, nil)
+	h.run(h.typeLine("del user:1"))
+	h.run(h.typeLine("get user:1"))
+	h.run(h.typeLine("DELETE user:2"))
+	got := kvCallsOf(h, "n2")
+	wantCalls := []string{
+		`DELETE user:1 "" c0ffee/2 false`,
+		`GET user:1 "" 0/0 false`,
+		`DELETE user:2 "" c0ffee/3 false`,
+	}
+	if len(got) != 4 || strings.Join(got[1:], "; ") != strings.Join(wantCalls, "; ") {
+		t.Errorf("n2 asked %q, want the put then %q", got, wantCalls)
+	}
+	if want := "delete user:2 → deleted at index 9 via n2 (40ms)"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+}
+
+func TestGetShowsValueOrNotFound(t *testing.T) {
+	h := kvHarness(t)
+	h.answer("n2", 1100*time.Microsecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "alice \"A\"", Index: 8}, nil)
+	h.run(h.typeLine("get user:1"))
+	if want := `get user:1 → "alice \"A\"" via n2 (1.1ms)`; h.m.status.text != want || h.m.status.isErr {
+		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+	}
+
+	h.answer("n2", 2*time.Second+346*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_NOT_FOUND}, nil)
+	h.run(h.typeLine("get nope"))
+	want := "get nope → (not found) via n2 (2.35s)"
+	if h.m.status.text != want || h.m.status.isErr {
+		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	if got := lastEvent(h); got != "> "+want {
+		t.Errorf("event pane ends with %q, want %q", got, "> "+want)
+	}
+
+	// A long value is cut, well before it could slow down a frame.
+	h.answer("n2", 0, &pb.KvResponse{Value: strings.Repeat("v", 10000)}, nil)
+	h.run(h.typeLine("get big"))
+	if got := len(h.m.status.text); got > 2*maxShownValue {
+		t.Errorf("status holds %d bytes for a 10000-byte value", got)
+	}
+	mustContain(t, h.m.status.text, "vvv…\" via n2")
+}
+
+func TestStaleGetReadsTheNamedNode(t *testing.T) {
+	h := kvHarness(t)
+	h.answer("n3", 800*time.Microsecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "old"}, nil)
+	h.run(h.typeLine("get user:1 @n3"))
+	if got := strings.Join(kvCallsOf(h, "n3"), "; "); got != `GET user:1 "" 0/0 true` {
+		t.Errorf("n3 asked %s, want one stale GET", got)
+	}
+	if got := kvCallsOf(h, "n2"); len(got) != 0 {
+		t.Errorf("the leader was asked %v", got)
+	}
+	if want := `get user:1 @n3 → "old" via n3 (0.8ms)`; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+
+	// A stale read is not redirected: the user asked for that node.
+	h.answer("n3", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n2", Message: "stale reads off"}, nil)
+	h.run(h.typeLine("get user:1 @n3"))
+	if got := kvCallsOf(h, "n2"); len(got) != 0 {
+		t.Errorf("a stale read was redirected to n2: %v", got)
+	}
+	if want := "get user:1 @n3 → n3 is not the leader: stale reads off"; h.m.status.text != want || !h.m.status.isErr {
+		t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, want)
+	}
+}
+
+func TestNotLeaderHintIsFollowedWithTheSameSequence(t *testing.T) {
+	h := kvHarness(t)
+	// The dashboard still believes n2 leads, but n3 took over.
+	h.answer("n2", time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n3", LeaderAddr: "127.0.0.1:7003"}, nil)
+	h.answer("n3", 2*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Index: 12}, nil)
+
+	first := h.typeLine("put k v")
+	second := h.send(first())
+	if second == nil {
+		t.Fatal("NOT_LEADER with a hint was not followed")
+	}
+	mustContain(t, h.view(), "put k v → n2 redirected it to n3…")
+	h.run(second)
+
+	if got := strings.Join(kvCallsOf(h, "n2"), "; "); got != `PUT k "v" c0ffee/1 false` {
+		t.Errorf("n2 asked %s", got)
+	}
+	if got := strings.Join(kvCallsOf(h, "n3"), "; "); got != `PUT k "v" c0ffee/1 false` {
+		t.Errorf("n3 asked %s, want the same write with the same sequence", got)
+	}
+	want := "put k v → OK at index 12 via n3 (3.0ms, redirected by n2)"
+	if h.m.status.text != want || h.m.status.isErr {
+		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	if got := lastEvent(h); got != "> "+want {
+		t.Errorf("event pane ends with %q, want only the result, %q", got, "> "+want)
+	}
+
+	// The next write has a sequence of its own.
+	h.run(h.typeLine("put k w"))
+	if got := kvCallsOf(h, "n2"); len(got) != 2 || !strings.HasSuffix(got[1], "c0ffee/2 false") {
+		t.Errorf("n2 asked %q, want the second write as sequence 2", got)
+	}
+}
+
+func TestNotLeaderHintByAddress(t *testing.T) {
+	h := kvHarness(t)
+	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderAddr: "127.0.0.1:7001"}, nil)
+	h.run(h.typeLine("delete k"))
+	if got := kvCallsOf(h, "n1"); len(got) != 1 {
+		t.Errorf("n1 (named by its address) asked %v, want the delete", got)
+	}
+	mustContain(t, h.m.status.text, "via n1", "redirected by n2")
+}
+
+func TestKVFailures(t *testing.T) {
+	notLeader := func(id, addr string) *pb.KvResponse {
+		return &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: id, LeaderAddr: addr}
+	}
+	tests := []struct {
+		name  string
+		line  string
+		setup func(*harness)
+		want  string
+	}{
+		{"paused", "put k v", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_PAUSED}, nil)
+		}, "put k v → n2 is paused"},
+		{"unavailable", "get k", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "no quorum"}, nil)
+		}, "get k → n2 is unavailable: no quorum"},
+		{"write timed out", "put k v", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_TIMEOUT}, nil)
+		}, "put k v → timed out on n2; the write may or may not have been applied"},
+		{"read timed out", "get k", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_TIMEOUT, Message: "read index not reached"}, nil)
+		}, "get k → timed out on n2: read index not reached"},
+		{"bad request", "put k v", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_BAD_REQUEST, Message: "key too long"}, nil)
+		}, "put k v → n2 rejected it: key too long"},
+		{"unauthenticated", "get k", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_UNAUTHENTICATED}, nil)
+		}, "get k → n2 refused it: not authenticated"},
+		{"unknown code", "get k", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode(42)}, nil)
+		}, "get k → n2 answered 42"},
+		{"transport error", "delete k", func(h *harness) {
+			h.answer("n2", 0, nil, errors.New("connection reset"))
+		}, "delete k → n2: connection reset; the write may or may not have been applied"},
+		{"no answer in time", "get k", func(h *harness) {
+			h.answer("n2", 0, nil, fmt.Errorf("kv: %w", context.DeadlineExceeded))
+		}, "get k → no answer from n2 within 5s"},
+		{"empty answer", "get k", func(h *harness) {
+			h.answer("n2", 0, nil, nil)
+		}, "get k → n2: empty answer"},
+		{"not leader, no hint", "put k v", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, Message: "election running"}, nil)
+		}, "put k v → n2 is not the leader and knows of none: election running"},
+		{"hint outside the cluster", "put k v", func(h *harness) {
+			h.answer("n2", 0, notLeader("n9", "10.0.0.9:7009"), nil)
+		}, "put k v → n2 says the leader is n9 10.0.0.9:7009, which is not in the cluster file"},
+		{"hint not connected", "put k v", func(h *harness) {
+			h.answer("n2", 0, notLeader("n3", ""), nil)
+			c := h.dialer.conn(h.t, "n3")
+			c.err = errors.New("reset")
+			close(c.events)
+			h.send(h.pending["n3"]())
+		}, "put k v → n2 says the leader is n3, which is not connected"},
+		{"redirect loop", "put k v", func(h *harness) {
+			h.answer("n1", 0, notLeader("n2", ""), nil)
+			h.answer("n2", 0, notLeader("n1", ""), nil)
+		}, "put k v → gave up after 3 redirects (asked n2, n1, n2, n1)"},
+		{"none connected", "get k", func(h *harness) {
+			for _, id := range []string{"n1", "n2", "n3"} {
+				c := h.dialer.conn(h.t, id)
+				close(c.events)
+				h.send(h.pending[id]())
+			}
+		}, "get k → no node is connected"},
+		{"stale read of a node not connected", "get k @n1", func(h *harness) {
+			close(h.dialer.conn(h.t, "n1").events)
+			h.send(h.pending["n1"]())
+		}, "get k @n1 → n1 is not connected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := kvHarness(t)
+			tt.setup(h)
+			h.run(h.typeLine(tt.line))
+			if !h.m.status.isErr || h.m.status.text != tt.want {
+				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
+			}
+			if got := lastEvent(h); got != "> "+tt.want {
+				t.Errorf("event pane ends with %q, want %q", got, "> "+tt.want)
+			}
+		})
+	}
+}
+
+func TestRedirectLoopStopsAfterMaxRedirects(t *testing.T) {
+	h := kvHarness(t)
+	h.answer("n1", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n2"}, nil)
+	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n1"}, nil)
+	h.run(h.typeLine("put k v"))
+	if got := len(kvCallsOf(h, "n1")) + len(kvCallsOf(h, "n2")); got != maxRedirects+1 {
+		t.Errorf("%d calls, want the first and %d redirects", got, maxRedirects)
+	}
+	for _, id := range []string{"n1", "n2"} {
+		for _, call := range kvCallsOf(h, id) {
+			if !strings.HasSuffix(call, "c0ffee/1 false") {
+				t.Errorf("%s asked %s, want sequence 1 on every hop", id, call)
+			}
+		}
+	}
+}
+
+func TestKVTarget(t *testing.T) {
+	paused := func(s *pb.NodeStatus) *pb.NodeStatus { s.Paused = true; return s }
+	tests := []struct {
+		name     string
+		statuses map[string]*pb.NodeStatus
+		down     []string
+		want     string // "" for none
+	}{
+		{"the leader", map[string]*pb.NodeStatus{
+			"n1": follower("n1", 3, "n3", 1000, 500), "n3": leaderStatus("n3", 3),
+		}, nil, "n3"},
+		{"the leader of the highest term", map[string]*pb.NodeStatus{
+			"n1": leaderStatus("n1", 2), "n2": leaderStatus("n2", 5), "n3": leaderStatus("n3", 4),
+		}, nil, "n2"},
+		{"not a paused leader", map[string]*pb.NodeStatus{
+			"n1": leaderStatus("n1", 2), "n2": paused(leaderStatus("n2", 5)),
+		}, nil, "n1"},
+		{"not a leader that is down", map[string]*pb.NodeStatus{
+			"n1": follower("n1", 3, "n2", 1000, 500), "n2": leaderStatus("n2", 3),
+		}, []string{"n2"}, "n1"},
+		{"no leader: the first connected, unpaused node", map[string]*pb.NodeStatus{
+			"n1": paused(follower("n1", 3, "", 1000, 500)), "n3": follower("n3", 3, "", 1000, 500),
+		}, nil, "n2"},
+		{"all paused: the first connected", map[string]*pb.NodeStatus{
+			"n1": paused(follower("n1", 3, "", 1000, 500)), "n2": paused(leaderStatus("n2", 3)),
+			"n3": paused(follower("n3", 3, "", 1000, 500)),
+		}, []string{"n1"}, "n2"},
+		{"none connected", nil, []string{"n1", "n2", "n3"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 3)
+			connectAll(h)
+			for id, st := range tt.statuses {
+				h.deliver(id, statusEv(st))
+			}
+			for _, id := range tt.down {
+				close(h.dialer.conn(t, id).events)
+				h.send(h.pending[id]())
+			}
+			got := ""
+			if i := h.m.kvTarget(); i >= 0 {
+				got = h.m.nodes[i].node.ID
+			}
+			if got != tt.want {
+				t.Errorf("target %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKVUsage(t *testing.T) {
+	tests := []struct {
+		line, want string
+	}{
+		{"put", "usage: put KEY VALUE"},
+		{"put k", "usage: put KEY VALUE"},
+		{"put k    ", "usage: put KEY VALUE"},
+		{"get", "usage: get KEY [@ID]"},
+		{"get a b", "usage: get KEY [@ID]"},
+		{"get a @n1 x", "usage: get KEY [@ID]"},
+		{"get a @n9", `get: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"delete", "usage: delete KEY"},
+		{"del a b", "usage: del KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			h := kvHarness(t)
+			if cmd := h.typeLine(tt.line); cmd != nil {
+				t.Errorf("%q gave a command", tt.line)
+			}
+			if !h.m.status.isErr || h.m.status.text != tt.want {
+				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
+			}
+			if h.m.sequence != 0 {
+				t.Errorf("a bad command used sequence number %d", h.m.sequence)
+			}
+		})
+	}
+}
+
+func TestPutEchoAbbreviatesLongValues(t *testing.T) {
+	h := kvHarness(t)
+	value := strings.Repeat("0123456789", 10)
+	h.run(h.typeLine("put k " + value))
+	if got := kvCallsOf(h, "n2"); len(got) != 1 || !strings.Contains(got[0], value) {
+		t.Errorf("n2 asked %v, want the whole value", got)
+	}
+	if want := "put k 01234567890123456789012… → OK via n2 (0.0ms)"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+}
+
+func TestTabCompletesKVCommandsAndKnownKeys(t *testing.T) {
+	h := kvHarness(t)
+	// complete types typed, presses tab and returns what the prompt holds,
+	// leaving it empty.
+	complete := func(typed string) string {
+		for _, r := range typed {
+			h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+		h.send(tea.KeyMsg{Type: tea.KeyTab})
+		defer h.send(tea.KeyMsg{Type: tea.KeyEsc})
+		return h.m.input.Value()
+	}
+	for typed, want := range map[string]string{"g": "get ", "pu": "put ", "de": "delete "} {
+		if got := complete(typed); got != want {
+			t.Errorf("tab after %q gave %q, want %q", typed, got, want)
+		}
+	}
+	if got := complete("get u"); got != "get u" {
+		t.Errorf("tab completed an unknown key: %q", got)
+	}
+	h.run(h.typeLine("put user:1 alice"))
+	if got := complete("get u"); got != "get user:1" {
+		t.Errorf("after a put, tab after \"get u\" gave %q, want get user:1", got)
+	}
+	if got := complete("delete u"); got != "delete user:1" {
+		t.Errorf("after a put, tab after \"delete u\" gave %q, want delete user:1", got)
+	}
+	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_OK}, nil)
+	h.run(h.typeLine("delete user:1"))
+	if got := complete("get u"); got != "get u" {
+		t.Errorf("after the delete, tab still completes %q", got)
+	}
+}
+
+func TestKnownKeysBounded(t *testing.T) {
+	h := kvHarness(t)
+	for i := range maxKnownKeys + 5 {
+		h.m.rememberKey(fmt.Sprint("k", i), true)
+	}
+	h.m.rememberKey("k40", true) // again: moves to the front, not twice
+	if len(h.m.knownKeys) != maxKnownKeys || h.m.knownKeys[0] != "k40" || h.m.knownKeys[1] != "k36" {
+		t.Errorf("known keys %v, want %d, newest first", h.m.knownKeys, maxKnownKeys)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Millisecond, "0.0ms"},
+		{800 * time.Microsecond, "0.8ms"},
+		{3249 * time.Microsecond, "3.2ms"},
+		{12400 * time.Microsecond, "12ms"},
+		{999 * time.Millisecond, "999ms"},
+		{1250 * time.Millisecond, "1.25s"},
+	}
+	for _, tt := range tests {
+		if got := latency(tt.d); got != tt.want {
+			t.Errorf("latency(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
