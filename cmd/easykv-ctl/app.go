@@ -51,16 +51,20 @@ func dialNetlink(ctx context.Context, addr string, id netlink.Identity) (nodeCli
 
 // app is one run of easykv-ctl with its outputs and its way to reach nodes.
 type app struct {
-	stdout io.Writer // command results: tables, JSON, "OK"
-	stderr io.Writer // error lines
-	dial   dialFunc  // connects to a node; faked in tests
+	stdout   io.Writer // command results: tables, JSON, "OK"
+	stderr   io.Writer // error lines, and bench's progress bar
+	dial     dialFunc  // connects to a node; faked in tests
+	newKV    newKVFunc // opens a cluster client for put/get/delete/bench; faked in tests
+	progress bool      // stderr is a terminal, so bench may draw a progress bar on it
 }
 
 // invocation is what a command gets after flags and cluster.yaml are parsed.
 type invocation struct {
-	cfg    *cluster.Config // the parsed cluster.yaml
-	output string          // "table" or "json"
-	args   []string        // positional arguments after the command name
+	cfg     *cluster.Config // the parsed cluster.yaml
+	output  string          // "table" or "json"
+	args    []string        // positional arguments after the command name
+	flags   cmdFlags        // the command's own flags
+	timeout time.Duration   // --timeout: the command's deadline, or each operation's for bench
 }
 
 // identity is how easykv-ctl presents itself to the nodes of cfg.
@@ -71,7 +75,7 @@ func (inv invocation) identity() netlink.Identity {
 // run executes easykv-ctl with args (without the program name) and returns
 // the process exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, dial: dialNetlink}
+	a := &app{stdout: stdout, stderr: stderr, dial: dialNetlink, newKV: newClusterClient, progress: isTerminal(stderr)}
 	return a.run(ctx, args)
 }
 
@@ -93,7 +97,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 
 // exec parses global flags, the command name, the command's own flags (which
 // repeat the global ones, so "status -o json" works) and its arguments, loads
-// cluster.yaml and runs the command.
+// cluster.yaml and runs the command: within --timeout, or for a perOp command
+// (bench) without a deadline of its own.
 func (a *app) exec(ctx context.Context, args []string) error {
 	g := globals{timeout: 3 * time.Second, output: "table"}
 	fs := newFlagSet("easykv-ctl", &g)
@@ -109,6 +114,10 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		return usagef("unknown command %q", rest[0])
 	}
 	cfs := newFlagSet("easykv-ctl "+cmd.name, &g)
+	cf := defaultCmdFlags()
+	if cmd.flags != nil {
+		cmd.flags(cfs, &cf)
+	}
 	pos, err := parseInterspersed(cfs, rest[1:])
 	if err != nil {
 		return a.flagError(err, cfs)
@@ -119,13 +128,21 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
+	if cmd.check != nil {
+		if err := cmd.check(pos, &cf); err != nil {
+			return err
+		}
+	}
 	cfg, err := cluster.Load(g.cluster)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
-	return cmd.run(ctx, a, invocation{cfg: cfg, output: g.output.String(), args: pos})
+	if !cmd.perOp {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
+	return cmd.run(ctx, a, invocation{cfg: cfg, output: g.output.String(), args: pos, flags: cf, timeout: g.timeout})
 }
 
 // flagError turns a flag parsing error into a usage error; for -h it prints

@@ -15,7 +15,15 @@ type command struct {
 	args    string // positional arguments as shown in usage, e.g. "ID"
 	nargs   int    // exact number of positional arguments
 	summary string // one line for the usage text
-	run     func(ctx context.Context, a *app, inv invocation) error
+	// flags defines the command's own flags on fs, stored in f; nil for none.
+	flags func(fs *flag.FlagSet, f *cmdFlags)
+	// check validates the arguments and flags before cluster.yaml is read,
+	// returning a usage error; nil when flag parsing says it all.
+	check func(args []string, f *cmdFlags) error
+	// perOp makes --timeout the deadline of each operation rather than of
+	// the whole command, for commands that run many (bench).
+	perOp bool
+	run   func(ctx context.Context, a *app, inv invocation) error
 }
 
 // synopsis is the command with its arguments, for usage messages.
@@ -32,6 +40,12 @@ func commands() []command {
 		{name: "status", summary: "show every node's role, term, leader and log progress", run: runStatus},
 		{name: "pause", args: "ID", nargs: 1, summary: "stop a node's timers and drop its Raft traffic", run: adminCommand(pb.AdminCommand_PAUSE)},
 		{name: "resume", args: "ID", nargs: 1, summary: "undo pause", run: adminCommand(pb.AdminCommand_RESUME)},
+		{name: "put", args: "KEY VALUE", nargs: 2, summary: "set KEY to VALUE once the write is committed; prints OK", run: runPut},
+		{name: "get", args: "KEY [--stale]", nargs: 1, summary: "print KEY's value (linearizable; --stale: any node's local copy); exit 1 if missing",
+			flags: staleFlag, run: runGet},
+		{name: "delete", args: "KEY", nargs: 1, summary: "remove KEY; prints OK whether or not it existed", run: runDelete},
+		{name: "bench", args: "put|get [--clients N] [--total N] ...", nargs: 1, summary: "measure throughput and latency (see bench -h)",
+			flags: benchFlags, check: checkBench, perOp: true, run: runBench},
 	}
 }
 
@@ -54,16 +68,22 @@ func commandNames() []string {
 	return names
 }
 
-// writeUsage prints the help text for -h; fs supplies the flag list.
+// writeUsage prints the help text for -h; fs supplies the flag list, which
+// for "COMMAND -h" includes that command's own flags.
 func writeUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "Usage: easykv-ctl --cluster FILE [--timeout 3s] [-o table|json] COMMAND [ARGS]")
 	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.synopsis(), c.summary)
+		width = max(width, len(c.synopsis()))
 	}
-	fmt.Fprintln(w, "\nFlags (before or after the command):")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.synopsis(), c.summary)
+	}
+	fmt.Fprintln(w, "\nFlags (before or after the command; 'easykv-ctl COMMAND -h' adds its own):")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
-	fmt.Fprintln(w, "\nExit status: 0 ok, 1 a node refused, 2 usage or config error, 3 unreachable.")
+	fmt.Fprintln(w, "\nExit status: 0 ok, 1 a node refused or the key is missing, 2 usage or config error,")
+	fmt.Fprintln(w, "3 unreachable (no leader before --timeout; a write may or may not have been applied).")
 }

@@ -59,9 +59,15 @@ type ctlResult struct {
 // opened was closed.
 func runCtl(t *testing.T, net *fakeNet, args ...string) ctlResult {
 	t.Helper()
+	return runCtlCtx(t, context.Background(), net, args...)
+}
+
+// runCtlCtx is runCtl under ctx, which stands for the signal context.
+func runCtlCtx(t *testing.T, ctx context.Context, net *fakeNet, args ...string) ctlResult {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	a := &app{stdout: &stdout, stderr: &stderr, dial: net.dial}
-	code := a.run(context.Background(), args)
+	a := &app{stdout: &stdout, stderr: &stderr, dial: net.dial, newKV: net.newKV}
+	code := a.run(ctx, args)
 	if net.open != 0 {
 		t.Errorf("%d client(s) left open", net.open)
 	}
@@ -93,6 +99,23 @@ func TestUsageErrors(t *testing.T) {
 		{"pause unknown id", []string{"--cluster", cfg, "pause", "n9"}, `unknown node "n9" (nodes: n1, n2, n3)`},
 		{"resume unknown id", []string{"--cluster", cfg, "resume", "-o", "json", "n9"}, `unknown node "n9"`},
 		{"unreadable cluster file", []string{"--cluster", missing, "status"}, ""},
+		{"put without value", []string{"--cluster", cfg, "put", "k"}, "put: want 2 argument(s), got 1 (usage: easykv-ctl put KEY VALUE)"},
+		{"get without key", []string{"--cluster", cfg, "get", "--stale"}, "get: want 1 argument(s), got 0"},
+		{"delete with two keys", []string{"--cluster", cfg, "delete", "a", "b"}, "delete: want 1 argument(s), got 2"},
+		{"put --stale", []string{"--cluster", cfg, "put", "k", "v", "--stale"}, "-stale"},
+		{"get with bench flag", []string{"--cluster", cfg, "get", "k", "--clients", "2"}, "-clients"},
+		{"bench without op", []string{"--cluster", cfg, "bench"}, "bench: want 1 argument(s), got 0"},
+		{"bench unknown op", []string{"--cluster", cfg, "bench", "delete"}, `bench: want put or get, got "delete"`},
+		{"bench zero clients", []string{"--cluster", cfg, "bench", "put", "--clients", "0"}, "--clients must be in [1, 1024], got 0"},
+		{"bench too many clients", []string{"--cluster", cfg, "bench", "put", "--clients", "5000"}, "--clients must be in"},
+		{"bench zero total", []string{"--cluster", cfg, "bench", "get", "--total", "0"}, "--total must be in"},
+		{"bench more clients than ops", []string{"--cluster", cfg, "bench", "put", "--clients", "5", "--total", "2"}, "--clients (5) must not exceed --total (2)"},
+		{"bench negative value size", []string{"--cluster", cfg, "bench", "put", "--value-size", "-1"}, "--value-size must be in"},
+		{"bench empty key space", []string{"--cluster", cfg, "bench", "put", "--key-space", "0"}, "--key-space must be at least 1"},
+		{"bench zero key size", []string{"--cluster", cfg, "bench", "put", "--key-size", "0"}, "--key-size must be in"},
+		{"bench keys too short", []string{"--cluster", cfg, "bench", "get", "--key-size", "2", "--key-space", "101"}, "--key-size 2 is too short for --key-space 101"},
+		{"bench put --stale", []string{"--cluster", cfg, "bench", "put", "--stale"}, "--stale applies to bench get only"},
+		{"bench bad number", []string{"--cluster", cfg, "bench", "put", "--total", "many"}, "-total"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,8 +133,8 @@ func TestUsageErrors(t *testing.T) {
 			if got.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", got.stdout)
 			}
-			if len(net.dialed) != 0 {
-				t.Errorf("dialed %d node(s) on a usage error", len(net.dialed))
+			if len(net.dialed) != 0 || len(net.kvCfgs) != 0 {
+				t.Errorf("dialed %d node(s) and opened %d cluster client(s) on a usage error", len(net.dialed), len(net.kvCfgs))
 			}
 		})
 	}
@@ -124,7 +147,7 @@ func TestHelp(t *testing.T) {
 			if got.code != exitOK || got.stderr != "" {
 				t.Errorf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 			}
-			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "-cluster", "-timeout", "-o"} {
+			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "put KEY VALUE", "get KEY [--stale]", "delete KEY", "bench put|get", "-cluster", "-timeout", "-o"} {
 				if !strings.Contains(got.stdout, want) {
 					t.Errorf("usage lacks %q:\n%s", want, got.stdout)
 				}

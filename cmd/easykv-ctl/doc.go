@@ -6,9 +6,43 @@
 //	easykv-ctl --cluster cluster.yaml status -o json
 //	easykv-ctl --cluster cluster.yaml pause n1
 //	easykv-ctl --cluster cluster.yaml resume n1
+//	easykv-ctl --cluster cluster.yaml put user:1 alice     # prints OK
+//	easykv-ctl --cluster cluster.yaml get user:1           # prints alice
+//	easykv-ctl --cluster cluster.yaml get user:1 --stale   # from any node, maybe out of date
+//	easykv-ctl --cluster cluster.yaml delete user:1        # prints OK
+//	easykv-ctl --cluster cluster.yaml bench put --clients 16 --total 100000 --value-size 128 --key-space 10000
+//	easykv-ctl --cluster cluster.yaml bench get --clients 16 --total 100000 -o json
 //
-// Exit status: 0 success; 1 a node refused the command; 2 usage or
-// configuration error (one line on stderr); 3 no node could be reached.
+// put, get and delete go through netlink.ClusterClient: it finds the
+// leader, follows redirects and retries until --timeout, sending a write
+// with the same session id and sequence every time so that it is applied
+// once. get is linearizable unless --stale. get of a missing key prints
+// nothing on stdout (found=false with -o json), a note on stderr, and exits
+// 1; delete of a missing key is not an error (deleted=false with -o json).
+//
+// bench runs --total operations from --clients workers, each with its own
+// ClusterClient and so its own session, as separate processes would. Keys
+// are --key-size digit zero-padded numbers drawn from [0, --key-space) by a
+// generator seeded with the worker's number, so runs repeat; put values are
+// --value-size random letters and digits. bench get does not fill the store
+// first: reads of missing keys count as successes, so run bench put first to
+// read real values. --timeout bounds each operation, not the run; a failed
+// operation is counted in errors and the run goes on, a rejected one (bad
+// token, say) stops it. Latency figures (avg, p50, p99, p99.9 in ms,
+// nearest-rank) and ops/s cover successful operations. With -o json the
+// last line of stdout is one JSON object:
+//
+//	{"op","clients","total","errors","ops_per_sec","avg_ms","p50_ms","p99_ms","p999_ms"}
+//
+// When stderr is a terminal a progress bar is drawn there, at most ten
+// times a second, and erased at the end.
+//
+// Exit status: 0 success; 1 a node refused the command, or get found no such
+// key, or bench was interrupted; 2 usage or configuration error (one line on
+// stderr); 3 the node(s) could not be reached, or no leader answered before
+// --timeout — for put and delete the write may or may not have been applied
+// then, and the message says which when it is known; bench exits 3 only when
+// every operation failed.
 //
 // Commands live in a table (commands.go); each one is a function of an
 // invocation, so adding one is a new file and a new row.

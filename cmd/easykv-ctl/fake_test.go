@@ -20,14 +20,20 @@ type fakeNode struct {
 }
 
 // fakeNet stands in for the network: nodes by address, and a record of what
-// the commands did to them.
+// the commands did to them. Its cluster clients (newKV) share one map of
+// keys, as a healthy cluster would, answering from node n1.
 type fakeNet struct {
-	nodes map[string]*fakeNode // by address
+	nodes  map[string]*fakeNode // by address
+	kvFail func(op int) error   // when set, the error of KV operation number op (from 0), or nil
+	data   map[string]string    // the cluster's keys; guarded by mu once a command runs
 
 	mu     sync.Mutex                   // guards the fields below; status dials nodes concurrently
 	dialed []netlink.Identity           // identities presented, in dial order
 	admins map[string][]pb.AdminCommand // admin commands received, by address
-	open   int                          // clients dialed and not yet closed
+	open   int                          // clients dialed or cluster clients opened, and not yet closed
+	kvCfgs []netlink.ClusterConfig      // configurations of the cluster clients opened
+	kvOps  []string                     // KV operations run, like "put k v" or "get k stale"
+	index  int64                        // last log index handed out
 }
 
 func (f *fakeNet) dial(_ context.Context, addr string, id netlink.Identity) (nodeClient, error) {
@@ -76,6 +82,80 @@ func (c *fakeClient) Admin(_ context.Context, cmd pb.AdminCommand) (*pb.AdminRes
 }
 
 func (c *fakeClient) Close() error {
+	if c.closed {
+		return errors.New("closed twice")
+	}
+	c.closed = true
+	c.net.mu.Lock()
+	c.net.open--
+	c.net.mu.Unlock()
+	return nil
+}
+
+func (f *fakeNet) newKV(cfg netlink.ClusterConfig) (kvClient, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kvCfgs = append(f.kvCfgs, cfg)
+	f.open++
+	return &fakeKV{net: f}, nil
+}
+
+// kvOp records desc, then fails it through kvFail or runs op on the data.
+func (f *fakeNet) kvOp(desc string, op func(data map[string]string) netlink.Result) (netlink.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.kvOps)
+	f.kvOps = append(f.kvOps, desc)
+	if f.kvFail != nil {
+		if err := f.kvFail(n); err != nil {
+			return netlink.Result{}, err
+		}
+	}
+	if f.data == nil {
+		f.data = make(map[string]string)
+	}
+	res := op(f.data)
+	f.index++
+	res.NodeID, res.Index, res.Attempts = "n1", f.index, 1
+	return res, nil
+}
+
+// fakeKV is a cluster client of a fakeNet.
+type fakeKV struct {
+	net    *fakeNet // where the data lives and calls are recorded
+	closed bool     // Close was called; a second Close is an error
+}
+
+var _ kvClient = (*fakeKV)(nil)
+
+func (c *fakeKV) Put(_ context.Context, key, value string) (netlink.Result, error) {
+	return c.net.kvOp("put "+key+" "+value, func(data map[string]string) netlink.Result {
+		_, found := data[key]
+		data[key] = value
+		return netlink.Result{Found: found}
+	})
+}
+
+func (c *fakeKV) Get(_ context.Context, key string, stale bool) (netlink.Result, error) {
+	desc := "get " + key
+	if stale {
+		desc += " stale"
+	}
+	return c.net.kvOp(desc, func(data map[string]string) netlink.Result {
+		v, found := data[key]
+		return netlink.Result{Value: v, Found: found}
+	})
+}
+
+func (c *fakeKV) Delete(_ context.Context, key string) (netlink.Result, error) {
+	return c.net.kvOp("delete "+key, func(data map[string]string) netlink.Result {
+		_, found := data[key]
+		delete(data, key)
+		return netlink.Result{Found: found}
+	})
+}
+
+func (c *fakeKV) Close() error {
 	if c.closed {
 		return errors.New("closed twice")
 	}

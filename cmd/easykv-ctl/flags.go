@@ -21,7 +21,7 @@ func newFlagSet(name string, g *globals) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&g.cluster, "cluster", g.cluster, "`path` of cluster.yaml (required)")
-	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline for the whole command")
+	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline for the whole command (bench: for each operation)")
 	fs.Var(&g.output, "o", "output `format`: table or json")
 	return fs
 }
@@ -74,4 +74,24 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// cmdFlags are the flags only some commands define (command.flags).
+type cmdFlags struct {
+	stale     bool // get, bench get: any node may answer from its local state
+	clients   int  // bench: concurrent workers, each with its own client session
+	total     int  // bench: operations across all workers
+	valueSize int  // bench put: bytes per value
+	keySpace  int  // bench: keys are drawn from [0, keySpace)
+	keySize   int  // bench: bytes per key, a zero-padded decimal number
+}
+
+// defaultCmdFlags are the command flags' defaults.
+func defaultCmdFlags() cmdFlags {
+	return cmdFlags{clients: 8, total: 10000, valueSize: 64, keySpace: 10000, keySize: 8}
+}
+
+// staleFlag defines --stale.
+func staleFlag(fs *flag.FlagSet, f *cmdFlags) {
+	fs.BoolVar(&f.stale, "stale", f.stale, "read from any node's local state: no leader needed, may be out of date")
 }

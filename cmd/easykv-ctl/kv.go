@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/easykv/easykv/netlink"
+)
+
+// kvClient is the part of *netlink.ClusterClient that put, get, delete and
+// bench use; tests substitute a fake.
+type kvClient interface {
+	Put(ctx context.Context, key, value string) (netlink.Result, error)
+	Get(ctx context.Context, key string, stale bool) (netlink.Result, error)
+	Delete(ctx context.Context, key string) (netlink.Result, error)
+	Close() error
+}
+
+var _ kvClient = (*netlink.ClusterClient)(nil)
+
+// newKVFunc opens a client of the whole cluster.
+type newKVFunc func(cfg netlink.ClusterConfig) (kvClient, error)
+
+// newClusterClient is the production newKVFunc.
+func newClusterClient(cfg netlink.ClusterConfig) (kvClient, error) {
+	c, err := netlink.NewClusterClient(cfg)
+	if err != nil {
+		// Return a nil interface, not a nil *ClusterClient wrapped in one.
+		return nil, err
+	}
+	return c, nil
+}
+
+// clusterConfig is the cluster client configuration for inv: every node of
+// cluster.yaml, easykv-ctl's identity, --timeout per call, a fresh session.
+func (inv invocation) clusterConfig() netlink.ClusterConfig {
+	nodes := make([]netlink.NodeAddr, len(inv.cfg.Nodes))
+	for i, n := range inv.cfg.Nodes {
+		nodes[i] = netlink.NodeAddr{ID: n.ID, Addr: n.Addr}
+	}
+	return netlink.ClusterConfig{Identity: inv.identity(), Nodes: nodes, Timeout: inv.timeout}
+}
+
+// openKV opens a cluster client; its configuration comes from a validated
+// cluster.yaml, so a failure is a configuration error.
+func (a *app) openKV(inv invocation) (kvClient, error) {
+	c, err := a.newKV(inv.clusterConfig())
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return c, nil
+}
+
+// kvError gives a failed operation its exit status: a refusal exits 1; no
+// leader before the deadline exits 3, whether or not a write may have been
+// applied (the message says which).
+func kvError(what string, err error) error {
+	err = fmt.Errorf("%s: %w", what, err)
+	switch {
+	case errors.Is(err, netlink.ErrRejected):
+		return err
+	case errors.Is(err, netlink.ErrNoLeader), errors.Is(err, netlink.ErrUncertain):
+		return unreachable(err)
+	default:
+		return err
+	}
+}
+
+// putResult is the JSON answer of put.
+type putResult struct {
+	Key   string `json:"key"`   // the key written
+	Value string `json:"value"` // the value written
+	Node  string `json:"node"`  // the node that answered (the leader)
+	Index int64  `json:"index"` // log index the write was applied at
+}
+
+// getResult is the JSON answer of get.
+type getResult struct {
+	Key   string `json:"key"`   // the key read
+	Value string `json:"value"` // its value, "" when not found
+	Found bool   `json:"found"` // whether the key exists
+	Node  string `json:"node"`  // the node that answered
+	Index int64  `json:"index"` // the index the read waited for
+}
+
+// deleteResult is the JSON answer of delete.
+type deleteResult struct {
+	Key     string `json:"key"`     // the key removed
+	Deleted bool   `json:"deleted"` // whether it existed
+	Node    string `json:"node"`    // the node that answered (the leader)
+	Index   int64  `json:"index"`   // log index the delete was applied at
+}
+
+// runPut writes KEY VALUE and prints OK.
+func runPut(ctx context.Context, a *app, inv invocation) error {
+	key, value := inv.args[0], inv.args[1]
+	c, err := a.openKV(inv)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.Put(ctx, key, value)
+	if err != nil {
+		return kvError(fmt.Sprintf("put %q", key), err)
+	}
+	return a.writeResult(inv.output, putResult{Key: key, Value: value, Node: res.NodeID, Index: res.Index})
+}
+
+// runGet prints KEY's value alone on a line; a missing key prints nothing
+// (or found=false in JSON) and exits 1.
+func runGet(ctx context.Context, a *app, inv invocation) error {
+	key := inv.args[0]
+	c, err := a.openKV(inv)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.Get(ctx, key, inv.flags.stale)
+	if err != nil {
+		return kvError(fmt.Sprintf("get %q", key), err)
+	}
+	if inv.output == "json" {
+		if err := writeJSON(a.stdout, getResult{Key: key, Value: res.Value, Found: res.Found, Node: res.NodeID, Index: res.Index}); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	} else if res.Found {
+		if _, err := fmt.Fprintln(a.stdout, res.Value); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	}
+	if !res.Found {
+		return fmt.Errorf("key %q not found", key)
+	}
+	return nil
+}
+
+// runDelete removes KEY and prints OK, whether or not it existed.
+func runDelete(ctx context.Context, a *app, inv invocation) error {
+	key := inv.args[0]
+	c, err := a.openKV(inv)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.Delete(ctx, key)
+	if err != nil {
+		return kvError(fmt.Sprintf("delete %q", key), err)
+	}
+	return a.writeResult(inv.output, deleteResult{Key: key, Deleted: res.Found, Node: res.NodeID, Index: res.Index})
+}
+
+// writeResult prints a write's outcome: "OK", or v as JSON.
+func (a *app) writeResult(format string, v any) error {
+	var err error
+	if format == "json" {
+		err = writeJSON(a.stdout, v)
+	} else {
+		_, err = fmt.Fprintln(a.stdout, "OK")
+	}
+	if err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/easykv/easykv/netlink"
+)
+
+func TestKVCommands(t *testing.T) {
+	cfg := writeCluster(t)
+	tests := []struct {
+		name       string
+		data       map[string]string // the cluster's keys before the command
+		args       []string          // after --cluster
+		wantCode   int
+		wantStdout string
+		wantStderr string   // "" means nothing
+		wantOps    []string // what the cluster was asked
+		wantData   map[string]string
+	}{
+		{
+			name: "put", args: []string{"put", "k", "hello world"},
+			wantStdout: "OK\n", wantOps: []string{"put k hello world"}, wantData: map[string]string{"k": "hello world"},
+		},
+		{
+			name: "put json", args: []string{"-o", "json", "put", "k", "v"},
+			wantStdout: "{\n  \"key\": \"k\",\n  \"value\": \"v\",\n  \"node\": \"n1\",\n  \"index\": 1\n}\n",
+			wantOps:    []string{"put k v"}, wantData: map[string]string{"k": "v"},
+		},
+		{
+			name: "put a value that looks like a flag", args: []string{"put", "k", "--", "-o"},
+			wantStdout: "OK\n", wantOps: []string{"put k -o"}, wantData: map[string]string{"k": "-o"},
+		},
+		{
+			name: "get", data: map[string]string{"k": "hello world"}, args: []string{"get", "k"},
+			wantStdout: "hello world\n", wantOps: []string{"get k"},
+		},
+		{
+			name: "get stale", data: map[string]string{"k": "v"}, args: []string{"get", "k", "--stale"},
+			wantStdout: "v\n", wantOps: []string{"get k stale"},
+		},
+		{
+			name: "get json", data: map[string]string{"k": "v"}, args: []string{"get", "--stale", "k", "-o", "json"},
+			wantStdout: "{\n  \"key\": \"k\",\n  \"value\": \"v\",\n  \"found\": true,\n  \"node\": \"n1\",\n  \"index\": 1\n}\n",
+			wantOps:    []string{"get k stale"},
+		},
+		{
+			name: "get missing", args: []string{"get", "x"},
+			wantCode: exitFailed, wantStderr: "easykv-ctl: key \"x\" not found\n", wantOps: []string{"get x"},
+		},
+		{
+			name: "get missing json", args: []string{"get", "x", "-o", "json"},
+			wantCode:   exitFailed,
+			wantStdout: "{\n  \"key\": \"x\",\n  \"value\": \"\",\n  \"found\": false,\n  \"node\": \"n1\",\n  \"index\": 1\n}\n",
+			wantStderr: "easykv-ctl: key \"x\" not found\n", wantOps: []string{"get x"},
+		},
+		{
+			name: "delete", data: map[string]string{"k": "v", "other": "w"}, args: []string{"delete", "k"},
+			wantStdout: "OK\n", wantOps: []string{"delete k"}, wantData: map[string]string{"other": "w"},
+		},
+		{
+			name: "delete json", data: map[string]string{"k": "v"}, args: []string{"delete", "k", "-o", "json"},
+			wantStdout: "{\n  \"key\": \"k\",\n  \"deleted\": true,\n  \"node\": \"n1\",\n  \"index\": 1\n}\n",
+			wantOps:    []string{"delete k"}, wantData: map[string]string{},
+		},
+		{
+			name: "delete missing", args: []string{"delete", "k", "-o", "json"},
+			wantStdout: "{\n  \"key\": \"k\",\n  \"deleted\": false,\n  \"node\": \"n1\",\n  \"index\": 1\n}\n",
+			wantOps:    []string{"delete k"}, wantData: map[string]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			net := &fakeNet{data: tt.data}
+			got := runCtl(t, net, append([]string{"--cluster", cfg}, tt.args...)...)
+			if got.code != tt.wantCode || got.stdout != tt.wantStdout || got.stderr != tt.wantStderr {
+				t.Errorf("got exit %d, stdout %q, stderr %q\nwant exit %d, stdout %q, stderr %q",
+					got.code, got.stdout, got.stderr, tt.wantCode, tt.wantStdout, tt.wantStderr)
+			}
+			if !reflect.DeepEqual(net.kvOps, tt.wantOps) {
+				t.Errorf("operations = %q, want %q", net.kvOps, tt.wantOps)
+			}
+			if tt.wantData != nil && !reflect.DeepEqual(net.data, tt.wantData) {
+				t.Errorf("data after = %v, want %v", net.data, tt.wantData)
+			}
+			if len(net.kvCfgs) != 1 {
+				t.Errorf("opened %d cluster clients, want 1", len(net.kvCfgs))
+			}
+		})
+	}
+}
+
+// TestKVErrors checks the exit status of each way an operation can fail.
+func TestKVErrors(t *testing.T) {
+	cfg := writeCluster(t)
+	noLeader := fmt.Errorf("%w: %w (after 9 attempts; last: n2: NOT_LEADER)", netlink.ErrNoLeader, errors.New("context deadline exceeded"))
+	uncertain := fmt.Errorf("%w: %w (after 3 attempts; last: n1: TIMEOUT)", netlink.ErrUncertain, errors.New("context deadline exceeded"))
+	rejected := fmt.Errorf("%w by n1: BAD_REQUEST: empty key", netlink.ErrRejected)
+	tests := []struct {
+		name     string
+		args     []string
+		err      error
+		wantCode int
+		want     string // the whole stderr
+	}{
+		{"put, no leader", []string{"put", "k", "v"}, noLeader, exitUnreachable,
+			"easykv-ctl: put \"k\": no leader reachable: context deadline exceeded (after 9 attempts; last: n2: NOT_LEADER)\n"},
+		{"put, uncertain", []string{"put", "k", "v"}, uncertain, exitUnreachable,
+			"easykv-ctl: put \"k\": write may or may not have been applied: context deadline exceeded (after 3 attempts; last: n1: TIMEOUT)\n"},
+		{"delete, uncertain", []string{"delete", "k"}, uncertain, exitUnreachable,
+			"easykv-ctl: delete \"k\": write may or may not have been applied: context deadline exceeded (after 3 attempts; last: n1: TIMEOUT)\n"},
+		{"get, no leader", []string{"get", "k", "-o", "json"}, noLeader, exitUnreachable,
+			"easykv-ctl: get \"k\": no leader reachable: context deadline exceeded (after 9 attempts; last: n2: NOT_LEADER)\n"},
+		{"put, rejected", []string{"put", "", "v"}, rejected, exitFailed,
+			"easykv-ctl: put \"\": request rejected by n1: BAD_REQUEST: empty key\n"},
+		// A rejection of a retry that may have been applied already is still
+		// a refusal: the message says both.
+		{"put, rejected and uncertain", []string{"put", "k", "v"}, fmt.Errorf("%w: %w", netlink.ErrUncertain, rejected), exitFailed,
+			"easykv-ctl: put \"k\": write may or may not have been applied: request rejected by n1: BAD_REQUEST: empty key\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			net := &fakeNet{kvFail: func(int) error { return tt.err }}
+			got := runCtl(t, net, append([]string{"--cluster", cfg}, tt.args...)...)
+			if got.code != tt.wantCode || got.stdout != "" || got.stderr != tt.want {
+				t.Errorf("got exit %d, stdout %q, stderr %q\nwant exit %d, no stdout, stderr %q", got.code, got.stdout, got.stderr, tt.wantCode, tt.want)
+			}
+		})
+	}
+}
+
+// TestKVClusterConfig checks what the cluster client is given: every node
+// of cluster.yaml, easykv-ctl's identity, --timeout per call and no fixed
+// session id (each run is a new session).
+func TestKVClusterConfig(t *testing.T) {
+	cfg := writeCluster(t)
+	net := &fakeNet{}
+	if got := runCtl(t, net, "--cluster", cfg, "--timeout", "7s", "put", "k", "v"); got.code != exitOK {
+		t.Fatalf("exit %d, stderr %q", got.code, got.stderr)
+	}
+	want := netlink.ClusterConfig{
+		Identity: netlink.Identity{Cluster: "unit", NodeID: "easykv-ctl", AuthToken: "sesame"},
+		Nodes: []netlink.NodeAddr{
+			{ID: "n1", Addr: "127.0.0.1:7001"},
+			{ID: "n2", Addr: "127.0.0.1:7002"},
+			{ID: "n3", Addr: "127.0.0.1:7003"},
+		},
+		Timeout: 7 * time.Second,
+	}
+	if len(net.kvCfgs) != 1 || !reflect.DeepEqual(net.kvCfgs[0], want) {
+		t.Errorf("cluster client configs = %+v, want [%+v]", net.kvCfgs, want)
+	}
+}
+
+// TestGetPrintsValueVerbatim checks that a value is printed as stored, with
+// one newline added, whatever it contains.
+func TestGetPrintsValueVerbatim(t *testing.T) {
+	cfg := writeCluster(t)
+	for _, v := range []string{"", "  spaced  ", "two\nlines", "ünïcode ✓", "%s %d"} {
+		net := &fakeNet{data: map[string]string{"k": v}}
+		got := runCtl(t, net, "--cluster", cfg, "get", "k")
+		if got.code != exitOK || got.stdout != v+"\n" || got.stderr != "" {
+			t.Errorf("value %q: exit %d, stdout %q, stderr %q", v, got.code, got.stdout, got.stderr)
+		}
+	}
+}

@@ -1,0 +1,463 @@
+package netlink
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// Errors of a ClusterClient call, matched with errors.Is. The three are
+// distinct: an ErrUncertain error does not match ErrNoLeader.
+var (
+	// ErrNoLeader: the deadline passed (or ctx was cancelled) before any
+	// node could serve the call. For a write it also means the write was
+	// not applied: it was never sent (dial failure) or every node that got
+	// it refused it without proposing it (NOT_LEADER, PAUSED). That relies
+	// on the nodes' contract: a write a node proposed and then lost track
+	// of (leadership lost, node stopping) is answered TIMEOUT, never
+	// NOT_LEADER or PAUSED. Wrapped with ctx's error and the last error.
+	ErrNoLeader = errors.New("no leader reachable")
+	// ErrUncertain: a write ran out of time after at least one attempt may
+	// have reached a leader (it was sent and not answered, or answered
+	// TIMEOUT or UNAVAILABLE). The write may or may not have been applied,
+	// and may still be applied later. Wrapped like ErrNoLeader.
+	ErrUncertain = errors.New("write may or may not have been applied")
+	// ErrRejected: a node refused the request itself (BAD_REQUEST,
+	// UNAUTHENTICATED, an unknown error code, a refused handshake, a request
+	// too large to send). Returned at once, never retried; wrapped with the
+	// node and its message.
+	ErrRejected = errors.New("request rejected")
+)
+
+const (
+	defaultCallTimeout    = 5 * time.Second
+	defaultAttemptTimeout = time.Second
+	// firstBackoff and maxBackoff bound the pause between attempts, which
+	// doubles from the first to the second and is jittered so that many
+	// clients do not retry in step.
+	firstBackoff = 10 * time.Millisecond
+	maxBackoff   = 200 * time.Millisecond
+	// noLeader is ClusterClient.leader when no leader is known.
+	noLeader = -1
+)
+
+// ClusterConfig configures a ClusterClient.
+type ClusterConfig struct {
+	Identity            // cluster name, client name and auth token for every handshake
+	Nodes    []NodeAddr // every member of the cluster; leader hints name one of them
+	// ClientID is the session id under which nodes deduplicate writes;
+	// 0 picks a random one. Never give two ClusterClients the same id, nor
+	// reuse one from an earlier ClusterClient: sequences restart at 1, so
+	// its writes would be taken for retries of old ones and not applied.
+	ClientID uint64
+	Timeout  time.Duration // deadline of a call whose ctx has none; 0 → 5s
+	// AttemptTimeout bounds one try at one node (dial plus request), so a
+	// stopped node (SIGSTOP, a hung disk) costs this much before the next
+	// node is tried, not the whole deadline. 0 → 1s. Shorter means faster
+	// failover but more retries of slow writes (harmless, they are
+	// deduplicated).
+	AttemptTimeout time.Duration
+	Logger         *slog.Logger // retries at Debug level; nil → discard
+}
+
+// NodeAddr is one member of the cluster.
+type NodeAddr struct {
+	ID   string // member id, as in cluster.yaml and leader hints
+	Addr string // host:port of its listener
+}
+
+// Result is the outcome of a successful call.
+type Result struct {
+	Value    string // GET: the value, "" when not found
+	Found    bool   // GET: the key exists; PUT, DELETE: the key existed before the write
+	NodeID   string // the node that answered
+	Index    int64  // log index the write was applied at, or the index a read waited for
+	Attempts int    // tries it took, 1 when the first node answered
+}
+
+// ClusterClient runs puts, gets and deletes against a cluster: it finds the
+// leader, follows NOT_LEADER hints, and retries on other nodes until the
+// call's deadline. A write keeps the same (client id, sequence) across its
+// retries, so the cluster applies it once however often it is sent. It is
+// safe for concurrent use; writes from one ClusterClient run one at a time
+// (the cluster keeps one session slot per client id), reads run in parallel.
+type ClusterClient struct {
+	id             uint64        // session id, never 0
+	timeout        time.Duration // Config.Timeout with its default
+	attemptTimeout time.Duration // Config.AttemptTimeout with its default
+	identity       Identity      // presented in every handshake
+	log            *slog.Logger  // never nil
+	nodes          []*nodeConn   // in Config.Nodes order
+
+	writeSlot chan struct{} // holds a token while a write runs: a mutex that honours ctx
+	seq       uint64        // last write sequence allocated; guarded by writeSlot
+
+	leader atomic.Int32  // index in nodes of the last known leader, noLeader if none
+	reqs   atomic.Uint64 // operations started, for request ids
+	closed atomic.Bool   // Close was called
+}
+
+// nodeConn is one member and its lazily dialled connection.
+type nodeConn struct {
+	NodeAddr                // who it is
+	mu       sync.Mutex     // guards c
+	c        *Client        // nil until dialled; replaced when its connection breaks
+	cc       *ClusterClient // owner, for identity and the closed flag
+}
+
+// NewClusterClient checks cfg and returns a client; it connects lazily, on
+// the first call.
+func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
+	if len(cfg.Nodes) == 0 {
+		return nil, errors.New("cluster client: no nodes")
+	}
+	c := &ClusterClient{
+		id:             cfg.ClientID,
+		timeout:        cfg.Timeout,
+		attemptTimeout: cfg.AttemptTimeout,
+		identity:       cfg.Identity,
+		log:            cfg.Logger,
+		writeSlot:      make(chan struct{}, 1),
+	}
+	seen := make(map[string]bool, len(cfg.Nodes))
+	for _, n := range cfg.Nodes {
+		if n.ID == "" || n.Addr == "" {
+			return nil, fmt.Errorf("cluster client: node %q at %q: id and address are required", n.ID, n.Addr)
+		}
+		if seen[n.ID] {
+			return nil, fmt.Errorf("cluster client: duplicate node id %q", n.ID)
+		}
+		seen[n.ID] = true
+		c.nodes = append(c.nodes, &nodeConn{NodeAddr: n, cc: c})
+	}
+	if c.timeout <= 0 {
+		c.timeout = defaultCallTimeout
+	}
+	if c.attemptTimeout <= 0 {
+		c.attemptTimeout = defaultAttemptTimeout
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	for c.id == 0 {
+		var b [8]byte
+		rand.Read(b[:]) // never fails (crypto/rand panics rather)
+		c.id = binary.LittleEndian.Uint64(b[:])
+	}
+	c.leader.Store(noLeader)
+	return c, nil
+}
+
+// ClientID is the session id the client's writes carry.
+func (c *ClusterClient) ClientID() uint64 { return c.id }
+
+// Leader is the id of the last known leader, "" when none is known.
+func (c *ClusterClient) Leader() string {
+	if i := c.leader.Load(); i != noLeader {
+		return c.nodes[i].ID
+	}
+	return ""
+}
+
+// Put sets key to value. It returns once the write is committed and applied.
+func (c *ClusterClient) Put(ctx context.Context, key, value string) (Result, error) {
+	return c.write(ctx, &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value})
+}
+
+// Delete removes key; Result.Found says whether it existed. A missing key is
+// not an error.
+func (c *ClusterClient) Delete(ctx context.Context, key string) (Result, error) {
+	return c.write(ctx, &pb.KvRequest{OpType: pb.KvRequest_DELETE, Key: key})
+}
+
+// Get reads key; a missing key is Result{Found: false} and no error. The
+// read is linearizable unless stale, in which case any node may answer from
+// its own state, which can lag behind the leader.
+func (c *ClusterClient) Get(ctx context.Context, key string, stale bool) (Result, error) {
+	ctx, cancel := c.withDeadline(ctx)
+	defer cancel()
+	return c.do(ctx, &pb.KvRequest{OpType: pb.KvRequest_GET, Key: key, Stale: stale})
+}
+
+// Close closes every connection. Calls in flight fail; later calls return
+// ErrClosed.
+func (c *ClusterClient) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	var errs []error
+	for _, n := range c.nodes {
+		n.mu.Lock()
+		cl := n.c
+		n.c = nil
+		n.mu.Unlock()
+		if cl != nil {
+			if err := cl.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", n.ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// withDeadline gives ctx the default timeout when it has no deadline.
+func (c *ClusterClient) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// write takes the write slot, allocates the write's sequence number once and
+// runs it; the slot is held across all retries.
+func (c *ClusterClient) write(ctx context.Context, req *pb.KvRequest) (Result, error) {
+	ctx, cancel := c.withDeadline(ctx)
+	defer cancel()
+	select {
+	case c.writeSlot <- struct{}{}:
+	case <-ctx.Done():
+		// Nothing was sent.
+		return Result{}, fmt.Errorf("%w: %w (waiting for this client's previous write)", ErrNoLeader, context.Cause(ctx))
+	}
+	defer func() { <-c.writeSlot }()
+	c.seq++
+	req.ClientId = c.id
+	req.Sequence = c.seq
+	return c.do(ctx, req)
+}
+
+// do sends req until a node answers it for good or ctx ends. It starts at
+// the last known leader, follows NOT_LEADER hints, and otherwise moves
+// round-robin through the nodes with a jittered backoff.
+func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, error) {
+	if c.closed.Load() {
+		return Result{}, ErrClosed
+	}
+	isWrite := req.GetOpType() != pb.KvRequest_GET
+	req.RequestId = fmt.Sprintf("%016x-%d", c.id, c.reqs.Add(1))
+	var (
+		attempts int
+		maybe    bool          // an attempt of this write may have been applied
+		lastErr  error         // why the last attempt failed
+		backoff  time.Duration // pause before the next attempt
+		hinted   bool          // the next attempt follows a fresh leader hint
+	)
+	next := int(c.leader.Load())
+	if next == noLeader {
+		next = 0
+	}
+	for {
+		if attempts > 0 && !hinted {
+			backoff = min(max(2*backoff, firstBackoff), maxBackoff)
+			sleep(ctx, backoff/2+mrand.N(backoff/2+1))
+		}
+		if ctx.Err() != nil || c.closed.Load() {
+			return Result{}, c.giveUp(ctx, isWrite && maybe, attempts, lastErr)
+		}
+		attempts++
+		i := next
+		n := c.nodes[i]
+		resp, sent, err := n.attempt(ctx, req)
+		// Only the first hop of a chain of hints skips the backoff, so
+		// two nodes naming each other cannot make a busy loop.
+		follow := hinted
+		hinted = false
+		if err != nil {
+			if errors.Is(err, ErrRefused) || errors.Is(err, ErrFrameTooLarge) {
+				return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %w", ErrRejected, n.ID, err))
+			}
+			maybe = maybe || sent
+			lastErr = fmt.Errorf("%s: %w", n.ID, err)
+			c.leader.CompareAndSwap(int32(i), noLeader)
+			next = c.after(i)
+			c.log.Debug("kv attempt failed", "op", req.GetOpType().String(), "request_id", req.GetRequestId(), "node", n.ID, "attempt", attempts, "err", err)
+			continue
+		}
+		code := resp.GetCode()
+		switch code {
+		case pb.ErrorCode_OK, pb.ErrorCode_NOT_FOUND:
+			if isWrite || !req.GetStale() {
+				c.leader.Store(int32(i))
+			}
+			res := Result{
+				Value:    resp.GetValue(),
+				Found:    code == pb.ErrorCode_OK && resp.GetFound(),
+				NodeID:   resp.GetNodeId(),
+				Index:    resp.GetIndex(),
+				Attempts: attempts,
+			}
+			if res.NodeID == "" {
+				res.NodeID = n.ID
+			}
+			return res, nil
+		case pb.ErrorCode_BAD_REQUEST, pb.ErrorCode_UNAUTHENTICATED:
+			return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %s", ErrRejected, n.ID, describe(resp)))
+		case pb.ErrorCode_NOT_LEADER:
+			// Refused before it was proposed (see ErrNoLeader): this
+			// attempt applied nothing.
+			if h := c.hint(resp); h != noLeader && h != i {
+				c.leader.Store(int32(h))
+				hinted = !follow
+			} else {
+				c.leader.CompareAndSwap(int32(i), noLeader)
+			}
+		case pb.ErrorCode_PAUSED:
+			// Refused without being proposed.
+			c.leader.CompareAndSwap(int32(i), noLeader)
+		case pb.ErrorCode_TIMEOUT, pb.ErrorCode_UNAVAILABLE:
+			// The node may have proposed it; the outcome is unknown.
+			maybe = true
+			c.leader.CompareAndSwap(int32(i), noLeader)
+		default:
+			// A code from a newer node that this client does not know:
+			// stop, and do not claim a write was not applied.
+			return Result{}, c.rejected(isWrite, fmt.Errorf("%w by %s: unknown code %s", ErrRejected, n.ID, describe(resp)))
+		}
+		next = c.after(i)
+		lastErr = fmt.Errorf("%s: %s", n.ID, describe(resp))
+		c.log.Debug("kv attempt refused", "op", req.GetOpType().String(), "request_id", req.GetRequestId(), "node", n.ID, "attempt", attempts, "code", code.String(), "leader_hint", resp.GetLeaderId())
+	}
+}
+
+// after picks the node to try after node i failed: the leader if one is
+// known (a hint, or another call's success), else the next in turn.
+func (c *ClusterClient) after(i int) int {
+	if l := int(c.leader.Load()); l != noLeader && l != i {
+		return l
+	}
+	return (i + 1) % len(c.nodes)
+}
+
+// giveUp is the error of a call whose ctx ended (or whose client closed)
+// before any node served it: ErrUncertain when a write may have been
+// applied, else ErrNoLeader.
+func (c *ClusterClient) giveUp(ctx context.Context, maybe bool, attempts int, last error) error {
+	sentinel := ErrNoLeader
+	if maybe {
+		sentinel = ErrUncertain
+	}
+	why := context.Cause(ctx)
+	if why == nil {
+		why = ErrClosed
+	}
+	if last == nil {
+		return fmt.Errorf("%w: %w", sentinel, why)
+	}
+	return fmt.Errorf("%w: %w (after %d attempts; last: %w)", sentinel, why, attempts, last)
+}
+
+// rejected adds ErrUncertain to a rejection of a write that an earlier
+// attempt may already have applied.
+func (c *ClusterClient) rejected(maybe bool, err error) error {
+	if maybe {
+		return fmt.Errorf("%w: %w", ErrUncertain, err)
+	}
+	return err
+}
+
+// hint is the index of the leader a NOT_LEADER answer names, by id or else
+// by address, or noLeader when it names none this client knows.
+func (c *ClusterClient) hint(resp *pb.KvResponse) int {
+	if id := resp.GetLeaderId(); id != "" {
+		for i, n := range c.nodes {
+			if n.ID == id {
+				return i
+			}
+		}
+	}
+	if addr := resp.GetLeaderAddr(); addr != "" {
+		for i, n := range c.nodes {
+			if n.Addr == addr {
+				return i
+			}
+		}
+	}
+	return noLeader
+}
+
+// attempt sends req to the node once, within the attempt timeout. sent
+// reports whether the request went out, so that the node may have acted on
+// it even though err says otherwise.
+func (n *nodeConn) attempt(ctx context.Context, req *pb.KvRequest) (resp *pb.KvResponse, sent bool, err error) {
+	actx, cancel := context.WithTimeout(ctx, n.cc.attemptTimeout)
+	defer cancel()
+	cl, err := n.conn(actx)
+	if err != nil {
+		return nil, false, err
+	}
+	resp, err = cl.KV(actx, req)
+	switch {
+	case err == nil:
+		return resp, true, nil
+	case errors.Is(err, ErrFrameTooLarge):
+		return nil, false, err // refused before anything was written
+	case actx.Err() != nil && ctx.Err() == nil:
+		return nil, true, fmt.Errorf("no answer within %v: %w", n.cc.attemptTimeout, err)
+	default:
+		return nil, true, err
+	}
+}
+
+// conn returns the node's connection, dialling a new one when there is none
+// or it broke. The dial runs without the lock, so a slow node holds up
+// neither other callers nor Close.
+func (n *nodeConn) conn(ctx context.Context) (*Client, error) {
+	n.mu.Lock()
+	cl := n.c
+	n.mu.Unlock()
+	if cl != nil && cl.Err() == nil {
+		return cl, nil
+	}
+	fresh, err := Dial(ctx, n.Addr, n.cc.identity)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	// Checked under n.mu: Close sets closed before it takes n.mu, so either
+	// this sees it or Close sees fresh in n.c.
+	if n.cc.closed.Load() {
+		n.mu.Unlock()
+		fresh.Close()
+		return nil, ErrClosed
+	}
+	if cur := n.c; cur != nil && cur != cl && cur.Err() == nil {
+		// Another call redialled meanwhile; keep one connection.
+		n.mu.Unlock()
+		fresh.Close()
+		return cur, nil
+	}
+	old := n.c
+	n.c = fresh
+	n.mu.Unlock()
+	if old != nil {
+		old.Close() // already broken; this only reaps its reader
+	}
+	return fresh, nil
+}
+
+// describe is a refusal's code and message, for errors.
+func describe(resp *pb.KvResponse) string {
+	if msg := resp.GetMessage(); msg != "" {
+		return resp.GetCode().String() + ": " + msg
+	}
+	return resp.GetCode().String()
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,622 @@
+package netlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// kvSeen is one KV request a fake node received.
+type kvSeen struct {
+	node string        // the node that received it
+	req  *pb.KvRequest // as decoded from the wire
+}
+
+// kvLog records the KV requests of every fake node of a test, in arrival
+// order.
+type kvLog struct {
+	mu   sync.Mutex
+	seen []kvSeen
+}
+
+// add records req at node and returns how many requests node had before it.
+func (l *kvLog) add(node string, req *pb.KvRequest) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.seen {
+		if s.node == node {
+			n++
+		}
+	}
+	l.seen = append(l.seen, kvSeen{node: node, req: req})
+	return n
+}
+
+func (l *kvLog) all() []kvSeen {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]kvSeen(nil), l.seen...)
+}
+
+// count is how many requests node received.
+func (l *kvLog) count(node string) int {
+	n := 0
+	for _, s := range l.all() {
+		if s.node == node {
+			n++
+		}
+	}
+	return n
+}
+
+// answerFunc is a fake node's KV behaviour; n counts the node's earlier
+// requests and ctx ends when the client's connection does.
+type answerFunc func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse
+
+// startKVNode serves a fake node id whose KV requests are recorded in log
+// and answered by answer.
+func startKVNode(t *testing.T, id string, log *kvLog, answer answerFunc) NodeAddr {
+	t.Helper()
+	cfg := testServerConfig()
+	cfg.NodeID = id
+	return NodeAddr{ID: id, Addr: serveKV(t, cfg, log, answer)}
+}
+
+func serveKV(t *testing.T, cfg ServerConfig, log *kvLog, answer answerFunc) string {
+	t.Helper()
+	_, addr, _ := startServer(t, cfg, kvHandler(cfg.NodeID, log, answer))
+	return addr
+}
+
+func kvHandler(id string, log *kvLog, answer answerFunc) *fakeHandler {
+	return &fakeHandler{kv: func(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
+		resp := answer(ctx, log.add(id, req), req)
+		if resp.NodeId == "" {
+			resp.NodeId = id
+		}
+		return resp
+	}}
+}
+
+// downNode is a member whose address refuses connections.
+func downNode(t *testing.T, id string) NodeAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return NodeAddr{ID: id, Addr: addr}
+}
+
+// newTestClusterClient opens a ClusterClient of cluster demo on nodes; the
+// cleanup closes it.
+func newTestClusterClient(t *testing.T, cfg ClusterConfig, nodes ...NodeAddr) *ClusterClient {
+	t.Helper()
+	cfg.Identity = Identity{Cluster: "demo", NodeID: "cluster-test"}
+	cfg.Nodes = nodes
+	c, err := NewClusterClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return c
+}
+
+// testCtx is a context that ends after d (waitFor when 0).
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	if d == 0 {
+		d = waitFor
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func answerCode(code pb.ErrorCode) answerFunc {
+	return func(context.Context, int, *pb.KvRequest) *pb.KvResponse {
+		return &pb.KvResponse{Code: code, Message: "fake " + code.String()}
+	}
+}
+
+func redirectTo(leaderID, leaderAddr string) answerFunc {
+	return func(context.Context, int, *pb.KvRequest) *pb.KvResponse {
+		return &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: leaderID, LeaderAddr: leaderAddr}
+	}
+}
+
+// memStore answers like a healthy leader over a map, as raftnode does:
+// found says whether the key existed (before a write), a GET of a missing
+// key is NOT_FOUND, and index counts requests.
+type memStore struct {
+	mu    sync.Mutex
+	data  map[string]string
+	index int64
+}
+
+func (s *memStore) answer(_ context.Context, _ int, req *pb.KvRequest) *pb.KvResponse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		s.data = make(map[string]string)
+	}
+	s.index++
+	v, ok := s.data[req.GetKey()]
+	resp := &pb.KvResponse{Success: true, Index: s.index, Value: v, Found: ok}
+	switch req.GetOpType() {
+	case pb.KvRequest_PUT:
+		s.data[req.GetKey()] = req.GetValue()
+		resp.Value = ""
+	case pb.KvRequest_DELETE:
+		delete(s.data, req.GetKey())
+		resp.Value = ""
+	case pb.KvRequest_GET:
+		if !ok {
+			resp.Success, resp.Code = false, pb.ErrorCode_NOT_FOUND
+		}
+	}
+	return resp
+}
+
+func TestNewClusterClientConfig(t *testing.T) {
+	n1 := NodeAddr{ID: "n1", Addr: "127.0.0.1:1"}
+	tests := []struct {
+		name  string
+		nodes []NodeAddr
+		want  string // part of the error
+	}{
+		{"no nodes", nil, "no nodes"},
+		{"no address", []NodeAddr{{ID: "n1"}}, "id and address are required"},
+		{"no id", []NodeAddr{{Addr: "127.0.0.1:1"}}, "id and address are required"},
+		{"duplicate id", []NodeAddr{n1, {ID: "n1", Addr: "127.0.0.1:2"}}, `duplicate node id "n1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClusterClient(ClusterConfig{Nodes: tt.nodes})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+			if c != nil {
+				t.Errorf("got a client with an error")
+			}
+		})
+	}
+
+	a := newTestClusterClient(t, ClusterConfig{}, n1)
+	b := newTestClusterClient(t, ClusterConfig{}, n1)
+	if a.ClientID() == 0 || a.ClientID() == b.ClientID() {
+		t.Errorf("random client ids %x and %x: want two different non-zero ids", a.ClientID(), b.ClientID())
+	}
+	if c := newTestClusterClient(t, ClusterConfig{ClientID: 42}, n1); c.ClientID() != 42 {
+		t.Errorf("ClientID() = %d, want the configured 42", c.ClientID())
+	}
+}
+
+func TestClusterFollowsRedirect(t *testing.T) {
+	tests := []struct {
+		name string
+		hint func(leader NodeAddr) answerFunc // n1's answer, naming the leader
+	}{
+		{"hint by id", func(l NodeAddr) answerFunc { return redirectTo(l.ID, "") }},
+		{"hint by address", func(l NodeAddr) answerFunc { return redirectTo("", l.Addr) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &kvLog{}
+			store := &memStore{}
+			n3 := startKVNode(t, "n3", log, store.answer)
+			n1 := startKVNode(t, "n1", log, tt.hint(n3))
+			// Next in turn after n1: asking it instead of following the
+			// hint fails the call.
+			n2 := startKVNode(t, "n2", log, answerCode(pb.ErrorCode_BAD_REQUEST))
+			c := newTestClusterClient(t, ClusterConfig{}, n1, n2, n3)
+			ctx := testCtx(t, 0)
+
+			res, err := c.Put(ctx, "k", "v")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (Result{NodeID: "n3", Index: 1, Attempts: 2}); res != want {
+				t.Errorf("Put = %+v, want %+v", res, want)
+			}
+			if c.Leader() != "n3" {
+				t.Errorf("Leader() = %q, want n3", c.Leader())
+			}
+			// The leader is remembered: the next call goes straight there.
+			res, err = c.Get(ctx, "k", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (Result{Value: "v", Found: true, NodeID: "n3", Index: 2, Attempts: 1}); res != want {
+				t.Errorf("Get = %+v, want %+v", res, want)
+			}
+			if log.count("n1") != 1 || log.count("n2") != 0 || log.count("n3") != 2 {
+				t.Errorf("requests n1/n2/n3 = %d/%d/%d, want 1/0/2", log.count("n1"), log.count("n2"), log.count("n3"))
+			}
+		})
+	}
+}
+
+func TestClusterSkipsDownNode(t *testing.T) {
+	log := &kvLog{}
+	store := &memStore{}
+	n1 := downNode(t, "n1")
+	n2 := startKVNode(t, "n2", log, store.answer)
+	c := newTestClusterClient(t, ClusterConfig{}, n1, n2)
+	ctx := testCtx(t, 0)
+
+	res, err := c.Put(ctx, "k", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NodeID != "n2" || res.Attempts != 2 || res.Found {
+		t.Errorf("Put = %+v, want answered by n2 on the 2nd attempt, key new", res)
+	}
+	res, err = c.Put(ctx, "k", "v2")
+	if err != nil || !res.Found || res.Attempts != 1 {
+		t.Errorf("second Put = %+v, %v; want the key found existing, at once", res, err)
+	}
+	res, err = c.Delete(ctx, "k")
+	if err != nil || !res.Found || res.Attempts != 1 {
+		t.Errorf("Delete = %+v, %v; want found at once", res, err)
+	}
+	res, err = c.Delete(ctx, "k")
+	if err != nil || res.Found {
+		t.Errorf("second Delete = %+v, %v; want not found, no error", res, err)
+	}
+	res, err = c.Get(ctx, "k", false)
+	if err != nil || res.Found || res.Value != "" || res.NodeID != "n2" {
+		t.Errorf("Get of a deleted key = %+v, %v; want not found, no error", res, err)
+	}
+}
+
+// TestClusterRetriesWithSameSession checks that every retry of a write
+// carries the write's client id, sequence and request id unchanged.
+func TestClusterRetriesWithSameSession(t *testing.T) {
+	hang := func(ctx context.Context, _ int, _ *pb.KvRequest) *pb.KvResponse {
+		<-ctx.Done() // until the client's connection closes
+		return &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE}
+	}
+	tests := []struct {
+		name  string
+		first answerFunc // n1's answer to its first request; later ones succeed
+	}{
+		{"TIMEOUT", answerCode(pb.ErrorCode_TIMEOUT)},
+		{"UNAVAILABLE", answerCode(pb.ErrorCode_UNAVAILABLE)},
+		{"PAUSED", answerCode(pb.ErrorCode_PAUSED)},
+		{"no answer within the attempt timeout", hang},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &kvLog{}
+			store := &memStore{}
+			n1 := startKVNode(t, "n1", log, func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse {
+				if n == 0 {
+					return tt.first(ctx, n, req)
+				}
+				return store.answer(ctx, n, req)
+			})
+			n2 := startKVNode(t, "n2", log, redirectTo("n1", ""))
+			c := newTestClusterClient(t, ClusterConfig{ClientID: 42, AttemptTimeout: 250 * time.Millisecond}, n1, n2)
+			ctx := testCtx(t, 0)
+
+			for wantSeq := uint64(1); wantSeq <= 2; wantSeq++ {
+				before := len(log.all())
+				res, err := c.Put(ctx, "k", fmt.Sprint(wantSeq))
+				if err != nil {
+					t.Fatalf("Put %d: %v", wantSeq, err)
+				}
+				seen := log.all()[before:]
+				if res.Attempts != len(seen) || res.NodeID != "n1" {
+					t.Errorf("Put %d = %+v, want answered by n1 after %d attempts", wantSeq, res, len(seen))
+				}
+				for _, s := range seen {
+					r := s.req
+					if r.GetClientId() != 42 || r.GetSequence() != wantSeq || r.GetRequestId() != seen[0].req.GetRequestId() {
+						t.Errorf("Put %d: %s got client %d seq %d request %q; want 42, %d, %q",
+							wantSeq, s.node, r.GetClientId(), r.GetSequence(), r.GetRequestId(), wantSeq, seen[0].req.GetRequestId())
+					}
+				}
+			}
+			if n := log.count("n1"); n != 3 {
+				t.Errorf("n1 received %d requests, want 3 (one retried)", n)
+			}
+		})
+	}
+}
+
+func TestClusterGivesUp(t *testing.T) {
+	allNotLeader := func(t *testing.T, log *kvLog) []NodeAddr {
+		return []NodeAddr{
+			startKVNode(t, "n1", log, redirectTo("", "")),
+			startKVNode(t, "n2", log, redirectTo("", "")),
+			startKVNode(t, "n3", log, redirectTo("", "")),
+		}
+	}
+	timeoutThenNotLeader := func(t *testing.T, log *kvLog) []NodeAddr {
+		return []NodeAddr{
+			startKVNode(t, "n1", log, func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse {
+				if n == 0 {
+					return answerCode(pb.ErrorCode_TIMEOUT)(ctx, n, req)
+				}
+				return redirectTo("", "")(ctx, n, req)
+			}),
+			startKVNode(t, "n2", log, redirectTo("", "")),
+		}
+	}
+	allDown := func(t *testing.T, _ *kvLog) []NodeAddr {
+		return []NodeAddr{downNode(t, "n1"), downNode(t, "n2")}
+	}
+	tests := []struct {
+		name  string
+		nodes func(t *testing.T, log *kvLog) []NodeAddr
+		up    bool  // the nodes accept connections, so each must be asked
+		write bool  // Put, else Get
+		want  error // the sentinel the error matches; the other must not match
+	}{
+		{"write, all NOT_LEADER without hint", allNotLeader, true, true, ErrNoLeader},
+		{"read, all NOT_LEADER without hint", allNotLeader, true, false, ErrNoLeader},
+		{"write, all down", allDown, false, true, ErrNoLeader},
+		// The first TIMEOUT may still be applied, whatever follows.
+		{"write, TIMEOUT then NOT_LEADER", timeoutThenNotLeader, true, true, ErrUncertain},
+		{"read, TIMEOUT then NOT_LEADER", timeoutThenNotLeader, true, false, ErrNoLeader},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &kvLog{}
+			nodes := tt.nodes(t, log)
+			// No deadline on ctx: Timeout applies.
+			c := newTestClusterClient(t, ClusterConfig{Timeout: 300 * time.Millisecond}, nodes...)
+			var err error
+			if tt.write {
+				_, err = c.Put(context.Background(), "k", "v")
+			} else {
+				_, err = c.Get(context.Background(), "k", false)
+			}
+			other := ErrUncertain
+			if tt.want == ErrUncertain {
+				other = ErrNoLeader
+			}
+			if !errors.Is(err, tt.want) || errors.Is(err, other) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want %v with the deadline, not %v", err, tt.want, other)
+			}
+			if !strings.Contains(err.Error(), "attempts; last: n") {
+				t.Errorf("err = %q, want the attempt count and last error", err)
+			}
+			seen := log.all()
+			for _, n := range nodes {
+				if tt.up && log.count(n.ID) == 0 {
+					t.Errorf("%s was never asked", n.ID)
+				}
+			}
+			for _, s := range seen {
+				if s.req.GetSequence() != seen[0].req.GetSequence() {
+					t.Errorf("sequence changed between retries: %d then %d", seen[0].req.GetSequence(), s.req.GetSequence())
+				}
+			}
+			if c.Leader() != "" {
+				t.Errorf("Leader() = %q, want none", c.Leader())
+			}
+		})
+	}
+}
+
+func TestClusterRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		answer  answerFunc
+		value   string
+		want    string // part of the error
+		wantErr error  // also matched, besides ErrRejected
+		sent    int    // requests n1 receives
+		unsure  bool   // the error also matches ErrUncertain
+	}{
+		{name: "BAD_REQUEST", answer: answerCode(pb.ErrorCode_BAD_REQUEST), want: "request rejected by n1: BAD_REQUEST: fake BAD_REQUEST", sent: 1},
+		{name: "UNAUTHENTICATED", answer: answerCode(pb.ErrorCode_UNAUTHENTICATED), want: "UNAUTHENTICATED", sent: 1},
+		{name: "unknown code", answer: answerCode(99), want: "unknown code 99", sent: 1, unsure: true},
+		{name: "frame too large", value: strings.Repeat("x", DefaultMaxFrameSize+1), answer: answerCode(pb.ErrorCode_OK), want: "frame too large", wantErr: ErrFrameTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &kvLog{}
+			store := &memStore{}
+			n1 := startKVNode(t, "n1", log, tt.answer)
+			n2 := startKVNode(t, "n2", log, store.answer) // would have succeeded
+			c := newTestClusterClient(t, ClusterConfig{}, n1, n2)
+			_, err := c.Put(testCtx(t, 0), "k", tt.value)
+			if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrRejected with %q", err, tt.want)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want it to match %v", err, tt.wantErr)
+			}
+			if errors.Is(err, ErrUncertain) != tt.unsure || errors.Is(err, ErrNoLeader) {
+				t.Errorf("err = %v: ErrUncertain %v, want %v; never ErrNoLeader", err, errors.Is(err, ErrUncertain), tt.unsure)
+			}
+			if log.count("n1") != tt.sent || log.count("n2") != 0 {
+				t.Errorf("n1 got %d requests, n2 %d; want %d and 0 (no retry)", log.count("n1"), log.count("n2"), tt.sent)
+			}
+		})
+	}
+
+	t.Run("handshake refused", func(t *testing.T) {
+		log := &kvLog{}
+		cfg := testServerConfig()
+		cfg.AuthToken = "s3cret"
+		n1 := NodeAddr{ID: "n1", Addr: serveKV(t, cfg, log, answerCode(pb.ErrorCode_OK))}
+		c := newTestClusterClient(t, ClusterConfig{}, n1)
+		_, err := c.Get(testCtx(t, 0), "k", false)
+		if !errors.Is(err, ErrRejected) || !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "bad auth token") {
+			t.Errorf("err = %v, want ErrRejected wrapping the refusal", err)
+		}
+	})
+}
+
+// TestClusterSerializesWrites runs Puts from many goroutines on one client:
+// the nodes must see one write at a time, with sequences 1, 2, 3, ...
+func TestClusterSerializesWrites(t *testing.T) {
+	const workers, each = 8, 10
+	log := &kvLog{}
+	store := &memStore{}
+	var inflight, overlaps atomic.Int32
+	n1 := startKVNode(t, "n1", log, func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse {
+		if inflight.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		defer inflight.Add(-1)
+		return store.answer(ctx, n, req)
+	})
+	c := newTestClusterClient(t, ClusterConfig{}, n1)
+	ctx := testCtx(t, 0)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if _, err := c.Put(ctx, fmt.Sprintf("w%d", w), fmt.Sprint(i)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if overlaps.Load() != 0 {
+		t.Errorf("%d writes overlapped another write of the same client", overlaps.Load())
+	}
+	seen := log.all()
+	if len(seen) != workers*each {
+		t.Fatalf("node received %d writes, want %d", len(seen), workers*each)
+	}
+	for i, s := range seen {
+		if s.req.GetSequence() != uint64(i+1) || s.req.GetClientId() != c.ClientID() {
+			t.Errorf("write %d: client %d seq %d, want %d and %d", i, s.req.GetClientId(), s.req.GetSequence(), c.ClientID(), i+1)
+		}
+	}
+}
+
+// TestClusterReadsDoNotWaitForWrites holds a write at the node and checks
+// that a read on the same client still goes through.
+func TestClusterReadsDoNotWaitForWrites(t *testing.T) {
+	log := &kvLog{}
+	store := &memStore{data: map[string]string{"k": "old"}}
+	release := make(chan struct{})
+	n1 := startKVNode(t, "n1", log, func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse {
+		if req.GetOpType() == pb.KvRequest_PUT {
+			<-release
+		}
+		return store.answer(ctx, n, req)
+	})
+	c := newTestClusterClient(t, ClusterConfig{AttemptTimeout: waitFor}, n1)
+	ctx := testCtx(t, 0)
+	put := make(chan error, 1)
+	go func() {
+		_, err := c.Put(ctx, "k", "new")
+		put <- err
+	}()
+	eventually(t, func() bool { return log.count("n1") == 1 }, "the put to reach n1")
+	res, err := c.Get(ctx, "k", true)
+	if err != nil || res.Value != "old" {
+		t.Errorf("Get during a write = %+v, %v; want the old value", res, err)
+	}
+	if r := log.all()[1].req; r.GetOpType() != pb.KvRequest_GET || !r.GetStale() || r.GetSequence() != 0 {
+		t.Errorf("read request = %v, want a stale GET without a sequence", r)
+	}
+	close(release)
+	if err := recv(t, put, "the put"); err != nil {
+		t.Errorf("Put: %v", err)
+	}
+}
+
+// TestClusterStaleReadKeepsLeader checks that a stale answer, which any
+// node may give, is not taken for a sign of leadership.
+func TestClusterStaleReadKeepsLeader(t *testing.T) {
+	log := &kvLog{}
+	follower := &memStore{data: map[string]string{"k": "v"}}
+	n1 := startKVNode(t, "n1", log, follower.answer)
+	c := newTestClusterClient(t, ClusterConfig{}, n1)
+	res, err := c.Get(testCtx(t, 0), "k", true)
+	if err != nil || res.Value != "v" || !res.Found {
+		t.Fatalf("stale Get = %+v, %v", res, err)
+	}
+	if c.Leader() != "" {
+		t.Errorf("Leader() = %q after a stale read, want none", c.Leader())
+	}
+}
+
+func TestClusterRedialsAfterConnectionLoss(t *testing.T) {
+	log := &kvLog{}
+	store := &memStore{}
+	cfg := testServerConfig()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv, _ := serveOn(t, ln, cfg, kvHandler("n1", log, store.answer))
+	c := newTestClusterClient(t, ClusterConfig{}, NodeAddr{ID: "n1", Addr: addr})
+	ctx := testCtx(t, 0)
+	if _, err := c.Put(ctx, "k", "1"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restart the node on the same address: the old connection is gone.
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	serveOn(t, ln2, cfg, kvHandler("n1", log, store.answer))
+	res, err := c.Get(ctx, "k", false)
+	if err != nil || res.Value != "1" {
+		t.Errorf("Get after the restart = %+v, %v; want the value through a new connection", res, err)
+	}
+}
+
+func TestClusterClose(t *testing.T) {
+	log := &kvLog{}
+	store := &memStore{}
+	n1 := startKVNode(t, "n1", log, store.answer)
+	c, err := NewClusterClient(ClusterConfig{Identity: Identity{Cluster: "demo"}, Nodes: []NodeAddr{n1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t, 0)
+	if _, err := c.Put(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := c.Put(ctx, "k", "v"); !errors.Is(err, ErrClosed) {
+		t.Errorf("Put after Close = %v, want ErrClosed", err)
+	}
+	if _, err := c.Get(ctx, "k", false); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get after Close = %v, want ErrClosed", err)
+	}
+	if n := log.count("n1"); n != 1 {
+		t.Errorf("n1 received %d requests, want 1", n)
+	}
+}
