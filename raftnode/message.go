@@ -90,18 +90,24 @@ type Message struct {
 	// at Index.
 	LogTerm uint64
 	// Index: (Pre)Vote: candidate's last log index; App: index of the entry
-	// just before Entries; AppResp: the follower's match index when accepted,
-	// the refused Index when rejected.
+	// just before Entries; AppResp: when accepted, the last index the
+	// request covered (its Index plus its entries), which now matches the
+	// leader's log; when rejected, the refused Index.
 	Index   uint64
 	Entries []Entry // App: entries to append after Index
-	Commit  uint64  // App: leader's commit index
-	Reject  bool    // responses: the request was refused
+	// Commit: App: the leader's commit index; the follower commits no
+	// further than the last index the message covers.
+	Commit uint64
+	Reject bool // responses: the request was refused
 	// Reason says why a vote response refused, in words for people watching.
 	Reason string
 	// ConflictTerm and ConflictIndex help a leader skip back on a rejected
 	// App: the follower's term at Index (0 if it has no entry there) and the
 	// first index of that term (or its last index + 1).
 	ConflictTerm, ConflictIndex uint64
+	// ReadCtx: App: when not 0, the heartbeat round that confirms the
+	// leader's pending ReadIndex requests; AppResp: echoes it.
+	ReadCtx uint64
 }
 
 func (m Message) String() string {
@@ -114,6 +120,12 @@ func (m Message) String() string {
 	}
 	if m.Reject {
 		s += " reject"
+	}
+	if m.ConflictIndex > 0 {
+		s += fmt.Sprintf(" conflict=%d/%d", m.ConflictTerm, m.ConflictIndex)
+	}
+	if m.ReadCtx > 0 {
+		s += fmt.Sprintf(" readctx=%d", m.ReadCtx)
 	}
 	if m.Reason != "" {
 		s += fmt.Sprintf(" reason=%q", m.Reason)
@@ -139,6 +151,9 @@ func (m *Message) checkShape() error {
 	}
 	if m.Type != MsgApp && len(m.Entries) > 0 {
 		return fmt.Errorf("%w: %s with entries", ErrInvalidMessage, m.Type)
+	}
+	if m.Type != MsgApp && m.Type != MsgAppResp && m.ReadCtx != 0 {
+		return fmt.Errorf("%w: %s with a read round", ErrInvalidMessage, m.Type)
 	}
 	if m.Type.isResponse() {
 		return nil

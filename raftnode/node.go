@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/segmentlog"
@@ -45,9 +46,21 @@ const ticksPerHeartbeat = 10
 // are dropped, as a lossy network would.
 const recvQueue = 4096
 
+// kvQueue bounds client requests waiting for the Raft loop; beyond it a
+// client waits (it has its own deadline).
+const kvQueue = 4096
+
+// drainBatch is how many queued messages and requests the loop takes in
+// before it persists: everything that arrived meanwhile shares one fsync
+// (group commit).
+const drainBatch = 512
+
 // subscriberQueue bounds the events waiting for one watcher; a watcher that
 // falls further behind loses events instead of slowing the Raft loop.
 const subscriberQueue = 1024
+
+// logTailLen is how many of the last log entries a status carries.
+const logTailLen = 8
 
 // NodeConfig is what a Node needs to run.
 type NodeConfig struct {
@@ -58,21 +71,27 @@ type NodeConfig struct {
 	Heartbeat       time.Duration     // leader heartbeat interval
 	ElectionTimeout time.Duration     // T: election timers are drawn from [T, 2T)
 	Storage         HardStateStore    // durable term and vote
+	Log             *segmentlog.Log   // durable log entries
 	Transport       Transport         // outbound peer messages
 	Logger          *slog.Logger      // role and term changes are logged here
 	Seed            uint64            // seeds election-timer randomness; 0 picks one
 }
 
 // Node is the runtime around the pure core: one goroutine owns the core and
-// runs the loop tick/receive → persist → send → publish → advance.
+// the state machine and runs the loop
+// receive → persist → send → apply → answer → advance.
 type Node struct {
 	cfg    NodeConfig
 	tick   time.Duration // duration of one core tick
 	core   *Raft         // owned by the Run goroutine
+	kv     *kvmap.Map    // owned by the Run goroutine
 	logger *slog.Logger
 
 	recvc  chan Message      // peer messages for the loop
+	kvc    chan *kvCall      // client requests for the loop
 	adminc chan adminRequest // pause/resume for the loop
+
+	clients clientState // pending client requests; owned by the Run goroutine
 
 	snap atomic.Pointer[snapshot] // latest state, for Status from any goroutine
 
@@ -80,11 +99,12 @@ type Node struct {
 	subs map[chan *pb.WatchEvent]bool // event watchers
 }
 
-// snapshot is the core's status as of the loop's last iteration.
+// snapshot is the node's state as of the loop's last publication.
 type snapshot struct {
-	status   Status    // core status
-	paused   bool      // admin pause in effect
-	lastTick time.Time // when the core last ticked, to interpolate timers
+	status   Status         // core status
+	tail     []*pb.LogEntry // last entries of the log, oldest first
+	paused   bool           // admin pause in effect
+	lastTick time.Time      // when the core last ticked, to interpolate timers
 }
 
 type adminRequest struct {
@@ -92,11 +112,12 @@ type adminRequest struct {
 	reply chan error
 }
 
-// ErrStorage is wrapped by the error Run returns when the hard state cannot
-// be made durable; the node must stop rather than answer without it.
+// ErrStorage is wrapped by the error Run returns when the log or the hard
+// state cannot be made durable; the node must stop rather than answer
+// without it, and never retries a failed fsync.
 var ErrStorage = errors.New("storage failed")
 
-// NewNode restores the hard state and builds the core.
+// NewNode restores the hard state and builds the core over the durable log.
 func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Heartbeat <= 0 || cfg.ElectionTimeout <= cfg.Heartbeat {
 		return nil, fmt.Errorf("%w: election timeout %s must be above heartbeat %s", ErrInvalidConfig, cfg.ElectionTimeout, cfg.Heartbeat)
@@ -115,13 +136,16 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
+	// The state machine lives in memory: a restart replays the log from
+	// the start, so the core hands out every committed entry again.
 	core, err := New(Config{
 		ID:             cfg.ID,
 		Peers:          peers,
 		ElectionTicks:  int(cfg.ElectionTimeout / tick),
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		HardState:      HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit},
+		HardState:      HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
+		Storage:        segmentStorage{log: cfg.Log},
 		PreVote:        true,
 		CheckQuorum:    true,
 	})
@@ -133,16 +157,19 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		logger = slog.Default()
 	}
 	n := &Node{
-		cfg:    cfg,
-		tick:   tick,
-		core:   core,
-		logger: logger.With("node", cfg.ID),
-		recvc:  make(chan Message, recvQueue),
-		adminc: make(chan adminRequest),
-		subs:   map[chan *pb.WatchEvent]bool{},
+		cfg:     cfg,
+		tick:    tick,
+		core:    core,
+		kv:      kvmap.New(kvmap.Options{}),
+		logger:  logger.With("node", cfg.ID),
+		recvc:   make(chan Message, recvQueue),
+		kvc:     make(chan *kvCall, kvQueue),
+		adminc:  make(chan adminRequest),
+		clients: newClientState(),
+		subs:    map[chan *pb.WatchEvent]bool{},
 	}
-	n.snap.Store(&snapshot{status: core.Status(), lastTick: time.Now()})
-	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote)
+	n.publishSnapshot(false, time.Now())
+	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
 	return n, nil
 }
 
@@ -153,8 +180,10 @@ func (n *Node) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	paused := false
 	lastTick := time.Now()
+	defer n.clients.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
 	for {
 		var answer func() // replies to an admin request once its effect is visible
+		publish := false  // refresh the status snapshot this round
 		select {
 		case <-ctx.Done():
 			return nil
@@ -163,35 +192,71 @@ func (n *Node) Run(ctx context.Context) error {
 				n.core.Tick()
 				lastTick = now
 			}
+			publish = true
 		case m := <-n.recvc:
-			if !paused {
-				if err := n.core.Step(m); err != nil {
-					n.logger.Debug("dropped peer message", "from", m.From, "type", m.Type, "err", err)
-				}
-			}
+			n.step(m, paused)
+		case call := <-n.kvc:
+			n.handleKV(call, paused)
 		case req := <-n.adminc:
 			var err error
 			paused, err = n.admin(req.cmd, paused)
 			lastTick = time.Now()
+			publish = true
 			answer = func() { req.reply <- err }
 		}
+		n.drain(paused)
 		if n.core.HasReady() {
-			if err := n.handleReady(n.core.Ready(), paused); err != nil {
+			rd := n.core.Ready()
+			if err := n.handleReady(rd, paused); err != nil {
 				return err
 			}
 			n.core.Advance()
+			// Role, term and vote changes show at once; index progress
+			// shows at the next tick, which keeps the hot path cheap.
+			publish = publish || rd.MustSync && !rd.HardState.IsEmpty() || len(rd.Events) > 0
 		}
-		n.snap.Store(&snapshot{status: n.core.Status(), paused: paused, lastTick: lastTick})
+		if publish {
+			n.publishSnapshot(paused, lastTick)
+		}
 		if answer != nil {
 			answer()
 		}
 	}
 }
 
-// handleReady carries out the Ready contract: persist, then send, then
-// publish. A paused node still persists but sends nothing.
+// drain takes in what else is already queued, so that one Ready (and one
+// fsync) covers all of it.
+func (n *Node) drain(paused bool) {
+	for range drainBatch {
+		select {
+		case m := <-n.recvc:
+			n.step(m, paused)
+		case call := <-n.kvc:
+			n.handleKV(call, paused)
+		default:
+			return
+		}
+	}
+}
+
+func (n *Node) step(m Message, paused bool) {
+	if paused {
+		return
+	}
+	if err := n.core.Step(m); err != nil {
+		n.logger.Debug("dropped peer message", "from", m.From, "type", m.Type, "err", err)
+	}
+}
+
+// handleReady carries out the Ready contract: persist entries and hard
+// state, then send, then apply committed entries and answer clients. A
+// paused node still persists and applies but sends nothing.
 func (n *Node) handleReady(rd Ready, paused bool) error {
-	if rd.MustSync {
+	if err := persistEntries(n.cfg.Log, rd.Entries); err != nil {
+		n.logger.Error("cannot persist log entries; stopping", "err", err)
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	if rd.MustSync && !rd.HardState.IsEmpty() {
 		hs := segmentlog.HardState{Term: rd.HardState.Term, Vote: rd.HardState.Vote, Commit: rd.HardState.Commit}
 		if err := n.cfg.Storage.Save(hs); err != nil {
 			n.logger.Error("cannot persist hard state; stopping", "err", err)
@@ -203,9 +268,25 @@ func (n *Node) handleReady(rd Ready, paused bool) error {
 			n.cfg.Transport.Send(m.To, toWire(m))
 		}
 	}
+	for _, e := range rd.CommittedEntries {
+		n.apply(e)
+	}
+	for _, rs := range rd.ReadStates {
+		n.clients.readConfirmed(rs.Ctx, rs.Index)
+	}
+	for _, ctx := range rd.DroppedReads {
+		n.clients.readDropped(ctx, n.notLeader)
+	}
+	n.clients.answerReads(n.kv)
 	for _, ev := range rd.Events {
 		n.logEvent(ev)
 		n.publish(n.eventToWire(ev))
+		if ev.Kind == EventRoleChanged && ev.Role != RoleLeader {
+			// Writes proposed as leader may still commit under the next
+			// leader, or may be overwritten: the client must retry with
+			// the same sequence number, which applies it at most once.
+			n.clients.failWrites(pb.ErrorCode_TIMEOUT, "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence")
+		}
 	}
 	return nil
 }
@@ -238,6 +319,16 @@ func (n *Node) admin(cmd pb.AdminCommand, paused bool) (bool, error) {
 	default:
 		return paused, fmt.Errorf("unknown admin command %s", cmd)
 	}
+}
+
+// publishSnapshot stores the state Status reports from other goroutines.
+func (n *Node) publishSnapshot(paused bool, lastTick time.Time) {
+	n.snap.Store(&snapshot{
+		status:   n.core.Status(),
+		tail:     tailToWire(n.core.LogTail(logTailLen)),
+		paused:   paused,
+		lastTick: lastTick,
+	})
 }
 
 // StepPeer queues a peer's message for the loop; it drops the message when
@@ -274,23 +365,6 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 	}
 }
 
-// KV answers client requests. Replicated key-value operations arrive with
-// log replication; until then a leader reports the store unavailable.
-func (n *Node) KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
-	s := n.snap.Load()
-	resp := &pb.KvResponse{RequestId: req.GetRequestId(), NodeId: n.cfg.ID}
-	switch {
-	case s.paused:
-		resp.Code, resp.Message = pb.ErrorCode_PAUSED, "node paused"
-	case s.status.Role != RoleLeader:
-		resp.Code, resp.Message = pb.ErrorCode_NOT_LEADER, "not the leader"
-		resp.LeaderId, resp.LeaderAddr = s.status.Leader, n.cfg.Members[s.status.Leader]
-	default:
-		resp.Code, resp.Message = pb.ErrorCode_UNAVAILABLE, "key-value operations are not served yet: log replication is not implemented"
-	}
-	return resp
-}
-
 // Subscribe returns a channel of events for one watcher and a function that
 // ends the subscription.
 func (n *Node) Subscribe() (<-chan *pb.WatchEvent, func()) {
@@ -316,92 +390,5 @@ func (n *Node) publish(ev *pb.WatchEvent) {
 		case ch <- ev:
 		default: // this watcher is behind; it loses the event
 		}
-	}
-}
-
-// Status reports the node's state, with the election timer interpolated to
-// this instant.
-func (n *Node) Status() *pb.NodeStatus {
-	s := n.snap.Load()
-	st := s.status
-	now := time.Now()
-	out := &pb.NodeStatus{
-		Id:                    n.cfg.ID,
-		Addr:                  n.cfg.Addr,
-		Cluster:               n.cfg.Cluster,
-		Role:                  roleToWire(st.Role),
-		Term:                  int64(st.Term),
-		VotedFor:              st.Vote,
-		LeaderId:              st.Leader,
-		LeaderAddr:            n.cfg.Members[st.Leader],
-		CommitIndex:           int64(st.Commit),
-		AppliedIndex:          int64(st.Applied),
-		LastIndex:             int64(st.LastIndex),
-		LastTerm:              int64(st.LastTerm),
-		ElectionTimeoutMs:     (time.Duration(st.RandomizedElectionTimeout) * n.tick).Milliseconds(),
-		BaseElectionTimeoutMs: n.cfg.ElectionTimeout.Milliseconds(),
-		HeartbeatMs:           n.cfg.Heartbeat.Milliseconds(),
-		Paused:                s.paused,
-		UnixMs:                now.UnixMilli(),
-		VotesGranted:          st.VotesGranted,
-		VotesRejected:         st.VotesRejected,
-	}
-	if st.Role != RoleLeader {
-		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tick
-		if !s.paused {
-			left -= now.Sub(s.lastTick)
-		}
-		out.ElectionRemainingMs = max(left, 0).Milliseconds()
-	}
-	ids := make([]string, 0, len(st.Progress))
-	for id := range st.Progress {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		p := st.Progress[id]
-		out.Peers = append(out.Peers, &pb.PeerProgress{Id: id, MatchIndex: int64(p.Match), NextIndex: int64(p.Next), RecentActive: p.RecentActive})
-	}
-	return out
-}
-
-func (n *Node) eventToWire(ev Event) *pb.WatchEvent {
-	w := &pb.WatchEvent{
-		NodeId:   n.cfg.ID,
-		UnixMs:   time.Now().UnixMilli(),
-		Term:     int64(ev.Term),
-		Role:     roleToWire(ev.Role),
-		LeaderId: ev.Leader,
-		Peer:     ev.Peer,
-		Reason:   ev.Reason,
-		PreVote:  ev.PreVote,
-	}
-	switch ev.Kind {
-	case EventRoleChanged:
-		w.Kind = pb.WatchEvent_ROLE_CHANGED
-	case EventTermChanged:
-		w.Kind = pb.WatchEvent_TERM_CHANGED
-	case EventVoteRequested:
-		w.Kind = pb.WatchEvent_VOTE_REQUESTED
-	case EventVoteGranted:
-		w.Kind = pb.WatchEvent_VOTE_GRANTED
-	case EventVoteDenied:
-		w.Kind = pb.WatchEvent_VOTE_DENIED
-	case EventLeaderChanged:
-		w.Kind = pb.WatchEvent_LEADER_CHANGED
-	}
-	return w
-}
-
-func roleToWire(r Role) pb.Role {
-	switch r {
-	case RolePreCandidate:
-		return pb.Role_ROLE_PRE_CANDIDATE
-	case RoleCandidate:
-		return pb.Role_ROLE_CANDIDATE
-	case RoleLeader:
-		return pb.Role_ROLE_LEADER
-	default:
-		return pb.Role_ROLE_FOLLOWER
 	}
 }

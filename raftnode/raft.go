@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -16,11 +17,23 @@ type Config struct {
 	ElectionTicks  int
 	HeartbeatTicks int        // leader heartbeat interval; must be < ElectionTicks
 	Rand           *rand.Rand // seeded by the caller; the core's only randomness
-	HardState      HardState  // restored from durable storage on restart
-	// Entries are the durable log entries restored on restart, indexes
-	// 1, 2, ... in order. The core keeps the slice's elements (not a copy of
-	// their Data), so the caller must not modify them afterwards.
-	Entries []Entry
+	// HardState is restored from durable storage on restart; its Commit
+	// must not pass Storage.LastIndex().
+	HardState HardState
+	// Storage is the durable log, restored on restart; required. The core
+	// only reads it; the caller writes Ready.Entries to it.
+	Storage Storage
+	// Applied is the index the state machine had applied when the node
+	// restarted (0: nothing). Ready hands out the committed entries after
+	// it; entries up to it count as committed.
+	Applied uint64
+	// MaxMsgBytes bounds the entries in one MsgApp, and the committed
+	// entries in one Ready, counted as EntryOverhead plus len(Data) each;
+	// one entry always goes, however large. 0 means 1 MiB.
+	MaxMsgBytes uint64
+	// MaxInflight bounds the MsgApps a leader streams to a follower in
+	// replicate state before one is acknowledged. 0 means 256.
+	MaxInflight int
 	// PreVote makes a node ask for pre-votes before raising its term
 	// (thesis §9.6), so a node that was cut off cannot disrupt a leader.
 	PreVote bool
@@ -56,6 +69,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: election ticks %d too large", ErrInvalidConfig, c.ElectionTicks)
 	case c.Rand == nil:
 		return fmt.Errorf("%w: nil Rand", ErrInvalidConfig)
+	case c.Storage == nil:
+		return fmt.Errorf("%w: nil Storage", ErrInvalidConfig)
+	case c.MaxInflight < 0:
+		return fmt.Errorf("%w: max inflight %d is negative", ErrInvalidConfig, c.MaxInflight)
 	case c.HardState.Vote != "" && !seen[c.HardState.Vote]:
 		return fmt.Errorf("%w: vote for %q, not a peer", ErrInvalidConfig, c.HardState.Vote)
 	case c.HardState.Vote != "" && c.HardState.Term == 0:
@@ -64,18 +81,11 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Ready is the work a core hands its caller; doc.go gives the contract.
-type Ready struct {
-	// HardState is the hard state to persist; empty when unchanged since
-	// the last Advance.
-	HardState HardState
-	// MustSync says the term or vote changed: persist and fsync HardState
-	// BEFORE sending Messages. When false, a non-empty HardState differs
-	// only in Commit, which may be written lazily.
-	MustSync bool
-	Messages []Message // to send, after persisting
-	Events   []Event   // what happened since the last Ready, in order
-}
+// Defaults for zero Config fields.
+const (
+	defaultMaxMsgBytes = 1 << 20
+	defaultMaxInflight = 256
+)
 
 // Raft is the pure Raft state machine of one node: it does no I/O and reads
 // no clock; see doc.go. It is not safe for concurrent use.
@@ -87,11 +97,13 @@ type Raft struct {
 	rand           *rand.Rand // draws election timeouts
 	preVote        bool       // Config.PreVote
 	checkQuorum    bool       // Config.CheckQuorum
+	maxMsgBytes    uint64     // Config.MaxMsgBytes, defaulted
+	maxInflight    int        // Config.MaxInflight, defaulted
 
 	term   uint64   // currentTerm (Figure 2)
 	vote   string   // votedFor in term (Figure 2)
 	commit uint64   // commitIndex (Figure 2)
-	log    *raftLog // durable entries
+	log    *raftLog // durable and unstable entries, and lastApplied
 
 	role   Role   // current role
 	leader string // leader of term, "" when unknown
@@ -101,19 +113,16 @@ type Raft struct {
 	heartbeatElapsed  int                  // leader: ticks since the last heartbeat
 	randomizedTimeout int                  // this round's timeout, in [T, 2T)
 	votes             map[string]bool      // (pre-)candidate: responses this round, true = granted
-	progress          map[string]*Progress // leader: every other member
+	progress          map[string]*progress // leader: every other member
+	reads             readQueue            // leader: ReadIndex requests in progress
+	matchBuf          []uint64             // scratch for the commit quorum
 
-	msgs      []Message // outbound, not yet handed out and advanced
-	events    []Event   // happened, not yet handed out and advanced
-	persisted HardState // the hard state the caller has made durable
-	handed    handedOut // what the last Ready handed out
-}
-
-// handedOut remembers what Ready returned, so Advance drops exactly that.
-type handedOut struct {
-	msgs, events int       // prefixes of Raft.msgs and Raft.events
-	hardState    HardState // the hard state as of the Ready
-	pending      bool      // a Ready was returned and not yet advanced
+	msgs         []Message   // outbound, not yet handed out and advanced
+	events       []Event     // happened, not yet handed out and advanced
+	readStates   []ReadState // reads that became safe, not yet handed out and advanced
+	droppedReads []uint64    // reads lost with leadership, not yet handed out and advanced
+	persisted    HardState   // the hard state the caller has made durable
+	handed       handedOut   // what the last Ready handed out
 }
 
 // New builds a core that starts as a follower with the restored state.
@@ -121,16 +130,21 @@ func New(cfg Config) (*Raft, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	l, err := newRaftLog(cfg.Entries)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-	}
+	l := &raftLog{storage: cfg.Storage, applied: cfg.Applied}
 	hs := cfg.HardState
-	if hs.Commit > l.lastIndex() {
-		return nil, fmt.Errorf("%w: commit %d beyond last index %d", ErrInvalidConfig, hs.Commit, l.lastIndex())
-	}
-	if l.lastTerm() > hs.Term {
-		return nil, fmt.Errorf("%w: last entry has term %d, after current term %d", ErrInvalidConfig, l.lastTerm(), hs.Term)
+	last := l.lastIndex()
+	lastTerm, ok := l.term(last)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%w: storage cannot tell the term of its last entry %d", ErrInvalidConfig, last)
+	case l.firstIndex() > last+1:
+		return nil, fmt.Errorf("%w: storage first index %d after last index %d", ErrInvalidConfig, l.firstIndex(), last)
+	case hs.Commit > last:
+		return nil, fmt.Errorf("%w: commit %d beyond last index %d", ErrInvalidConfig, hs.Commit, last)
+	case cfg.Applied > last:
+		return nil, fmt.Errorf("%w: applied %d beyond last index %d", ErrInvalidConfig, cfg.Applied, last)
+	case lastTerm > hs.Term:
+		return nil, fmt.Errorf("%w: last entry has term %d, after current term %d", ErrInvalidConfig, lastTerm, hs.Term)
 	}
 	peers := slices.Clone(cfg.Peers)
 	slices.Sort(peers) // a fixed order keeps runs reproducible
@@ -142,12 +156,16 @@ func New(cfg Config) (*Raft, error) {
 		rand:           cfg.Rand,
 		preVote:        cfg.PreVote,
 		checkQuorum:    cfg.CheckQuorum,
+		maxMsgBytes:    cmp.Or(cfg.MaxMsgBytes, defaultMaxMsgBytes),
+		maxInflight:    cmp.Or(cfg.MaxInflight, defaultMaxInflight),
 		term:           hs.Term,
 		vote:           hs.Vote,
-		commit:         hs.Commit,
-		log:            l,
-		role:           RoleFollower,
-		persisted:      hs,
+		// The state machine applies only committed entries, so Applied is
+		// committed even when the commit index was persisted lazily.
+		commit:    max(hs.Commit, cfg.Applied),
+		log:       l,
+		role:      RoleFollower,
+		persisted: hs,
 	}
 	r.resetElectionTimer()
 	return r, nil
@@ -177,21 +195,21 @@ func (r *Raft) tickLeader() {
 	r.heartbeatElapsed++
 	if r.heartbeatElapsed >= r.heartbeatTicks {
 		r.heartbeatElapsed = 0
-		r.bcastHeartbeat()
+		r.bcastHeartbeat(r.reads.startRound(), true)
 	}
 }
 
-// endQuorumRound clears the peers' RecentActive marks; with CheckQuorum, a
+// endQuorumRound clears the peers' recentActive marks; with CheckQuorum, a
 // leader that has not heard from a quorum in the round steps down, since
 // the rest may already have elected another leader. It reports whether the
 // node is still leader.
 func (r *Raft) endQuorumRound() bool {
 	active := 1 // itself
 	for _, p := range r.progress {
-		if p.RecentActive {
+		if p.recentActive {
 			active++
 		}
-		p.RecentActive = false
+		p.recentActive = false
 	}
 	if r.checkQuorum && active < r.quorum() {
 		r.becomeFollower(r.term, "", fmt.Sprintf("check-quorum: heard from %d of %d members", active, len(r.peers)))
@@ -230,6 +248,9 @@ func (r *Raft) Step(m Message) error {
 	if err := m.checkShape(); err != nil {
 		return err
 	}
+	if err := r.checkAgainstLog(m); err != nil {
+		return err
+	}
 	switch {
 	case m.Term > r.term:
 		if r.stepHigherTerm(m) {
@@ -251,6 +272,38 @@ func (r *Raft) Step(m Message) error {
 		r.stepCandidate(m)
 	default:
 		r.stepFollower(m)
+	}
+	return nil
+}
+
+// checkAgainstLog refuses, before anything changes, messages of the
+// current or a later term that contradict what this node knows: a MsgApp
+// that disagrees with a committed entry (no leader can hold such a log,
+// §5.4.1 Leader Completeness), and, on a leader, an answer about entries
+// or a read round it never sent.
+func (r *Raft) checkAgainstLog(m Message) error {
+	switch {
+	case m.Term < r.term:
+		return nil
+	case m.Type == MsgApp:
+		if m.Index <= r.commit && !r.log.matchTerm(m.Index, m.LogTerm) {
+			return fmt.Errorf("%w: %s at index %d term %d contradicts committed entry", ErrInvalidMessage, m.Type, m.Index, m.LogTerm)
+		}
+		for _, e := range m.Entries {
+			if e.Index > r.commit {
+				break
+			}
+			if !r.log.matchTerm(e.Index, e.Term) {
+				return fmt.Errorf("%w: %s would replace committed entry %d", ErrInvalidMessage, m.Type, e.Index)
+			}
+		}
+	case m.Type == MsgAppResp && m.Term == r.term && r.role == RoleLeader:
+		if m.Index > r.log.lastIndex() {
+			return fmt.Errorf("%w: %s answers index %d beyond last index %d", ErrInvalidMessage, m.Type, m.Index, r.log.lastIndex())
+		}
+		if m.ReadCtx > r.reads.round {
+			return fmt.Errorf("%w: %s answers read round %d, last sent %d", ErrInvalidMessage, m.Type, m.ReadCtx, r.reads.round)
+		}
 	}
 	return nil
 }
@@ -389,43 +442,21 @@ func (r *Raft) stepLeader(m Message) error {
 	if m.Type == MsgApp {
 		return fmt.Errorf("%w: %s from another leader %s in term %d", ErrInvalidMessage, m.Type, m.From, m.Term)
 	}
-	if m.Type == MsgAppResp && !m.Reject && m.Index > r.log.lastIndex() {
-		return fmt.Errorf("%w: %s acknowledges index %d beyond last index %d", ErrInvalidMessage, m.Type, m.Index, r.log.lastIndex())
-	}
 	p := r.progress[m.From]
 	// Any message in our term shows the peer is alive and reachable.
-	p.RecentActive = true
-	if m.Type == MsgAppResp && !m.Reject {
-		// Backing Next off after a rejection comes with log replication;
-		// heartbeats need only the acknowledgement.
-		p.Match = max(p.Match, m.Index)
-		p.Next = max(p.Next, p.Match+1)
+	p.recentActive = true
+	if m.Type != MsgAppResp {
+		return nil // vote responses from the election we won
+	}
+	// Any answer in our term, refusal or not, shows the follower still
+	// takes us for its leader, which is what a read round asks.
+	r.ackRead(p, m.ReadCtx)
+	if m.Reject {
+		r.handleAppendRejection(m.From, p, m)
+	} else {
+		r.handleAppendAck(m.From, p, m)
 	}
 	return nil
-}
-
-// handleAppend answers a current-term MsgApp as follower: accept if our log
-// has the leader's entry at Index with LogTerm, else reject with hints
-// (paper §5.3).
-func (r *Raft) handleAppend(m Message) {
-	t, ok := r.log.term(m.Index)
-	if !ok || t != m.LogTerm {
-		resp := Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: m.Index, Reject: true}
-		if ok {
-			resp.ConflictTerm, resp.ConflictIndex = t, r.log.firstIndexOfTerm(m.Index)
-		} else {
-			resp.ConflictIndex = r.log.lastIndex() + 1
-		}
-		r.send(resp)
-		return
-	}
-	// Our log matches the leader's up to Index (Log Matching, §5.3).
-	// Appending Entries arrives with log replication; until then only this
-	// prefix is acknowledged, so the leader never counts entries we lack.
-	if c := min(m.Commit, m.Index); c > r.commit {
-		r.commit = c
-	}
-	r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: m.Index})
 }
 
 // poll records one (pre-)vote response, the first from each peer, and acts
@@ -500,37 +531,33 @@ func (r *Raft) campaign(t MsgType, term uint64) {
 	r.poll(r.id, true)
 }
 
-// becomeLeader takes over the term and announces it with a heartbeat.
+// becomeLeader takes over the term: it starts probing every follower just
+// after its own last entry and appends a no-op of its term, whose commit
+// commits every earlier entry too (paper §8; §5.4.2 forbids committing
+// them by counting replicas).
 func (r *Raft) becomeLeader() {
 	r.transition(r.term, RoleLeader, r.id, "won election")
 	r.votes = nil
-	r.progress = make(map[string]*Progress, len(r.peers)-1)
+	r.progress = make(map[string]*progress, len(r.peers)-1)
 	for _, p := range r.peers {
 		if p != r.id {
-			r.progress[p] = &Progress{Next: r.log.lastIndex() + 1}
+			r.progress[p] = newProgress(r.log.lastIndex()+1, r.maxInflight)
 		}
 	}
 	r.electionElapsed, r.heartbeatElapsed = 0, 0
-	r.bcastHeartbeat()
-}
-
-// bcastHeartbeat sends every peer an empty MsgApp that proves leadership
-// and checks the log at the peer's Next-1.
-func (r *Raft) bcastHeartbeat() {
-	for _, p := range r.peers {
-		if p == r.id {
-			continue
-		}
-		prev := r.progress[p].Next - 1
-		t, _ := r.log.term(prev) // prev <= lastIndex: Next only moves to Match+1
-		r.send(Message{Type: MsgApp, To: p, Term: r.term, LogTerm: t, Index: prev, Commit: r.commit})
+	if !r.appendEntry(Entry{Type: EntryNoop}) {
+		r.bcastHeartbeat(0, false) // announce ourselves all the same
 	}
 }
 
 // transition sets term, role and leader together, then reports each change
-// in that order, so every event carries the final state.
+// in that order, so every event carries the final state. A leader that
+// leaves the role drops the reads it could not confirm.
 func (r *Raft) transition(term uint64, role Role, leader, reason string) {
 	termChanged, roleChanged, leaderChanged := term != r.term, role != r.role, leader != r.leader
+	if r.role == RoleLeader && role != RoleLeader {
+		r.droppedReads = append(r.droppedReads, r.reads.drop()...)
+	}
 	if termChanged {
 		r.term, r.vote = term, ""
 	}
@@ -561,6 +588,14 @@ func (r *Raft) resetElectionTimer() {
 	r.randomizedTimeout = r.electionTicks + r.rand.IntN(r.electionTicks)
 }
 
+// notLeader is the error for a request only a leader can serve.
+func (r *Raft) notLeader() error {
+	if r.leader == "" {
+		return fmt.Errorf("%w: no leader known in term %d", ErrNotLeader, r.term)
+	}
+	return fmt.Errorf("%w: leader is %s", ErrNotLeader, r.leader)
+}
+
 // send queues m for the next Ready.
 func (r *Raft) send(m Message) {
 	m.From = r.id
@@ -571,40 +606,4 @@ func (r *Raft) send(m Message) {
 func (r *Raft) emit(e Event) {
 	e.Role = r.role
 	r.events = append(r.events, e)
-}
-
-// hardState is the current hard state.
-func (r *Raft) hardState() HardState {
-	return HardState{Term: r.term, Vote: r.vote, Commit: r.commit}
-}
-
-// HasReady reports whether Ready has anything for the caller to do.
-func (r *Raft) HasReady() bool {
-	return len(r.msgs) > 0 || len(r.events) > 0 || r.hardState() != r.persisted
-}
-
-// Ready returns the work pending since the last Advance, as copies. Call
-// Advance once the work is done.
-func (r *Raft) Ready() Ready {
-	hs := r.hardState()
-	rd := Ready{Messages: slices.Clone(r.msgs), Events: slices.Clone(r.events)}
-	if hs != r.persisted {
-		rd.HardState = hs
-		rd.MustSync = hs.Term != r.persisted.Term || hs.Vote != r.persisted.Vote
-	}
-	r.handed = handedOut{msgs: len(r.msgs), events: len(r.events), hardState: hs, pending: true}
-	return rd
-}
-
-// Advance tells the core that the caller has done everything in the last
-// Ready: persisted its hard state and sent its messages. Work that arose
-// after that Ready stays for the next one.
-func (r *Raft) Advance() {
-	if !r.handed.pending {
-		return
-	}
-	r.msgs = append(r.msgs[:0], r.msgs[r.handed.msgs:]...)
-	r.events = append(r.events[:0], r.events[r.handed.events:]...)
-	r.persisted = r.handed.hardState
-	r.handed = handedOut{}
 }

@@ -2,6 +2,8 @@ package raftnode
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -29,6 +31,9 @@ func newTestRaft(t testing.TB, peers []string, opts ...func(*Config)) *Raft {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.Storage == nil {
+		cfg.Storage = NewMemoryStorage()
+	}
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -43,22 +48,46 @@ func withHardState(hs HardState) func(*Config) {
 	return func(c *Config) { c.HardState = hs }
 }
 
-// withLog restores a log whose entries have the given terms, and a current
-// term of at least the last one.
+// withLog restores a durable log whose entries have the given terms, and
+// a current term of at least the last one.
 func withLog(terms ...uint64) func(*Config) {
 	return func(c *Config) {
-		for i, t := range terms {
-			c.Entries = append(c.Entries, Entry{Term: t, Index: uint64(i) + 1})
+		c.Storage = storageWith(terms...)
+		for _, t := range terms {
 			c.HardState.Term = max(c.HardState.Term, t)
 		}
 	}
 }
 
-// drain takes the pending Ready and advances.
+// storageWith returns a MemoryStorage holding entries of the given terms,
+// each with data "<index>/<term>".
+func storageWith(terms ...uint64) *MemoryStorage {
+	s := NewMemoryStorage()
+	var es []Entry
+	for i, t := range terms {
+		es = append(es, Entry{Term: t, Index: uint64(i) + 1, Data: fmt.Appendf(nil, "%d/%d", i+1, t)})
+	}
+	if err := s.Append(es); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// drain takes the pending Ready, persists its entries to the core's
+// MemoryStorage, and advances.
 func drain(r *Raft) Ready {
 	rd := r.Ready()
+	persistReady(r, rd)
 	r.Advance()
 	return rd
+}
+
+// persistReady writes rd.Entries to r's MemoryStorage, as the caller
+// must before Advance.
+func persistReady(r *Raft, rd Ready) {
+	if err := r.log.storage.(*MemoryStorage).Append(rd.Entries); err != nil {
+		panic(err)
+	}
 }
 
 // step feeds m to r and fails the test on an error.
@@ -108,7 +137,7 @@ func msgTypes(ms []Message) []MsgType {
 
 func TestNewValidatesConfig(t *testing.T) {
 	good := func() Config {
-		return Config{ID: "n1", Peers: three, ElectionTicks: 10, HeartbeatTicks: 1, Rand: rand.New(rand.NewPCG(1, 1))}
+		return Config{ID: "n1", Peers: three, ElectionTicks: 10, HeartbeatTicks: 1, Rand: rand.New(rand.NewPCG(1, 1)), Storage: NewMemoryStorage()}
 	}
 	tests := []struct {
 		name   string
@@ -128,13 +157,13 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"nil rand", func(c *Config) { c.Rand = nil }, "nil Rand"},
 		{"vote for stranger", func(c *Config) { c.HardState = HardState{Term: 2, Vote: "n9"} }, "not a peer"},
 		{"vote in term 0", func(c *Config) { c.HardState = HardState{Vote: "n2"} }, "term 0"},
-		{"commit past log", func(c *Config) { c.HardState = HardState{Term: 1, Commit: 1} }, "beyond last index"},
-		{"entry from the future", func(c *Config) { c.Entries = []Entry{{Term: 2, Index: 1}}; c.HardState.Term = 1 }, "after current term"},
-		{"gap in log", func(c *Config) { c.Entries = []Entry{{Term: 1, Index: 2}}; c.HardState.Term = 1 }, "want 1"},
-		{"term goes back", func(c *Config) {
-			c.Entries = []Entry{{Term: 2, Index: 1}, {Term: 1, Index: 2}}
-			c.HardState.Term = 2
-		}, "after term 2"},
+		{"nil storage", func(c *Config) { c.Storage = nil }, "nil Storage"},
+		{"negative inflight", func(c *Config) { c.MaxInflight = -1 }, "negative"},
+		{"commit past log", func(c *Config) { c.HardState = HardState{Term: 1, Commit: 1} }, "commit 1 beyond last index 0"},
+		{"applied past log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1), HardState{Term: 1}, 2 }, "applied 2 beyond last index 1"},
+		{"applied within log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1, 1), HardState{Term: 1}, 2 }, ""},
+		{"entry from the future", func(c *Config) { c.Storage, c.HardState.Term = storageWith(2), 1 }, "after current term"},
+		{"unreadable storage", func(c *Config) { c.Storage = brokenStorage{} }, "cannot tell the term"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,11 +250,12 @@ func TestFollowerStartsElection(t *testing.T) {
 	}
 }
 
-// msgEqual compares messages; nil and empty Entries are equal.
+// msgEqual compares messages; nil and empty Entries or Data are equal.
 func msgEqual(a, b Message) bool {
-	if len(a.Entries) == 0 && len(b.Entries) == 0 {
-		a.Entries, b.Entries = nil, nil
+	if !slices.EqualFunc(a.Entries, b.Entries, entryEqual) {
+		return false
 	}
+	a.Entries, b.Entries = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -569,20 +599,28 @@ func TestCandidateFallsBack(t *testing.T) {
 	}
 }
 
-// TestLeaderHeartbeats: a new leader announces itself at once and then
-// sends an empty MsgApp to every peer each heartbeat interval (§5.2),
-// checking the log at the last index.
+// TestLeaderHeartbeats: a new leader announces itself at once with its
+// no-op (§8) and then sends an empty MsgApp to every peer each heartbeat
+// interval (§5.2), at the peer's Match with a commit index no higher.
 func TestLeaderHeartbeats(t *testing.T) {
 	r := newTestRaft(t, three, withLog(1, 2), withHardState(HardState{Term: 2, Commit: 1}), func(c *Config) { c.HeartbeatTicks = 3 })
 	r.becomeCandidate("test")
 	step(t, r, Message{Type: MsgVoteResp, From: "n2", To: "n1", Term: 3})
+	noop := []Entry{{Term: 3, Index: 3, Type: EntryNoop}}
 	want := []Message{
-		{Type: MsgApp, From: "n1", To: "n2", Term: 3, LogTerm: 2, Index: 2, Commit: 1},
-		{Type: MsgApp, From: "n1", To: "n3", Term: 3, LogTerm: 2, Index: 2, Commit: 1},
+		{Type: MsgApp, From: "n1", To: "n2", Term: 3, LogTerm: 2, Index: 2, Commit: 1, Entries: noop},
+		{Type: MsgApp, From: "n1", To: "n3", Term: 3, LogTerm: 2, Index: 2, Commit: 1, Entries: noop},
 	}
-	msgs := drain(r).Messages
-	if !slices.EqualFunc(msgs[len(msgs)-2:], want, msgEqual) {
+	rd := drain(r)
+	if msgs := rd.Messages; !slices.EqualFunc(msgs[len(msgs)-2:], want, msgEqual) {
 		t.Fatalf("on election sent %v, want %v", msgs, want)
+	}
+	if !slices.EqualFunc(rd.Entries, noop, entryEqual) || !rd.MustSync {
+		t.Fatalf("on election Entries %v sync %v, want the no-op synced", rd.Entries, rd.MustSync)
+	}
+	beat := []Message{
+		{Type: MsgApp, From: "n1", To: "n2", Term: 3},
+		{Type: MsgApp, From: "n1", To: "n3", Term: 3},
 	}
 	for i := 1; i <= 6; i++ {
 		r.Tick()
@@ -590,24 +628,51 @@ func TestLeaderHeartbeats(t *testing.T) {
 		if got, beat := len(msgs) > 0, i%3 == 0; got != beat {
 			t.Fatalf("tick %d: sent %v", i, msgs)
 		}
-		if len(msgs) > 0 && !slices.EqualFunc(msgs, want, msgEqual) {
-			t.Fatalf("tick %d: sent %v, want %v", i, msgs, want)
+		if len(msgs) > 0 && !slices.EqualFunc(msgs, beat, msgEqual) {
+			t.Fatalf("tick %d: sent %v, want %v", i, msgs, beat)
 		}
 	}
 	st := r.Status()
-	if st.Progress["n2"] != (Progress{Next: 3}) || len(st.Progress) != 2 {
+	if st.Progress["n2"] != (Progress{Next: 3, State: "probe"}) || len(st.Progress) != 2 {
 		t.Fatalf("progress %+v", st.Progress)
 	}
-	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 2})
-	if p := r.Status().Progress["n2"]; p != (Progress{Match: 2, Next: 3, RecentActive: true}) {
+
+	// n2 stores the no-op: with the leader that is a quorum, and the no-op
+	// is of the leader's term, so it commits, and n2 hears of it.
+	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 3})
+	if p := r.Status().Progress["n2"]; p != (Progress{Match: 3, Next: 4, RecentActive: true, State: "replicate"}) {
 		t.Fatalf("after ack: %+v", p)
+	}
+	if r.commit != 3 {
+		t.Fatalf("commit %d, want 3", r.commit)
+	}
+	if msgs := drain(r).Messages; !slices.EqualFunc(msgs, []Message{{Type: MsgApp, From: "n1", To: "n2", Term: 3, LogTerm: 3, Index: 3, Commit: 3}}, msgEqual) {
+		t.Fatalf("after commit sent %v", msgs)
+	}
+	for range 3 {
+		r.Tick()
+	}
+	beat[0].LogTerm, beat[0].Index, beat[0].Commit = 3, 3, 3
+	if msgs := drain(r).Messages; !slices.EqualFunc(msgs, beat, msgEqual) {
+		t.Fatalf("heartbeat after commit %v, want %v", msgs, beat)
 	}
 	if err := r.Step(Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 9}); !errors.Is(err, ErrInvalidMessage) {
 		t.Fatalf("ack beyond the log: %v", err)
 	}
-	if err := r.Step(Message{Type: MsgApp, From: "n2", To: "n1", Term: 3}); !errors.Is(err, ErrInvalidMessage) || r.role != RoleLeader {
+	if err := r.Step(Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 9, Reject: true}); !errors.Is(err, ErrInvalidMessage) {
+		t.Fatalf("refusal beyond the log: %v", err)
+	}
+	if err := r.Step(Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 3, ReadCtx: 1}); !errors.Is(err, ErrInvalidMessage) {
+		t.Fatalf("answer to a read round never sent: %v", err)
+	}
+	if err := r.Step(Message{Type: MsgApp, From: "n2", To: "n1", Term: 3, LogTerm: 3, Index: 3}); !errors.Is(err, ErrInvalidMessage) || r.role != RoleLeader {
 		t.Fatalf("a second leader in term 3: %v, now %s", err, r.role)
 	}
+}
+
+// entryEqual compares entries; nil and empty Data are equal.
+func entryEqual(a, b Entry) bool {
+	return a.Term == b.Term && a.Index == b.Index && a.Type == b.Type && string(a.Data) == string(b.Data)
 }
 
 // TestCheckQuorumStepsDown: a leader steps down, keeping its term, when a
@@ -814,10 +879,15 @@ func TestStepRejectsBadMessages(t *testing.T) {
 		{"entry term 0", Message{Type: MsgApp, From: "n2", To: "n1", Term: 5, Entries: []Entry{{Index: 1}}}, ErrInvalidMessage},
 		{"entry type", Message{Type: MsgApp, From: "n2", To: "n1", Term: 5, Entries: []Entry{{Term: 5, Index: 1, Type: 9}}}, ErrInvalidMessage},
 		{"entries overflow", Message{Type: MsgApp, From: "n2", To: "n1", Term: 5, LogTerm: 1, Index: math.MaxUint64, Entries: []Entry{{Term: 5}}}, ErrInvalidMessage},
+		{"read round on a vote", Message{Type: MsgVote, From: "n2", To: "n1", Term: 5, ReadCtx: 1}, ErrInvalidMessage},
+		{"prev contradicts a committed entry", Message{Type: MsgApp, From: "n2", To: "n1", Term: 5, LogTerm: 2, Index: 1}, ErrInvalidMessage},
+		{"entry replaces a committed one", Message{Type: MsgApp, From: "n2", To: "n1", Term: 5, LogTerm: 1, Index: 1, Entries: []Entry{{Term: 3, Index: 2}}}, ErrInvalidMessage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newTestRaft(t, three, withHardState(HardState{Term: 2}))
+			// Entries 1 and 2 (terms 1, 2) are committed.
+			r := newTestRaft(t, three, withLog(1, 2, 2), withHardState(HardState{Term: 2, Commit: 2}))
+			drain(r)
 			before := r.Status()
 			if err := r.Step(tc.m); !errors.Is(err, tc.want) {
 				t.Fatalf("Step(%s) = %v, want %v", tc.m, err, tc.want)
@@ -831,10 +901,11 @@ func TestStepRejectsBadMessages(t *testing.T) {
 
 // statusEqual compares the scalar parts of two statuses.
 func statusEqual(a, b Status) bool {
-	a.Progress, b.Progress = nil, nil
 	return slices.Equal(a.VotesGranted, b.VotesGranted) && slices.Equal(a.VotesRejected, b.VotesRejected) &&
 		a.ID == b.ID && a.Role == b.Role && a.Term == b.Term && a.Vote == b.Vote && a.Leader == b.Leader &&
-		a.Commit == b.Commit && a.ElectionElapsed == b.ElectionElapsed && a.RandomizedElectionTimeout == b.RandomizedElectionTimeout
+		a.Commit == b.Commit && a.Applied == b.Applied && a.LastIndex == b.LastIndex && a.LastTerm == b.LastTerm &&
+		a.ElectionElapsed == b.ElectionElapsed && a.RandomizedElectionTimeout == b.RandomizedElectionTimeout &&
+		maps.Equal(a.Progress, b.Progress)
 }
 
 // TestTermCeiling: a node at the largest term cannot campaign past it, and

@@ -235,9 +235,12 @@ func TestLargerClusters(t *testing.T) {
 }
 
 // TestManyElections runs many seeds of random partitions, message loss,
-// reordering, crashes and restarts, checking at every step that no term has
-// two leaders and no node votes twice in a term (§5.2, Figure 3). After
-// each run the faults stop and the cluster must agree on a leader again.
+// reordering, crashes and restarts, with proposals and reads mixed in,
+// checking at every step the properties of Figure 3 (see sim): no term has
+// two leaders, no node votes twice in a term, logs match, leaders hold
+// every committed entry, nodes apply the same entries, reads see every
+// committed write. After each run the faults stop and the cluster must
+// agree on a leader and commit a last command on every node.
 func TestManyElections(t *testing.T) {
 	seeds := 200
 	if testing.Short() {
@@ -276,7 +279,18 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 	s.maxDelay = p.IntN(4)
 	s.dupRate = float64(p.IntN(2)) * 0.1
 	s.crashRate = 0.002
+	s.keepApplied = p.IntN(2) == 0
+	var ctx uint64
 	for s.now < ticks {
+		for _, id := range s.ids {
+			if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
+				ctx++
+				s.propose(id, fmt.Sprint("c", ctx))
+				if s.isUp(id) {
+					s.readIndex(id, ctx)
+				}
+			}
+		}
 		switch s.rng.IntN(4) {
 		case 0: // a new random partition into up to three sides
 			sides := make([][]string, 3)
@@ -305,6 +319,7 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 		}
 	}
 	s.checkOneLeader(s.ids)
+	s.one("last", n, true)
 	return s
 }
 

@@ -3,6 +3,7 @@ package raftnode
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -17,7 +18,7 @@ const (
 	RolePreCandidate
 	// RoleCandidate has raised its term and asks for votes (paper §5.2).
 	RoleCandidate
-	// RoleLeader sends heartbeats and, later, entries.
+	// RoleLeader takes proposals and replicates them.
 	RoleLeader
 )
 
@@ -41,6 +42,11 @@ type Progress struct {
 	Match        uint64 // highest index known to be replicated on the follower
 	Next         uint64 // index of the next entry to send
 	RecentActive bool   // heard from within the current check-quorum round
+	// State is "probe" while the leader looks for where the follower's
+	// log matches its own, one MsgApp at a time, and "replicate" while it
+	// streams entries.
+	State    string
+	Inflight int // MsgApps streamed and not yet acknowledged
 }
 
 // Status is a snapshot of a node's state, for people watching. It shares
@@ -53,7 +59,7 @@ type Status struct {
 	Leader string // known leader of Term, "" for none
 
 	Commit    uint64 // highest index known committed
-	Applied   uint64 // highest index handed to the state machine (0 until replication)
+	Applied   uint64 // highest index the state machine has applied (as of the last Advance)
 	LastIndex uint64 // index of the last log entry
 	LastTerm  uint64 // term of the last log entry
 
@@ -82,6 +88,7 @@ func (r *Raft) Status() Status {
 		Vote:                      r.vote,
 		Leader:                    r.leader,
 		Commit:                    r.commit,
+		Applied:                   r.log.applied,
 		LastIndex:                 r.log.lastIndex(),
 		LastTerm:                  r.log.lastTerm(),
 		ElectionElapsed:           r.electionElapsed,
@@ -92,7 +99,7 @@ func (r *Raft) Status() Status {
 	if r.role == RoleLeader {
 		s.Progress = make(map[string]Progress, len(r.progress))
 		for id, p := range r.progress {
-			s.Progress[id] = *p
+			s.Progress[id] = p.export()
 		}
 	}
 	if r.role == RolePreCandidate || r.role == RoleCandidate {
@@ -105,4 +112,17 @@ func (r *Raft) Status() Status {
 		}
 	}
 	return s
+}
+
+// LogTail returns copies of the last n entries of the log, durable or not,
+// oldest first; fewer when the log is shorter. Their Data is shared with
+// the core and must not be modified.
+func (r *Raft) LogTail(n int) []Entry {
+	last := r.log.lastIndex()
+	if n <= 0 || last == 0 {
+		return nil
+	}
+	lo := max(r.log.firstIndex(), last-min(uint64(n), last)+1)
+	ents, _ := r.log.slice(lo, last+1, math.MaxUint64)
+	return slices.Clone(ents)
 }

@@ -40,6 +40,7 @@ func toWire(m Message) *pb.RaftKvMessage {
 			PrevLogIndex: int64(m.Index),
 			PrevLogTerm:  int64(m.LogTerm),
 			LeaderCommit: int64(m.Commit),
+			ReadCtx:      m.ReadCtx,
 		}
 		for _, e := range m.Entries {
 			req.Entries = append(req.Entries, &pb.LogEntry{
@@ -55,6 +56,7 @@ func toWire(m Message) *pb.RaftKvMessage {
 			MatchIndex:    int64(m.Index),
 			ConflictTerm:  int64(m.ConflictTerm),
 			ConflictIndex: int64(m.ConflictIndex),
+			ReadCtx:       m.ReadCtx,
 		}
 	}
 	return w
@@ -102,6 +104,7 @@ func fromWire(w *pb.RaftKvMessage) (Message, error) {
 		m.Type = MsgApp
 		nums = []int64{req.GetTerm(), req.GetPrevLogIndex(), req.GetPrevLogTerm(), req.GetLeaderCommit()}
 		m.Term, m.Index, m.LogTerm, m.Commit = uint64(req.GetTerm()), uint64(req.GetPrevLogIndex()), uint64(req.GetPrevLogTerm()), uint64(req.GetLeaderCommit())
+		m.ReadCtx = req.GetReadCtx()
 		for _, e := range req.GetEntries() {
 			nums = append(nums, e.GetTerm(), e.GetIndex())
 			m.Entries = append(m.Entries, Entry{Term: uint64(e.GetTerm()), Index: uint64(e.GetIndex()), Type: EntryType(e.GetType()), Data: e.GetData()})
@@ -115,6 +118,7 @@ func fromWire(w *pb.RaftKvMessage) (Message, error) {
 		nums = []int64{resp.GetTerm(), resp.GetMatchIndex(), resp.GetConflictTerm(), resp.GetConflictIndex()}
 		m.Term, m.Index, m.Reject = uint64(resp.GetTerm()), uint64(resp.GetMatchIndex()), !resp.GetSuccess()
 		m.ConflictTerm, m.ConflictIndex = uint64(resp.GetConflictTerm()), uint64(resp.GetConflictIndex())
+		m.ReadCtx = resp.GetReadCtx()
 	default:
 		return Message{}, fmt.Errorf("%w: type %s is not a raft message", errBadWire, w.GetType())
 	}

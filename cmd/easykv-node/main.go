@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/easykv/easykv/cluster"
@@ -103,6 +104,11 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 	if err != nil {
 		return err
 	}
+	wal, err := segmentlog.Open(filepath.Join(dataDir, "wal"), segmentlog.Options{})
+	if err != nil {
+		return err
+	}
+	defer wal.Close()
 	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken}
 	members := map[string]string{}
 	memberIDs := map[string]bool{}
@@ -128,6 +134,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		Heartbeat:       cfg.Heartbeat,
 		ElectionTimeout: cfg.ElectionTimeout,
 		Storage:         store,
+		Log:             wal,
 		Transport:       peers,
 		Logger:          logger,
 	})

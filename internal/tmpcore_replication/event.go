@@ -1,0 +1,75 @@
+package raftnode
+
+import "fmt"
+
+// EventKind says what happened on a node.
+type EventKind uint8
+
+// The event kinds; the values match the wire enum.
+const (
+	// EventRoleChanged: the node took Event.Role; Reason says why.
+	EventRoleChanged EventKind = iota + 1
+	// EventTermChanged: the node moved to Event.Term.
+	EventTermChanged
+	// EventVoteRequested: the node asked its peers for (pre-)votes in Term.
+	EventVoteRequested
+	// EventVoteGranted: the node granted its (pre-)vote to Peer.
+	EventVoteGranted
+	// EventVoteDenied: the node refused Peer its (pre-)vote; Reason says why.
+	EventVoteDenied
+	// EventLeaderChanged: the node learned of a new leader, or lost it.
+	EventLeaderChanged
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventRoleChanged:
+		return "role-changed"
+	case EventTermChanged:
+		return "term-changed"
+	case EventVoteRequested:
+		return "vote-requested"
+	case EventVoteGranted:
+		return "vote-granted"
+	case EventVoteDenied:
+		return "vote-denied"
+	case EventLeaderChanged:
+		return "leader-changed"
+	default:
+		return fmt.Sprintf("EventKind(%d)", uint8(k))
+	}
+}
+
+// Event is one thing that happened on a node, for people watching it. Events
+// never drive the algorithm; dropping them is safe.
+type Event struct {
+	Kind EventKind // what happened
+	// Term is the node's term after the event; for Vote* events, the term
+	// of the (pre-)vote, which for a pre-vote is one above the candidate's
+	// current term.
+	Term   uint64
+	Role   Role   // the node's role after the event
+	Leader string // LeaderChanged: the new leader ("" = none known)
+	Peer   string // VoteGranted/VoteDenied: the candidate
+	// Reason says why: VoteDenied: why the vote was refused; RoleChanged:
+	// what made the node change role.
+	Reason  string
+	PreVote bool // Vote* events: a pre-vote round
+}
+
+func (e Event) String() string {
+	s := fmt.Sprintf("%s term=%d role=%s", e.Kind, e.Term, e.Role)
+	switch e.Kind {
+	case EventLeaderChanged:
+		s += fmt.Sprintf(" leader=%q", e.Leader)
+	case EventVoteGranted, EventVoteDenied:
+		s += " peer=" + e.Peer
+	}
+	if e.PreVote {
+		s += " prevote"
+	}
+	if e.Reason != "" {
+		s += fmt.Sprintf(" reason=%q", e.Reason)
+	}
+	return s
+}

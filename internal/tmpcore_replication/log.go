@@ -1,0 +1,207 @@
+package raftnode
+
+import "slices"
+
+// raftLog is the core's view of the replicated log: the entries the caller
+// has made durable, read through Storage, followed by the unstable entries
+// the core holds until the caller has persisted them (Ready.Entries, then
+// Advance). Index 0 is the empty prefix, with term 0.
+type raftLog struct {
+	storage Storage // durable entries
+	// unstable are entries not yet durable, at consecutive indexes from
+	// unstable[0].Index; they supersede any durable entries at the same
+	// or later indexes, which the caller truncates when it persists them.
+	// Elements are never overwritten in place (a truncation copies), so
+	// slices handed out in messages and Readys stay valid.
+	unstable []Entry
+	// persisting is the last index handed out in Ready.Entries and not
+	// yet advanced, 0 for none. A conflicting append lowers it to just
+	// before the conflict, so Advance never marks replacements stable.
+	persisting uint64
+	applied    uint64 // highest index the state machine has applied
+}
+
+// lastIndex is the index of the last entry, 0 when the log is empty.
+func (l *raftLog) lastIndex() uint64 {
+	if n := len(l.unstable); n > 0 {
+		return l.unstable[n-1].Index
+	}
+	return l.storage.LastIndex()
+}
+
+// firstIndex is the first index the log can read.
+func (l *raftLog) firstIndex() uint64 {
+	first := l.storage.FirstIndex()
+	if len(l.unstable) > 0 {
+		first = min(first, l.unstable[0].Index)
+	}
+	return first
+}
+
+// lastTerm is the term of the last entry, 0 when the log is empty.
+func (l *raftLog) lastTerm() uint64 {
+	t, _ := l.term(l.lastIndex())
+	return t
+}
+
+// term is the term of the entry at i; false when the log cannot tell
+// (beyond the last index, or compacted).
+func (l *raftLog) term(i uint64) (uint64, bool) {
+	if n := len(l.unstable); n > 0 && i >= l.unstable[0].Index {
+		if i > l.unstable[n-1].Index {
+			return 0, false
+		}
+		return l.unstable[i-l.unstable[0].Index].Term, true
+	}
+	if i == 0 {
+		return 0, true
+	}
+	if i > l.storage.LastIndex() {
+		return 0, false
+	}
+	t, err := l.storage.Term(i)
+	return t, err == nil
+}
+
+// matchTerm reports whether the log has an entry at i with term t.
+func (l *raftLog) matchTerm(i, t uint64) bool {
+	got, ok := l.term(i)
+	return ok && got == t
+}
+
+// isUpToDate reports whether a log ending at (lastTerm, lastIndex) is at
+// least as up-to-date as this one: a later last term wins, and with equal
+// last terms the longer log wins (Raft paper §5.4.1).
+func (l *raftLog) isUpToDate(lastTerm, lastIndex uint64) bool {
+	ourTerm := l.lastTerm()
+	return lastTerm > ourTerm || (lastTerm == ourTerm && lastIndex >= l.lastIndex())
+}
+
+// firstIndexOfTerm is the first index of the run of entries, ending at i,
+// that share the term of the entry at i; i must be in the log. A follower
+// reports it so that the leader can skip a whole conflicting term at once.
+func (l *raftLog) firstIndexOfTerm(i uint64) uint64 {
+	t, _ := l.term(i)
+	for i > 1 {
+		if prev, ok := l.term(i - 1); !ok || prev != t {
+			break
+		}
+		i--
+	}
+	return i
+}
+
+// lastIndexOfTerm is the last index at or before from whose entry has term
+// t; false when the log has no entry of term t there. Terms never go back
+// along a log, so the scan stops at the first term not above t.
+func (l *raftLog) lastIndexOfTerm(t, from uint64) (uint64, bool) {
+	for i := from; i > 0; i-- {
+		got, ok := l.term(i)
+		if !ok || got < t {
+			return 0, false
+		}
+		if got == t {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// findConflict returns the position in es of the first entry that the log
+// lacks or holds with another term; len(es) when the log has them all.
+func (l *raftLog) findConflict(es []Entry) int {
+	for i, e := range es {
+		if !l.matchTerm(e.Index, e.Term) {
+			return i
+		}
+	}
+	return len(es)
+}
+
+// append adds e after the last entry; e.Index must be lastIndex()+1.
+func (l *raftLog) append(e Entry) {
+	l.unstable = append(l.unstable, e)
+}
+
+// truncateAndAppend puts es in the log from es[0].Index, which must be at
+// most lastIndex()+1, replacing every entry from there on. The log keeps
+// es's entries but not the slice.
+func (l *raftLog) truncateAndAppend(es []Entry) {
+	first := es[0].Index
+	l.persisting = min(l.persisting, first-1)
+	switch {
+	case len(l.unstable) == 0 || first == l.lastIndex()+1:
+		// Appending past the end may reuse the array's spare capacity:
+		// every slice handed out ends before it.
+		l.unstable = append(l.unstable, es...)
+	case len(l.unstable) > 0 && first > l.unstable[0].Index:
+		keep := int(first - l.unstable[0].Index)
+		l.unstable = append(l.unstable[:keep:keep], es...) // a new array
+	default:
+		// Everything from first on is replaced, durable or not.
+		l.unstable = slices.Clone(es)
+	}
+}
+
+// slice returns the entries [lo, hi): at least one when lo < hi, then as
+// many as fit in maxBytes. False when the log cannot provide them. The
+// result may share its array with the log; it must not be modified.
+func (l *raftLog) slice(lo, hi, maxBytes uint64) ([]Entry, bool) {
+	if lo >= hi {
+		return nil, true
+	}
+	if lo == 0 || hi > l.lastIndex()+1 {
+		return nil, false
+	}
+	split := hi // where unstable entries begin within [lo, hi)
+	if len(l.unstable) > 0 {
+		split = min(hi, max(lo, l.unstable[0].Index))
+	}
+	var out []Entry
+	if lo < split {
+		es, err := l.storage.Entries(lo, split, maxBytes)
+		if err != nil || len(es) == 0 {
+			return nil, false
+		}
+		if uint64(len(es)) < split-lo {
+			return es, true // the byte limit was reached
+		}
+		out = es
+	}
+	if split == hi {
+		return out, true
+	}
+	off := l.unstable[0].Index
+	u := l.unstable[split-off : hi-off : hi-off]
+	if len(out) == 0 {
+		return limitSize(u, maxBytes, true), true
+	}
+	var used uint64
+	for _, e := range out {
+		used += entrySize(e)
+	}
+	u = limitSize(u, maxBytes-min(maxBytes, used), false)
+	return append(slices.Clip(out), u...), true
+}
+
+// unstableEntries returns the entries not yet durable, for Ready, and
+// remembers them as being persisted.
+func (l *raftLog) unstableEntries() []Entry {
+	l.persisting = 0
+	if n := len(l.unstable); n > 0 {
+		l.persisting = l.unstable[n-1].Index
+		return l.unstable[:n:n]
+	}
+	return nil
+}
+
+// stableTo marks the entries handed out by the last Ready, and still in
+// the log, as durable: the log reads them from storage from now on.
+func (l *raftLog) stableTo() {
+	i := l.persisting
+	l.persisting = 0
+	if len(l.unstable) == 0 || i < l.unstable[0].Index {
+		return
+	}
+	l.unstable = l.unstable[i-l.unstable[0].Index+1:]
+}

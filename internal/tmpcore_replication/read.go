@@ -1,0 +1,128 @@
+package raftnode
+
+import "slices"
+
+// ReadState says that a linearizable read may be served once the state
+// machine has applied Index (Raft thesis §6.4).
+type ReadState struct {
+	Index uint64 // the leader's commit index when the read was requested
+	Ctx   uint64 // the ctx given to ReadIndex
+}
+
+// ReadIndex asks for a linearizable read barrier (thesis §6.4). Only the
+// leader serves it. The read index is the commit index, once the leader
+// has committed an entry of its own term (until then it may not know the
+// latest commit, so the request waits). The leader then confirms it is
+// still leader by a heartbeat round: when a quorum, counting itself, has
+// answered a heartbeat sent at or after the request, Ready.ReadStates
+// carries ReadState{Index, ctx}. Requests made before the same round share
+// it: the round goes out with the next Ready, or the next heartbeat. If
+// the node stops leading first, ctx comes back in Ready.DroppedReads.
+func (r *Raft) ReadIndex(ctx uint64) error {
+	if r.role != RoleLeader {
+		return r.notLeader()
+	}
+	if !r.log.matchTerm(r.commit, r.term) {
+		r.reads.beforeCommit = append(r.reads.beforeCommit, ctx)
+		return nil
+	}
+	r.queueRead(ctx)
+	return nil
+}
+
+// readQueue is a leader's ReadIndex requests that are not yet safe.
+type readQueue struct {
+	// round numbers the heartbeat rounds that confirm reads: the ReadCtx
+	// of the last one broadcast. It only grows, across terms too, so an
+	// answer always names the round it confirms.
+	round uint64
+	// due says pending holds requests for round+1, not yet broadcast.
+	due bool
+	// pending are requests waiting for a quorum to confirm their round,
+	// in round order.
+	pending []readRequest
+	// beforeCommit are the ctxs of requests waiting for the leader's first
+	// commit in its term.
+	beforeCommit []uint64
+}
+
+// readRequest is one request waiting for its round.
+type readRequest struct {
+	ctx   uint64 // the caller's
+	index uint64 // the read index: the commit index at the request
+	round uint64 // the first round sent at or after the request
+}
+
+// startRound returns the ctx of a new read round when requests wait for
+// one, else 0.
+func (q *readQueue) startRound() uint64 {
+	if !q.due {
+		return 0
+	}
+	q.due = false
+	q.round++
+	return q.round
+}
+
+// drop forgets every request and returns their ctxs.
+func (q *readQueue) drop() []uint64 {
+	var ctxs []uint64
+	for _, p := range q.pending {
+		ctxs = append(ctxs, p.ctx)
+	}
+	ctxs = append(ctxs, q.beforeCommit...)
+	q.pending, q.beforeCommit, q.due = nil, nil, false
+	return ctxs
+}
+
+// queueRead records a request at the current commit index, to be
+// confirmed by the next round; a one-node cluster is its own quorum.
+func (r *Raft) queueRead(ctx uint64) {
+	if r.quorum() == 1 {
+		r.readStates = append(r.readStates, ReadState{Index: r.commit, Ctx: ctx})
+		return
+	}
+	r.reads.pending = append(r.reads.pending, readRequest{ctx: ctx, index: r.commit, round: r.reads.round + 1})
+	r.reads.due = true
+}
+
+// commitInTerm is called when the leader commits in its term: requests
+// that waited for that get their read index now.
+func (r *Raft) commitInTerm() {
+	waiting := r.reads.beforeCommit
+	r.reads.beforeCommit = nil
+	for _, ctx := range waiting {
+		r.queueRead(ctx)
+	}
+}
+
+// flushReadRound broadcasts the round that waiting requests need.
+func (r *Raft) flushReadRound() {
+	if ctx := r.reads.startRound(); ctx != 0 {
+		r.bcastHeartbeat(ctx, false)
+	}
+}
+
+// ackRead records that a follower answered read round ctx (0: none) and
+// releases the requests a quorum has now confirmed.
+func (r *Raft) ackRead(p *progress, ctx uint64) {
+	if ctx <= p.readAck {
+		return
+	}
+	p.readAck = ctx
+	acks := r.matchBuf[:0]
+	for _, q := range r.progress {
+		acks = append(acks, q.readAck)
+	}
+	r.matchBuf = acks
+	slices.Sort(acks)
+	// The leader counts itself; quorum-1 followers must have answered.
+	confirmed := acks[len(acks)-(r.quorum()-1)]
+	n := 0
+	for n < len(r.reads.pending) && r.reads.pending[n].round <= confirmed {
+		pr := r.reads.pending[n]
+		r.readStates = append(r.readStates, ReadState{Index: pr.index, Ctx: pr.ctx})
+		n++
+	}
+	r.reads.pending = r.reads.pending[n:]
+}

@@ -1,0 +1,254 @@
+package raftnode
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Errors returned by Propose and ReadIndex, wrapped with detail; match them
+// with errors.Is.
+var (
+	// ErrNotLeader: only the leader takes proposals and reads; the message
+	// names the leader when one is known.
+	ErrNotLeader = errors.New("not the leader")
+	// ErrProposalDropped: the leader cannot take the proposal.
+	ErrProposalDropped = errors.New("proposal dropped")
+)
+
+// Propose appends a normal entry carrying data to the leader's log and
+// starts replicating it. It returns where the entry will be if it is
+// committed: a different term applied at index means it was lost. The core
+// keeps data; the caller must not modify it afterwards.
+func (r *Raft) Propose(data []byte) (index, term uint64, err error) {
+	if r.role != RoleLeader {
+		return 0, 0, r.notLeader()
+	}
+	if !r.appendEntry(Entry{Type: EntryNormal, Data: data}) {
+		return 0, 0, fmt.Errorf("%w: the log is at the last possible index", ErrProposalDropped)
+	}
+	return r.log.lastIndex(), r.term, nil
+}
+
+// appendEntry appends e, in the leader's term, after the last entry, and
+// sends it to every follower that can take it. False when the index space
+// is exhausted.
+func (r *Raft) appendEntry(e Entry) bool {
+	last := r.log.lastIndex()
+	if last == math.MaxUint64 {
+		return false
+	}
+	e.Term, e.Index = r.term, last+1
+	r.log.append(e)
+	// Our own entry counts once the caller has persisted it, which it
+	// does before it sends anything of this Ready: in a one-node cluster
+	// that commits e now.
+	r.maybeCommit()
+	r.bcastAppend()
+	return true
+}
+
+// bcastAppend sends every follower what it can take now.
+func (r *Raft) bcastAppend() {
+	for _, id := range r.peers {
+		if p := r.progress[id]; p != nil {
+			r.sendAppends(id, p)
+		}
+	}
+}
+
+// sendAppends sends id as many MsgApps with entries as its state allows.
+func (r *Raft) sendAppends(id string, p *progress) {
+	for r.sendAppend(id, p, false) {
+	}
+}
+
+// sendAppend sends id one MsgApp with the entries from its Next on (paper
+// §5.3), at most MaxMsgBytes of them, unless its state holds them back.
+// With empty, a MsgApp without entries goes out when none can: it probes
+// the follower's log at Next-1. It reports whether a message went out.
+func (r *Raft) sendAppend(id string, p *progress, empty bool) bool {
+	if p.state == stateProbe && p.probeSent {
+		return false
+	}
+	var ents []Entry
+	if last := r.log.lastIndex(); p.next <= last && !p.paused() {
+		var ok bool
+		if ents, ok = r.log.slice(p.next, last+1, r.maxMsgBytes); !ok {
+			return false
+		}
+	}
+	if len(ents) == 0 && !empty {
+		return false
+	}
+	prevTerm, ok := r.log.term(p.next - 1)
+	if !ok {
+		return false
+	}
+	r.sendApp(id, p, Message{Type: MsgApp, Index: p.next - 1, LogTerm: prevTerm, Entries: ents, Commit: r.commit})
+	switch {
+	case p.state == stateProbe:
+		p.probeSent = true
+	case len(ents) > 0:
+		// Replicate: assume it arrives, and stream on from there.
+		last := ents[len(ents)-1].Index
+		p.next = last + 1
+		p.inflight.add(last)
+	}
+	return true
+}
+
+// bcastHeartbeat sends every follower an empty MsgApp that proves
+// leadership (paper §5.2) and, when readCtx is not 0, asks it to confirm
+// a read round. It checks the follower's log at its Match, which never
+// fails in this term, and offers a commit index no higher than Match, so
+// a follower never commits an entry it may not have. On the periodic beat
+// (periodic), a follower in replicate state that has acknowledged nothing
+// since the last one is checked at Next-1 instead: if a MsgApp to it was
+// lost, it refuses, and the leader goes back to probing it.
+func (r *Raft) bcastHeartbeat(readCtx uint64, periodic bool) {
+	last := r.log.lastIndex()
+	for _, id := range r.peers {
+		p := r.progress[id]
+		if p == nil {
+			continue
+		}
+		at := p.match
+		if periodic {
+			if p.state == stateReplicate && p.match < last && p.match == p.matchAtBeat {
+				at = p.next - 1
+			}
+			p.matchAtBeat = p.match
+		}
+		r.sendHeartbeat(id, p, at, readCtx)
+	}
+}
+
+// sendHeartbeat sends id an empty MsgApp at index at; see bcastHeartbeat.
+func (r *Raft) sendHeartbeat(id string, p *progress, at, readCtx uint64) {
+	t, ok := r.log.term(at)
+	if !ok {
+		return
+	}
+	r.sendApp(id, p, Message{Type: MsgApp, Index: at, LogTerm: t, Commit: min(r.commit, p.match), ReadCtx: readCtx})
+}
+
+// sendApp sends id the MsgApp m in our term, noting the commit index it
+// lets the follower reach.
+func (r *Raft) sendApp(id string, p *progress, m Message) {
+	m.To, m.Term = id, r.term
+	p.sentCommit = max(p.sentCommit, min(m.Commit, m.Index+uint64(len(m.Entries))))
+	r.send(m)
+}
+
+// handleAppendAck takes a follower's acceptance of a MsgApp: its log
+// matches ours up to m.Index.
+func (r *Raft) handleAppendAck(id string, p *progress, m Message) {
+	if m.Index > p.match {
+		p.match = m.Index
+		p.next = max(p.next, m.Index+1)
+		if p.state == stateProbe {
+			p.becomeReplicate() // found the match point: stream from it
+		} else {
+			p.inflight.freeTo(m.Index)
+		}
+		if r.maybeCommit() {
+			r.bcastCommit()
+		}
+		r.sendAppends(id, p)
+		return
+	}
+	// An answer that teaches nothing new: to a heartbeat, or late. A
+	// probe whose MsgApp or answer was lost goes on from here.
+	if p.state == stateProbe && p.match < r.log.lastIndex() {
+		p.probeSent = false
+		r.sendAppend(id, p, true)
+	}
+}
+
+// handleAppendRejection takes a follower's refusal of a MsgApp at m.Index:
+// its log has no entry there with that term (paper §5.3). The follower's
+// hints let the leader skip a whole term per round trip instead of one
+// entry: if the leader has entries of ConflictTerm, the logs may agree up
+// to its last one; otherwise not from ConflictIndex on.
+func (r *Raft) handleAppendRejection(id string, p *progress, m Message) {
+	if m.Index <= p.match || (p.state == stateProbe && m.Index != p.next-1) {
+		return // late: about a prefix known to match, or an older probe
+	}
+	next := m.ConflictIndex
+	if m.ConflictTerm > 0 {
+		if i, ok := r.log.lastIndexOfTerm(m.ConflictTerm, m.Index); ok {
+			next = i + 1
+		}
+	}
+	// Never behind what is known to match, and always before the refused
+	// index, so every refusal makes progress.
+	p.becomeProbe(min(max(next, p.match+1), m.Index))
+	r.sendAppend(id, p, true)
+}
+
+// maybeCommit advances the commit index to the highest index stored on a
+// quorum, counting our own last index, if that entry is of our term: an
+// entry of an earlier term is committed only by one of ours after it
+// (paper §5.4.2, Figure 8). It reports whether the commit index moved.
+func (r *Raft) maybeCommit() bool {
+	matches := append(r.matchBuf[:0], r.log.lastIndex())
+	for _, p := range r.progress {
+		matches = append(matches, p.match)
+	}
+	r.matchBuf = matches
+	slices.Sort(matches)
+	n := matches[len(matches)-r.quorum()]
+	if n <= r.commit || !r.log.matchTerm(n, r.term) {
+		return false
+	}
+	r.commit = n
+	r.commitInTerm()
+	return true
+}
+
+// bcastCommit tells every follower of a new commit index: with entries
+// when it has some to take, else with a heartbeat when the new index
+// reaches its log.
+func (r *Raft) bcastCommit() {
+	for _, id := range r.peers {
+		p := r.progress[id]
+		if p == nil {
+			continue
+		}
+		if !r.sendAppend(id, p, false) && min(r.commit, p.match) > p.sentCommit {
+			r.sendHeartbeat(id, p, p.match, 0)
+		}
+	}
+}
+
+// handleAppend answers a current-term MsgApp as follower (paper §5.3,
+// Figure 2): refuse, with hints, if our log lacks the leader's entry at
+// Index with LogTerm; otherwise append the entries we lack, replacing a
+// conflicting suffix from the first conflict only, so that a late MsgApp
+// never removes entries a newer one added. The answer leaves in the same
+// Ready as the entries, which the caller persists first.
+func (r *Raft) handleAppend(m Message) {
+	if t, ok := r.log.term(m.Index); !ok || t != m.LogTerm {
+		resp := Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: m.Index, Reject: true, ReadCtx: m.ReadCtx}
+		if ok {
+			resp.ConflictTerm, resp.ConflictIndex = t, r.log.firstIndexOfTerm(m.Index)
+		} else {
+			resp.ConflictIndex = r.log.lastIndex() + 1
+		}
+		r.send(resp)
+		return
+	}
+	// Our log matches the leader's up to Index (Log Matching, §5.3).
+	if i := r.log.findConflict(m.Entries); i < len(m.Entries) {
+		r.log.truncateAndAppend(m.Entries[i:])
+	}
+	last := m.Index + uint64(len(m.Entries))
+	// Entries past last may still be stale: commit only what this message
+	// vouches for.
+	if c := min(m.Commit, last); c > r.commit {
+		r.commit = c
+	}
+	r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: last, ReadCtx: m.ReadCtx})
+}

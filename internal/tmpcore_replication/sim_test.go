@@ -1,0 +1,772 @@
+package raftnode
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Timing of simulated clusters, in ticks.
+const (
+	simElection  = 10 // T
+	simHeartbeat = 1
+)
+
+// sim is a simulated cluster: cores joined by a message queue that can cut
+// links, drop, delay and reorder messages, crash and restart nodes. It
+// mirrors the runtime: a node's storage records the entries and hard state
+// of each Ready before its messages are queued, then the node applies the
+// committed entries. A crash loses everything else; a restart rebuilds the
+// core from storage. After every Ready it checks the safety properties of
+// the Raft paper's Figure 3, failing the test on a violation. Everything
+// random comes from seeds, so a run is reproducible.
+type sim struct {
+	t     testing.TB          // fails the run
+	seed  uint64              // seeds the network and every node
+	rng   *rand.Rand          // network faults and delays
+	ids   []string            // members, sorted
+	nodes map[string]*simNode // by id
+	opts  func(*Config)       // applied to every node's Config
+
+	cut      map[[2]string]bool // directed links (from, to) that lose everything
+	offline  map[string]bool    // disconnected nodes: all their links lose everything
+	dropRate float64            // chance that a sent message is lost
+	dupRate  float64            // chance that a sent message arrives twice
+	maxDelay int                // a message waits up to this many extra ticks; > 0 reorders
+	// longRate is the chance that a message is held much longer, up to
+	// longDelay ticks, most of them far less (6.5840's long reordering).
+	longRate  float64
+	longDelay int
+	hold      bool      // keep every message in the network until released
+	crashRate float64   // chance that a node crashes after persisting a Ready, before sending
+	queue     []flight  // messages in the network, not yet due
+	due       []Message // messages in the network that may arrive now, in send order
+	now       int       // ticks run so far
+
+	leaders map[uint64]string            // term → the only node that ever led it
+	votes   map[string]map[uint64]string // node → term → its durable vote
+	// committed[i-1] is the entry committed at index i, as first seen
+	// committed on any node; every node must agree (State Machine Safety).
+	committed []Entry
+	// logged records every entry ever persisted, by (index, term), with
+	// the term before it: two logs with the same entry must agree on it
+	// and on the term before it, which by induction is Log Matching.
+	logged map[[2]uint64]loggedEntry
+	// rejections counts MsgApp refusals with conflict hints.
+	rejections int
+	// onSend, if set, sees every message a node sends.
+	onSend func(Message)
+	// keepApplied makes a restarted node's state machine keep what it had
+	// applied, as if it were durable; otherwise it starts empty.
+	keepApplied bool
+	// readFloor records, per node and read ctx, the highest index any node
+	// had committed when the read was requested: its read index must not
+	// be lower, or the read could miss a completed write.
+	readFloor map[string]map[uint64]uint64
+
+	trace    []string // the last few deliveries, for failure reports
+	traceOn  bool     // keep trace (costs a string per message)
+	maxTrace int      // trace length
+}
+
+// simNode is one member: its core while up, its stable storage, and its
+// state machine.
+type simNode struct {
+	r        *Raft          // nil while crashed
+	storage  *MemoryStorage // the simulated disk's log
+	stored   HardState      // the simulated disk's hard state
+	restarts int            // how often it came back, to vary its seed
+	applied  uint64         // the state machine has applied up to here
+	// checked is the index up to which this node's committed entries were
+	// compared with sim.committed; its durable log keeps them forever.
+	checked uint64
+	reads   []ReadState // ReadStates handed out, in order
+	dropped []uint64    // DroppedReads handed out, in order
+}
+
+// loggedEntry is what sim.logged keeps of an entry.
+type loggedEntry struct {
+	prevTerm uint64    // term of the entry before it
+	typ      EntryType // its type
+	data     string    // its data
+}
+
+// flight is a message in the network.
+type flight struct {
+	m  Message // the message
+	at int     // tick at which it may be delivered
+}
+
+// newSim builds n nodes named n1..nN with pre-vote and check-quorum on,
+// then applies opts to each node's Config.
+func newSim(t testing.TB, n int, seed uint64, opts func(*Config)) *sim {
+	t.Helper()
+	s := &sim{
+		t:         t,
+		seed:      seed,
+		rng:       rand.New(rand.NewPCG(seed, 0x5eed)),
+		nodes:     map[string]*simNode{},
+		opts:      opts,
+		cut:       map[[2]string]bool{},
+		offline:   map[string]bool{},
+		leaders:   map[uint64]string{},
+		votes:     map[string]map[uint64]string{},
+		logged:    map[[2]uint64]loggedEntry{},
+		readFloor: map[string]map[uint64]uint64{},
+		maxTrace:  60,
+		traceOn:   true,
+	}
+	for i := 1; i <= n; i++ {
+		s.ids = append(s.ids, fmt.Sprintf("n%d", i))
+	}
+	for _, id := range s.ids {
+		s.nodes[id] = &simNode{storage: NewMemoryStorage()}
+		s.votes[id] = map[uint64]string{}
+		s.readFloor[id] = map[uint64]uint64{}
+		s.start(id)
+	}
+	return s
+}
+
+// start builds id's core from its stored log and hard state. The state
+// machine starts empty unless keepApplied.
+func (s *sim) start(id string) {
+	s.t.Helper()
+	n := s.nodes[id]
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	if !s.keepApplied {
+		n.applied = 0
+	}
+	cfg := Config{
+		ID:             id,
+		Peers:          slices.Clone(s.ids),
+		ElectionTicks:  simElection,
+		HeartbeatTicks: simHeartbeat,
+		Rand:           rand.New(rand.NewPCG(s.seed, h.Sum64()+uint64(n.restarts))),
+		HardState:      n.stored,
+		Storage:        n.storage,
+		Applied:        n.applied,
+		PreVote:        true,
+		CheckQuorum:    true,
+	}
+	if s.opts != nil {
+		s.opts(&cfg)
+	}
+	r, err := New(cfg)
+	if err != nil {
+		s.fatalf("start %s: %v", id, err)
+	}
+	n.r = r
+}
+
+// crash loses id's memory, what it sent that is still in the network,
+// and every message that arrives for it while it is down. Its storage
+// stays.
+func (s *sim) crash(id string) {
+	s.nodes[id].r = nil
+	s.queue = slices.DeleteFunc(s.queue, func(f flight) bool { return f.m.From == id })
+	s.due = slices.DeleteFunc(s.due, func(m Message) bool { return m.From == id })
+	s.note("crash %s", id)
+}
+
+// restart brings a crashed id back from its storage.
+func (s *sim) restart(id string) {
+	n := s.nodes[id]
+	n.restarts++
+	s.start(id)
+	s.note("restart %s from %+v, log to %d", id, n.stored, n.storage.LastIndex())
+}
+
+// isUp reports whether id is running.
+func (s *sim) isUp(id string) bool { return s.nodes[id].r != nil }
+
+// raft is id's core; the node must be up.
+func (s *sim) raft(id string) *Raft {
+	s.t.Helper()
+	r := s.nodes[id].r
+	if r == nil {
+		s.fatalf("%s is down", id)
+	}
+	return r
+}
+
+// isolate cuts every link to and from id.
+func (s *sim) isolate(id string) {
+	for _, o := range s.ids {
+		if o != id {
+			s.cut[[2]string{id, o}], s.cut[[2]string{o, id}] = true, true
+		}
+	}
+	s.note("isolate %s", id)
+}
+
+// cutLink cuts the link from one node to another, one way only.
+func (s *sim) cutLink(from, to string) {
+	s.cut[[2]string{from, to}] = true
+	s.note("cut %s->%s", from, to)
+}
+
+// partition cuts every link between different groups; nodes in no group
+// are cut off from everyone.
+func (s *sim) partition(groups ...[]string) {
+	group := map[string]int{}
+	for i, g := range groups {
+		for _, id := range g {
+			group[id] = i + 1
+		}
+	}
+	s.cut = map[[2]string]bool{}
+	for _, a := range s.ids {
+		for _, b := range s.ids {
+			if a != b && (group[a] == 0 || group[a] != group[b]) {
+				s.cut[[2]string{a, b}] = true
+			}
+		}
+	}
+	s.note("partition %v", groups)
+}
+
+// release delivers everything held in the network.
+func (s *sim) release() {
+	s.hold = false
+	s.note("release")
+	s.deliver()
+}
+
+// heal restores every link.
+func (s *sim) heal() {
+	s.cut = map[[2]string]bool{}
+	s.offline = map[string]bool{}
+	s.note("heal")
+}
+
+// run advances the cluster by ticks ticks.
+func (s *sim) run(ticks int) {
+	for range ticks {
+		s.tick()
+	}
+}
+
+// runUntil ticks until cond holds, at most max ticks; it reports whether
+// cond held.
+func (s *sim) runUntil(max int, cond func() bool) bool {
+	for range max {
+		if cond() {
+			return true
+		}
+		s.tick()
+	}
+	return cond()
+}
+
+// tick advances every running node's clock by one, then delivers all
+// messages that are due, including the ones they cause.
+func (s *sim) tick() {
+	s.now++
+	for _, id := range s.ids {
+		if r := s.nodes[id].r; r != nil {
+			r.Tick()
+			s.drain(id)
+		}
+	}
+	s.deliver()
+}
+
+// deliver steps every due message into its receiver, until none is due.
+func (s *sim) deliver() {
+	kept := s.queue[:0]
+	for _, f := range s.queue {
+		if f.at <= s.now {
+			s.due = append(s.due, f.m)
+		} else {
+			kept = append(kept, f)
+		}
+	}
+	s.queue = kept
+	for steps := 0; !s.hold && len(s.due) > 0; steps++ {
+		if steps > 1_000_000 {
+			s.fatalf("messages keep coming within one tick")
+		}
+		m := s.takeDue()
+		n := s.nodes[m.To]
+		if n.r == nil || s.cut[[2]string{m.From, m.To}] || s.offline[m.From] || s.offline[m.To] {
+			continue
+		}
+		if s.traceOn {
+			s.note("t%d deliver %s", s.now, m)
+		}
+		if err := n.r.Step(m); err != nil {
+			s.fatalf("%s refused %s: %v", m.To, m, err)
+		}
+		s.drain(m.To)
+	}
+}
+
+// takeDue removes the next message to deliver from the due ones: the
+// oldest, or with delays a random one, so that messages overtake each
+// other.
+func (s *sim) takeDue() Message {
+	if s.maxDelay == 0 {
+		m := s.due[0]
+		s.due = s.due[1:]
+		return m
+	}
+	i := s.rng.IntN(len(s.due))
+	m := s.due[i]
+	last := len(s.due) - 1
+	s.due[i] = s.due[last]
+	s.due = s.due[:last]
+	return m
+}
+
+// drain carries out id's Ready contract, as the runtime does: persist,
+// then send, then apply, then advance; and checks the invariants on the
+// way.
+func (s *sim) drain(id string) {
+	s.t.Helper()
+	n := s.nodes[id]
+	for n.r.HasReady() {
+		rd := n.r.Ready()
+		s.persist(id, rd)
+		s.checkReady(id, rd)
+		if s.crashRate > 0 && s.rng.Float64() < s.crashRate {
+			s.crash(id)
+			return
+		}
+		for _, m := range rd.Messages {
+			s.send(m)
+		}
+		s.apply(id, rd.CommittedEntries)
+		for _, rs := range rd.ReadStates {
+			s.checkRead(id, rs)
+		}
+		n.reads = append(n.reads, rd.ReadStates...)
+		n.dropped = append(n.dropped, rd.DroppedReads...)
+		n.r.Advance()
+	}
+	s.checkStatus(id)
+}
+
+// persist writes rd's entries, then its hard state, to id's simulated
+// disk, checking that the log keeps what it committed and stays matched.
+func (s *sim) persist(id string, rd Ready) {
+	n := s.nodes[id]
+	if len(rd.Entries) > 0 {
+		if !rd.MustSync {
+			s.fatalf("%s: entries %d.. without MustSync", id, rd.Entries[0].Index)
+		}
+		if first := rd.Entries[0].Index; first <= n.checked {
+			s.fatalf("%s: persisting from %d would replace committed entries up to %d", id, first, n.checked)
+		}
+		if err := n.storage.Append(rd.Entries); err != nil {
+			s.fatalf("%s: append: %v", id, err)
+		}
+		for _, e := range rd.Entries {
+			prev, _ := n.storage.Term(e.Index - 1)
+			s.checkLogMatching(id, e, prev)
+		}
+	}
+	hs := rd.HardState
+	if hs.IsEmpty() {
+		return
+	}
+	if changed := hs.Term != n.stored.Term || hs.Vote != n.stored.Vote; changed && !rd.MustSync {
+		s.fatalf("%s: term or vote changed without MustSync: %+v stored %+v", id, hs, n.stored)
+	}
+	if hs.Term < n.stored.Term {
+		s.fatalf("%s: term goes back from %d to %d", id, n.stored.Term, hs.Term)
+	}
+	if hs.Commit > n.storage.LastIndex() {
+		s.fatalf("%s: commit %d beyond durable log %d", id, hs.Commit, n.storage.LastIndex())
+	}
+	if hs.Vote != "" {
+		if v, ok := s.votes[id][hs.Term]; ok && v != hs.Vote {
+			s.fatalf("%s voted for %s and %s in term %d", id, v, hs.Vote, hs.Term)
+		}
+		s.votes[id][hs.Term] = hs.Vote
+	}
+	n.stored = hs
+}
+
+// checkLogMatching records e, persisted by id after an entry of term
+// prev, and fails if another log holds an entry with e's index and term
+// that differs or follows another term (Log Matching, paper §5.3).
+func (s *sim) checkLogMatching(id string, e Entry, prev uint64) {
+	got := loggedEntry{prevTerm: prev, typ: e.Type, data: string(e.Data)}
+	key := [2]uint64{e.Index, e.Term}
+	if want, ok := s.logged[key]; ok && want != got {
+		s.fatalf("%s logs entry %d term %d as %+v, another log has %+v", id, e.Index, e.Term, got, want)
+	}
+	s.logged[key] = got
+}
+
+// checkReady checks that nothing in rd leaves id before the state it
+// depends on is durable, that what id now knows committed agrees with
+// every other node, and records leaders from the events.
+func (s *sim) checkReady(id string, rd Ready) {
+	n := s.nodes[id]
+	stored := n.stored
+	for _, m := range rd.Messages {
+		if m.From != id {
+			s.fatalf("%s sends as %s: %s", id, m.From, m)
+		}
+		switch {
+		case m.Type == MsgPreVote, m.Type == MsgPreVoteResp && !m.Reject:
+			// carry the term of a pre-vote, not the sender's
+		case m.Term != stored.Term:
+			s.fatalf("%s sends %s with term %d but stored term is %d", id, m, m.Term, stored.Term)
+		case m.Type == MsgVote && stored.Vote != id:
+			s.fatalf("%s asks for votes before its own vote is durable: stored %+v", id, stored)
+		case m.Type == MsgVoteResp && !m.Reject && stored.Vote != m.To:
+			s.fatalf("%s grants %s before the vote is durable: stored %+v", id, m.To, stored)
+		case m.Type == MsgAppResp && !m.Reject && m.Index > n.storage.LastIndex():
+			s.fatalf("%s acknowledges %d before it is durable (log ends at %d)", id, m.Index, n.storage.LastIndex())
+		case m.Type == MsgApp && len(m.Entries) > 0:
+			last := m.Entries[len(m.Entries)-1]
+			if t, err := n.storage.Term(last.Index); err != nil || t != last.Term {
+				s.fatalf("%s sends entry %d term %d before it is durable", id, last.Index, last.Term)
+			}
+		}
+		if m.Type == MsgAppResp && m.Reject && m.ConflictIndex > 0 {
+			s.rejections++
+		}
+	}
+	for _, e := range rd.Events {
+		if e.Kind == EventRoleChanged && e.Role == RoleLeader {
+			s.recordLeader(e.Term, id)
+			s.checkLeaderCompleteness(id)
+		}
+	}
+	s.checkCommitted(id)
+}
+
+// checkCommitted compares the entries id newly knows committed with what
+// every other node committed at those indexes (State Machine Safety,
+// paper §5.4.3). Its log is durable up to its commit index here.
+func (s *sim) checkCommitted(id string) {
+	n := s.nodes[id]
+	commit := n.r.commit
+	for i := n.checked + 1; i <= commit; i++ {
+		ents, err := n.storage.Entries(i, i+1, 0)
+		if err != nil {
+			s.fatalf("%s: committed entry %d not durable: %v", id, i, err)
+		}
+		s.agree(id, ents[0])
+	}
+	n.checked = max(n.checked, commit)
+}
+
+// agree fails unless e is the entry committed at its index, recording it
+// if it is the first seen there.
+func (s *sim) agree(id string, e Entry) {
+	if e.Index <= uint64(len(s.committed)) {
+		want := s.committed[e.Index-1]
+		if want.Term != e.Term || want.Type != e.Type || string(want.Data) != string(e.Data) {
+			s.fatalf("%s has %+v committed at %d, another node %+v", id, e, e.Index, want)
+		}
+		return
+	}
+	if e.Index != uint64(len(s.committed))+1 {
+		s.fatalf("%s commits %d before %d", id, e.Index, len(s.committed)+1)
+	}
+	s.committed = append(s.committed, e)
+}
+
+// checkLeaderCompleteness fails unless the new leader id holds every
+// entry known committed (paper §5.4, Leader Completeness).
+func (s *sim) checkLeaderCompleteness(id string) {
+	r := s.nodes[id].r
+	for _, e := range s.committed {
+		if !r.log.matchTerm(e.Index, e.Term) {
+			s.fatalf("leader %s of term %d lacks committed entry %d (term %d)", id, r.term, e.Index, e.Term)
+		}
+	}
+}
+
+// apply hands id's state machine its committed entries, which must come
+// in order, once each, and be those committed (State Machine Safety).
+func (s *sim) apply(id string, ents []Entry) {
+	n := s.nodes[id]
+	for _, e := range ents {
+		if e.Index != n.applied+1 {
+			s.fatalf("%s applies %d after %d", id, e.Index, n.applied)
+		}
+		s.agree(id, e)
+		n.applied = e.Index
+	}
+}
+
+// checkStatus checks id's state against the run's history.
+func (s *sim) checkStatus(id string) {
+	n := s.nodes[id]
+	if n.r == nil {
+		return
+	}
+	st := n.r.Status()
+	if st.Term != n.stored.Term || st.Vote != n.stored.Vote {
+		s.fatalf("%s: term %d vote %q not what is stored: %+v", id, st.Term, st.Vote, n.stored)
+	}
+	if st.Applied != n.applied || st.Applied > st.Commit || st.Commit > st.LastIndex {
+		s.fatalf("%s: applied %d (state machine %d), commit %d, last index %d", id, st.Applied, n.applied, st.Commit, st.LastIndex)
+	}
+	if st.Role == RoleLeader {
+		s.recordLeader(st.Term, id)
+	}
+}
+
+// recordLeader enforces Election Safety: at most one leader per term
+// (paper §5.2, Figure 3).
+func (s *sim) recordLeader(term uint64, id string) {
+	if l, ok := s.leaders[term]; ok && l != id {
+		s.fatalf("two leaders in term %d: %s and %s", term, l, id)
+	}
+	s.leaders[term] = id
+}
+
+// send puts m on the network, unless it is lost; it may go twice.
+func (s *sim) send(m Message) {
+	if s.onSend != nil {
+		s.onSend(m)
+	}
+	if s.dropRate > 0 && s.rng.Float64() < s.dropRate {
+		return
+	}
+	at := s.now
+	if s.maxDelay > 0 {
+		at += s.rng.IntN(s.maxDelay + 1)
+	}
+	if s.longRate > 0 && s.rng.Float64() < s.longRate {
+		at += s.rng.IntN(1 + s.rng.IntN(s.longDelay))
+	}
+	s.enqueue(m, at)
+	if s.dupRate > 0 && s.rng.Float64() < s.dupRate {
+		s.enqueue(m, at+s.rng.IntN(s.maxDelay+2))
+	}
+}
+
+// enqueue puts m in the network, due at tick at.
+func (s *sim) enqueue(m Message, at int) {
+	if at <= s.now {
+		s.due = append(s.due, m)
+		return
+	}
+	s.queue = append(s.queue, flight{m: m, at: at})
+}
+
+// note adds a line to the trace.
+func (s *sim) note(format string, args ...any) {
+	if !s.traceOn {
+		return
+	}
+	s.trace = append(s.trace, fmt.Sprintf(format, args...))
+	if len(s.trace) > s.maxTrace {
+		s.trace = s.trace[len(s.trace)-s.maxTrace:]
+	}
+}
+
+// fatalf fails the test with the seed, the nodes' states and the trace.
+func (s *sim) fatalf(format string, args ...any) {
+	s.t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d tick %d: %s\n", s.seed, s.now, fmt.Sprintf(format, args...))
+	for _, id := range s.ids {
+		if r := s.nodes[id].r; r != nil {
+			st := r.Status()
+			fmt.Fprintf(&b, "  %s %s term=%d vote=%q leader=%q commit=%d applied=%d last=%d/%d\n",
+				id, st.Role, st.Term, st.Vote, st.Leader, st.Commit, st.Applied, st.LastIndex, st.LastTerm)
+		} else {
+			fmt.Fprintf(&b, "  %s down, stored %+v\n", id, s.nodes[id].stored)
+		}
+	}
+	if s.traceOn {
+		b.WriteString("  last steps:\n    " + strings.Join(s.trace, "\n    "))
+	}
+	s.t.Fatal(b.String())
+}
+
+// leaderOf returns the leader of group once the group agrees on it: one
+// member leads, every other member follows it in its term. Otherwise "".
+func (s *sim) leaderOf(group []string) string {
+	leader := ""
+	for _, id := range group {
+		if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
+			if leader != "" {
+				return ""
+			}
+			leader = id
+		}
+	}
+	if leader == "" {
+		return ""
+	}
+	term := s.nodes[leader].r.term
+	for _, id := range group {
+		r := s.nodes[id].r
+		if r != nil && id != leader && (r.role != RoleFollower || r.leader != leader || r.term != term) {
+			return ""
+		}
+	}
+	return leader
+}
+
+// checkOneLeader runs until group agrees on one leader, and returns it.
+func (s *sim) checkOneLeader(group []string) string {
+	s.t.Helper()
+	var l string
+	if !s.runUntil(30*simElection, func() bool { l = s.leaderOf(group); return l != "" }) {
+		s.fatalf("no agreed leader in %v within %d ticks", group, 30*simElection)
+	}
+	return l
+}
+
+// checkNoLeader fails if any running member of group is leader.
+func (s *sim) checkNoLeader(group []string) {
+	s.t.Helper()
+	for _, id := range group {
+		if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
+			s.fatalf("%s leads term %d without a majority", id, s.nodes[id].r.term)
+		}
+	}
+}
+
+// terms returns every running node's term, in id order.
+func (s *sim) terms() []uint64 {
+	var ts []uint64
+	for _, id := range s.ids {
+		if s.isUp(id) {
+			ts = append(ts, s.nodes[id].r.term)
+		}
+	}
+	return ts
+}
+
+// others returns the members except the given ones.
+func (s *sim) others(except ...string) []string {
+	var out []string
+	for _, id := range s.ids {
+		if !slices.Contains(except, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// propose asks id, which must be up, to propose data, and carries out the
+// Ready that follows.
+func (s *sim) propose(id, data string) (index, term uint64, err error) {
+	index, term, err = s.raft(id).Propose([]byte(data))
+	s.note("propose %q at %s: index %d term %d err %v", data, id, index, term, err)
+	s.drain(id)
+	return index, term, err
+}
+
+// readIndex asks id, which must be up, for a read barrier, remembering
+// the highest index known committed anywhere: the read index must cover
+// it, or the read could miss a write that completed before it began.
+func (s *sim) readIndex(id string, ctx uint64) error {
+	s.readFloor[id][ctx] = uint64(len(s.committed))
+	err := s.raft(id).ReadIndex(ctx)
+	s.note("read %d at %s: %v", ctx, id, err)
+	s.drain(id)
+	return err
+}
+
+// checkRead checks a read state id handed out against its request
+// (linearizable reads, thesis §6.4).
+func (s *sim) checkRead(id string, rs ReadState) {
+	floor, ok := s.readFloor[id][rs.Ctx]
+	if !ok {
+		s.fatalf("%s answers read %d, never requested", id, rs.Ctx)
+	}
+	if rs.Index < floor {
+		s.fatalf("%s read %d at index %d, below %d committed at the request", id, rs.Ctx, rs.Index, floor)
+	}
+}
+
+// readDone returns the read state id handed out for ctx, if any.
+func (s *sim) readDone(id string, ctx uint64) (ReadState, bool) {
+	for _, rs := range s.nodes[id].reads {
+		if rs.Ctx == ctx {
+			return rs, true
+		}
+	}
+	return ReadState{}, false
+}
+
+// nCommitted returns how many running nodes have applied index, and the
+// data committed there ("" when none has).
+func (s *sim) nCommitted(index uint64) (int, string) {
+	count := 0
+	for _, id := range s.ids {
+		if n := s.nodes[id]; n.r != nil && n.applied >= index {
+			count++
+		}
+	}
+	if count == 0 {
+		return 0, ""
+	}
+	return count, string(s.committed[index-1].Data)
+}
+
+// one proposes data to whichever node leads and waits until at least
+// expected running nodes have applied it; with retry, a proposal lost to
+// a change of leader is made again. It returns the entry's index. This is
+// 6.5840's one(), in ticks.
+func (s *sim) one(data string, expected int, retry bool) uint64 {
+	s.t.Helper()
+	deadline := s.now + 40*simElection
+	for start := 0; s.now < deadline; start++ {
+		var index uint64
+		for k := range s.ids {
+			id := s.ids[(start+k)%len(s.ids)]
+			if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
+				if i, _, err := s.propose(id, data); err == nil {
+					index = i
+					break
+				}
+			}
+		}
+		if index == 0 {
+			s.tick()
+			continue
+		}
+		if s.runUntil(3*simElection, func() bool {
+			n, got := s.nCommitted(index)
+			return n >= expected && got == data
+		}) {
+			return index
+		}
+		if !retry {
+			n, got := s.nCommitted(index)
+			s.fatalf("one(%q) failed to reach agreement: %d nodes applied %q at %d", data, n, got, index)
+		}
+	}
+	s.fatalf("one(%q, %d) failed to reach agreement within %d ticks", data, expected, 40*simElection)
+	return 0
+}
+
+// waitApplied runs until at least n running nodes have applied index.
+func (s *sim) waitApplied(index uint64, n int) {
+	s.t.Helper()
+	if !s.runUntil(10*simElection, func() bool { c, _ := s.nCommitted(index); return c >= n }) {
+		c, _ := s.nCommitted(index)
+		s.fatalf("only %d nodes applied %d, want %d", c, index, n)
+	}
+}
+
+// disconnect cuts id off from everyone until reconnect (6.5840's
+// disconnect); unlike isolate, it leaves the cut links alone.
+func (s *sim) disconnect(id string) {
+	s.offline[id] = true
+	s.note("disconnect %s", id)
+}
+
+// reconnect undoes disconnect.
+func (s *sim) reconnect(id string) {
+	delete(s.offline, id)
+	s.note("reconnect %s", id)
+}

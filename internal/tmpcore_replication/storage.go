@@ -1,0 +1,136 @@
+package raftnode
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors a Storage returns, wrapped or not; match them with errors.Is.
+var (
+	// ErrUnavailable: asked for entries the storage does not have.
+	ErrUnavailable = errors.New("requested entries are unavailable")
+	// ErrCompacted: asked for entries before the storage's first index,
+	// removed after a snapshot.
+	ErrCompacted = errors.New("requested entries are compacted")
+)
+
+// Storage is the durable log as the core reads it. The runtime implements
+// it over segmentlog; tests use MemoryStorage. The core only reads it: the
+// caller writes what Ready.Entries hands out, and reads must see those
+// writes once Advance is called. Reads must be cheap (memory or mmap); the
+// core calls them while stepping.
+type Storage interface {
+	// FirstIndex is the index of the first entry; LastIndex()+1 when the
+	// storage is empty (1 for a new log).
+	FirstIndex() uint64
+	// LastIndex is the index of the last entry, 0 for a new log.
+	LastIndex() uint64
+	// Term is the term of entry i. Term(0) is 0; below FirstIndex()-1 it
+	// may fail with ErrCompacted, beyond LastIndex() it fails with
+	// ErrUnavailable.
+	Term(i uint64) (uint64, error)
+	// Entries returns the entries [lo, hi): at least one when lo < hi,
+	// then as many as fit in maxBytes, counting len(Data) plus
+	// EntryOverhead for each. The core does not modify the result.
+	Entries(lo, hi, maxBytes uint64) ([]Entry, error)
+}
+
+// EntryOverhead is what an entry costs beyond its Data when byte limits
+// (Config.MaxMsgBytes, Storage.Entries) are counted: term, index, type
+// and framing, so that a run of empty entries is limited too.
+const EntryOverhead = 16
+
+// entrySize is what e counts against a byte limit.
+func entrySize(e Entry) uint64 {
+	return uint64(len(e.Data)) + EntryOverhead
+}
+
+// limitSize returns the longest prefix of es that fits in maxBytes, but at
+// least one entry when atLeastOne.
+func limitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
+	var size uint64
+	for i, e := range es {
+		size += entrySize(e)
+		if size > maxBytes && (i > 0 || !atLeastOne) {
+			return es[:i]
+		}
+	}
+	return es
+}
+
+// MemoryStorage is a Storage in memory, for tests and the simulator. It is
+// not safe for concurrent use.
+type MemoryStorage struct {
+	entries []Entry // entries[i].Index == i+1
+}
+
+var _ Storage = (*MemoryStorage)(nil)
+
+// NewMemoryStorage returns an empty log.
+func NewMemoryStorage() *MemoryStorage {
+	return &MemoryStorage{}
+}
+
+// FirstIndex is always 1: MemoryStorage never compacts.
+func (s *MemoryStorage) FirstIndex() uint64 { return 1 }
+
+// LastIndex is the index of the last entry, 0 when empty.
+func (s *MemoryStorage) LastIndex() uint64 { return uint64(len(s.entries)) }
+
+// Term is the term of entry i.
+func (s *MemoryStorage) Term(i uint64) (uint64, error) {
+	switch {
+	case i == 0:
+		return 0, nil
+	case i > s.LastIndex():
+		return 0, fmt.Errorf("term of %d, last index %d: %w", i, s.LastIndex(), ErrUnavailable)
+	}
+	return s.entries[i-1].Term, nil
+}
+
+// Entries returns [lo, hi) limited by maxBytes; the result shares the
+// entries' Data with the storage.
+func (s *MemoryStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
+	switch {
+	case lo == 0:
+		return nil, fmt.Errorf("entries from 0: %w", ErrCompacted)
+	case lo > hi || hi > s.LastIndex()+1:
+		return nil, fmt.Errorf("entries [%d, %d), last index %d: %w", lo, hi, s.LastIndex(), ErrUnavailable)
+	}
+	// Clipped, so that a caller appending to the result cannot write into
+	// the storage.
+	es := s.entries[lo-1 : hi-1 : hi-1]
+	return limitSize(es, maxBytes, true), nil
+}
+
+// Append writes es, which must be consecutive with terms that never go
+// back, replacing every entry from es[0].Index on, as the runtime does
+// with TruncateSuffix then Append. It keeps the entries but not a copy of
+// their Data.
+func (s *MemoryStorage) Append(es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	first := es[0].Index
+	if first == 0 || first > s.LastIndex()+1 {
+		return fmt.Errorf("append at %d to a log ending at %d: %w", first, s.LastIndex(), ErrUnavailable)
+	}
+	prev, _ := s.Term(first - 1)
+	for i, e := range es {
+		if e.Index != first+uint64(i) {
+			return fmt.Errorf("append: entry %d has index %d, want %d", i, e.Index, first+uint64(i))
+		}
+		if e.Term == 0 || e.Term < prev {
+			return fmt.Errorf("append: entry %d has term %d after term %d", e.Index, e.Term, prev)
+		}
+		prev = e.Term
+	}
+	keep := s.entries[:first-1]
+	if first-1 < s.LastIndex() {
+		// Truncating: write into a new array, since slices handed out
+		// earlier may still be read.
+		keep = keep[:len(keep):len(keep)]
+	}
+	s.entries = append(keep, es...)
+	return nil
+}

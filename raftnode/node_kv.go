@@ -1,0 +1,212 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+
+	"github.com/easykv/easykv/kvmap"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// kvCall is one client request travelling to the Raft loop and back.
+type kvCall struct {
+	req   *pb.KvRequest
+	node  string              // id of the answering node
+	reply chan *pb.KvResponse // buffered: the loop never waits for the client
+}
+
+// answer sends resp to the waiting client (or to nobody, if it gave up).
+func (c *kvCall) answer(resp *pb.KvResponse) {
+	resp.RequestId, resp.NodeId = c.req.GetRequestId(), c.node
+	c.reply <- resp
+}
+
+// pendingWrite is a proposed write waiting to be applied at its index.
+type pendingWrite struct {
+	term uint64 // term the entry was proposed in; another term there means it was lost
+	call *kvCall
+}
+
+// pendingRead is a linearizable read waiting for its read index.
+type pendingRead struct {
+	index     uint64 // read index, once the leader confirmed it
+	confirmed bool   // a quorum confirmed leadership for this read
+	call      *kvCall
+}
+
+// clientState tracks the requests the loop has accepted and not answered.
+// It is owned by the Run goroutine.
+type clientState struct {
+	writes  map[uint64]*pendingWrite // by log index
+	reads   map[uint64]*pendingRead  // by read context
+	nextCtx uint64                   // read context for the next ReadIndex
+}
+
+func newClientState() clientState {
+	return clientState{writes: map[uint64]*pendingWrite{}, reads: map[uint64]*pendingRead{}}
+}
+
+// KV answers a client request once the Raft loop has served it: a write
+// after it is committed and applied, a read after ReadIndex confirmed it
+// (or at once for a stale read).
+func (n *Node) KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
+	call := &kvCall{req: req, node: n.cfg.ID, reply: make(chan *pb.KvResponse, 1)}
+	select {
+	case n.kvc <- call:
+	case <-ctx.Done():
+		return &pb.KvResponse{RequestId: req.GetRequestId(), NodeId: n.cfg.ID, Code: pb.ErrorCode_UNAVAILABLE, Message: "node busy: request not accepted"}
+	}
+	select {
+	case resp := <-call.reply:
+		return resp
+	case <-ctx.Done():
+		return &pb.KvResponse{RequestId: req.GetRequestId(), NodeId: n.cfg.ID, Code: pb.ErrorCode_TIMEOUT, Message: "timed out: the request may or may not have taken effect"}
+	}
+}
+
+// handleKV starts serving one client request inside the loop.
+func (n *Node) handleKV(call *kvCall, paused bool) {
+	req := call.req
+	resp := &pb.KvResponse{}
+	switch {
+	case paused:
+		resp.Code, resp.Message = pb.ErrorCode_PAUSED, "node paused"
+	case req.GetKey() == "":
+		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, "empty key"
+	case req.GetOpType() == pb.KvRequest_GET && req.GetStale():
+		n.readLocal(resp, req.GetKey())
+	case req.GetOpType() == pb.KvRequest_GET:
+		ctx := n.clients.nextCtx + 1
+		if err := n.core.ReadIndex(ctx); err != nil {
+			n.refuse(resp, err)
+			break
+		}
+		n.clients.nextCtx = ctx
+		n.clients.reads[ctx] = &pendingRead{call: call}
+		return
+	case req.GetOpType() == pb.KvRequest_PUT || req.GetOpType() == pb.KvRequest_DELETE:
+		cmd := kvmap.Command{Op: kvmap.OpPut, Key: req.GetKey(), Value: req.GetValue(), ClientID: req.GetClientId(), Seq: req.GetSequence()}
+		if req.GetOpType() == pb.KvRequest_DELETE {
+			cmd.Op, cmd.Value = kvmap.OpDelete, ""
+		}
+		index, term, err := n.core.Propose(cmd.Encode())
+		if err != nil {
+			n.refuse(resp, err)
+			break
+		}
+		n.clients.writes[index] = &pendingWrite{term: term, call: call}
+		return
+	default:
+		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, "unknown operation "+req.GetOpType().String()
+	}
+	call.answer(resp)
+}
+
+// refuse fills resp for a request the core would not take.
+func (n *Node) refuse(resp *pb.KvResponse, err error) {
+	if errors.Is(err, ErrNotLeader) {
+		n.notLeader(resp)
+		return
+	}
+	resp.Code, resp.Message = pb.ErrorCode_UNAVAILABLE, err.Error()
+}
+
+// notLeader fills resp with NOT_LEADER and the leader this node knows of.
+func (n *Node) notLeader(resp *pb.KvResponse) {
+	leader := n.core.Status().Leader
+	resp.Code, resp.Message = pb.ErrorCode_NOT_LEADER, "not the leader"
+	resp.LeaderId, resp.LeaderAddr = leader, n.cfg.Members[leader]
+}
+
+// readLocal answers a read from this node's applied state.
+func (n *Node) readLocal(resp *pb.KvResponse, key string) {
+	resp.Index = int64(n.kv.AppliedIndex())
+	value, ok := n.kv.Get(key)
+	resp.Found, resp.Value = ok, value
+	resp.Success = true
+	if !ok {
+		resp.Code, resp.Message = pb.ErrorCode_NOT_FOUND, "key not found"
+	}
+}
+
+// apply hands one committed entry to the state machine and answers the
+// client waiting for it, if it is on this node.
+func (n *Node) apply(e Entry) {
+	data := e.Data
+	if e.Type == EntryNoop {
+		data = nil
+	}
+	res := n.kv.Apply(e.Index, data)
+	w, ok := n.clients.writes[e.Index]
+	if !ok {
+		return
+	}
+	delete(n.clients.writes, e.Index)
+	resp := &pb.KvResponse{Index: int64(e.Index)}
+	switch {
+	case w.term != e.Term:
+		// Another leader's entry took this index: the write was lost.
+		resp.Code, resp.Message = pb.ErrorCode_NOT_LEADER, "write overwritten by a new leader; retry"
+	case res.Err != nil:
+		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, res.Err.Error()
+	default:
+		resp.Success, resp.Found = true, res.Existed
+		if res.Stale {
+			resp.Message = "late retry of an older write: nothing applied"
+		}
+	}
+	w.call.answer(resp)
+}
+
+// readConfirmed records that the leader confirmed read ctx at index.
+func (c *clientState) readConfirmed(ctx, index uint64) {
+	if r, ok := c.reads[ctx]; ok {
+		r.index, r.confirmed = index, true
+	}
+}
+
+// readDropped answers a read the core gave up on (leadership lost).
+func (c *clientState) readDropped(ctx uint64, notLeader func(*pb.KvResponse)) {
+	r, ok := c.reads[ctx]
+	if !ok {
+		return
+	}
+	delete(c.reads, ctx)
+	resp := &pb.KvResponse{}
+	notLeader(resp)
+	r.call.answer(resp)
+}
+
+// answerReads answers every confirmed read whose index has been applied
+// (thesis §6.4: the read sees every write committed before it began).
+func (c *clientState) answerReads(kv *kvmap.Map) {
+	for ctx, r := range c.reads {
+		if !r.confirmed || r.index > kv.AppliedIndex() {
+			continue
+		}
+		delete(c.reads, ctx)
+		resp := &pb.KvResponse{Index: int64(r.index), Success: true}
+		resp.Value, resp.Found = kv.Get(r.call.req.GetKey())
+		if !resp.Found {
+			resp.Code, resp.Message = pb.ErrorCode_NOT_FOUND, "key not found"
+		}
+		r.call.answer(resp)
+	}
+}
+
+// failWrites answers every pending write with code.
+func (c *clientState) failWrites(code pb.ErrorCode, msg string) {
+	for index, w := range c.writes {
+		w.call.answer(&pb.KvResponse{Code: code, Message: msg})
+		delete(c.writes, index)
+	}
+}
+
+// failAll answers every pending request with code, when the node stops.
+func (c *clientState) failAll(code pb.ErrorCode, msg string) {
+	c.failWrites(code, msg)
+	for ctx, r := range c.reads {
+		r.call.answer(&pb.KvResponse{Code: code, Message: msg})
+		delete(c.reads, ctx)
+	}
+}

@@ -1,0 +1,116 @@
+package raftnode
+
+import (
+	"sort"
+	"time"
+
+	"github.com/easykv/easykv/kvmap"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// Status reports the node's state, with the election timer interpolated to
+// this instant.
+func (n *Node) Status() *pb.NodeStatus {
+	s := n.snap.Load()
+	st := s.status
+	now := time.Now()
+	out := &pb.NodeStatus{
+		Id:                    n.cfg.ID,
+		Addr:                  n.cfg.Addr,
+		Cluster:               n.cfg.Cluster,
+		Role:                  roleToWire(st.Role),
+		Term:                  int64(st.Term),
+		VotedFor:              st.Vote,
+		LeaderId:              st.Leader,
+		LeaderAddr:            n.cfg.Members[st.Leader],
+		CommitIndex:           int64(st.Commit),
+		AppliedIndex:          int64(st.Applied),
+		LastIndex:             int64(st.LastIndex),
+		LastTerm:              int64(st.LastTerm),
+		ElectionTimeoutMs:     (time.Duration(st.RandomizedElectionTimeout) * n.tick).Milliseconds(),
+		BaseElectionTimeoutMs: n.cfg.ElectionTimeout.Milliseconds(),
+		HeartbeatMs:           n.cfg.Heartbeat.Milliseconds(),
+		Paused:                s.paused,
+		UnixMs:                now.UnixMilli(),
+		VotesGranted:          st.VotesGranted,
+		VotesRejected:         st.VotesRejected,
+		LogTail:               s.tail,
+	}
+	if st.Role != RoleLeader {
+		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tick
+		if !s.paused {
+			left -= now.Sub(s.lastTick)
+		}
+		out.ElectionRemainingMs = max(left, 0).Milliseconds()
+	}
+	ids := make([]string, 0, len(st.Progress))
+	for id := range st.Progress {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		p := st.Progress[id]
+		out.Peers = append(out.Peers, &pb.PeerProgress{Id: id, MatchIndex: int64(p.Match), NextIndex: int64(p.Next), RecentActive: p.RecentActive})
+	}
+	return out
+}
+
+// tailToWire describes log entries for people watching: a no-op, or the
+// command in short form.
+func tailToWire(entries []Entry) []*pb.LogEntry {
+	out := make([]*pb.LogEntry, len(entries))
+	for i, e := range entries {
+		w := &pb.LogEntry{Term: int64(e.Term), Index: int64(e.Index), Type: pb.EntryType(e.Type)}
+		switch cmd, err := kvmap.DecodeCommand(e.Data); {
+		case e.Type == EntryNoop:
+			w.Command = "(no-op)"
+		case err != nil:
+			w.Command = "(undecodable)"
+		default:
+			w.Command = cmd.String()
+		}
+		out[i] = w
+	}
+	return out
+}
+
+func (n *Node) eventToWire(ev Event) *pb.WatchEvent {
+	w := &pb.WatchEvent{
+		NodeId:   n.cfg.ID,
+		UnixMs:   time.Now().UnixMilli(),
+		Term:     int64(ev.Term),
+		Role:     roleToWire(ev.Role),
+		LeaderId: ev.Leader,
+		Peer:     ev.Peer,
+		Reason:   ev.Reason,
+		PreVote:  ev.PreVote,
+	}
+	switch ev.Kind {
+	case EventRoleChanged:
+		w.Kind = pb.WatchEvent_ROLE_CHANGED
+	case EventTermChanged:
+		w.Kind = pb.WatchEvent_TERM_CHANGED
+	case EventVoteRequested:
+		w.Kind = pb.WatchEvent_VOTE_REQUESTED
+	case EventVoteGranted:
+		w.Kind = pb.WatchEvent_VOTE_GRANTED
+	case EventVoteDenied:
+		w.Kind = pb.WatchEvent_VOTE_DENIED
+	case EventLeaderChanged:
+		w.Kind = pb.WatchEvent_LEADER_CHANGED
+	}
+	return w
+}
+
+func roleToWire(r Role) pb.Role {
+	switch r {
+	case RolePreCandidate:
+		return pb.Role_ROLE_PRE_CANDIDATE
+	case RoleCandidate:
+		return pb.Role_ROLE_CANDIDATE
+	case RoleLeader:
+		return pb.Role_ROLE_LEADER
+	default:
+		return pb.Role_ROLE_FOLLOWER
+	}
+}
