@@ -78,8 +78,9 @@ func (s *tmuxScreen) alive() bool {
 var headerLeader = regexp.MustCompile(`leader (n\d) \(term (\d+)\)`)
 
 // TestDashboardShowsElectionAndPause drives the real dashboard in tmux
-// against three real nodes: it shows the elected leader, `pause` typed at
-// the prompt pauses it and the screen shows the new leader, `resume` brings
+// against three real nodes: it shows the elected leader, a put typed at the
+// prompt replicates to every card's log tail and a get reads it back, `pause`
+// typed at the prompt pauses the leader and the screen shows the new leader, `resume` brings
 // it back as a follower, and `quit` exits.
 func TestDashboardShowsElectionAndPause(t *testing.T) {
 	skipIfShort(t)
@@ -91,6 +92,17 @@ func TestDashboardShowsElectionAndPause(t *testing.T) {
 		m := headerLeader.FindStringSubmatch(screen)
 		return m != nil && m[1] == leader && m[2] == fmt.Sprint(term) &&
 			strings.Contains(screen, "★ LEADER") && strings.Count(screen, "● follower") == 2
+	})
+
+	// A write typed at the prompt is answered, and the entry shows in every
+	// node's log tail once replicated.
+	scr.typeLine("put user:1 alice")
+	scr.waitScreen("the put's result and the entry on all three cards", func(screen string) bool {
+		return strings.Contains(screen, "put user:1 alice → OK") && strings.Count(screen, "PUT user:1 alice") >= 3
+	})
+	scr.typeLine("get user:1")
+	scr.waitScreen("the get's result", func(screen string) bool {
+		return strings.Contains(screen, `get user:1 → "alice"`)
 	})
 
 	scr.typeLine("pause " + leader)

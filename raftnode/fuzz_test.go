@@ -194,7 +194,7 @@ func (in *fuzzInput) message() Message {
 	if flags&8 != 0 {
 		m.ConflictTerm, m.ConflictIndex = in.term(), uint64(in.byte()%8)
 	}
-	for i := range uint64(flags >> 4 % 4) {
+	for i := range uint64(flags>>4) % 4 {
 		e := Entry{Term: in.term(), Index: m.Index + 1 + i, Type: EntryType(in.byte() % 3)}
 		if e.Type == EntryNormal {
 			e.Data = []byte{in.byte()}
