@@ -61,6 +61,7 @@ func FuzzStep(f *testing.F) {
 			}
 			c.check(before)
 		}
+		if st := r.Status(); true { t.Logf("END %s term %d commit %d applied %d last %d reads", st.Role, st.Term, st.Commit, st.Applied, st.LastIndex) }
 	})
 }
 
