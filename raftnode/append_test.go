@@ -3,6 +3,7 @@ package raftnode
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -474,5 +475,35 @@ func TestLogTail(t *testing.T) {
 	}
 	if got := newTestRaft(t, three).LogTail(5); got != nil {
 		t.Fatalf("empty log tail %v", got)
+	}
+}
+
+// TestRestartAppliedAheadOfCommit: entries the state machine applied were
+// committed, even if the hard state's commit index was written lazily and
+// lags; the core starts from there and hands out nothing again.
+func TestRestartAppliedAheadOfCommit(t *testing.T) {
+	r := newTestRaft(t, three, withLog(1, 1, 1), withHardState(HardState{Term: 1, Commit: 1}), func(c *Config) { c.Applied = 2 })
+	if st := r.Status(); st.Commit != 2 || st.Applied != 2 {
+		t.Fatalf("commit %d applied %d, want 2, 2", st.Commit, st.Applied)
+	}
+	rd := drain(r)
+	if len(rd.CommittedEntries) != 0 || rd.HardState.Commit != 2 || rd.MustSync {
+		t.Fatalf("Ready %+v, want only the raised commit, unsynced", rd)
+	}
+}
+
+// TestProposeAtLastIndex: a leader whose log reached the last possible
+// index drops proposals instead of wrapping around.
+func TestProposeAtLastIndex(t *testing.T) {
+	full := &windowStorage{first: math.MaxUint64, entries: entriesOf(math.MaxUint64, 1)}
+	r := newTestRaft(t, three, withHardState(HardState{Term: 1}), func(c *Config) {
+		c.Storage, c.Applied = full, math.MaxUint64-1
+	})
+	makeLeader(t, r)
+	if _, _, err := r.Propose([]byte("x")); !errors.Is(err, ErrProposalDropped) {
+		t.Fatalf("Propose at the last index: %v", err)
+	}
+	if st := r.Status(); st.LastIndex != math.MaxUint64 || st.LastTerm != 1 {
+		t.Fatalf("log changed: %+v", st)
 	}
 }

@@ -22,36 +22,68 @@
 // refuses (pre-)votes for later terms without raising its own (the lease),
 // so a node that was cut off cannot unseat a healthy leader when it returns.
 //
-// This version elects leaders; the log is kept (Config.Entries restores it,
-// and elections compare logs by last term, then last index, §5.4.1) but not
-// yet replicated: MsgApp carries no entries.
+// A leader appends a no-op of its term as soon as it is elected (§8), takes
+// proposals (Propose) and replicates its log (§5.3). It tracks each
+// follower's progress: in probe state it sends one MsgApp at a time until
+// it finds where the follower's log matches its own, skipping a whole term
+// per refusal with the follower's conflict hints; in replicate state it
+// streams MsgApps of up to MaxMsgBytes of entries, up to MaxInflight of
+// them unacknowledged. A follower appends after a matching prefix and
+// replaces a conflicting suffix from the first conflict only. The leader
+// commits the highest index a quorum stores, counting its own log, but only
+// if that entry is of its own term (§5.4.2, Figure 8); committed entries
+// come out of Ready once each, in order. ReadIndex serves linearizable
+// reads (thesis §6.4): once the leader has committed in its term, the
+// commit index becomes the read index as soon as a quorum answers a
+// heartbeat round sent at or after the request; requests made between
+// two rounds share one.
+//
+// The log is the caller's Storage (durable entries, read only by the core)
+// followed by the entries the core holds until the caller has persisted
+// them. Elections compare these logs by last term, then last index
+// (§5.4.1).
 //
 // # The Ready contract
 //
-// The caller owns a core and calls Tick, Step, Ready and Advance from one
-// goroutine. Whenever HasReady reports true, it takes rd := Ready() and, in
-// this order:
+// The caller owns a core and calls Tick, Step, Propose, ReadIndex, Ready
+// and Advance from one goroutine. Whenever HasReady reports true, it takes
+// rd := Ready() and, in this order:
 //
-//  1. If rd.MustSync, writes rd.HardState to stable storage and waits until
-//     it is durable (fsync). Term and vote must be durable before any
-//     message that depends on them leaves the node: a vote granted, then
-//     forgotten in a crash, could elect two leaders in one term. A
-//     non-empty HardState with MustSync false differs only in Commit, which
-//     may be written lazily or not at all.
+//  1. Persists rd.Entries, first cutting off the durable log from
+//     rd.Entries[0].Index if it reaches that far (the entries replace a
+//     conflicting suffix), then rd.HardState when not empty. If
+//     rd.MustSync, it waits until both are durable (fsync). Term, vote and
+//     entries must be durable before any message that depends on them
+//     leaves the node: a vote granted, then forgotten in a crash, could
+//     elect two leaders in one term; an entry acknowledged, then lost,
+//     could be counted towards a commit that no longer holds. A non-empty
+//     HardState with MustSync false differs only in Commit, which may be
+//     written lazily or not at all.
 //  2. Sends rd.Messages, each to the node named in its To field. Sending is
 //     best effort: a message may be dropped, delayed or reordered; Raft
 //     tolerates all three.
-//  3. Hands rd.Events, in order, to whoever watches the node. Events never
+//  3. Applies rd.CommittedEntries to the state machine, in order. They are
+//     bounded per Ready (MaxMsgBytes); a long backlog comes in several.
+//  4. Answers reads: each of rd.ReadStates once the state machine has
+//     applied its Index, and each ctx in rd.DroppedReads with an error
+//     (leadership was lost; the client may retry elsewhere).
+//  5. Hands rd.Events, in order, to whoever watches the node. Events never
 //     drive the algorithm; losing them is safe.
-//  4. Calls Advance, which tells the core that steps 1 to 3 are done.
+//  6. Calls Advance, which tells the core that steps 1 to 5 are done: the
+//     entries are durable and the committed entries applied.
 //
-// Tick and Step may be called between Ready and Advance; what they produce
-// waits for the next Ready. If the caller stops before Advance (a crash), it
-// restarts with New from the hard state it last made durable.
+// Tick, Step, Propose and ReadIndex may be called between Ready and
+// Advance; what they produce waits for the next Ready, and Advance marks
+// durable only what that Ready handed out and is still in the log. If the
+// caller stops before Advance (a crash), it restarts with New from its
+// durable log (Config.Storage), the hard state it last made durable, and
+// the index its state machine had applied (Config.Applied, 0 if the state
+// machine is rebuilt from the log).
 //
 // Step returns an error, wrapping ErrUnknownPeer, ErrWrongRecipient or
 // ErrInvalidMessage, for a message no correct peer can send; the message is
 // dropped and the core is unchanged. Stale messages (from older terms or
 // earlier roles) are not errors: they are answered if the sender needs to
-// learn the current term, and dropped otherwise.
+// learn the current term, and dropped otherwise. Propose and ReadIndex
+// return an error wrapping ErrNotLeader on any node but the leader.
 package raftnode

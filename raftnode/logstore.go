@@ -36,9 +36,16 @@ func (s segmentStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Entry, len(es))
-	for i, e := range es {
-		out[i] = Entry{Term: e.Term, Index: e.Index, Type: EntryType(e.Type), Data: e.Data}
+	// The segment log counts payload bytes only; the core also counts a
+	// fixed overhead per entry, so that a run of empty no-ops stays bounded.
+	out := make([]Entry, 0, len(es))
+	var size uint64
+	for _, e := range es {
+		size += uint64(len(e.Data)) + EntryOverhead
+		if len(out) > 0 && size > maxBytes {
+			break
+		}
+		out = append(out, Entry{Term: e.Term, Index: e.Index, Type: EntryType(e.Type), Data: e.Data})
 	}
 	return out, nil
 }

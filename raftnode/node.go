@@ -205,7 +205,10 @@ func (n *Node) Run(ctx context.Context) error {
 			answer = func() { req.reply <- err }
 		}
 		n.drain(paused)
-		if n.core.HasReady() {
+		// Committed entries come in bounded slices: loop until the core has
+		// nothing left, so a backlog (a restart's replay) is not applied one
+		// slice per tick.
+		for n.core.HasReady() {
 			rd := n.core.Ready()
 			if err := n.handleReady(rd, paused); err != nil {
 				return err

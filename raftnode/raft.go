@@ -115,7 +115,7 @@ type Raft struct {
 	votes             map[string]bool      // (pre-)candidate: responses this round, true = granted
 	progress          map[string]*progress // leader: every other member
 	reads             readQueue            // leader: ReadIndex requests in progress
-	matchBuf          []uint64             // scratch for the commit quorum
+	matchBuf          []uint64             // scratch for quorum counts
 
 	msgs         []Message   // outbound, not yet handed out and advanced
 	events       []Event     // happened, not yet handed out and advanced
@@ -137,12 +137,16 @@ func New(cfg Config) (*Raft, error) {
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("%w: storage cannot tell the term of its last entry %d", ErrInvalidConfig, last)
-	case l.firstIndex() > last+1:
+	case l.firstIndex()-1 > last:
 		return nil, fmt.Errorf("%w: storage first index %d after last index %d", ErrInvalidConfig, l.firstIndex(), last)
 	case hs.Commit > last:
 		return nil, fmt.Errorf("%w: commit %d beyond last index %d", ErrInvalidConfig, hs.Commit, last)
 	case cfg.Applied > last:
 		return nil, fmt.Errorf("%w: applied %d beyond last index %d", ErrInvalidConfig, cfg.Applied, last)
+	case cfg.Applied+1 < l.firstIndex():
+		// The entries before the first are gone; the state machine must
+		// hold them already.
+		return nil, fmt.Errorf("%w: applied %d before first index %d", ErrInvalidConfig, cfg.Applied, l.firstIndex())
 	case lastTerm > hs.Term:
 		return nil, fmt.Errorf("%w: last entry has term %d, after current term %d", ErrInvalidConfig, lastTerm, hs.Term)
 	}

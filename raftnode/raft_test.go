@@ -74,7 +74,7 @@ func storageWith(terms ...uint64) *MemoryStorage {
 }
 
 // drain takes the pending Ready, persists its entries to the core's
-// MemoryStorage, and advances.
+// storage, and advances.
 func drain(r *Raft) Ready {
 	rd := r.Ready()
 	persistReady(r, rd)
@@ -82,10 +82,21 @@ func drain(r *Raft) Ready {
 	return rd
 }
 
-// persistReady writes rd.Entries to r's MemoryStorage, as the caller
-// must before Advance.
+// appender is a test Storage the caller can write to.
+type appender interface {
+	Storage
+	Append([]Entry) error
+}
+
+var (
+	_ appender = (*MemoryStorage)(nil)
+	_ appender = (*windowStorage)(nil)
+)
+
+// persistReady writes rd.Entries to r's storage, as the caller must
+// before Advance.
 func persistReady(r *Raft, rd Ready) {
-	if err := r.log.storage.(*MemoryStorage).Append(rd.Entries); err != nil {
+	if err := r.log.storage.(appender).Append(rd.Entries); err != nil {
 		panic(err)
 	}
 }
@@ -164,6 +175,12 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"applied within log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1, 1), HardState{Term: 1}, 2 }, ""},
 		{"entry from the future", func(c *Config) { c.Storage, c.HardState.Term = storageWith(2), 1 }, "after current term"},
 		{"unreadable storage", func(c *Config) { c.Storage = brokenStorage{} }, "cannot tell the term"},
+		{"applied before a compacted log", func(c *Config) {
+			c.Storage, c.HardState = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1}
+		}, "applied 0 before first index 5"},
+		{"applied covers a compacted log", func(c *Config) {
+			c.Storage, c.HardState, c.Applied = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1, Commit: 4}, 4
+		}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

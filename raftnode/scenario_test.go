@@ -273,7 +273,11 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 	p := rand.New(rand.NewPCG(seed, 0xc4a05))              // the run's parameters
 	preVote, checkQuorum := p.IntN(2) == 0, p.IntN(2) == 0 // safety must not depend on them
 	n := 3 + 2*p.IntN(2)
-	s := newSim(t, n, seed, func(c *Config) { c.PreVote, c.CheckQuorum = preVote, checkQuorum })
+	inflight, msgBytes := []int{0, 1, 4}[p.IntN(3)], []uint64{0, 1}[p.IntN(2)] // nor on flow control
+	s := newSim(t, n, seed, func(c *Config) {
+		c.PreVote, c.CheckQuorum = preVote, checkQuorum
+		c.MaxInflight, c.MaxMsgBytes = inflight, msgBytes
+	})
 	s.traceOn = false // fast; rerun one seed with traceOn to debug
 	s.dropRate = float64(p.IntN(3)) * 0.1
 	s.maxDelay = p.IntN(4)

@@ -39,7 +39,7 @@ type sim struct {
 	// longRate is the chance that a message is held much longer, up to
 	// longDelay ticks, most of them far less (6.5840's long reordering).
 	longRate  float64
-	longDelay int
+	longDelay int       // bound of a long hold, in ticks
 	hold      bool      // keep every message in the network until released
 	crashRate float64   // chance that a node crashes after persisting a Ready, before sending
 	queue     []flight  // messages in the network, not yet due
