@@ -199,6 +199,10 @@ const (
 	AdminCommand_ADMIN_UNKNOWN AdminCommand = 0
 	AdminCommand_PAUSE         AdminCommand = 1 // stop timers and drop all Raft traffic in and out
 	AdminCommand_RESUME        AdminCommand = 2 // undo PAUSE
+	AdminCommand_PARTITION     AdminCommand = 3 // drop all Raft traffic to and from every peer; timers keep running
+	AdminCommand_HEAL          AdminCommand = 4 // undo PARTITION, ISOLATE and DELAY
+	AdminCommand_ISOLATE       AdminCommand = 5 // drop all Raft traffic to and from the peers listed
+	AdminCommand_DELAY         AdminCommand = 6 // delay outbound Raft traffic by delay_ms (0 clears)
 )
 
 // Enum value maps for AdminCommand.
@@ -207,11 +211,19 @@ var (
 		0: "ADMIN_UNKNOWN",
 		1: "PAUSE",
 		2: "RESUME",
+		3: "PARTITION",
+		4: "HEAL",
+		5: "ISOLATE",
+		6: "DELAY",
 	}
 	AdminCommand_value = map[string]int32{
 		"ADMIN_UNKNOWN": 0,
 		"PAUSE":         1,
 		"RESUME":        2,
+		"PARTITION":     3,
+		"HEAL":          4,
+		"ISOLATE":       5,
+		"DELAY":         6,
 	}
 )
 
@@ -442,21 +454,23 @@ const (
 	WatchEvent_STATUS         WatchEvent_Kind = 7 // status snapshot
 	WatchEvent_PAUSED         WatchEvent_Kind = 8
 	WatchEvent_RESUMED        WatchEvent_Kind = 9
+	WatchEvent_FAULT_CHANGED  WatchEvent_Kind = 10 // a network fault was set or healed; reason describes it
 )
 
 // Enum value maps for WatchEvent_Kind.
 var (
 	WatchEvent_Kind_name = map[int32]string{
-		0: "EVENT_UNKNOWN",
-		1: "ROLE_CHANGED",
-		2: "TERM_CHANGED",
-		3: "VOTE_REQUESTED",
-		4: "VOTE_GRANTED",
-		5: "VOTE_DENIED",
-		6: "LEADER_CHANGED",
-		7: "STATUS",
-		8: "PAUSED",
-		9: "RESUMED",
+		0:  "EVENT_UNKNOWN",
+		1:  "ROLE_CHANGED",
+		2:  "TERM_CHANGED",
+		3:  "VOTE_REQUESTED",
+		4:  "VOTE_GRANTED",
+		5:  "VOTE_DENIED",
+		6:  "LEADER_CHANGED",
+		7:  "STATUS",
+		8:  "PAUSED",
+		9:  "RESUMED",
+		10: "FAULT_CHANGED",
 	}
 	WatchEvent_Kind_value = map[string]int32{
 		"EVENT_UNKNOWN":  0,
@@ -469,6 +483,7 @@ var (
 		"STATUS":         7,
 		"PAUSED":         8,
 		"RESUMED":        9,
+		"FAULT_CHANGED":  10,
 	}
 )
 
@@ -1533,6 +1548,9 @@ type NodeStatus struct {
 	VotesRejected         []string               `protobuf:"bytes,20,rep,name=votes_rejected,json=votesRejected,proto3" json:"votes_rejected,omitempty"`                              // (pre-)candidate: who refused this round
 	LogTail               []*LogEntry            `protobuf:"bytes,21,rep,name=log_tail,json=logTail,proto3" json:"log_tail,omitempty"`                                                // the last few entries
 	BaseElectionTimeoutMs int64                  `protobuf:"varint,22,opt,name=base_election_timeout_ms,json=baseElectionTimeoutMs,proto3" json:"base_election_timeout_ms,omitempty"` // T from cluster.yaml
+	Partitioned           bool                   `protobuf:"varint,23,opt,name=partitioned,proto3" json:"partitioned,omitempty"`                                                      // cut off from every peer by PARTITION
+	IsolatedFrom          []string               `protobuf:"bytes,24,rep,name=isolated_from,json=isolatedFrom,proto3" json:"isolated_from,omitempty"`                                 // peers cut off by ISOLATE
+	DelayMs               int64                  `protobuf:"varint,25,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"`                                               // outbound delay set by DELAY
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
@@ -1721,6 +1739,27 @@ func (x *NodeStatus) GetBaseElectionTimeoutMs() int64 {
 	return 0
 }
 
+func (x *NodeStatus) GetPartitioned() bool {
+	if x != nil {
+		return x.Partitioned
+	}
+	return false
+}
+
+func (x *NodeStatus) GetIsolatedFrom() []string {
+	if x != nil {
+		return x.IsolatedFrom
+	}
+	return nil
+}
+
+func (x *NodeStatus) GetDelayMs() int64 {
+	if x != nil {
+		return x.DelayMs
+	}
+	return 0
+}
+
 type WatchRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	StatusIntervalMs int64                  `protobuf:"varint,1,opt,name=status_interval_ms,json=statusIntervalMs,proto3" json:"status_interval_ms,omitempty"` // how often a STATUS event is sent; 0 means 100ms
@@ -1884,6 +1923,8 @@ func (x *WatchEvent) GetStatus() *NodeStatus {
 type AdminRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Command       AdminCommand           `protobuf:"varint,1,opt,name=command,proto3,enum=easykv.AdminCommand" json:"command,omitempty"`
+	Peers         []string               `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`                     // ISOLATE: the peers to cut off
+	DelayMs       int64                  `protobuf:"varint,3,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"` // DELAY: how long
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1923,6 +1964,20 @@ func (x *AdminRequest) GetCommand() AdminCommand {
 		return x.Command
 	}
 	return AdminCommand_ADMIN_UNKNOWN
+}
+
+func (x *AdminRequest) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+func (x *AdminRequest) GetDelayMs() int64 {
+	if x != nil {
+		return x.DelayMs
+	}
+	return 0
 }
 
 type AdminResponse struct {
@@ -2115,7 +2170,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"matchIndex\x12\x1d\n" +
 	"\n" +
 	"next_index\x18\x03 \x01(\x03R\tnextIndex\x12#\n" +
-	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\xf5\x05\n" +
+	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\xd7\x06\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2142,9 +2197,12 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rvotes_granted\x18\x13 \x03(\tR\fvotesGranted\x12%\n" +
 	"\x0evotes_rejected\x18\x14 \x03(\tR\rvotesRejected\x12+\n" +
 	"\blog_tail\x18\x15 \x03(\v2\x10.easykv.LogEntryR\alogTail\x127\n" +
-	"\x18base_election_timeout_ms\x18\x16 \x01(\x03R\x15baseElectionTimeoutMs\"<\n" +
+	"\x18base_election_timeout_ms\x18\x16 \x01(\x03R\x15baseElectionTimeoutMs\x12 \n" +
+	"\vpartitioned\x18\x17 \x01(\bR\vpartitioned\x12#\n" +
+	"\risolated_from\x18\x18 \x03(\tR\fisolatedFrom\x12\x19\n" +
+	"\bdelay_ms\x18\x19 \x01(\x03R\adelayMs\"<\n" +
 	"\fWatchRequest\x12,\n" +
-	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xe1\x03\n" +
+	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xf4\x03\n" +
 	"\n" +
 	"WatchEvent\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.easykv.WatchEvent.KindR\x04kind\x12\x17\n" +
@@ -2157,7 +2215,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x19\n" +
 	"\bpre_vote\x18\t \x01(\bR\apreVote\x12*\n" +
 	"\x06status\x18\n" +
-	" \x01(\v2\x12.easykv.NodeStatusR\x06status\"\xad\x01\n" +
+	" \x01(\v2\x12.easykv.NodeStatusR\x06status\"\xc0\x01\n" +
 	"\x04Kind\x12\x11\n" +
 	"\rEVENT_UNKNOWN\x10\x00\x12\x10\n" +
 	"\fROLE_CHANGED\x10\x01\x12\x10\n" +
@@ -2170,9 +2228,13 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x06STATUS\x10\a\x12\n" +
 	"\n" +
 	"\x06PAUSED\x10\b\x12\v\n" +
-	"\aRESUMED\x10\t\">\n" +
+	"\aRESUMED\x10\t\x12\x11\n" +
+	"\rFAULT_CHANGED\x10\n" +
+	"\"o\n" +
 	"\fAdminRequest\x12.\n" +
-	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\"a\n" +
+	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\x12\x14\n" +
+	"\x05peers\x18\x02 \x03(\tR\x05peers\x12\x19\n" +
+	"\bdelay_ms\x18\x03 \x01(\x03R\adelayMs\"a\n" +
 	"\rAdminResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
@@ -2196,12 +2258,16 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rROLE_FOLLOWER\x10\x00\x12\x16\n" +
 	"\x12ROLE_PRE_CANDIDATE\x10\x01\x12\x12\n" +
 	"\x0eROLE_CANDIDATE\x10\x02\x12\x0f\n" +
-	"\vROLE_LEADER\x10\x03*8\n" +
+	"\vROLE_LEADER\x10\x03*i\n" +
 	"\fAdminCommand\x12\x11\n" +
 	"\rADMIN_UNKNOWN\x10\x00\x12\t\n" +
 	"\x05PAUSE\x10\x01\x12\n" +
 	"\n" +
-	"\x06RESUME\x10\x02B%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
+	"\x06RESUME\x10\x02\x12\r\n" +
+	"\tPARTITION\x10\x03\x12\b\n" +
+	"\x04HEAL\x10\x04\x12\v\n" +
+	"\aISOLATE\x10\x05\x12\t\n" +
+	"\x05DELAY\x10\x06B%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
 
 var (
 	file_kv_raft_proto_rawDescOnce sync.Once
