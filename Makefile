@@ -4,7 +4,13 @@ BIN     := bin
 CLUSTER ?= examples/demo/cluster.yaml
 PROTO   := netlink/pb/kv_raft.proto
 
-.PHONY: all build demo test vet proto proto-check clean
+.PHONY: all build demo test vet proto proto-check chaos fuzz clean
+
+# CHAOS_DURATION is how long the chaos test injects faults: a short run is
+# part of `make test`; `make chaos` runs the long one.
+CHAOS_DURATION ?= 10m
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
 
 all: build
 
@@ -17,7 +23,23 @@ demo: build
 	./scripts/demo.sh $(CLUSTER)
 
 test: vet proto-check
-	$(GO) test -race -count=1 ./...
+	CHAOS_DURATION=60s $(GO) test -race -count=1 -timeout 20m ./...
+
+# chaos runs the linearizability test under faults on 5 real nodes for
+# $(CHAOS_DURATION) and prints its summary; artifacts of a failure go to
+# chaos-out/.
+chaos:
+	CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -run '^TestChaos$$' -v -timeout 60m ./e2e
+
+# fuzz runs every fuzz target for $(FUZZTIME) each; `make test` runs their
+# committed seed corpora (testdata/fuzz/) as ordinary tests.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above are not formatted"; exit 1; }
@@ -39,4 +61,4 @@ proto-check:
 	  { echo "netlink/pb/kv_raft.pb.go is stale: run 'make proto' and commit"; exit 1; }
 
 clean:
-	rm -rf $(BIN) data
+	rm -rf $(BIN) data chaos-out

@@ -119,19 +119,10 @@ func (c *Client) Status(ctx context.Context) (*pb.NodeStatus, error) {
 	return resp.GetStatus(), nil
 }
 
-// Admin runs an admin command on the node.
+// Admin runs an admin command that takes no arguments (pause, resume,
+// partition, heal) on the node.
 func (c *Client) Admin(ctx context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error) {
-	resp, err := c.call(ctx, &pb.RaftKvMessage{
-		Type:         pb.RaftKvMessage_ADMIN_REQUEST,
-		AdminRequest: &pb.AdminRequest{Command: cmd},
-	}, pb.RaftKvMessage_ADMIN_RESPONSE)
-	if err != nil {
-		return nil, err
-	}
-	if resp.GetAdminResponse() == nil {
-		return nil, fmt.Errorf("admin %v on %s: empty response", cmd, c.addr)
-	}
-	return resp.GetAdminResponse(), nil
+	return c.AdminRequest(ctx, &pb.AdminRequest{Command: cmd})
 }
 
 // KV runs a put, get or delete on the node. req is not modified.

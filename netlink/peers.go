@@ -22,6 +22,7 @@ type PeersConfig struct {
 	Addrs                  map[string]string // peer id → addr (excluding self)
 	QueueSize              int               // per-peer bounded queue, 0 → 1024
 	MinBackoff, MaxBackoff time.Duration     // reconnect backoff, 0 → 50ms / 2s (with jitter)
+	Faults                 *Faults           // injected network faults; nil → none
 	Logger                 *slog.Logger      // nil → discard
 }
 
@@ -40,6 +41,7 @@ const (
 // is not draining.
 type Peers struct {
 	log     *slog.Logger       // never nil
+	faults  *Faults            // injected faults; nil means none
 	links   map[string]*link   // by peer id; read-only after NewPeers
 	ctx     context.Context    // cancelled by Close
 	cancel  context.CancelFunc // cancels ctx
@@ -49,13 +51,19 @@ type Peers struct {
 
 // link is the connection to one peer.
 type link struct {
-	p         *Peers                 // owner
-	id        string                 // peer id
-	addr      string                 // peer address
-	self      Identity               // our handshake
-	queue     chan *pb.RaftKvMessage // messages waiting to be written
-	connected atomic.Bool            // handshake done and no error since
-	min, max  time.Duration          // reconnect backoff bounds
+	p         *Peers        // owner
+	id        string        // peer id
+	addr      string        // peer address
+	self      Identity      // our handshake
+	queue     chan queued   // messages waiting to be written
+	connected atomic.Bool   // handshake done and no error since
+	min, max  time.Duration // reconnect backoff bounds
+}
+
+// queued is a message waiting in a link's queue.
+type queued struct {
+	m         *pb.RaftKvMessage // the message
+	notBefore time.Time         // an injected delay holds it until then; zero when none
 }
 
 // NewPeers starts one goroutine per peer that dials it, handshakes and then
@@ -76,7 +84,7 @@ func NewPeers(cfg PeersConfig) *Peers {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Peers{log: log, links: make(map[string]*link), ctx: ctx, cancel: cancel}
+	p := &Peers{log: log, faults: cfg.Faults, links: make(map[string]*link), ctx: ctx, cancel: cancel}
 	for id, addr := range cfg.Addrs {
 		if id == cfg.NodeID {
 			continue
@@ -86,7 +94,7 @@ func NewPeers(cfg PeersConfig) *Peers {
 			id:    id,
 			addr:  addr,
 			self:  cfg.Identity,
-			queue: make(chan *pb.RaftKvMessage, cfg.QueueSize),
+			queue: make(chan queued, cfg.QueueSize),
 			min:   cfg.MinBackoff,
 			max:   cfg.MaxBackoff,
 		}
@@ -101,10 +109,12 @@ func NewPeers(cfg PeersConfig) *Peers {
 }
 
 // Send queues m for peer to. It never blocks: it returns false when the
-// queue is full, the peer is unknown or Peers is closed. m must not be
-// modified afterwards; Send does not modify it either, so the caller should
-// set m.To (the receiver checks it) while NodeId may stay empty (the
-// receiver fills in the handshaken id).
+// queue is full, the peer is unknown, an injected fault cuts it off, or
+// Peers is closed. Under an injected delay the message is queued at once and
+// written once the delay has passed, after the messages queued before it.
+// m must not be modified afterwards; Send does not modify it either, so the
+// caller should set m.To (the receiver checks it) while NodeId may stay
+// empty (the receiver fills in the handshaken id).
 func (p *Peers) Send(to string, m *pb.RaftKvMessage) bool {
 	l := p.links[to]
 	if l == nil || p.ctx.Err() != nil {
@@ -112,8 +122,17 @@ func (p *Peers) Send(to string, m *pb.RaftKvMessage) bool {
 		p.log.Debug("dropped message", "peer", to, "type", m.GetType().String(), "reason", "unknown peer or closed")
 		return false
 	}
+	if p.faults.Blocked(to) {
+		p.dropped.Add(1)
+		p.log.Debug("dropped message", "peer", to, "type", m.GetType().String(), "reason", "network fault")
+		return false
+	}
+	q := queued{m: m}
+	if d := p.faults.Delay(to); d > 0 {
+		q.notBefore = time.Now().Add(d)
+	}
 	select {
-	case l.queue <- m:
+	case l.queue <- q:
 		return true
 	default:
 		p.dropped.Add(1)
@@ -129,7 +148,8 @@ func (p *Peers) Connected(id string) bool {
 }
 
 // Dropped is the number of messages dropped so far: refused by Send, or
-// dropped by a link because they were too large to send.
+// dropped by a link because they were too large to send or a fault cut the
+// peer off while they waited.
 func (p *Peers) Dropped() uint64 {
 	return p.dropped.Load()
 }
@@ -224,30 +244,42 @@ func (l *link) stream(ctx context.Context, conn net.Conn, br *bufio.Reader) erro
 }
 
 // writeLoop writes a message and whatever else is queued, then flushes:
-// writes coalesce under load and go out at once when idle. It returns nil
-// when readerDone closes first.
+// writes coalesce under load and go out at once when idle. A message held
+// by an injected delay is waited for in queue order, after flushing what
+// came before it. It returns nil when readerDone closes first.
 func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan struct{}) error {
 	bw := bufio.NewWriterSize(conn, peerWriteBuffer)
 	for {
-		var m *pb.RaftKvMessage
+		var q queued
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-readerDone:
 			return nil
-		case m = <-l.queue:
+		case q = <-l.queue:
 		}
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		// Only this goroutine receives from the queue, so a non-empty queue
 		// never blocks; the batch is bounded so a busy link still flushes.
 		for n := cap(l.queue); ; n-- {
-			if err := l.write(bw, m); err != nil {
+			if !q.notBefore.IsZero() {
+				if wait := time.Until(q.notBefore); wait > 0 {
+					if err := bw.Flush(); err != nil {
+						return fmt.Errorf("write: %w", err)
+					}
+					if !waitDelay(ctx, readerDone, wait) {
+						return ctx.Err() // nil when the peer closed the connection
+					}
+					conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+				}
+			}
+			if err := l.write(bw, q.m); err != nil {
 				return err
 			}
 			if n == 0 || len(l.queue) == 0 {
 				break
 			}
-			m = <-l.queue
+			q = <-l.queue
 		}
 		if err := bw.Flush(); err != nil {
 			return fmt.Errorf("write: %w", err)
@@ -255,10 +287,31 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 	}
 }
 
+// waitDelay waits d for a delayed message; it reports false when ctx ends
+// or the peer closes the connection first.
+func waitDelay(ctx context.Context, readerDone <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-readerDone:
+		return false
+	}
+}
+
 // write buffers one message. A message too large for any reader is dropped
 // (nothing was written, the connection stays usable) rather than sent to
-// make the peer close the link.
+// make the peer close the link. So is a message to a peer that a fault cut
+// off while it waited in the queue.
 func (l *link) write(bw *bufio.Writer, m *pb.RaftKvMessage) error {
+	if l.p.faults.Blocked(l.id) {
+		l.p.dropped.Add(1)
+		l.p.log.Debug("dropped message", "peer", l.id, "type", m.GetType().String(), "reason", "network fault")
+		return nil
+	}
 	err := WriteFrame(bw, m)
 	if errors.Is(err, ErrFrameTooLarge) {
 		l.p.dropped.Add(1)

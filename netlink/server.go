@@ -41,6 +41,7 @@ type ServerConfig struct {
 	Members          map[string]bool // node ids of the cluster; a PEER handshake from another id is refused
 	MaxFrameSize     int             // 0 → DefaultMaxFrameSize
 	HandshakeTimeout time.Duration   // 0 → 5s; a connection that sends no valid handshake in time is closed
+	Faults           *Faults         // injected network faults: Raft frames from a blocked peer are dropped; nil → none
 	Logger           *slog.Logger    // nil → discard
 }
 
@@ -281,7 +282,9 @@ func (s *Server) checkHandshake(m *pb.RaftKvMessage) string {
 
 // servePeer feeds the Raft messages of an authenticated peer to the
 // handler. Nothing is written back: answers travel on our own outbound
-// connection to that peer.
+// connection to that peer. While an injected fault cuts the peer off, its
+// messages are read and dropped quietly, and the connection stays open so
+// that healing takes effect at once.
 func (s *Server) servePeer(br *bufio.Reader, peer string, log *slog.Logger) {
 	for {
 		m := new(pb.RaftKvMessage)
@@ -299,6 +302,10 @@ func (s *Server) servePeer(br *bufio.Reader, peer string, log *slog.Logger) {
 		if m.NodeId != peer || (m.To != "" && m.To != s.cfg.NodeID) {
 			log.Warn("dropped peer message", "type", m.GetType().String(),
 				"reason", fmt.Sprintf("from %q to %q on the connection of %q", m.NodeId, m.To, peer))
+			continue
+		}
+		if s.cfg.Faults.Blocked(peer) {
+			log.Debug("dropped peer message", "type", m.GetType().String(), "reason", "network fault")
 			continue
 		}
 		s.h.StepPeer(m)

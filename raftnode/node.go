@@ -73,6 +73,7 @@ type NodeConfig struct {
 	Storage         HardStateStore    // durable term and vote
 	Log             *segmentlog.Log   // durable log entries
 	Transport       Transport         // outbound peer messages
+	Faults          *netlink.Faults   // injected network faults, shared with the transport and server
 	Logger          *slog.Logger      // role and term changes are logged here
 	Seed            uint64            // seeds election-timer randomness; 0 picks one
 }
@@ -349,8 +350,22 @@ func (n *Node) StepPeer(w *pb.RaftKvMessage) {
 	}
 }
 
-// Admin pauses or resumes the node.
+// Admin pauses or resumes the node, or sets or heals network faults.
 func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse {
+	switch req.GetCommand() {
+	case pb.AdminCommand_PARTITION, pb.AdminCommand_HEAL, pb.AdminCommand_ISOLATE, pb.AdminCommand_DELAY:
+		// Faults live in the transport and server, not in the Raft loop.
+		if n.cfg.Faults == nil {
+			return &pb.AdminResponse{Error: "network faults are not available on this node"}
+		}
+		changed, err := n.cfg.Faults.Apply(req)
+		if err != nil {
+			return &pb.AdminResponse{Error: err.Error()}
+		}
+		n.logger.Info("network fault", "change", changed)
+		n.publish(&pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, NodeId: n.cfg.ID, UnixMs: time.Now().UnixMilli(), Reason: changed})
+		return &pb.AdminResponse{Ok: true, Status: n.Status()}
+	}
 	r := adminRequest{cmd: req.GetCommand(), reply: make(chan error, 1)}
 	select {
 	case n.adminc <- r:

@@ -36,6 +36,10 @@ func (n *Node) Status() *pb.NodeStatus {
 		VotesRejected:         st.VotesRejected,
 		LogTail:               s.tail,
 	}
+	if n.cfg.Faults != nil {
+		partitioned, isolated, delay := n.cfg.Faults.State()
+		out.Partitioned, out.IsolatedFrom, out.DelayMs = partitioned, isolated, delay.Milliseconds()
+	}
 	if st.Role != RoleLeader {
 		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tick
 		if !s.paused {

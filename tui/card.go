@@ -96,6 +96,9 @@ func cardBody(c *programContext, n *nodeState, inner int) string {
 	if n.status.GetPaused() {
 		head = append(head, st.Paused.Render(pausedText))
 	}
+	for _, mark := range n.faultMarks() {
+		head = append(head, st.Fault.Render(mark))
+	}
 	lines := flow(inner, head...)
 	lines = append(lines, st.Faint.Render(n.node.Addr))
 	switch {

@@ -19,8 +19,9 @@ type NodeConn interface {
 	// statusInterval. The channel is closed when ctx is done or the
 	// connection is lost.
 	Watch(ctx context.Context, statusInterval time.Duration) (<-chan *pb.WatchEvent, error)
-	// Admin runs an admin command (pause, resume) on the node.
-	Admin(ctx context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error)
+	// AdminRequest runs an admin command (pause, resume, or a network
+	// fault: partition, isolate, delay, heal) on the node.
+	AdminRequest(ctx context.Context, req *pb.AdminRequest) (*pb.AdminResponse, error)
 	// KV runs a put, get or delete on the node; req is not modified, so a
 	// redirected write can be sent again as it is.
 	KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error)
@@ -46,7 +47,7 @@ const (
 	// dialTimeout bounds one connection attempt, so a black-holed address
 	// turns into a DOWN card and a retry rather than a card stuck dialing.
 	dialTimeout = 3 * time.Second
-	// adminTimeout bounds one pause or resume.
+	// adminTimeout bounds one admin command (pause, partition, …).
 	adminTimeout = 5 * time.Second
 	// kvTimeout bounds one put, get or delete on one node; a redirect gets
 	// a fresh one. A node that is alive answers TIMEOUT itself well before.
@@ -104,12 +105,12 @@ type retryMsg struct {
 	node int
 }
 
-// adminDoneMsg carries the answer to a pause or resume.
+// adminDoneMsg carries the answer to an admin command.
 type adminDoneMsg struct {
 	// node is the index of the node in Model.nodes.
 	node int
-	// cmd is the command that was sent.
-	cmd pb.AdminCommand
+	// req is the request that was sent.
+	req *pb.AdminRequest
 	// resp is the node's answer when err is nil.
 	resp *pb.AdminResponse
 	// err is a transport failure.
@@ -185,13 +186,13 @@ func retryCmd(idx int, d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return retryMsg{node: idx} })
 }
 
-// adminCmd sends cmd to a node over its connection.
-func adminCmd(idx int, conn NodeConn, cmd pb.AdminCommand) tea.Cmd {
+// adminCmd sends req to a node over its connection.
+func adminCmd(idx int, conn NodeConn, req *pb.AdminRequest) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 		defer cancel()
-		resp, err := conn.Admin(ctx, cmd)
-		return adminDoneMsg{node: idx, cmd: cmd, resp: resp, err: err}
+		resp, err := conn.AdminRequest(ctx, req)
+		return adminDoneMsg{node: idx, req: req, resp: resp, err: err}
 	}
 }
 

@@ -5,6 +5,14 @@
 // fed by the nodes' watch streams, and a prompt for commands such as
 // "put user:1 alice", "get user:1" or "pause n2".
 //
+// Network faults are set from the prompt too: "partition n1" cuts a node
+// off from every peer, "isolate n1 n2" from the peers named, "delay n1
+// 200ms" holds its outgoing Raft messages, and "heal n1" undoes them all.
+// The node keeps its timers and its clients, so the dashboard watches it
+// time out and the others elect a leader without it. A card marks its
+// node's faults in words ("✂ PARTITIONED", "✂ isolated from n2", "⏱ +200ms")
+// and the event pane shows each change as the node words it.
+//
 // Puts, deletes and reads go to the node the dashboard believes leads (a
 // read can name a node instead: "get user:1 @n2" reads its own copy, which
 // may be stale), follow NOT_LEADER hints for a few hops, and are shown on the

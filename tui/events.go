@@ -119,6 +119,12 @@ func eventText(ev *pb.WatchEvent, node string) string {
 		return "paused"
 	case pb.WatchEvent_RESUMED:
 		return "resumed"
+	case pb.WatchEvent_FAULT_CHANGED:
+		// The node words the change itself: "partitioned from n1, n3".
+		if r := ev.GetReason(); r != "" {
+			return r
+		}
+		return "changed its network faults"
 	default:
 		return fmt.Sprintf("sent event %s", ev.GetKind())
 	}

@@ -36,7 +36,7 @@ func (c *fakeClock) advance(d time.Duration) { c.now = c.now.Add(d) }
 
 // fakeConn is a NodeConn whose stream the test fills and closes.
 type fakeConn struct {
-	// mu guards everything below; Admin and Close run in tea.Cmds.
+	// mu guards everything below; AdminRequest and Close run in tea.Cmds.
 	mu sync.Mutex
 	// events is the stream handed out by Watch; buffered so tests can queue
 	// a burst before the model reads it.
@@ -47,11 +47,11 @@ type fakeConn struct {
 	watchCtx context.Context
 	// interval is the status interval Watch was asked for.
 	interval time.Duration
-	// adminResp and adminErr are what Admin answers.
+	// adminResp and adminErr are what AdminRequest answers.
 	adminResp *pb.AdminResponse
 	adminErr  error
-	// admins records every Admin call.
-	admins []pb.AdminCommand
+	// admins records a copy of every AdminRequest call's request.
+	admins []*pb.AdminRequest
 	// kv answers KV calls; nil answers OK with nothing more.
 	kv func(req *pb.KvRequest) (*pb.KvResponse, error)
 	// kvs records a copy of every KV request.
@@ -80,10 +80,10 @@ func (c *fakeConn) Watch(ctx context.Context, interval time.Duration) (<-chan *p
 	return c.events, nil
 }
 
-func (c *fakeConn) Admin(_ context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error) {
+func (c *fakeConn) AdminRequest(_ context.Context, req *pb.AdminRequest) (*pb.AdminResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.admins = append(c.admins, cmd)
+	c.admins = append(c.admins, proto.Clone(req).(*pb.AdminRequest))
 	return c.adminResp, c.adminErr
 }
 
@@ -119,11 +119,22 @@ func (c *fakeConn) Close() error {
 	return nil
 }
 
-// adminCalls returns the recorded Admin calls.
+// adminCalls returns the commands of the recorded AdminRequest calls.
 func (c *fakeConn) adminCalls() []pb.AdminCommand {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]pb.AdminCommand(nil), c.admins...)
+	var cmds []pb.AdminCommand
+	for _, req := range c.admins {
+		cmds = append(cmds, req.GetCommand())
+	}
+	return cmds
+}
+
+// adminRequests returns the recorded AdminRequest calls' requests.
+func (c *fakeConn) adminRequests() []*pb.AdminRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*pb.AdminRequest(nil), c.admins...)
 }
 
 // fakeDialer hands out a fresh fakeConn per dial, or fails.

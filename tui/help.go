@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/lipgloss"
@@ -34,6 +35,7 @@ var legend = []string{
 	"votes: ✓ granted and ✗ refused, and how many a candidate needs",
 	"leader: peers' match and next index; ✗ silent for an election timeout",
 	"log: " + committedMark + " committed, " + uncommittedMark + " not yet (dim); index, term (t3), command",
+	"faults: " + partitionedText + ", " + isolatedText + "ID, " + delayText + "DURATION (heal ID clears)",
 }
 
 // viewHelp draws the help overlay: commands, keys and what the cards show,
@@ -46,7 +48,7 @@ func viewHelp(c *programContext, keys KeyMap, h help.Model, height int) string {
 	inner := width - cardChrome
 	cmdWidth := 0
 	for _, cmd := range commandHelp {
-		cmdWidth = max(cmdWidth, len(cmd[0]))
+		cmdWidth = max(cmdWidth, utf8.RuneCountInString(cmd[0])) // fmt pads by runes too
 	}
 	commands := []string{st.HelpHeading.Render("Commands")}
 	for _, cmd := range commandHelp {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -107,6 +108,34 @@ func (b badge) style(st *Styles) lipgloss.Style {
 
 // pausedText marks a paused node next to its role badge.
 const pausedText = "⏸ PAUSED"
+
+// The marks of a node's network faults, next to its role badge: the scissors
+// say a link is cut, the stopwatch that the node's messages are held.
+const (
+	// partitionedText marks a node cut off from every peer.
+	partitionedText = "✂ PARTITIONED"
+	// isolatedText is followed by the peers a node is cut off from.
+	isolatedText = "✂ isolated from "
+	// delayText is followed by the delay added to a node's messages.
+	delayText = "⏱ +"
+)
+
+// faultMarks are the marks of the network faults the node reports, as read
+// without colour: "✂ PARTITIONED", "✂ isolated from n2,n3", "⏱ +200ms".
+func (n *nodeState) faultMarks() []string {
+	st := n.status
+	var marks []string
+	if st.GetPartitioned() {
+		marks = append(marks, partitionedText)
+	}
+	if peers := st.GetIsolatedFrom(); len(peers) > 0 {
+		marks = append(marks, isolatedText+clean(strings.Join(peers, ",")))
+	}
+	if ms := st.GetDelayMs(); ms > 0 {
+		marks = append(marks, delayText+(time.Duration(ms)*time.Millisecond).String())
+	}
+	return marks
+}
 
 // electionRemaining is the node's election timer now: what the last status
 // said, less the time since it arrived, never below zero. A paused node's

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -16,12 +18,17 @@ import (
 const promptText = "> "
 
 // commandHelp lists the prompt's commands for the help overlay, in order.
+// Each description fits the overlay's width beside the widest command, on
+// one line, so that the overlay still fits an 80x24 terminal.
 var commandHelp = [][2]string{
-	{"put KEY VALUE", "set KEY to VALUE (the rest of the line) via the leader"},
-	{"get KEY [@ID]", "read KEY via the leader; @ID: stale read from node ID"},
+	{"put KEY VALUE", "set KEY to VALUE (rest of line) via the leader"},
+	{"get KEY [@ID]", "read KEY via leader; @ID: node ID's stale copy"},
 	{"delete KEY", "remove KEY via the leader (also: del KEY)"},
-	{"pause ID", "stop node ID's timers and drop its Raft traffic"},
-	{"resume ID", "undo pause"},
+	{"pause ID / resume ID", "stop / restart node ID's timers and Raft traffic"},
+	{"partition ID", "cut node ID off from every peer (timers run)"},
+	{"isolate ID PEER…", "cut node ID off from the PEERs only"},
+	{"delay ID DURATION", "hold node ID's outgoing Raft traffic (0 clears)"},
+	{"heal ID", "undo partition, isolate and delay on node ID"},
 	{"help", "show this help"},
 	{"quit", "leave the dashboard"},
 }
@@ -48,14 +55,25 @@ func newPrompt(st *Styles, nodes []*nodeState) textinput.Model {
 }
 
 // suggestions are what tab completes: the commands, "pause n1" and the like
-// for every node, and get, put and delete of the keys, newest first, that
-// the dashboard has seen exist.
+// for every node, "isolate n1 n2" for every pair, "delay n1 " to be
+// followed by a duration, and get, put and delete of the keys, newest
+// first, that the dashboard has seen exist.
 func suggestions(nodes []*nodeState, keys []string) []string {
 	out := []string{"put ", "get ", "delete ", "help", "quit"}
-	for _, verb := range []string{"pause", "resume"} {
+	for _, verb := range []string{"pause", "resume", "partition", "heal"} {
 		for _, n := range nodes {
 			out = append(out, verb+" "+n.node.ID)
 		}
+	}
+	for _, n := range nodes {
+		for _, peer := range nodes {
+			if peer != n {
+				out = append(out, "isolate "+n.node.ID+" "+peer.node.ID)
+			}
+		}
+	}
+	for _, n := range nodes {
+		out = append(out, "delay "+n.node.ID+" ")
 	}
 	for _, k := range keys {
 		out = append(out, "get "+k, "put "+k+" ", "delete "+k)
@@ -108,9 +126,17 @@ func (m *Model) execute(line string) tea.Cmd {
 	case "delete", "del":
 		return m.del(verb, args)
 	case "pause":
-		return m.admin(verb, pb.AdminCommand_PAUSE, args)
+		return m.simpleAdmin(verb, pb.AdminCommand_PAUSE, args)
 	case "resume":
-		return m.admin(verb, pb.AdminCommand_RESUME, args)
+		return m.simpleAdmin(verb, pb.AdminCommand_RESUME, args)
+	case "partition":
+		return m.simpleAdmin(verb, pb.AdminCommand_PARTITION, args)
+	case "heal":
+		return m.simpleAdmin(verb, pb.AdminCommand_HEAL, args)
+	case "isolate":
+		return m.isolate(args)
+	case "delay":
+		return m.delay(args)
 	case "help":
 		m.showHelp = true
 		m.setStatus("help: esc or ? closes it")
@@ -118,7 +144,7 @@ func (m *Model) execute(line string) tea.Cmd {
 	case "quit", "exit":
 		return tea.Quit
 	default:
-		m.setError("unknown command %q: try put, get, delete, pause, resume, help or quit", word)
+		m.setError("unknown command %q: try put, get, delete, pause, resume, partition, isolate, delay, heal, help or quit", word)
 		return nil
 	}
 }
@@ -134,15 +160,67 @@ func splitWord(s string) (word, rest string) {
 	return s[:i], strings.TrimSpace(s[i:])
 }
 
-// admin starts a pause or resume of the node named in args.
-func (m *Model) admin(verb string, cmd pb.AdminCommand, args []string) tea.Cmd {
+// simpleAdmin runs a command that names one node and nothing else: pause,
+// resume, partition or heal.
+func (m *Model) simpleAdmin(verb string, cmd pb.AdminCommand, args []string) tea.Cmd {
 	if len(args) != 1 {
 		m.setError("usage: %s ID", verb)
 		return nil
 	}
-	idx := m.nodeIndex(args[0])
+	return m.admin(verb, args[0], &pb.AdminRequest{Command: cmd})
+}
+
+// isolate runs "isolate ID PEER...": node ID drops its Raft traffic with
+// the PEERs, on top of any it is isolated from already.
+func (m *Model) isolate(args []string) tea.Cmd {
+	if len(args) < 2 {
+		m.setError("usage: isolate ID PEER…")
+		return nil
+	}
+	for _, peer := range args[1:] {
+		if m.nodeIndex(peer) < 0 {
+			m.unknownNode("isolate", peer)
+			return nil
+		}
+		if peer == args[0] {
+			m.setError("isolate: %s cannot be isolated from itself", peer)
+			return nil
+		}
+	}
+	return m.admin("isolate", args[0], &pb.AdminRequest{Command: pb.AdminCommand_ISOLATE, Peers: args[1:]})
+}
+
+// delay runs "delay ID DURATION": node ID holds each outgoing Raft message
+// for DURATION, a Go duration in whole milliseconds up to
+// netlink.MaxFaultDelay; 0 clears it.
+func (m *Model) delay(args []string) tea.Cmd {
+	if len(args) != 2 {
+		m.setError("usage: delay ID DURATION (e.g. 200ms, 1.5s, or 0 to clear)")
+		return nil
+	}
+	d, err := time.ParseDuration(args[1])
+	switch {
+	case err != nil:
+		m.setError("delay: bad duration %q (want e.g. 200ms, 1.5s, or 0 to clear)", args[1])
+		return nil
+	case d < 0 || d > netlink.MaxFaultDelay:
+		m.setError("delay: %v is outside [0, %v]", d, netlink.MaxFaultDelay)
+		return nil
+	}
+	ms := d.Round(time.Millisecond).Milliseconds()
+	if d > 0 && ms == 0 {
+		// Rounding to nothing would clear the delay, the opposite of asking for one.
+		m.setError("delay: %v is under a millisecond (0 clears the delay)", d)
+		return nil
+	}
+	return m.admin("delay", args[0], &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: ms})
+}
+
+// admin sends req, typed as verb, to node id over its connection.
+func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
+	idx := m.nodeIndex(id)
 	if idx < 0 {
-		m.unknownNode(verb, args[0])
+		m.unknownNode(verb, id)
 		return nil
 	}
 	n := m.nodes[idx]
@@ -151,14 +229,14 @@ func (m *Model) admin(verb string, cmd pb.AdminCommand, args []string) tea.Cmd {
 		return nil
 	}
 	m.setStatus("%s %s: sent…", verb, n.node.ID)
-	return adminCmd(idx, n.conn, cmd)
+	return adminCmd(idx, n.conn, req)
 }
 
-// adminDone shows the answer to a pause or resume, and takes the status the
+// adminDone shows the answer to an admin command, and takes the status the
 // node sent with it so the card changes without waiting for the stream.
 func (m *Model) adminDone(msg adminDoneMsg) {
 	n := m.nodes[msg.node]
-	verb := strings.ToLower(msg.cmd.String())
+	verb := strings.ToLower(msg.req.GetCommand().String())
 	switch {
 	case msg.err != nil:
 		m.setError("%s %s: %v", verb, n.node.ID, msg.err)

@@ -55,7 +55,7 @@ func TestPromptErrors(t *testing.T) {
 		setup func(*harness)
 		want  string
 	}{
-		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": try put, get, delete, pause, resume, help or quit`},
+		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": try put, get, delete, pause, resume, partition, isolate, delay, heal, help or quit`},
 		{"missing id", "pause", nil, "usage: pause ID"},
 		{"extra args", "resume n1 n2", nil, "usage: resume ID"},
 		{"unknown node", "pause n9", nil, `pause: unknown node "n9" (nodes: n1, n2, n3)`},
@@ -132,7 +132,8 @@ func TestHelpOverlay(t *testing.T) {
 	h.send(question)
 	frame := h.view()
 	golden(t, "help", frame)
-	mustContain(t, frame, "Commands", "pause ID", "resume ID", "ctrl+c", "★ LEADER", "⏸ PAUSED")
+	mustContain(t, frame, "Commands", "pause ID", "resume ID", "partition ID", "isolate ID PEER…", "delay ID DURATION", "heal ID",
+		"ctrl+c", "★ LEADER", "⏸ PAUSED", "✂ PARTITIONED", "✂ isolated from ID", "⏱ +DURATION")
 	h.send(question)
 	if h.m.showHelp {
 		t.Error("? did not close the help")

@@ -19,6 +19,8 @@ type Styles struct {
 	Leader, Follower, Candidate, PreCandidate, Down, Connecting lipgloss.Style
 	// Paused marks a paused node.
 	Paused lipgloss.Style
+	// Fault marks a node's network faults (partitioned, isolated, delayed).
+	Fault lipgloss.Style
 	// BarFull and BarEmpty are the election timer's drained and left parts.
 	BarFull, BarEmpty lipgloss.Style
 	// Good and Bad colour granted/active and rejected/silent marks.
@@ -57,6 +59,7 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		Down:         fg("196").Bold(true),
 		Connecting:   fg("245"),
 		Paused:       fg("39").Bold(true),
+		Fault:        fg("201").Bold(true),
 		BarFull:      fg("42"),
 		BarEmpty:     fg("238"),
 		Good:         fg("42"),

@@ -5,29 +5,48 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
-// adminResult is the JSON answer of pause and resume.
+// adminResult is the JSON answer of an admin command.
 type adminResult struct {
 	ID    string `json:"id"`              // the node the command went to
 	OK    bool   `json:"ok"`              // whether the node carried it out
 	Error string `json:"error,omitempty"` // the node's reason when it refused
 }
 
-// adminCommand returns the command that sends cmd to the node named by the
-// single argument: "OK" on success, exitFailed when the node refuses (the
-// command or the handshake), exitUnreachable when it cannot be asked.
+// adminRequestFunc builds the request of an admin command from cluster.yaml,
+// the target node's id and the arguments after it; its error is a usage
+// error.
+type adminRequestFunc func(cfg *cluster.Config, id string, args []string) (*pb.AdminRequest, error)
+
+// adminCommand returns the command that sends cmd, which takes no arguments
+// of its own, to the node named by the single argument.
 func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv invocation) error {
+	return adminCommandWith(cmd, func(*cluster.Config, string, []string) (*pb.AdminRequest, error) {
+		return &pb.AdminRequest{Command: cmd}, nil
+	})
+}
+
+// adminCommandWith returns the command that sends the request build makes
+// to the node named by the first argument: "OK" on success, exitFailed when
+// the node refuses (the command or the handshake), exitUnreachable when it
+// cannot be asked, exitUsage for a bad argument.
+func adminCommandWith(cmd pb.AdminCommand, build adminRequestFunc) func(ctx context.Context, a *app, inv invocation) error {
 	verb := strings.ToLower(cmd.String())
 	return func(ctx context.Context, a *app, inv invocation) error {
 		id := inv.args[0]
 		node, ok := findNode(inv.cfg, id)
 		if !ok {
 			return usagef("unknown node %q (nodes: %s)", id, strings.Join(nodeIDs(inv.cfg), ", "))
+		}
+		req, err := build(inv.cfg, id, inv.args[1:])
+		if err != nil {
+			return err
 		}
 		c, err := a.dial(ctx, node.Addr, inv.identity())
 		if errors.Is(err, netlink.ErrRefused) {
@@ -39,7 +58,7 @@ func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv inv
 			return unreachable(fmt.Errorf("%s %s: %w", verb, id, err))
 		}
 		defer c.Close()
-		resp, err := c.Admin(ctx, cmd)
+		resp, err := c.AdminRequest(ctx, req)
 		if err != nil {
 			return unreachable(fmt.Errorf("%s %s: %w", verb, id, err))
 		}
@@ -52,6 +71,38 @@ func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv inv
 		}
 		return nil
 	}
+}
+
+// isolateRequest cuts node id off from the peers named in args, which must
+// be other nodes of the cluster.
+func isolateRequest(cfg *cluster.Config, id string, peers []string) (*pb.AdminRequest, error) {
+	for _, p := range peers {
+		if p == id {
+			return nil, usagef("isolate: %s cannot be isolated from itself", id)
+		}
+		if _, ok := findNode(cfg, p); !ok {
+			return nil, usagef("isolate: unknown peer %q (nodes: %s)", p, strings.Join(nodeIDs(cfg), ", "))
+		}
+	}
+	return &pb.AdminRequest{Command: pb.AdminCommand_ISOLATE, Peers: peers}, nil
+}
+
+// delayRequest sets node id's outbound delay to the Go duration in args,
+// whole milliseconds from 0 (which clears it) to netlink.MaxFaultDelay.
+func delayRequest(_ *cluster.Config, _ string, args []string) (*pb.AdminRequest, error) {
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return nil, usagef("delay: bad duration %q (want e.g. 200ms, 1.5s, or 0 to clear)", args[0])
+	}
+	if d < 0 || d > netlink.MaxFaultDelay {
+		return nil, usagef("delay: %v is outside [0, %v]", d, netlink.MaxFaultDelay)
+	}
+	ms := d.Round(time.Millisecond).Milliseconds()
+	if d > 0 && ms == 0 {
+		// Rounding to nothing would clear the delay, the opposite of asking for one.
+		return nil, usagef("delay: %v is under a millisecond (0 clears the delay)", d)
+	}
+	return &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: ms}, nil
 }
 
 // findNode looks a node up by id in cfg.

@@ -30,7 +30,7 @@ const clientName = "easykv-ctl"
 // substitute a fake.
 type nodeClient interface {
 	Status(ctx context.Context) (*pb.NodeStatus, error)
-	Admin(ctx context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error)
+	AdminRequest(ctx context.Context, req *pb.AdminRequest) (*pb.AdminResponse, error)
 	Close() error
 }
 
@@ -122,7 +122,10 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err != nil {
 		return a.flagError(err, cfs)
 	}
-	if len(pos) != cmd.nargs {
+	switch {
+	case cmd.atLeast && len(pos) < cmd.nargs:
+		return usagef("%s: want at least %d argument(s), got %d (usage: easykv-ctl %s)", cmd.name, cmd.nargs, len(pos), cmd.synopsis())
+	case !cmd.atLeast && len(pos) != cmd.nargs:
 		return usagef("%s: want %d argument(s), got %d (usage: easykv-ctl %s)", cmd.name, cmd.nargs, len(pos), cmd.synopsis())
 	}
 	if err := g.validate(); err != nil {

@@ -13,7 +13,8 @@ import (
 type command struct {
 	name    string // what the user types
 	args    string // positional arguments as shown in usage, e.g. "ID"
-	nargs   int    // exact number of positional arguments
+	nargs   int    // exact number of positional arguments, or the least with atLeast
+	atLeast bool   // the last argument repeats: nargs is a minimum
 	summary string // one line for the usage text
 	// flags defines the command's own flags on fs, stored in f; nil for none.
 	flags func(fs *flag.FlagSet, f *cmdFlags)
@@ -40,6 +41,13 @@ func commands() []command {
 		{name: "status", summary: "show every node's role, term, leader and log progress", run: runStatus},
 		{name: "pause", args: "ID", nargs: 1, summary: "stop a node's timers and drop its Raft traffic", run: adminCommand(pb.AdminCommand_PAUSE)},
 		{name: "resume", args: "ID", nargs: 1, summary: "undo pause", run: adminCommand(pb.AdminCommand_RESUME)},
+		{name: "partition", args: "ID", nargs: 1, summary: "drop a node's Raft traffic to and from every peer",
+			run: adminCommand(pb.AdminCommand_PARTITION)},
+		{name: "isolate", args: "ID PEER...", nargs: 2, atLeast: true, summary: "drop a node's Raft traffic to and from the PEERs",
+			run: adminCommandWith(pb.AdminCommand_ISOLATE, isolateRequest)},
+		{name: "delay", args: "ID DURATION", nargs: 2, summary: "delay a node's outgoing Raft traffic, e.g. 200ms (0 clears)",
+			run: adminCommandWith(pb.AdminCommand_DELAY, delayRequest)},
+		{name: "heal", args: "ID", nargs: 1, summary: "undo partition, isolate and delay", run: adminCommand(pb.AdminCommand_HEAL)},
 		{name: "put", args: "KEY VALUE", nargs: 2, summary: "set KEY to VALUE once the write is committed; prints OK", run: runPut},
 		{name: "get", args: "KEY [--stale]", nargs: 1, summary: "print KEY's value (linearizable; --stale: any node's local copy); exit 1 if missing",
 			flags: staleFlag, run: runGet},

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
@@ -39,11 +42,13 @@ func writeCluster(t *testing.T) string {
 	return path
 }
 
-// healthy is a three-node cluster with n1 leading and n3 paused.
+// healthy is a three-node cluster with n1 leading, n2 isolated from n3 and
+// slowed down, and n3 paused.
 func healthy() *fakeNet {
 	return &fakeNet{nodes: map[string]*fakeNode{
 		"127.0.0.1:7001": {status: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 12, LastIndex: 13}},
-		"127.0.0.1:7002": {status: &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_FOLLOWER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 11, LastIndex: 13}},
+		"127.0.0.1:7002": {status: &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_FOLLOWER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 11, LastIndex: 13,
+			IsolatedFrom: []string{"n3"}, DelayMs: 1500}},
 		"127.0.0.1:7003": {status: &pb.NodeStatus{Id: "n3", Role: pb.Role_ROLE_FOLLOWER, Term: 4, Paused: true, CommitIndex: 9, AppliedIndex: 9, LastIndex: 10}},
 	}}
 }
@@ -98,6 +103,19 @@ func TestUsageErrors(t *testing.T) {
 		{"resume with two ids", []string{"--cluster", cfg, "resume", "n1", "n2"}, "resume: want 1 argument(s), got 2"},
 		{"pause unknown id", []string{"--cluster", cfg, "pause", "n9"}, `unknown node "n9" (nodes: n1, n2, n3)`},
 		{"resume unknown id", []string{"--cluster", cfg, "resume", "-o", "json", "n9"}, `unknown node "n9"`},
+		{"partition without id", []string{"--cluster", cfg, "partition"}, "partition: want 1 argument(s), got 0"},
+		{"heal with two ids", []string{"--cluster", cfg, "heal", "n1", "n2"}, "heal: want 1 argument(s), got 2"},
+		{"heal unknown id", []string{"--cluster", cfg, "heal", "n9"}, `unknown node "n9" (nodes: n1, n2, n3)`},
+		{"isolate without peer", []string{"--cluster", cfg, "isolate", "n1"}, "isolate: want at least 2 argument(s), got 1 (usage: easykv-ctl isolate ID PEER...)"},
+		{"isolate unknown id", []string{"--cluster", cfg, "isolate", "n9", "n1"}, `unknown node "n9"`},
+		{"isolate unknown peer", []string{"--cluster", cfg, "isolate", "n1", "n2", "n7"}, `isolate: unknown peer "n7" (nodes: n1, n2, n3)`},
+		{"isolate from itself", []string{"--cluster", cfg, "isolate", "n1", "n2", "n1"}, "isolate: n1 cannot be isolated from itself"},
+		{"delay without duration", []string{"--cluster", cfg, "delay", "n1"}, "delay: want 2 argument(s), got 1 (usage: easykv-ctl delay ID DURATION)"},
+		{"delay bad duration", []string{"--cluster", cfg, "delay", "n1", "200"}, `delay: bad duration "200" (want e.g. 200ms, 1.5s, or 0 to clear)`},
+		{"delay negative", []string{"--cluster", cfg, "delay", "n1", "--", "-1s"}, "delay: -1s is outside [0, 1m0s]"},
+		{"delay too long", []string{"--cluster", cfg, "delay", "n1", "61s"}, "delay: 1m1s is outside [0, 1m0s]"},
+		{"delay under a millisecond", []string{"--cluster", cfg, "delay", "n1", "400us"}, "delay: 400µs is under a millisecond (0 clears the delay)"},
+		{"delay unknown id", []string{"--cluster", cfg, "delay", "n9", "1s"}, `unknown node "n9"`},
 		{"unreadable cluster file", []string{"--cluster", missing, "status"}, ""},
 		{"put without value", []string{"--cluster", cfg, "put", "k"}, "put: want 2 argument(s), got 1 (usage: easykv-ctl put KEY VALUE)"},
 		{"get without key", []string{"--cluster", cfg, "get", "--stale"}, "get: want 1 argument(s), got 0"},
@@ -147,7 +165,7 @@ func TestHelp(t *testing.T) {
 			if got.code != exitOK || got.stderr != "" {
 				t.Errorf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 			}
-			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "put KEY VALUE", "get KEY [--stale]", "delete KEY", "bench put|get", "-cluster", "-timeout", "-o"} {
+			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "partition ID", "isolate ID PEER...", "delay ID DURATION", "heal ID", "put KEY VALUE", "get KEY [--stale]", "delete KEY", "bench put|get", "-cluster", "-timeout", "-o"} {
 				if !strings.Contains(got.stdout, want) {
 					t.Errorf("usage lacks %q:\n%s", want, got.stdout)
 				}
@@ -163,13 +181,13 @@ func TestStatusTable(t *testing.T) {
 	if got.code != exitOK || got.stderr != "" {
 		t.Fatalf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 	}
-	want := `+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+
-| ID | ADDRESS        | REACHABLE | ROLE     | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED |
-+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+
-| n1 | 127.0.0.1:7001 | true      | leader   | 5    | n1     | 12     | 12      | 13   | false  |
-| n2 | 127.0.0.1:7002 | true      | follower | 5    | n1     | 12     | 11      | 13   | false  |
-| n3 | 127.0.0.1:7003 | true      | follower | 4    | -      | 9      | 9       | 10   | true   |
-+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+
+	want := `+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+-------------------------+
+| ID | ADDRESS        | REACHABLE | ROLE     | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED | FAULTS                  |
++----+----------------+-----------+----------+------+--------+--------+---------+------+--------+-------------------------+
+| n1 | 127.0.0.1:7001 | true      | leader   | 5    | n1     | 12     | 12      | 13   | false  | -                       |
+| n2 | 127.0.0.1:7002 | true      | follower | 5    | n1     | 12     | 11      | 13   | false  | isolated n3; delay 1.5s |
+| n3 | 127.0.0.1:7003 | true      | follower | 4    | -      | 9      | 9       | 10   | true   | -                       |
++----+----------------+-----------+----------+------+--------+--------+---------+------+--------+-------------------------+
 `
 	if got.stdout != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got.stdout, want)
@@ -210,9 +228,12 @@ func TestStatusJSON(t *testing.T) {
 			}
 			rows := parseRows(t, got.stdout)
 			want := []map[string]any{
-				{"id": "n1", "addr": "127.0.0.1:7001", "reachable": true, "role": "leader", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 12.0, "last_index": 13.0, "paused": false},
-				{"id": "n2", "addr": "127.0.0.1:7002", "reachable": true, "role": "follower", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 11.0, "last_index": 13.0, "paused": false},
-				{"id": "n3", "addr": "127.0.0.1:7003", "reachable": true, "role": "follower", "term": 4.0, "voted_for": "", "leader": "", "commit_index": 9.0, "applied_index": 9.0, "last_index": 10.0, "paused": true},
+				{"id": "n1", "addr": "127.0.0.1:7001", "reachable": true, "role": "leader", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 12.0, "last_index": 13.0, "paused": false,
+					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0},
+				{"id": "n2", "addr": "127.0.0.1:7002", "reachable": true, "role": "follower", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 11.0, "last_index": 13.0, "paused": false,
+					"partitioned": false, "isolated_from": []any{"n3"}, "delay_ms": 1500.0},
+				{"id": "n3", "addr": "127.0.0.1:7003", "reachable": true, "role": "follower", "term": 4.0, "voted_for": "", "leader": "", "commit_index": 9.0, "applied_index": 9.0, "last_index": 10.0, "paused": true,
+					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0},
 			}
 			if !reflect.DeepEqual(rows, want) {
 				t.Errorf("rows:\n%v\nwant:\n%v", rows, want)
@@ -289,8 +310,8 @@ func TestAdmin(t *testing.T) {
 		node       fakeNode // what 127.0.0.1:7002 (n2) does
 		wantCode   int
 		wantStdout string
-		wantStderr string            // substring; "" means stderr must be empty
-		wantSent   []pb.AdminCommand // what n2 received
+		wantStderr string             // substring; "" means stderr must be empty
+		wantSent   []*pb.AdminRequest // what n2 received
 	}{
 		{
 			name:       "pause",
@@ -298,7 +319,7 @@ func TestAdmin(t *testing.T) {
 			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
 			wantCode:   exitOK,
 			wantStdout: "OK\n",
-			wantSent:   []pb.AdminCommand{pb.AdminCommand_PAUSE},
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_PAUSE}},
 		},
 		{
 			name:       "resume json after id",
@@ -306,7 +327,7 @@ func TestAdmin(t *testing.T) {
 			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
 			wantCode:   exitOK,
 			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": true\n}\n",
-			wantSent:   []pb.AdminCommand{pb.AdminCommand_RESUME},
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_RESUME}},
 		},
 		{
 			name:       "refused",
@@ -314,7 +335,7 @@ func TestAdmin(t *testing.T) {
 			node:       fakeNode{admin: &pb.AdminResponse{Error: "not paused"}},
 			wantCode:   exitFailed,
 			wantStderr: "resume n2: refused: not paused",
-			wantSent:   []pb.AdminCommand{pb.AdminCommand_RESUME},
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_RESUME}},
 		},
 		{
 			name:       "refused json",
@@ -323,7 +344,71 @@ func TestAdmin(t *testing.T) {
 			wantCode:   exitFailed,
 			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": false,\n  \"error\": \"unauthenticated\"\n}\n",
 			wantStderr: "pause n2: refused: unauthenticated",
-			wantSent:   []pb.AdminCommand{pb.AdminCommand_PAUSE},
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_PAUSE}},
+		},
+		{
+			name:       "partition",
+			args:       []string{"partition", "n2"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_PARTITION}},
+		},
+		{
+			name:       "heal json",
+			args:       []string{"heal", "n2", "-o", "json"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": true\n}\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_HEAL}},
+		},
+		{
+			name:       "isolate",
+			args:       []string{"isolate", "n2", "n3", "n1"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_ISOLATE, Peers: []string{"n3", "n1"}}},
+		},
+		{
+			name:       "isolate refused",
+			args:       []string{"isolate", "n2", "n1"},
+			node:       fakeNode{admin: &pb.AdminResponse{Error: "network faults are not available on this node"}},
+			wantCode:   exitFailed,
+			wantStderr: "isolate n2: refused: network faults are not available on this node",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_ISOLATE, Peers: []string{"n1"}}},
+		},
+		{
+			name:       "delay",
+			args:       []string{"delay", "n2", "1.5s"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_DELAY, DelayMs: 1500}},
+		},
+		{
+			name:       "delay rounds to milliseconds",
+			args:       []string{"delay", "n2", "2500us"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_DELAY, DelayMs: 3}},
+		},
+		{
+			name:       "delay cleared json",
+			args:       []string{"-o", "json", "delay", "n2", "0"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": true\n}\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_DELAY}},
+		},
+		{
+			name:       "delay at the limit",
+			args:       []string{"delay", "n2", "1m"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_DELAY, DelayMs: 60000}},
 		},
 		{
 			name:       "dial fails",
@@ -345,7 +430,7 @@ func TestAdmin(t *testing.T) {
 			node:       fakeNode{adminErr: errors.New("EOF")},
 			wantCode:   exitUnreachable,
 			wantStderr: "pause n2: EOF",
-			wantSent:   []pb.AdminCommand{pb.AdminCommand_PAUSE},
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_PAUSE}},
 		},
 	}
 	for _, tt := range tests {
@@ -366,7 +451,7 @@ func TestAdmin(t *testing.T) {
 			case tt.wantStderr != "" && (!strings.Contains(got.stderr, tt.wantStderr) || strings.Count(got.stderr, "\n") != 1):
 				t.Errorf("stderr = %q, want one line containing %q", got.stderr, tt.wantStderr)
 			}
-			if sent := net.admins["127.0.0.1:7002"]; !reflect.DeepEqual(sent, tt.wantSent) {
+			if sent := net.admins["127.0.0.1:7002"]; !sameRequests(sent, tt.wantSent) {
 				t.Errorf("n2 received %v, want %v", sent, tt.wantSent)
 			}
 			if len(net.admins) > 1 || (len(net.admins) == 1 && tt.wantSent == nil) {
@@ -374,4 +459,9 @@ func TestAdmin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameRequests reports whether a and b hold equal requests in the same order.
+func sameRequests(a, b []*pb.AdminRequest) bool {
+	return slices.EqualFunc(a, b, func(x, y *pb.AdminRequest) bool { return proto.Equal(x, y) })
 }

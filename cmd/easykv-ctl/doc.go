@@ -6,6 +6,10 @@
 //	easykv-ctl --cluster cluster.yaml status -o json
 //	easykv-ctl --cluster cluster.yaml pause n1
 //	easykv-ctl --cluster cluster.yaml resume n1
+//	easykv-ctl --cluster cluster.yaml partition n1           # n1 drops Raft traffic to and from every peer
+//	easykv-ctl --cluster cluster.yaml isolate n1 n2 n3       # ... to and from n2 and n3 only
+//	easykv-ctl --cluster cluster.yaml delay n1 200ms         # n1's outgoing Raft traffic waits 200ms (0 clears)
+//	easykv-ctl --cluster cluster.yaml heal n1                # undo partition, isolate and delay
 //	easykv-ctl --cluster cluster.yaml put user:1 alice     # prints OK
 //	easykv-ctl --cluster cluster.yaml get user:1           # prints alice
 //	easykv-ctl --cluster cluster.yaml get user:1 --stale   # from any node, maybe out of date
@@ -19,6 +23,13 @@
 // once. get is linearizable unless --stale. get of a missing key prints
 // nothing on stdout (found=false with -o json), a note on stderr, and exits
 // 1; delete of a missing key is not an error (deleted=false with -o json).
+//
+// partition, isolate and delay inject network faults into one node, for
+// watching the cluster cope: the node keeps serving clients and its timers
+// keep running, only its Raft traffic suffers. isolate adds to the peers
+// already isolated; heal clears every fault. status shows them in a FAULTS
+// column ("partitioned", "isolated n2,n3", "delay 200ms", "-") and, with
+// -o json, as partitioned, isolated_from and delay_ms.
 //
 // bench runs --total operations from --clients workers, each with its own
 // ClusterClient and so its own session, as separate processes would. Keys

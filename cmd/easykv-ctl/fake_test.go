@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -15,8 +17,8 @@ type fakeNode struct {
 	dialErr   error             // returned by dial when set
 	status    *pb.NodeStatus    // returned by Status
 	statusErr error             // returned by Status when set
-	admin     *pb.AdminResponse // returned by Admin
-	adminErr  error             // returned by Admin when set
+	admin     *pb.AdminResponse // returned by AdminRequest
+	adminErr  error             // returned by AdminRequest when set
 }
 
 // fakeNet stands in for the network: nodes by address, and a record of what
@@ -27,13 +29,13 @@ type fakeNet struct {
 	kvFail func(op int) error   // when set, the error of KV operation number op (from 0), or nil
 	data   map[string]string    // the cluster's keys; guarded by mu once a command runs
 
-	mu     sync.Mutex                   // guards the fields below; status dials nodes concurrently
-	dialed []netlink.Identity           // identities presented, in dial order
-	admins map[string][]pb.AdminCommand // admin commands received, by address
-	open   int                          // clients dialed or cluster clients opened, and not yet closed
-	kvCfgs []netlink.ClusterConfig      // configurations of the cluster clients opened
-	kvOps  []string                     // KV operations run, like "put k v" or "get k stale"
-	index  int64                        // last log index handed out
+	mu     sync.Mutex                    // guards the fields below; status dials nodes concurrently
+	dialed []netlink.Identity            // identities presented, in dial order
+	admins map[string][]*pb.AdminRequest // admin requests received, by address
+	open   int                           // clients dialed or cluster clients opened, and not yet closed
+	kvCfgs []netlink.ClusterConfig       // configurations of the cluster clients opened
+	kvOps  []string                      // KV operations run, like "put k v" or "get k stale"
+	index  int64                         // last log index handed out
 }
 
 func (f *fakeNet) dial(_ context.Context, addr string, id netlink.Identity) (nodeClient, error) {
@@ -68,12 +70,12 @@ func (c *fakeClient) Status(context.Context) (*pb.NodeStatus, error) {
 	return c.node.status, nil
 }
 
-func (c *fakeClient) Admin(_ context.Context, cmd pb.AdminCommand) (*pb.AdminResponse, error) {
+func (c *fakeClient) AdminRequest(_ context.Context, req *pb.AdminRequest) (*pb.AdminResponse, error) {
 	c.net.mu.Lock()
 	if c.net.admins == nil {
-		c.net.admins = make(map[string][]pb.AdminCommand)
+		c.net.admins = make(map[string][]*pb.AdminRequest)
 	}
-	c.net.admins[c.addr] = append(c.net.admins[c.addr], cmd)
+	c.net.admins[c.addr] = append(c.net.admins[c.addr], proto.Clone(req).(*pb.AdminRequest))
 	c.net.mu.Unlock()
 	if c.node.adminErr != nil {
 		return nil, c.node.adminErr

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/easykv/easykv/cluster"
@@ -14,18 +15,21 @@ import (
 // statusRow is one node's line of "status"; its JSON form is a contract
 // with scripts, so keys are only ever added.
 type statusRow struct {
-	ID           string `json:"id"`              // node id from cluster.yaml
-	Addr         string `json:"addr"`            // address from cluster.yaml
-	Reachable    bool   `json:"reachable"`       // the node answered the status request
-	Role         string `json:"role"`            // leader, follower, candidate, precandidate; "" when unreachable
-	Term         int64  `json:"term"`            // current term
-	VotedFor     string `json:"voted_for"`       // vote in the current term, "" if none
-	Leader       string `json:"leader"`          // id of the leader this node knows, "" if none
-	CommitIndex  int64  `json:"commit_index"`    // highest index known committed
-	AppliedIndex int64  `json:"applied_index"`   // highest index applied to the state machine
-	LastIndex    int64  `json:"last_index"`      // index of the last log entry
-	Paused       bool   `json:"paused"`          // paused by an admin command
-	Error        string `json:"error,omitempty"` // why the node could not be reached
+	ID           string   `json:"id"`              // node id from cluster.yaml
+	Addr         string   `json:"addr"`            // address from cluster.yaml
+	Reachable    bool     `json:"reachable"`       // the node answered the status request
+	Role         string   `json:"role"`            // leader, follower, candidate, precandidate; "" when unreachable
+	Term         int64    `json:"term"`            // current term
+	VotedFor     string   `json:"voted_for"`       // vote in the current term, "" if none
+	Leader       string   `json:"leader"`          // id of the leader this node knows, "" if none
+	CommitIndex  int64    `json:"commit_index"`    // highest index known committed
+	AppliedIndex int64    `json:"applied_index"`   // highest index applied to the state machine
+	LastIndex    int64    `json:"last_index"`      // index of the last log entry
+	Paused       bool     `json:"paused"`          // paused by an admin command
+	Partitioned  bool     `json:"partitioned"`     // cut off from every peer by partition
+	IsolatedFrom []string `json:"isolated_from"`   // peers cut off by isolate, sorted; [] when none
+	DelayMs      int64    `json:"delay_ms"`        // outbound delay set by delay, 0 when none
+	Error        string   `json:"error,omitempty"` // why the node could not be reached
 }
 
 // statusRowOf fills a row from a node's answer; id and addr come from
@@ -43,12 +47,32 @@ func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
 		AppliedIndex: st.GetAppliedIndex(),
 		LastIndex:    st.GetLastIndex(),
 		Paused:       st.GetPaused(),
+		Partitioned:  st.GetPartitioned(),
+		IsolatedFrom: append([]string{}, st.GetIsolatedFrom()...),
+		DelayMs:      st.GetDelayMs(),
 	}
 }
 
 // unreachableRow is the row of a node that did not answer.
 func unreachableRow(n cluster.Node, err error) statusRow {
-	return statusRow{ID: n.ID, Addr: n.Addr, Error: err.Error()}
+	return statusRow{ID: n.ID, Addr: n.Addr, IsolatedFrom: []string{}, Error: err.Error()}
+}
+
+// faults words a row's network faults for the table: "partitioned",
+// "isolated n2,n3", "delay 200ms", joined by "; " when several are set,
+// or "-" for none.
+func (r statusRow) faults() string {
+	var parts []string
+	if r.Partitioned {
+		parts = append(parts, "partitioned")
+	}
+	if len(r.IsolatedFrom) > 0 {
+		parts = append(parts, "isolated "+strings.Join(r.IsolatedFrom, ","))
+	}
+	if r.DelayMs > 0 {
+		parts = append(parts, "delay "+(time.Duration(r.DelayMs)*time.Millisecond).String())
+	}
+	return dash(strings.Join(parts, "; "))
 }
 
 // roleName is the lower-case role name used in tables and JSON.
@@ -80,15 +104,15 @@ func writeStatus(w io.Writer, format string, rows []statusRow) error {
 // status -w table`, one node per line, with "-" for values an unreachable
 // node could not give.
 func writeStatusTable(w io.Writer, rows []statusRow) error {
-	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "PAUSED"}
+	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "PAUSED", "FAULTS"}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		if !r.Reachable {
-			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-"})
+			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-", "-"})
 			continue
 		}
 		cells = append(cells, []string{r.ID, r.Addr, "true", dash(r.Role), fmt.Sprint(r.Term), dash(r.Leader),
-			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), fmt.Sprint(r.LastIndex), fmt.Sprint(r.Paused)})
+			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), fmt.Sprint(r.LastIndex), fmt.Sprint(r.Paused), r.faults()})
 	}
 	return writeBoxed(w, header, cells)
 }
@@ -126,7 +150,7 @@ func writeBoxed(w io.Writer, header []string, rows [][]string) error {
 	return err
 }
 
-// writeAdmin prints the outcome of pause or resume: "OK" or a JSON object.
+// writeAdmin prints the outcome of an admin command: "OK" or a JSON object.
 // A refusal prints nothing in table form; the error line says it all.
 func writeAdmin(w io.Writer, format string, res adminResult) error {
 	if format == "json" {

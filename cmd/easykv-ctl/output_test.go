@@ -33,7 +33,8 @@ func TestRoleName(t *testing.T) {
 // TestStatusRowKeys pins the JSON keys scripts rely on: "error" appears
 // only for unreachable nodes.
 func TestStatusRowKeys(t *testing.T) {
-	base := []string{"id", "addr", "reachable", "role", "term", "voted_for", "leader", "commit_index", "applied_index", "last_index", "paused"}
+	base := []string{"id", "addr", "reachable", "role", "term", "voted_for", "leader", "commit_index", "applied_index", "last_index", "paused",
+		"partitioned", "isolated_from", "delay_ms"}
 	n := cluster.Node{ID: "n1", Addr: "127.0.0.1:7001"}
 	tests := []struct {
 		name string
@@ -64,15 +65,16 @@ func TestStatusRowKeys(t *testing.T) {
 
 func TestWriteStatusTable(t *testing.T) {
 	rows := []statusRow{
-		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570},
+		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570,
+			Partitioned: true},
 		{ID: "n2", Addr: "10.0.0.2:7002", Error: "connection refused"},
 	}
-	want := `+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+
-| ID       | ADDRESS       | REACHABLE | ROLE         | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED |
-+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+
-| node-one | 10.0.0.1:7001 | true      | precandidate | 123  | -      | 4567   | 4560    | 4570 | false  |
-| n2       | 10.0.0.2:7002 | false     | -            | -    | -      | -      | -       | -    | -      |
-+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+
+	want := `+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+-------------+
+| ID       | ADDRESS       | REACHABLE | ROLE         | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED | FAULTS      |
++----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+-------------+
+| node-one | 10.0.0.1:7001 | true      | precandidate | 123  | -      | 4567   | 4560    | 4570 | false  | partitioned |
+| n2       | 10.0.0.2:7002 | false     | -            | -    | -      | -      | -       | -    | -      | -           |
++----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+-------------+
 `
 	var buf bytes.Buffer
 	if err := writeStatusTable(&buf, rows); err != nil {
@@ -80,5 +82,39 @@ func TestWriteStatusTable(t *testing.T) {
 	}
 	if buf.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+func TestStatusRowFaults(t *testing.T) {
+	n := cluster.Node{ID: "n1", Addr: "127.0.0.1:7001"}
+	tests := []struct {
+		name string
+		st   *pb.NodeStatus
+		want string
+	}{
+		{"none", &pb.NodeStatus{}, "-"},
+		{"partitioned", &pb.NodeStatus{Partitioned: true}, "partitioned"},
+		{"isolated", &pb.NodeStatus{IsolatedFrom: []string{"n2", "n3"}}, "isolated n2,n3"},
+		{"delay", &pb.NodeStatus{DelayMs: 200}, "delay 200ms"},
+		{"all", &pb.NodeStatus{Partitioned: true, IsolatedFrom: []string{"n3"}, DelayMs: 60000}, "partitioned; isolated n3; delay 1m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			row := statusRowOf(n, tt.st)
+			if got := row.faults(); got != tt.want {
+				t.Errorf("faults = %q, want %q", got, tt.want)
+			}
+			if !slices.Equal(row.IsolatedFrom, tt.st.GetIsolatedFrom()) || row.IsolatedFrom == nil {
+				t.Errorf("IsolatedFrom = %#v, want a non-nil copy of %q", row.IsolatedFrom, tt.st.GetIsolatedFrom())
+			}
+		})
+	}
+	// An unreachable node lists no peers as [], not null, like a healthy one.
+	b, err := json.Marshal(unreachableRow(n, errors.New("refused")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"isolated_from":[]`)) {
+		t.Errorf("unreachable row JSON = %s, want isolated_from []", b)
 	}
 }

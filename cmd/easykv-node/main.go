@@ -124,7 +124,12 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	peers := netlink.NewPeers(netlink.PeersConfig{Identity: id, Addrs: peerAddrs, Logger: logger})
+	peerIDs := make([]string, 0, len(peerAddrs))
+	for pid := range peerAddrs {
+		peerIDs = append(peerIDs, pid)
+	}
+	faults := netlink.NewFaults(self.ID, peerIDs)
+	peers := netlink.NewPeers(netlink.PeersConfig{Identity: id, Addrs: peerAddrs, Faults: faults, Logger: logger})
 	defer peers.Close()
 	node, err := raftnode.NewNode(raftnode.NodeConfig{
 		ID:              self.ID,
@@ -136,13 +141,14 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		Storage:         store,
 		Log:             wal,
 		Transport:       peers,
+		Faults:          faults,
 		Logger:          logger,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Members: memberIDs, Logger: logger}, node)
+	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Members: memberIDs, Faults: faults, Logger: logger}, node)
 	defer srv.Close()
 	go func() {
 		if err := srv.Serve(ln); err != nil {

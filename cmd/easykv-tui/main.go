@@ -1,7 +1,7 @@
 // Command easykv-tui is the live dashboard of an easykv cluster: a card per
 // node with its role, term, vote, leader, election timer, log indexes and log
-// tail, an event pane, and a prompt that puts, gets and deletes keys and
-// pauses and resumes nodes (see package tui).
+// tail, an event pane, and a prompt that puts, gets and deletes keys,
+// pauses and resumes nodes and cuts or slows their links (see package tui).
 //
 //	easykv-tui --cluster cluster.yaml
 package main

@@ -1,0 +1,153 @@
+package netlink
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// MaxFaultDelay is the longest outbound delay a DELAY command may set: long
+// enough to outlast any election timeout, short enough that a typo does not
+// hold a node's traffic for hours.
+const MaxFaultDelay = 60 * time.Second
+
+// ErrBadFault is wrapped by every error of Faults.Apply: the request asks for
+// something that is not a valid network fault of this node.
+var ErrBadFault = errors.New("bad fault request")
+
+// Faults is a node's set of injected network faults, shared by its Peers
+// (outbound) and Server (inbound), set and healed by admin commands. It is
+// safe for concurrent use and cheap to consult on every message: readers load
+// an immutable snapshot, and only Apply takes a lock. A nil *Faults has no
+// faults.
+type Faults struct {
+	self  string                     // this node's id, which can be cut off from nothing
+	peers map[string]bool            // the cluster's other node ids; read-only
+	mu    sync.Mutex                 // serializes Apply, so that no change is lost
+	cur   atomic.Pointer[faultState] // the faults in force; replaced whole, never modified
+}
+
+// faultState is one immutable snapshot of the faults in force.
+type faultState struct {
+	partitioned bool            // every peer is cut off
+	isolated    map[string]bool // the peers cut off by ISOLATE; never modified once published
+	delay       time.Duration   // outbound delay for every peer
+}
+
+// noFaults is the state of a healthy node.
+var noFaults = &faultState{}
+
+// NewFaults returns the faults of node self, whose peers are peers (self
+// among them is ignored), with none set.
+func NewFaults(self string, peers []string) *Faults {
+	f := &Faults{self: self, peers: make(map[string]bool, len(peers))}
+	for _, p := range peers {
+		if p != self {
+			f.peers[p] = true
+		}
+	}
+	f.cur.Store(noFaults)
+	return f
+}
+
+// Apply carries out a PARTITION, HEAL, ISOLATE or DELAY request and returns
+// what changed, in words fit for an event line: "partitioned from n2, n3",
+// "healed", "isolated from n2", "outbound delay 200ms". ISOLATE adds to the
+// peers already isolated; HEAL clears every fault. It refuses, with an error
+// wrapping ErrBadFault and changing nothing, an ISOLATE without peers or
+// naming an unknown peer or this node, a DELAY below zero or above
+// MaxFaultDelay, and any other command.
+func (f *Faults) Apply(req *pb.AdminRequest) (changed string, err error) {
+	if f == nil {
+		return "", fmt.Errorf("%w: this node has no fault injection", ErrBadFault)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := f.cur.Load()
+	next := *old
+	switch cmd := req.GetCommand(); cmd {
+	case pb.AdminCommand_PARTITION:
+		next.partitioned = true
+		changed = "partitioned from " + listOrNone(slices.Sorted(maps.Keys(f.peers)))
+	case pb.AdminCommand_HEAL:
+		next = faultState{}
+		changed = "healed"
+	case pb.AdminCommand_ISOLATE:
+		if len(req.GetPeers()) == 0 {
+			return "", fmt.Errorf("%w: isolate needs at least one peer", ErrBadFault)
+		}
+		next.isolated = maps.Clone(old.isolated)
+		if next.isolated == nil {
+			next.isolated = make(map[string]bool)
+		}
+		for _, p := range req.GetPeers() {
+			switch {
+			case p == f.self:
+				return "", fmt.Errorf("%w: %s cannot be isolated from itself", ErrBadFault, f.self)
+			case !f.peers[p]:
+				return "", fmt.Errorf("%w: unknown peer %q", ErrBadFault, p)
+			}
+			next.isolated[p] = true
+		}
+		changed = "isolated from " + strings.Join(slices.Sorted(maps.Keys(next.isolated)), ", ")
+	case pb.AdminCommand_DELAY:
+		ms := req.GetDelayMs()
+		if ms < 0 || ms > MaxFaultDelay.Milliseconds() {
+			return "", fmt.Errorf("%w: delay %dms is outside [0, %v]", ErrBadFault, ms, MaxFaultDelay)
+		}
+		next.delay = time.Duration(ms) * time.Millisecond
+		changed = "outbound delay " + next.delay.String()
+		if ms == 0 {
+			changed = "outbound delay cleared"
+		}
+	default:
+		return "", fmt.Errorf("%w: %v is not a network fault command", ErrBadFault, cmd)
+	}
+	f.cur.Store(&next)
+	return changed, nil
+}
+
+// listOrNone joins ids for a message, or says there are none.
+func listOrNone(ids []string) string {
+	if len(ids) == 0 {
+		return "no peers"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// state is the current snapshot; a nil *Faults has none.
+func (f *Faults) state() *faultState {
+	if f == nil {
+		return noFaults
+	}
+	return f.cur.Load()
+}
+
+// Blocked reports whether Raft traffic to and from peer must be dropped.
+func (f *Faults) Blocked(peer string) bool {
+	s := f.state()
+	return s.partitioned || s.isolated[peer]
+}
+
+// Delay is how long a message to peer waits before it is sent.
+func (f *Faults) Delay(peer string) time.Duration {
+	return f.state().delay
+}
+
+// State is the faults in force, for status reports: whether the node is
+// partitioned, the peers it is isolated from (sorted; nil when none) and its
+// outbound delay.
+func (f *Faults) State() (partitioned bool, isolated []string, delay time.Duration) {
+	s := f.state()
+	if len(s.isolated) > 0 {
+		isolated = slices.Sorted(maps.Keys(s.isolated))
+	}
+	return s.partitioned, isolated, s.delay
+}

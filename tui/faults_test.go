@@ -1,0 +1,208 @@
+package tui
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+func TestFaultCommandsSendRequests(t *testing.T) {
+	tests := []struct {
+		line   string
+		node   string           // who must get the request
+		want   *pb.AdminRequest // what it must get
+		status string           // the status line once the node agreed
+	}{
+		{"partition n2", "n2", &pb.AdminRequest{Command: pb.AdminCommand_PARTITION}, "partition n2: done"},
+		{"heal n2", "n2", &pb.AdminRequest{Command: pb.AdminCommand_HEAL}, "heal n2: done"},
+		{"isolate n1 n2 n3", "n1", &pb.AdminRequest{Command: pb.AdminCommand_ISOLATE, Peers: []string{"n2", "n3"}}, "isolate n1: done"},
+		{"ISOLATE   n3  n1", "n3", &pb.AdminRequest{Command: pb.AdminCommand_ISOLATE, Peers: []string{"n1"}}, "isolate n3: done"},
+		{"delay n3 200ms", "n3", &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: 200}, "delay n3: done"},
+		{"delay n3 1.5s", "n3", &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: 1500}, "delay n3: done"},
+		{"delay n3 2500us", "n3", &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: 3}, "delay n3: done"},
+		{"delay n1 1m", "n1", &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: 60000}, "delay n1: done"},
+		{"delay n1 0", "n1", &pb.AdminRequest{Command: pb.AdminCommand_DELAY}, "delay n1: done"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			h := newHarness(t, 3)
+			connectAll(h)
+			cmd := h.typeLine(tt.line)
+			if cmd == nil {
+				t.Fatalf("%q gave no command (status %q)", tt.line, h.m.status.text)
+			}
+			h.send(cmd())
+			for _, id := range []string{"n1", "n2", "n3"} {
+				got := h.dialer.conn(t, id).adminRequests()
+				var want []*pb.AdminRequest
+				if id == tt.node {
+					want = []*pb.AdminRequest{tt.want}
+				}
+				if !slices.EqualFunc(got, want, func(a, b *pb.AdminRequest) bool { return proto.Equal(a, b) }) {
+					t.Errorf("%s got %v, want %v", id, got, want)
+				}
+			}
+			if h.m.status.isErr || h.m.status.text != tt.status {
+				t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, tt.status)
+			}
+		})
+	}
+}
+
+func TestFaultCommandErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		line  string
+		setup func(*harness)
+		want  string
+	}{
+		{"partition without id", "partition", nil, "usage: partition ID"},
+		{"heal with two ids", "heal n1 n2", nil, "usage: heal ID"},
+		{"heal unknown node", "heal n9", nil, `heal: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"isolate without peer", "isolate n1", nil, "usage: isolate ID PEER…"},
+		{"isolate unknown node", "isolate n9 n1", nil, `isolate: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"isolate unknown peer", "isolate n1 n2 n7", nil, `isolate: unknown node "n7" (nodes: n1, n2, n3)`},
+		{"isolate from itself", "isolate n1 n2 n1", nil, "isolate: n1 cannot be isolated from itself"},
+		{"delay without duration", "delay n1", nil, "usage: delay ID DURATION (e.g. 200ms, 1.5s, or 0 to clear)"},
+		{"delay bad duration", "delay n1 fast", nil, `delay: bad duration "fast" (want e.g. 200ms, 1.5s, or 0 to clear)`},
+		{"delay without unit", "delay n1 200", nil, `delay: bad duration "200" (want e.g. 200ms, 1.5s, or 0 to clear)`},
+		{"delay negative", "delay n1 -1s", nil, "delay: -1s is outside [0, 1m0s]"},
+		{"delay too long", "delay n1 61s", nil, "delay: 1m1s is outside [0, 1m0s]"},
+		{"delay under a millisecond", "delay n1 400us", nil, "delay: 400µs is under a millisecond (0 clears the delay)"},
+		{"delay unknown node", "delay n9 1s", nil, `delay: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"down node", "partition n3", func(h *harness) {
+			h.dialer.setFail("n3", errors.New("refused"))
+			h.connect("n3")
+		}, "partition n3: not connected"},
+		{"refused by the node", "isolate n1 n2", func(h *harness) {
+			h.dialer.conn(t, "n1").adminResp = &pb.AdminResponse{Error: "network faults are not available on this node"}
+		}, "isolate n1: network faults are not available on this node"},
+		{"transport error", "delay n1 1s", func(h *harness) {
+			h.dialer.conn(t, "n1").adminErr = errors.New("i/o timeout")
+		}, "delay n1: i/o timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 3)
+			h.connect("n1")
+			if tt.setup != nil {
+				tt.setup(h)
+			}
+			if cmd := h.typeLine(tt.line); cmd != nil {
+				h.send(cmd())
+			}
+			if !h.m.status.isErr || h.m.status.text != tt.want {
+				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
+			}
+			if tt.setup == nil {
+				if got := h.dialer.conn(t, "n1").adminRequests(); len(got) != 0 {
+					t.Errorf("a bad command was sent: %v", got)
+				}
+			}
+		})
+	}
+}
+
+// faultyCluster is three connected nodes in term 4: n1 leads and is
+// partitioned, n2 is isolated from n1 and n3 and slowed by 200ms, n3 is
+// slowed by 1.5s; each node has said so in the event pane.
+func faultyCluster(t *testing.T, width, height int) *harness {
+	t.Helper()
+	h := newHarness(t, 3)
+	h.send(tea.WindowSizeMsg{Width: width, Height: height})
+	connectAll(h)
+	ms := t0.UnixMilli()
+	n1 := leaderStatus("n1", 4)
+	n1.Partitioned = true
+	n2 := follower("n2", 4, "n1", 1000, 700)
+	n2.IsolatedFrom, n2.DelayMs = []string{"n1", "n3"}, 200
+	n3 := follower("n3", 4, "n1", 1000, 400)
+	n3.DelayMs = 1500
+	h.deliver("n1", &pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, UnixMs: ms + 1, NodeId: "n1", Reason: "partitioned from n2, n3"},
+		statusEv(n1))
+	h.deliver("n2",
+		&pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, UnixMs: ms + 2, NodeId: "n2", Reason: "isolated from n1, n3"},
+		&pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, UnixMs: ms + 3, NodeId: "n2", Reason: "outbound delay 200ms"},
+		statusEv(n2))
+	h.deliver("n3", &pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, UnixMs: ms + 4, NodeId: "n3", Reason: "outbound delay 1.5s"},
+		statusEv(n3))
+	return h
+}
+
+func TestFaultMarksOnCards(t *testing.T) {
+	h := faultyCluster(t, 120, 40)
+	frame := h.view()
+	golden(t, "faults", frame)
+	mustContain(t, cardOf(t, frame, "n1"), "★ LEADER", "✂ PARTITIONED")
+	mustContain(t, cardOf(t, frame, "n2"), "✂ isolated from n1,n3", "⏱ +200ms")
+	mustContain(t, cardOf(t, frame, "n3"), "⏱ +1.5s")
+	mustContain(t, frame,
+		"21:40:01.124 n1 partitioned from n2, n3",
+		"21:40:01.125 n2 isolated from n1, n3",
+		"21:40:01.126 n2 outbound delay 200ms",
+		"21:40:01.127 n3 outbound delay 1.5s")
+
+	// The marks still show, and fit, on a small terminal.
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	frame = h.view()
+	golden(t, "faults_narrow", frame)
+	checkFits(t, frame, 80, 24)
+	mustContain(t, frame, "✂ PARTITIONED", "✂ isolated from n1,n3", "⏱ +200ms", "⏱ +1.5s")
+
+	// Once healed, the next status clears the marks.
+	h.deliver("n2", &pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, NodeId: "n2", Reason: "healed"},
+		statusEv(follower("n2", 4, "n1", 1000, 700)))
+	card := cardOf(t, h.view(), "n2")
+	for _, mark := range []string{"✂", "⏱"} {
+		if strings.Contains(card, mark) {
+			t.Errorf("healed n2 still shows %q:\n%s", mark, card)
+		}
+	}
+	mustContain(t, h.view(), "n2 healed")
+}
+
+// TestFaultAnswerUpdatesCard takes the status in the node's answer at once,
+// before the stream catches up, as pause does.
+func TestFaultAnswerUpdatesCard(t *testing.T) {
+	h := newHarness(t, 3)
+	connectAll(h)
+	for _, n := range h.m.nodes {
+		h.deliver(n.node.ID, statusEv(follower(n.node.ID, 2, "n1", 1000, 600)))
+	}
+	after := follower("n2", 2, "n1", 1000, 600)
+	after.Partitioned = true
+	h.dialer.conn(t, "n2").adminResp = &pb.AdminResponse{Ok: true, Status: after}
+	h.send(h.typeLine("partition n2")())
+	mustContain(t, cardOf(t, h.view(), "n2"), "✂ PARTITIONED")
+}
+
+func TestTabCompletesFaultCommands(t *testing.T) {
+	tests := []struct {
+		typed string
+		want  string
+	}{
+		{"partition n", "partition n1"},
+		{"heal n3", "heal n3"},
+		{"isolate n2 n", "isolate n2 n1"},
+		{"isolate n1 n3", "isolate n1 n3"},
+		{"delay n2", "delay n2 "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typed, func(t *testing.T) {
+			h := newHarness(t, 3)
+			for _, r := range tt.typed {
+				h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+			}
+			h.send(tea.KeyMsg{Type: tea.KeyTab})
+			if got := h.m.input.Value(); got != tt.want {
+				t.Errorf("tab completed %q to %q, want %q", tt.typed, got, tt.want)
+			}
+		})
+	}
+}
