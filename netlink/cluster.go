@@ -246,10 +246,11 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 	req.RequestId = fmt.Sprintf("%016x-%d", c.id, c.reqs.Add(1))
 	var (
 		attempts int
-		maybe    bool          // an attempt of this write may have been applied
-		lastErr  error         // why the last attempt failed
-		backoff  time.Duration // pause before the next attempt
-		hinted   bool          // the next attempt follows a fresh leader hint
+		maybe    bool             // an attempt of this write may have been applied
+		lastErr  error            // why the last attempt failed
+		backoff  time.Duration    // pause before the next attempt
+		hinted   bool             // the next attempt follows a fresh leader hint
+		refused  = map[int]bool{} // nodes whose handshake refused us
 	)
 	next := int(c.leader.Load())
 	if next == noLeader {
@@ -272,8 +273,16 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 		follow := hinted
 		hinted = false
 		if err != nil {
-			if errors.Is(err, ErrRefused) || errors.Is(err, ErrFrameTooLarge) {
+			if errors.Is(err, ErrFrameTooLarge) {
 				return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %w", ErrRejected, n.ID, err))
+			}
+			if errors.Is(err, ErrRefused) {
+				// One misconfigured node must not block a healthy
+				// majority: give up only when every node refused us.
+				refused[i] = true
+				if len(refused) == len(c.nodes) {
+					return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by every node, last %s: %w", ErrRejected, n.ID, err))
+				}
 			}
 			maybe = maybe || sent
 			lastErr = fmt.Errorf("%s: %w", n.ID, err)

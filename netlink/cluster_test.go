@@ -464,6 +464,19 @@ func TestClusterRejects(t *testing.T) {
 			t.Errorf("err = %v, want ErrRejected wrapping the refusal", err)
 		}
 	})
+
+	t.Run("one node refuses, the others serve", func(t *testing.T) {
+		log := &kvLog{}
+		cfg := testServerConfig()
+		cfg.NodeID, cfg.AuthToken = "n1", "another-token"
+		n1 := NodeAddr{ID: "n1", Addr: serveKV(t, cfg, log, answerCode(pb.ErrorCode_OK))}
+		n2 := startKVNode(t, "n2", log, answerCode(pb.ErrorCode_OK))
+		c := newTestClusterClient(t, ClusterConfig{}, n1, n2)
+		res, err := c.Put(testCtx(t, 0), "k", "v")
+		if err != nil || res.NodeID != "n2" {
+			t.Fatalf("Put = %+v, %v; want it served by n2 despite n1 refusing the handshake", res, err)
+		}
+	})
 }
 
 // TestClusterSerializesWrites runs Puts from many goroutines on one client:

@@ -2,12 +2,12 @@ package netlink
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
-	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -44,19 +44,77 @@ func WriteFrame(w io.Writer, m *pb.RaftKvMessage) error {
 
 // ReadFrame reads one frame from r into m, replacing its contents. maxSize
 // bounds the frame body (<= 0 means DefaultMaxFrameSize); the length prefix is
-// checked against it before any buffer is allocated, so a hostile prefix
-// costs nothing. It returns io.EOF, unwrapped, only when r ends cleanly
-// before a frame starts; a frame cut short wraps io.ErrUnexpectedEOF.
+// checked against it before any buffer is allocated, and a body longer than
+// r's buffer is read into one that grows as its bytes arrive, so a hostile
+// prefix costs what its sender actually sends, not what it claims. It
+// returns io.EOF, unwrapped, only when r ends cleanly before a frame starts;
+// a frame cut short wraps io.ErrUnexpectedEOF.
 func ReadFrame(r *bufio.Reader, maxSize int, m *pb.RaftKvMessage) error {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxFrameSize
 	}
-	err := protodelim.UnmarshalOptions{MaxSize: int64(maxSize)}.UnmarshalFrom(r, m)
-	if err == nil || err == io.EOF {
+	size, err := readLength(r)
+	if err != nil {
 		return err
 	}
-	if tooLarge := (*protodelim.SizeTooLargeError)(nil); errors.As(err, &tooLarge) {
-		return fmt.Errorf("%w: %d bytes, max %d", ErrFrameTooLarge, tooLarge.Size, maxSize)
+	if size > uint64(maxSize) {
+		return fmt.Errorf("%w: %d bytes, max %d", ErrFrameTooLarge, size, maxSize)
 	}
-	return fmt.Errorf("read frame: %w", err)
+	n := int(size)
+	if n <= r.Size() {
+		// The body fits the reader's buffer: decode it in place.
+		body, err := r.Peek(n)
+		if err != nil {
+			return fmt.Errorf("read frame: %w", unexpected(err))
+		}
+		defer r.Discard(n)
+		return unmarshalFrame(body, m)
+	}
+	var body bytes.Buffer
+	body.Grow(r.Size())
+	if _, err := io.CopyN(&body, r, int64(n)); err != nil {
+		return fmt.Errorf("read frame: %w", unexpected(err))
+	}
+	return unmarshalFrame(body.Bytes(), m)
+}
+
+// readLength reads a frame's varint length prefix. It returns io.EOF,
+// unwrapped, when r ends before the first byte.
+func readLength(r *bufio.Reader) (uint64, error) {
+	var buf [binary.MaxVarintLen64]byte
+	n := 0
+	for n < len(buf) {
+		b, err := r.ReadByte()
+		if err == io.EOF && n == 0 {
+			return 0, io.EOF
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read frame: %w", unexpected(err))
+		}
+		buf[n] = b
+		n++
+		if b < 0x80 {
+			break
+		}
+	}
+	size, used := protowire.ConsumeVarint(buf[:n])
+	if used < 0 {
+		return 0, fmt.Errorf("read frame: length prefix: %w", protowire.ParseError(used))
+	}
+	return size, nil
+}
+
+func unmarshalFrame(body []byte, m *pb.RaftKvMessage) error {
+	if err := proto.Unmarshal(body, m); err != nil {
+		return fmt.Errorf("read frame: %w", err)
+	}
+	return nil
+}
+
+// unexpected turns an end of input inside a frame into io.ErrUnexpectedEOF.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -30,6 +30,7 @@ type statusRow struct {
 	IsolatedFrom []string `json:"isolated_from"`   // peers cut off by isolate, sorted; [] when none
 	DelayMs      int64    `json:"delay_ms"`        // outbound delay set by delay, 0 when none
 	Error        string   `json:"error,omitempty"` // why the node could not be reached
+	refused      bool     // the node answered but refused the handshake
 }
 
 // statusRowOf fills a row from a node's answer; id and addr come from

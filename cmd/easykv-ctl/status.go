@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -23,8 +24,11 @@ func runStatus(ctx context.Context, a *app, inv invocation) error {
 	if err := writeStatus(a.stdout, inv.output, rows); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	reached := 0
+	reached, refused := 0, 0
 	for _, r := range rows {
+		if r.refused {
+			refused++
+		}
 		if r.Reachable {
 			reached++
 		} else if inv.output == "table" {
@@ -33,6 +37,10 @@ func runStatus(ctx context.Context, a *app, inv invocation) error {
 		}
 	}
 	if reached == 0 {
+		if refused == len(rows) {
+			// Every node answered, and said no: a refusal, not an outage.
+			return fmt.Errorf("every node refused the connection: %s", oneLine(rows[0].Error))
+		}
 		return unreachable(fmt.Errorf("no node reachable (%d tried)", len(rows)))
 	}
 	return nil
@@ -44,7 +52,9 @@ func (a *app) queryStatus(ctx context.Context, n cluster.Node, id netlink.Identi
 	c, err := a.dial(ctx, n.Addr, id)
 	if err != nil {
 		// netlink's dial errors already name the address.
-		return unreachableRow(n, err)
+		row := unreachableRow(n, err)
+		row.refused = errors.Is(err, netlink.ErrRefused)
+		return row
 	}
 	defer c.Close()
 	st, err := c.Status(ctx)
