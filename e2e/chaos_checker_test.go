@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// The chaos test's own checkers, on hand-made histories: a checker that
+// cannot fail would make TestChaos pass whatever the cluster does.
+
+// chPut, chDel and chGet build recorded operations on key "k" for these
+// tests; a put is acknowledged unless given another outcome.
+func chPut(client int, value string, call, ret int64, outcome ...chaosOutcome) chaosOp {
+	o := chaosOK
+	if len(outcome) > 0 {
+		o = outcome[0]
+	}
+	return chaosOp{client: client, kind: chaosPut, key: "k", value: value, call: call, ret: ret, outcome: o}
+}
+
+func chDel(client int, call, ret int64, o chaosOutcome) chaosOp {
+	return chaosOp{client: client, kind: chaosDelete, key: "k", call: call, ret: ret, outcome: o}
+}
+
+func chGet(client int, value string, call, ret int64) chaosOp {
+	return chaosOp{client: client, kind: chaosGet, key: "k", value: value, found: value != "", call: call, ret: ret, outcome: chaosOK}
+}
+
+func TestChaosCheckLinearizability(t *testing.T) {
+	tests := []struct {
+		name string
+		ops  []chaosOp
+		want porcupine.CheckResult
+		kept int // uncertain writes given to porcupine
+	}{
+		{"empty key reads absent", []chaosOp{chGet(0, "", 0, 1)}, porcupine.Ok, 0},
+		{"read sees acknowledged put", []chaosOp{chPut(0, "a", 0, 10), chGet(1, "a", 20, 30)}, porcupine.Ok, 0},
+		{"stale read after acknowledged put", []chaosOp{chPut(0, "a", 0, 10), chPut(0, "b", 11, 20), chGet(1, "a", 30, 40)}, porcupine.Illegal, 0},
+		{"lost acknowledged put", []chaosOp{chPut(0, "a", 0, 10), chGet(1, "", 20, 30)}, porcupine.Illegal, 0},
+		{"concurrent read may see either", []chaosOp{chPut(0, "a", 0, 10), chPut(0, "b", 11, 30), chGet(1, "a", 12, 20), chGet(2, "b", 15, 25)}, porcupine.Ok, 0},
+		{"read goes back in time", []chaosOp{chPut(0, "a", 0, 10), chPut(0, "b", 11, 30), chGet(1, "b", 12, 20), chGet(2, "a", 21, 25)}, porcupine.Illegal, 0},
+		{"uncertain put seen later", []chaosOp{chPut(0, "a", 0, 10, chaosUncertain), chGet(1, "a", 100, 110)}, porcupine.Ok, 1},
+		{"uncertain put not seen is left out", []chaosOp{chPut(0, "a", 0, 10, chaosUncertain), chGet(1, "", 100, 110)}, porcupine.Ok, 0},
+		{"uncertain put seen before it was called", []chaosOp{chGet(1, "a", 0, 5), chPut(0, "a", 10, 20, chaosUncertain)}, porcupine.Illegal, 1},
+		{
+			"uncertain put takes effect before the read that saw it",
+			[]chaosOp{chPut(0, "a", 0, 10, chaosUncertain), chGet(1, "a", 20, 30), chPut(2, "b", 40, 50), chGet(1, "b", 60, 70)},
+			porcupine.Ok, 1,
+		},
+		{
+			"uncertain put cannot overwrite a later acknowledged one once seen",
+			[]chaosOp{chPut(0, "a", 0, 10, chaosUncertain), chGet(1, "a", 20, 30), chPut(2, "b", 40, 50), chGet(1, "a", 60, 70)},
+			porcupine.Illegal, 1,
+		},
+		{"put that certainly failed is seen", []chaosOp{chPut(0, "a", 0, 10, chaosFailed), chGet(1, "a", 20, 30)}, porcupine.Illegal, 0},
+		{"failed read is ignored", []chaosOp{chPut(0, "a", 0, 10), {client: 1, kind: chaosGet, key: "k", call: 20, ret: 30, outcome: chaosFailed}}, porcupine.Ok, 0},
+		{"acknowledged delete", []chaosOp{chPut(0, "a", 0, 10), chDel(0, 20, 30, chaosOK), chGet(1, "", 40, 50)}, porcupine.Ok, 0},
+		{"uncertain delete may happen late", []chaosOp{chPut(0, "a", 0, 10), chDel(0, 20, 30, chaosUncertain), chGet(1, "a", 40, 50), chGet(1, "", 60, 70)}, porcupine.Ok, 1},
+		{"found but empty is never explained", []chaosOp{{client: 1, kind: chaosGet, key: "k", found: true, call: 0, ret: 1, outcome: chaosOK}}, porcupine.Illegal, 0},
+		{
+			"keys are independent registers",
+			[]chaosOp{chPut(0, "a", 0, 10), {client: 1, kind: chaosGet, key: "other", call: 20, ret: 30, outcome: chaosOK}},
+			porcupine.Ok, 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := checkChaosHistory(tt.ops, time.Minute)
+			if c.result != tt.want {
+				t.Errorf("porcupine says %s, want %s; operations given: %v", c.result, tt.want, c.ops)
+			}
+			if c.keptUncertain != tt.kept {
+				t.Errorf("%d uncertain writes kept, want %d", c.keptUncertain, tt.kept)
+			}
+			for _, op := range c.ops {
+				if op.Return < op.Call {
+					t.Errorf("operation %v returns before it is called", op)
+				}
+			}
+		})
+	}
+}
+
+func TestChaosFinalValues(t *testing.T) {
+	final := func(value string) map[string]chaosOp { return map[string]chaosOp{"k": chGet(9, value, 1000, 1010)} }
+	tests := []struct {
+		name     string
+		ops      []chaosOp
+		final    map[string]chaosOp
+		problem  string // substring of the one problem expected, "" for none
+		lastRule int
+	}{
+		{"never written, absent", nil, final(""), "", 0},
+		{"last acknowledged put", []chaosOp{chPut(0, "a", 0, 10), chPut(1, "b", 20, 30)}, final("b"), "", 1},
+		{"older acknowledged put", []chaosOp{chPut(0, "a", 0, 10), chPut(1, "b", 20, 30)}, final("a"), "last write in real time", 1},
+		{"overlapping last puts, either", []chaosOp{chPut(0, "a", 0, 25), chPut(1, "b", 20, 30)}, final("a"), "", 0},
+		{"a value nobody wrote", []chaosOp{chPut(0, "a", 0, 10)}, final("z"), "never written", 0},
+		{"a value whose put certainly failed", []chaosOp{chPut(0, "a", 0, 10), chPut(1, "z", 20, 30, chaosFailed)}, final("z"), "certainly did not happen", 0},
+		{"uncertain put may win", []chaosOp{chPut(0, "a", 0, 10), chPut(1, "u", 20, 30, chaosUncertain), chPut(0, "b", 40, 50)}, final("u"), "", 0},
+		{"acknowledged put lost", []chaosOp{chPut(0, "a", 0, 10)}, final(""), "absent", 0},
+		{"acknowledged delete last", []chaosOp{chPut(0, "a", 0, 10), chDel(1, 20, 30, chaosOK)}, final(""), "", 1},
+		{"acknowledged delete ignored", []chaosOp{chPut(0, "a", 0, 10), chDel(1, 20, 30, chaosOK)}, final("a"), "last write in real time", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := checkChaosFinal(tt.ops, tt.final)
+			switch {
+			case tt.problem == "" && len(rep.problems) > 0:
+				t.Errorf("problems %q, want none", rep.problems)
+			case tt.problem != "" && (len(rep.problems) != 1 || !strings.Contains(rep.problems[0], tt.problem)):
+				t.Errorf("problems %q, want one about %q", rep.problems, tt.problem)
+			}
+			if rep.lastRule != tt.lastRule {
+				t.Errorf("last-write rule applied to %d keys, want %d", rep.lastRule, tt.lastRule)
+			}
+		})
+	}
+}
+
+func TestChaosLeadersOnePerTerm(t *testing.T) {
+	l := newChaosLeaders(func() time.Duration { return time.Second })
+	role := func(id string, r pb.Role, term int64) {
+		l.observe(id, &pb.WatchEvent{Kind: pb.WatchEvent_ROLE_CHANGED, NodeId: id, Role: r, Term: term})
+	}
+	status := func(id string, r pb.Role, term int64) {
+		l.observe(id, &pb.WatchEvent{Kind: pb.WatchEvent_STATUS, NodeId: id, Status: &pb.NodeStatus{Id: id, Role: r, Term: term}})
+	}
+	role("n1", pb.Role_ROLE_LEADER, 2)
+	status("n1", pb.Role_ROLE_LEADER, 2)
+	status("n2", pb.Role_ROLE_FOLLOWER, 2)
+	l.observe("n2", &pb.WatchEvent{Kind: pb.WatchEvent_LEADER_CHANGED, NodeId: "n2", LeaderId: "n3", Term: 2})
+	status("n2", pb.Role_ROLE_LEADER, 3)
+	if p := l.problems(); len(p) != 0 {
+		t.Fatalf("problems %q with one leader per term", p)
+	}
+	if id, term := l.current(); id != "n2" || term != 3 {
+		t.Errorf("current leader %s in term %d, want n2 in 3", id, term)
+	}
+	status("n3", pb.Role_ROLE_LEADER, 2)
+	p := l.problems()
+	if len(p) != 1 || !strings.Contains(p[0], "term 2") || !strings.Contains(p[0], "n1") || !strings.Contains(p[0], "n3") {
+		t.Errorf("problems %q, want one naming n1 and n3 in term 2", p)
+	}
+	if got := l.terms(); got != "t2:n1 t3:n2" {
+		t.Errorf("terms %q, want t2:n1 t3:n2", got)
+	}
+	if got := l.summary(); got != "2 terms with a leader (highest 3), led by n1=1 n2=1" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+func TestClassifyChaos(t *testing.T) {
+	tests := []struct {
+		kind chaosOpKind
+		err  error
+		want chaosOutcome
+	}{
+		{chaosPut, nil, chaosOK},
+		{chaosGet, nil, chaosOK},
+		{chaosPut, fmt.Errorf("%w: deadline", netlink.ErrUncertain), chaosUncertain},
+		{chaosDelete, fmt.Errorf("%w: deadline", netlink.ErrNoLeader), chaosFailed},
+		{chaosPut, fmt.Errorf("%w: %w", netlink.ErrUncertain, netlink.ErrRejected), chaosUncertain},
+		{chaosPut, fmt.Errorf("%w by n1", netlink.ErrRejected), chaosFailed},
+		{chaosPut, netlink.ErrClosed, chaosUncertain},
+		{chaosGet, fmt.Errorf("%w: deadline", netlink.ErrUncertain), chaosFailed},
+	}
+	for _, tt := range tests {
+		if got := classifyChaos(tt.kind, tt.err); got != tt.want {
+			t.Errorf("%s failing with %v: %s, want %s", tt.kind, tt.err, got, tt.want)
+		}
+	}
+}

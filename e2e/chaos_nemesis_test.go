@@ -1,0 +1,343 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// Fault schedule: a new fault every chaosGapMin..chaosGapMax, each lasting
+// chaosHoldMin..chaosHoldMax; while one is active another starts with
+// probability chaosOverlap, so that at most chaosMaxActive overlap.
+const (
+	chaosGapMin    = time.Second
+	chaosGapMax    = 3 * time.Second
+	chaosHoldMin   = 1500 * time.Millisecond
+	chaosHoldMax   = 4 * time.Second
+	chaosOverlap   = 0.4
+	chaosMaxActive = 2
+	chaosAdminWait = 2 * time.Second // one admin command, dial included
+)
+
+// chaosFaultKind names a fault and whom it hits.
+type chaosFaultKind string
+
+const (
+	faultStopLeader        chaosFaultKind = "sigstop-leader"     // SIGSTOP, later SIGCONT
+	faultStopNode          chaosFaultKind = "sigstop-node"       // the same, any node
+	faultKillLeader        chaosFaultKind = "kill9-leader"       // SIGKILL, later restart
+	faultKillNode          chaosFaultKind = "kill9-node"         // the same, any node
+	faultPauseLeader       chaosFaultKind = "pause-leader"       // admin PAUSE, later RESUME
+	faultPauseNode         chaosFaultKind = "pause-node"         // the same, any node
+	faultPartitionLeader   chaosFaultKind = "partition-leader"   // admin PARTITION, later HEAL
+	faultPartitionMinority chaosFaultKind = "partition-minority" // 1-2 nodes each PARTITIONed
+	faultPartitionMajority chaosFaultKind = "partition-majority" // 3 nodes each PARTITIONed
+)
+
+// chaosFaultKinds is every fault the nemesis picks from.
+var chaosFaultKinds = []chaosFaultKind{
+	faultStopLeader, faultStopNode, faultKillLeader, faultKillNode,
+	faultPauseLeader, faultPauseNode,
+	faultPartitionLeader, faultPartitionMinority, faultPartitionMajority,
+}
+
+// chaosMechanism is how a fault is done and undone.
+type chaosMechanism int
+
+const (
+	mechStop      chaosMechanism = iota // SIGSTOP / SIGCONT
+	mechKill                            // SIGKILL / restart
+	mechPause                           // admin PAUSE / RESUME
+	mechPartition                       // admin PARTITION / HEAL
+)
+
+func (k chaosFaultKind) mechanism() chaosMechanism {
+	switch k {
+	case faultStopLeader, faultStopNode:
+		return mechStop
+	case faultKillLeader, faultKillNode:
+		return mechKill
+	case faultPauseLeader, faultPauseNode:
+		return mechPause
+	default:
+		return mechPartition
+	}
+}
+
+// chaosFault is one fault in force.
+type chaosFault struct {
+	kind    chaosFaultKind // what was done
+	targets []string       // to which nodes
+	start   time.Duration  // when, on the history clock
+	healAt  time.Time      // when it is to be undone
+	healed  time.Duration  // when it was undone, on the history clock; 0 while in force
+}
+
+// chaosEvent is one line of the fault timeline.
+type chaosEvent struct {
+	at      time.Duration  // on the history clock
+	action  string         // "inject" or "heal"
+	kind    chaosFaultKind // the fault
+	targets []string       // the nodes it hit
+	leader  string         // who led just before, "" when nobody was known to
+	term    int64          // the leader's term
+}
+
+func (e chaosEvent) String() string {
+	leader := "none"
+	if e.leader != "" {
+		leader = fmt.Sprintf("%s (term %d)", e.leader, e.term)
+	}
+	return fmt.Sprintf("%8.3fs  %-6s  %-18s  %-12s  leader %s", e.at.Seconds(), e.action, e.kind, strings.Join(e.targets, ","), leader)
+}
+
+// chaosNemesis injects and heals faults on the harness's nodes. Its
+// methods run on the test's goroutine, like the harness's.
+type chaosNemesis struct {
+	h        *Harness               // the cluster it harms
+	rng      *rand.Rand             // seeded: the same seed picks the same faults
+	leaders  *chaosLeaders          // who leads now, for leader faults and the timeline
+	since    func() time.Duration   // the history clock
+	active   []*chaosFault          // faults in force
+	done     []*chaosFault          // healed faults, for the visualization
+	timeline []chaosEvent           // every inject and heal, in order
+	counts   map[chaosFaultKind]int // faults injected, by kind
+	overlaps int                    // faults started while another was in force
+}
+
+// run injects and heals faults until the deadline; faults still in force
+// then stay in force (healAll undoes them).
+func (n *chaosNemesis) run(until time.Time) {
+	next := time.Now().Add(n.gap())
+	for {
+		now := time.Now()
+		for _, f := range slices.Clone(n.active) {
+			if !now.Before(f.healAt) {
+				n.heal(f)
+			}
+		}
+		if !now.Before(until) {
+			return
+		}
+		if !now.Before(next) {
+			if len(n.active) == 0 || (len(n.active) < chaosMaxActive && n.rng.Float64() < chaosOverlap) {
+				n.inject()
+			}
+			next = now.Add(n.gap())
+		}
+		wake := next
+		if until.Before(wake) {
+			wake = until
+		}
+		for _, f := range n.active {
+			if f.healAt.Before(wake) {
+				wake = f.healAt
+			}
+		}
+		// A schedule, not a condition: nothing to poll for.
+		time.Sleep(time.Until(wake))
+	}
+}
+
+// gap is a random pause between two injections.
+func (n *chaosNemesis) gap() time.Duration {
+	return chaosGapMin + time.Duration(n.rng.Int64N(int64(chaosGapMax-chaosGapMin)))
+}
+
+// inject starts one random fault on nodes not already under one. Kinds
+// that cannot be applied now (no known leader, too few free nodes) are
+// passed over for another.
+func (n *chaosNemesis) inject() {
+	for _, i := range n.rng.Perm(len(chaosFaultKinds)) {
+		kind := chaosFaultKinds[i]
+		targets := n.pickTargets(kind)
+		if targets == nil {
+			continue
+		}
+		leader, term := n.leaders.current()
+		if len(n.active) > 0 {
+			n.overlaps++
+		}
+		hold := chaosHoldMin + time.Duration(n.rng.Int64N(int64(chaosHoldMax-chaosHoldMin)))
+		f := &chaosFault{kind: kind, targets: targets, start: n.since(), healAt: time.Now().Add(hold)}
+		n.record(chaosEvent{at: f.start, action: "inject", kind: kind, targets: targets, leader: leader, term: term})
+		for _, id := range targets {
+			n.apply(kind.mechanism(), id)
+		}
+		n.active = append(n.active, f)
+		n.counts[kind]++
+		return
+	}
+}
+
+// pickTargets chooses the nodes kind hits, or nil when it cannot be done
+// now.
+func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
+	var free []string
+	for _, id := range n.h.ids {
+		if !n.busy(id) {
+			free = append(free, id)
+		}
+	}
+	pick := func(k int) []string {
+		if len(free) < k {
+			return nil
+		}
+		var out []string
+		for _, i := range n.rng.Perm(len(free))[:k] {
+			out = append(out, free[i])
+		}
+		slices.Sort(out)
+		return out
+	}
+	switch kind {
+	case faultStopLeader, faultKillLeader, faultPauseLeader, faultPartitionLeader:
+		leader, _ := n.leaders.current()
+		if leader == "" || n.busy(leader) {
+			return nil
+		}
+		return []string{leader}
+	case faultPartitionMinority:
+		return pick(1 + n.rng.IntN(2))
+	case faultPartitionMajority:
+		return pick(len(n.h.ids)/2 + 1)
+	default:
+		return pick(1)
+	}
+}
+
+// busy reports whether a fault in force already hits node id.
+func (n *chaosNemesis) busy(id string) bool {
+	for _, f := range n.active {
+		if slices.Contains(f.targets, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// record adds e to the timeline and logs it.
+func (n *chaosNemesis) record(e chaosEvent) {
+	n.timeline = append(n.timeline, e)
+	n.h.t.Logf("chaos: %s", e)
+}
+
+// heal undoes f and takes it off the active list.
+func (n *chaosNemesis) heal(f *chaosFault) {
+	leader, term := n.leaders.current()
+	at := n.since()
+	n.record(chaosEvent{at: at, action: "heal", kind: f.kind, targets: f.targets, leader: leader, term: term})
+	for _, id := range f.targets {
+		n.undo(f.kind.mechanism(), id)
+	}
+	f.healed = at
+	n.active = slices.DeleteFunc(n.active, func(g *chaosFault) bool { return g == f })
+	n.done = append(n.done, f)
+}
+
+// healAll undoes every fault in force, then makes sure of it: every
+// running node gets SIGCONT, RESUME and HEAL, which are harmless on a
+// healthy node.
+func (n *chaosNemesis) healAll() {
+	for len(n.active) > 0 {
+		n.heal(n.active[0])
+	}
+	for _, id := range n.h.ids {
+		p := n.h.procs[id]
+		if p == nil {
+			n.h.t.Fatalf("chaos: %s is not running after every fault was healed", id)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			n.h.t.Fatalf("chaos: SIGCONT %s: %v", id, err)
+		}
+		n.mustAdmin(id, pb.AdminCommand_RESUME)
+		n.mustAdmin(id, pb.AdminCommand_HEAL)
+	}
+}
+
+// apply does one node's part of a fault.
+func (n *chaosNemesis) apply(m chaosMechanism, id string) {
+	switch m {
+	case mechStop:
+		if err := n.h.procs[id].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			n.h.t.Fatalf("chaos: SIGSTOP %s: %v", id, err)
+		}
+	case mechKill:
+		n.h.KillNode(id)
+	case mechPause:
+		n.mustAdmin(id, pb.AdminCommand_PAUSE)
+	case mechPartition:
+		n.mustAdmin(id, pb.AdminCommand_PARTITION)
+	}
+}
+
+// undo heals one node's part of a fault.
+func (n *chaosNemesis) undo(m chaosMechanism, id string) {
+	switch m {
+	case mechStop:
+		if err := n.h.procs[id].cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			n.h.t.Fatalf("chaos: SIGCONT %s: %v", id, err)
+		}
+	case mechKill:
+		n.h.RestartNode(id)
+	case mechPause:
+		n.mustAdmin(id, pb.AdminCommand_RESUME)
+	case mechPartition:
+		n.mustAdmin(id, pb.AdminCommand_HEAL)
+	}
+}
+
+// mustAdmin runs an admin command on node id, retrying briefly (a node
+// just resumed from SIGSTOP may be slow to answer), and fails the test if
+// the node never accepts it. A node that does not know the command fails
+// the test at once, saying so: a chaos run without that fault would pass
+// for the wrong reason.
+func (n *chaosNemesis) mustAdmin(id string, cmd pb.AdminCommand) {
+	n.h.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		err := n.h.chaosAdmin(id, cmd)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, errChaosUnsupported) {
+			n.h.t.Fatalf("chaos: %v: the node does not implement admin %s, which the chaos test needs", err, cmd)
+		}
+		if time.Now().After(deadline) {
+			n.h.t.Fatalf("chaos: %v (for %s)", err, waitTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// errChaosUnsupported says a node answered "unknown admin command".
+var errChaosUnsupported = errors.New("admin command unsupported")
+
+// chaosAdmin sends one admin command to node id over a fresh connection.
+func (h *Harness) chaosAdmin(id string, cmd pb.AdminCommand) error {
+	ctx, cancel := context.WithTimeout(context.Background(), chaosAdminWait)
+	defer cancel()
+	c, err := netlink.Dial(ctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID})
+	if err != nil {
+		return fmt.Errorf("admin %s on %s: %w", cmd, id, err)
+	}
+	defer c.Close()
+	resp, err := c.Admin(ctx, cmd)
+	switch {
+	case err != nil:
+		return fmt.Errorf("admin %s on %s: %w", cmd, id, err)
+	case strings.Contains(resp.GetError(), "unknown admin command"):
+		return fmt.Errorf("admin %s on %s: %q: %w", cmd, id, resp.GetError(), errChaosUnsupported)
+	case !resp.GetOk():
+		return fmt.Errorf("admin %s on %s refused: %q", cmd, id, resp.GetError())
+	}
+	return nil
+}
