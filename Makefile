@@ -4,7 +4,7 @@ BIN     := bin
 CLUSTER ?= examples/demo/cluster.yaml
 PROTO   := netlink/pb/kv_raft.proto
 
-.PHONY: all build demo test vet proto proto-check chaos fuzz clean
+.PHONY: all build demo test vet proto proto-check chaos fuzz bench clean
 
 # CHAOS_DURATION is how long the chaos test injects faults: a short run is
 # part of `make test`; `make chaos` runs the long one.
@@ -60,5 +60,11 @@ proto-check:
 	diff -u netlink/pb/kv_raft.pb.go $$tmp/kv_raft.pb.go >/dev/null || \
 	  { echo "netlink/pb/kv_raft.pb.go is stale: run 'make proto' and commit"; exit 1; }
 
+# bench builds, then benchmarks easykv (3 and 5 nodes) against etcd (3
+# members, through ../shared/bench/etcd-peer.sh) in the same run, and writes
+# the table to bench-results/. BENCH_ARGS=--quick for a smoke test.
+bench: build
+	$(GO) run ./tools/benchrun $(BENCH_ARGS)
+
 clean:
-	rm -rf $(BIN) data chaos-out
+	rm -rf $(BIN) data chaos-out bench-results

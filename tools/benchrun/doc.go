@@ -1,0 +1,16 @@
+// Command benchrun is `make bench`: it starts an easykv cluster from bin/
+// in a fresh temporary directory (heartbeat 100ms, election timeout 1s, the
+// defaults of etcd), runs easykv-ctl bench with 8-byte keys, 256-byte values
+// and a 100,000-key space (put with 1 and 64 clients, linearizable get with
+// 64), and times failover: SIGSTOP the leader, and measure until another
+// node reports itself leader. When ../shared/bench/etcd-peer.sh is present
+// it does the same to a 3-member etcd in the same run, through etcd's own
+// benchmark tool, and prints a table of both with the ratios. 5-node figures
+// are easykv only: the script starts 3 etcd members.
+//
+//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 5] [--out FILE]
+//
+// The report goes to stdout and to --out (bench-results/bench-<time>.txt by
+// default); progress goes to stderr. Every process it starts is stopped on
+// exit, on error and on SIGINT or SIGTERM, and none is left SIGSTOPped.
+package main

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The load shape of every workload, on both systems, and the Raft timing
+// of easykv: etcd's defaults, which etcd-peer.sh keeps.
+const (
+	keySize         = 8
+	valueSize       = 256
+	keySpace        = 100_000
+	heartbeat       = 100 * time.Millisecond
+	electionTimeout = time.Second
+)
+
+// workload is one benchmark shape, run alike on easykv and etcd.
+type workload struct {
+	name    string // the table's row label
+	op      string // "put" or "get"
+	clients int    // concurrent clients
+	conns   int    // gRPC connections etcd's tool spreads its clients over
+	total   int    // operations
+}
+
+// workloads are the rows of the table. The totals make a full run (3 and
+// 5 nodes, etcd beside 3) take about 3 minutes on 2 cores; the 1-client
+// row, the noisiest, gets more than its time's share. --quick is for smoke
+// tests only.
+func workloads(quick bool) []workload {
+	one, many := 5_000, 50_000
+	if quick {
+		one, many = 200, 2_000
+	}
+	return []workload{
+		{name: "put, 1 client", op: "put", clients: 1, conns: 1, total: one},
+		{name: "put, 64 clients", op: "put", clients: 64, conns: 16, total: many},
+		{name: "get (linearizable), 64", op: "get", clients: 64, conns: 16, total: many},
+	}
+}
+
+// options are benchrun's flags.
+type options struct {
+	nodes    []int  // cluster sizes to run, in order
+	noEtcd   bool   // skip etcd even when its script is present
+	quick    bool   // small totals and fewer failover trials
+	trials   int    // failover trials per cluster
+	out      string // report file
+	bin      string // directory of easykv-node and easykv-ctl
+	etcdPeer string // path to etcd-peer.sh
+}
+
+func main() {
+	// Signals stay caught until cleanup is over, so a second ctrl-C cannot
+	// cut it short and leave nodes running.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted: %w", err)
+	}
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, runs every cluster size and writes the report to stdout
+// and to the --out file; progress goes to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts, err := parseFlags(args, stderr, time.Now())
+	if err != nil {
+		return err
+	}
+	m := readMachine()
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "benchrun: "+format+"\n", a...) }
+	etcdNote := ""
+	switch {
+	case opts.noEtcd:
+		etcdNote = "not run (--no-etcd)"
+	case !isFile(opts.etcdPeer):
+		etcdNote = "not run (" + opts.etcdPeer + " not found)"
+	}
+	var blocks []block
+	for _, n := range opts.nodes {
+		b := block{nodes: n, etcdNote: etcdNote}
+		if err := runEasykv(ctx, opts, &b, logf); err != nil {
+			return fmt.Errorf("easykv, %d nodes: %w", n, err)
+		}
+		switch {
+		case etcdNote != "":
+		case n != 3:
+			b.etcdNote = "not available (etcd-peer.sh starts 3 members only)"
+		default:
+			if err := runEtcd(ctx, opts, &b, logf); err != nil {
+				return fmt.Errorf("etcd: %w", err)
+			}
+		}
+		blocks = append(blocks, b)
+	}
+
+	var report strings.Builder
+	render(&report, blocks, m, time.Now(), opts.trials)
+	io.WriteString(stdout, report.String())
+	if err := os.MkdirAll(filepath.Dir(opts.out), 0o755); err != nil {
+		return fmt.Errorf("results dir: %w", err)
+	}
+	if err := os.WriteFile(opts.out, []byte(report.String()), 0o644); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	logf("results written to %s", opts.out)
+	return nil
+}
+
+// parseFlags reads benchrun's flags; now names the default report file.
+func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error) {
+	fs := flag.NewFlagSet("benchrun", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := options{}
+	nodes := fs.String("nodes", "3,5", "cluster `sizes` to run, comma-separated; etcd runs beside size 3 only")
+	fs.BoolVar(&opts.noEtcd, "no-etcd", false, "do not run etcd")
+	fs.BoolVar(&opts.quick, "quick", false, "small totals and 3 failover trials, for smoke tests")
+	fs.IntVar(&opts.trials, "trials", 5, "failover `N` trials per cluster (median reported)")
+	fs.StringVar(&opts.out, "out", filepath.Join("bench-results", "bench-"+now.Format("2006-01-02-150405")+".txt"), "report `file`")
+	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
+	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	trialsSet := false
+	fs.Visit(func(f *flag.Flag) { trialsSet = trialsSet || f.Name == "trials" })
+	if opts.quick && !trialsSet {
+		opts.trials = 3
+	}
+	if opts.trials < 1 {
+		return options{}, fmt.Errorf("--trials must be at least 1, got %d", opts.trials)
+	}
+	for s := range strings.SplitSeq(*nodes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 9 {
+			return options{}, fmt.Errorf("--nodes: want sizes from 1 to 9, got %q", s)
+		}
+		if !slices.Contains(opts.nodes, n) {
+			opts.nodes = append(opts.nodes, n)
+		}
+	}
+	return opts, nil
+}
+
+// runEasykv starts an n-node easykv cluster, runs every workload and the
+// failover trials on it into b, and stops it.
+func runEasykv(ctx context.Context, opts options, b *block, logf func(string, ...any)) (err error) {
+	logf("easykv: starting %d nodes", b.nodes)
+	kv, err := startEasykv(ctx, opts.bin, b.nodes)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if dir := kv.stop(err == nil); dir != "" {
+			logf("easykv: node logs kept in %s", dir)
+		}
+	}()
+	for _, w := range workloads(opts.quick) {
+		logf("easykv, %d nodes: %s, %d ops", b.nodes, w.name, w.total)
+		res, raw, err := kv.bench(ctx, w)
+		if err != nil {
+			return err
+		}
+		logf("  %.1f ops/s, p99 %.2f ms, %d errors", res.OpsPerSec, res.P99Ms, res.Errors)
+		b.rows = append(b.rows, row{w: w, easykv: res, easykvRaw: raw})
+	}
+	logf("easykv, %d nodes: failover, %d trials", b.nodes, opts.trials)
+	el, err := kv.watchElections(ctx)
+	if err != nil {
+		return err
+	}
+	defer el.close()
+	b.easykvFailover, err = measureFailover(ctx, el, opts.trials, syscall.Kill, logf)
+	return err
+}
+
+// runEtcd starts etcd through etcd-peer.sh, runs every workload and the
+// failover trials on it into b, and stops it.
+func runEtcd(ctx context.Context, opts options, b *block, logf func(string, ...any)) (err error) {
+	p := newEtcdPeer(opts.etcdPeer)
+	logf("etcd: starting 3 members (%s start)", opts.etcdPeer)
+	defer func() {
+		if serr := p.stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	if err := p.start(ctx); err != nil {
+		return err
+	}
+	if b.etcdVersion, err = p.version(ctx); err != nil {
+		return err
+	}
+	for i, w := range workloads(opts.quick) {
+		logf("etcd, 3 members: %s, %d ops", w.name, w.total)
+		res, err := p.bench(ctx, w)
+		if err != nil {
+			return err
+		}
+		logf("  %.1f ops/s, p99 %.2f ms, %d errors", res.OpsPerSec, res.P99Ms, res.Errors)
+		b.rows[i].etcd = &res
+	}
+	logf("etcd, 3 members: failover, %d trials", opts.trials)
+	b.etcdFailover, err = measureFailover(ctx, p, opts.trials, syscall.Kill, logf)
+	return err
+}
+
+// command runs name in its own process group, so that a ctrl-C at the
+// terminal reaches benchrun alone, which then stops everything in order;
+// the end of ctx kills the whole group, children included.
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// isFile says whether path names a regular file.
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// block is the figures of one cluster size.
+type block struct {
+	nodes          int             // easykv cluster size
+	rows           []row           // one per workload
+	easykvFailover []time.Duration // each trial
+	etcdFailover   []time.Duration // each trial; nil when etcd did not run
+	etcdVersion    string          // etcd's server version; "" when etcd did not run
+	etcdNote       string          // why etcd did not run
+}
+
+// row is one workload on both systems.
+type row struct {
+	w         workload        // the workload
+	easykv    result          // easykv's figures
+	easykvRaw json.RawMessage // easykv-ctl's JSON line as printed
+	etcd      *result         // etcd's figures; nil when etcd did not run
+}
+
+// machine describes where the run happened.
+type machine struct {
+	cpus      int    // logical CPUs
+	model     string // CPU model name
+	kernel    string // kernel release
+	goVersion string // Go toolchain
+	load      string // 1, 5 and 15 minute load averages as the run started: others' load skews figures
+}
+
+// readMachine reads the machine line from /proc and the Go runtime; call
+// it before the run, for the load average.
+func readMachine() machine {
+	m := machine{cpus: runtime.NumCPU(), model: "unknown CPU", kernel: "unknown", goVersion: runtime.Version(), load: "unknown"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.load = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+// rawLine is one line of the report's JSON section.
+type rawLine struct {
+	System     string          `json:"system"`                // "easykv" or "etcd"
+	Nodes      int             `json:"nodes"`                 // cluster size
+	Workload   string          `json:"workload,omitempty"`    // row label of a benchmark
+	Result     json.RawMessage `json:"result,omitempty"`      // a benchmark's figures
+	FailoverMs []float64       `json:"failover_ms,omitempty"` // each failover trial
+	MedianMs   float64         `json:"median_ms,omitempty"`   // their median
+}
+
+// render writes the report: one table per block, the notes, and the raw
+// figures as JSON lines.
+func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) {
+	host := fmt.Sprintf("%d cores, %s", m.cpus, m.model)
+	timing := fmt.Sprintf("heartbeat %s, election %s", heartbeat, electionTimeout)
+	var errs []string
+	for _, b := range blocks {
+		if b.etcdVersion != "" {
+			fmt.Fprintf(w, "easykv vs etcd %s — same machine, same run (%s)   %d nodes, %s\n", b.etcdVersion, host, b.nodes, timing)
+		} else {
+			fmt.Fprintf(w, "easykv, %d nodes — etcd: %s   (%s)   %s\n", b.nodes, b.etcdNote, host, timing)
+		}
+		line(w, b, "workload", "easykv ops/s", "p99 ms", "etcd ops/s", "p99 ms", "ratio")
+		for _, r := range b.rows {
+			etcdOps, etcdP99, ratio := "", "", ""
+			if r.etcd != nil {
+				etcdOps, etcdP99 = fmt.Sprintf("%.1f", r.etcd.OpsPerSec), fmt.Sprintf("%.2f", r.etcd.P99Ms)
+				ratio = ratioOf(r.easykv.OpsPerSec, r.etcd.OpsPerSec)
+				errs = append(errs, errorNote("etcd", 3, r.w, *r.etcd)...)
+			}
+			line(w, b, r.w.name, fmt.Sprintf("%.1f", r.easykv.OpsPerSec), fmt.Sprintf("%.2f", r.easykv.P99Ms), etcdOps, etcdP99, ratio)
+			errs = append(errs, errorNote("easykv", b.nodes, r.w, r.easykv)...)
+		}
+		kvMed, etcdMed, ratio := median(b.easykvFailover), "", ""
+		if b.etcdFailover != nil {
+			etcdMed = fmt.Sprintf("%.2f s", median(b.etcdFailover).Seconds())
+			ratio = ratioOf(kvMed.Seconds(), median(b.etcdFailover).Seconds())
+		}
+		line(w, b, fmt.Sprintf("failover median (%d)", trials), fmt.Sprintf("%.2f s", kvMed.Seconds()), "", etcdMed, "", ratio)
+		fmt.Fprintln(w)
+	}
+
+	fmt.Fprintln(w, "ratio = easykv ÷ etcd: above 1 means more ops/s for easykv; for failover, below 1 means easykv elects sooner.")
+	fmt.Fprintf(w, "workloads: %d-byte keys, %d-byte values, %d-key space; easykv-ctl bench and etcd's benchmark tool (--conns=16 for 64 clients).\n", keySize, valueSize, keySpace)
+	fmt.Fprintln(w, "  etcd's range reads one fixed key holding a full value; easykv's get reads random keys of the space, some never written.")
+	fmt.Fprintln(w, "  etcd's tool sends to every member in turn (followers forward to the leader); easykv-ctl sends to the leader.")
+	fmt.Fprintln(w, "failover: SIGSTOP the leader; time until another member reports itself leader (easykv: watch events; etcd: status polled every 10ms).")
+	for _, b := range blocks {
+		fmt.Fprintf(w, "  easykv %d nodes, trials: %s\n", b.nodes, seconds(b.easykvFailover))
+		if b.etcdFailover != nil {
+			fmt.Fprintf(w, "  etcd 3 members, trials: %s\n", seconds(b.etcdFailover))
+		}
+	}
+	for _, e := range errs {
+		fmt.Fprintln(w, "errors:", e)
+	}
+	fmt.Fprintf(w, "machine: %s, Linux %s, %s; load average at start %s\n", host, m.kernel, m.goVersion, m.load)
+	fmt.Fprintf(w, "date: %s\n\n", date.Format("2006-01-02 15:04:05 MST"))
+
+	fmt.Fprintln(w, "raw:")
+	for _, b := range blocks {
+		for _, r := range b.rows {
+			writeJSON(w, rawLine{System: "easykv", Nodes: b.nodes, Workload: r.w.name, Result: r.easykvRaw})
+		}
+		writeJSON(w, failoverLine("easykv", b.nodes, b.easykvFailover))
+		if b.etcdVersion == "" {
+			continue
+		}
+		for _, r := range b.rows {
+			if r.etcd != nil {
+				res, _ := json.Marshal(r.etcd) // a struct of numbers and strings
+				writeJSON(w, rawLine{System: "etcd", Nodes: 3, Workload: r.w.name, Result: res})
+			}
+		}
+		writeJSON(w, failoverLine("etcd", 3, b.etcdFailover))
+	}
+}
+
+// line writes one table line: workload, easykv ops/s and p99, and, when
+// etcd ran, its ops/s and p99 and the ratio.
+func line(w io.Writer, b block, name, kvOps, kvP99, etcdOps, etcdP99, ratio string) {
+	s := fmt.Sprintf("%-24s %12s %8s", name, kvOps, kvP99)
+	if b.etcdVersion != "" {
+		s += fmt.Sprintf(" %12s %8s %8s", etcdOps, etcdP99, ratio)
+	}
+	fmt.Fprintln(w, strings.TrimRight(s, " "))
+}
+
+// ratioOf is a ÷ b as "1.23×", or "—" when b is 0.
+func ratioOf(a, b float64) string {
+	if b == 0 || math.IsNaN(a/b) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// errorNote says how many operations of r failed, if any did.
+func errorNote(system string, nodes int, w workload, r result) []string {
+	if r.Errors == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s %d nodes, %s: %d of %d operations failed", system, nodes, w.name, r.Errors, r.Total)}
+}
+
+// seconds lists durations as seconds with 3 decimals.
+func seconds(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmt.Sprintf("%.3f", d.Seconds())
+	}
+	return strings.Join(parts, " ") + " s"
+}
+
+// failoverLine is the JSON line of one cluster's failover trials.
+func failoverLine(system string, nodes int, ds []time.Duration) rawLine {
+	ms := make([]float64, len(ds))
+	for i, d := range ds {
+		ms[i] = millisOf(d)
+	}
+	return rawLine{System: system, Nodes: nodes, FailoverMs: ms, MedianMs: millisOf(median(ds))}
+}
+
+// millisOf is d in milliseconds, rounded to the microsecond.
+func millisOf(d time.Duration) float64 {
+	return math.Round(float64(d)/1e3) / 1e3
+}
+
+// writeJSON writes v as one line.
+func writeJSON(w io.Writer, v rawLine) {
+	b, _ := json.Marshal(v) // plain strings and numbers: cannot fail
+	fmt.Fprintf(w, "%s\n", b)
+}

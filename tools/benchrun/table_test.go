@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// goldenBlocks are a 3-node comparison and a 5-node easykv-only block.
+func goldenBlocks() []block {
+	ws := workloads(false)
+	kv := []result{
+		{Op: "put", Clients: 1, Total: 2000, OpsPerSec: 531.7, P99Ms: 14.878},
+		{Op: "put", Clients: 64, Total: 40000, Errors: 3, OpsPerSec: 3008.1, P99Ms: 60.14},
+		{Op: "get", Clients: 64, Total: 40000, OpsPerSec: 8015, P99Ms: 37.746},
+	}
+	etcd := []result{
+		{Op: "put", Clients: 1, Total: 2000, OpsPerSec: 255.1, P99Ms: 29.596},
+		{Op: "put", Clients: 64, Total: 40000, OpsPerSec: 1658.2, P99Ms: 176.119},
+		{Op: "get", Clients: 64, Total: 40000, OpsPerSec: 4117.4, P99Ms: 113.165},
+	}
+	three := block{nodes: 3, etcdVersion: "3.7.3",
+		easykvFailover: []time.Duration{1500 * time.Millisecond, 1200 * time.Millisecond, 1900 * time.Millisecond},
+		etcdFailover:   []time.Duration{1000 * time.Millisecond, 1100 * time.Millisecond, 1250 * time.Millisecond},
+	}
+	five := block{nodes: 5, etcdNote: "not available (etcd-peer.sh starts 3 members only)",
+		easykvFailover: []time.Duration{1400 * time.Millisecond, 1300 * time.Millisecond, 1600 * time.Millisecond},
+	}
+	for i, w := range ws {
+		raw, _ := json.Marshal(kv[i])
+		three.rows = append(three.rows, row{w: w, easykv: kv[i], easykvRaw: raw, etcd: &etcd[i]})
+		five.rows = append(five.rows, row{w: w, easykv: kv[i], easykvRaw: raw})
+	}
+	return []block{three, five}
+}
+
+func TestRenderGolden(t *testing.T) {
+	var b strings.Builder
+	m := machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
+	render(&b, goldenBlocks(), m, time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC), 3)
+	golden := filepath.Join("testdata", "report.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("report differs from %s (go test -update to accept):\n%s", golden, b.String())
+	}
+}
+
+func TestRatioOf(t *testing.T) {
+	tests := []struct {
+		a, b float64
+		want string
+	}{
+		{531.7, 255.1, "2.08×"},
+		{1.2, 1.5, "0.80×"},
+		{1, 0, "—"},
+		{0, 0, "—"},
+	}
+	for _, tt := range tests {
+		if got := ratioOf(tt.a, tt.b); got != tt.want {
+			t.Errorf("ratioOf(%v, %v) = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
