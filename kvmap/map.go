@@ -29,18 +29,18 @@ type Result struct {
 // Map is the replicated key-value state. See the package documentation for
 // determinism, sessions and concurrency.
 type Map struct {
-	ttl      uint64            // Options.SessionTTL with its default applied
-	applied  uint64            // index of the last entry applied
-	data     map[string]string // the key-value state
-	sessions sessionTable      // client sessions, for applying retries once
+	ttl      uint64       // Options.SessionTTL with its default applied
+	applied  uint64       // index of the last entry applied
+	data     store        // the key-value state
+	sessions sessionTable // client sessions, for applying retries once
 }
 
 // New returns an empty Map that has applied nothing.
 func New(opts Options) *Map {
-	return newMap(opts, make(map[string]string))
+	return newMap(opts, newStore(0))
 }
 
-func newMap(opts Options, data map[string]string) *Map {
+func newMap(opts Options, data store) *Map {
 	ttl := opts.SessionTTL
 	if ttl == 0 {
 		ttl = defaultSessionTTL
@@ -78,15 +78,15 @@ func (m *Map) Apply(index uint64, data []byte) Result {
 			}
 		}
 	}
-	// The lookup with string(key) does not allocate; only a change does.
-	_, existed := m.data[string(key)]
-	switch c.Op {
-	case OpPut:
-		m.data[string(key)] = string(value)
-	case OpDelete:
-		if existed {
-			delete(m.data, string(key))
-		}
+	// Only a new key, and a value, allocate.
+	slot, existed := m.data.lookup(key)
+	switch {
+	case c.Op == OpPut && existed:
+		m.data.set(slot, string(value))
+	case c.Op == OpPut:
+		m.data.insert(string(key), string(value))
+	case existed: // OpDelete
+		m.data.remove(key, slot)
 	}
 	if c.ClientID != 0 {
 		if s == nil {
@@ -103,12 +103,24 @@ func (m *Map) AppliedIndex() uint64 { return m.applied }
 
 // Get returns the value of key and whether it is set.
 func (m *Map) Get(key string) (value string, ok bool) {
-	value, ok = m.data[key]
-	return value, ok
+	return m.data.get(key)
 }
 
 // Len is the number of keys set.
-func (m *Map) Len() int { return len(m.data) }
+func (m *Map) Len() int { return m.data.len() }
+
+// Clone returns a copy of m that shares nothing mutable with it, so that
+// one goroutine can write a snapshot of the copy while another goes on
+// applying to m. It costs a copy of the key index, not of the keys and
+// values: Go strings are immutable and shared.
+func (m *Map) Clone() *Map {
+	c := newMap(Options{SessionTTL: m.ttl}, m.data.clone())
+	c.applied = m.applied
+	for s := m.sessions.oldest; s != nil; s = s.next {
+		c.sessions.add(&session{id: s.id, lastSeq: s.lastSeq, existed: s.existed, lastIndex: s.lastIndex})
+	}
+	return c
+}
 
 // Sessions is the number of client sessions remembered.
 func (m *Map) Sessions() int { return m.sessions.len() }

@@ -60,15 +60,16 @@ func (m *Map) WriteSnapshot(w io.Writer) error {
 	s.buf = append(s.buf, snapshotVersion)
 	s.buf = binary.AppendUvarint(s.buf, m.applied)
 
-	keys := make([]string, 0, len(m.data))
-	for k := range m.data {
+	keys := make([]string, 0, m.data.len())
+	for k := range m.data.slots {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	s.buf = binary.AppendUvarint(s.buf, uint64(len(keys)))
 	for _, k := range keys {
+		v, _ := m.data.get(k)
 		s.buf = appendBytes(s.buf, k)
-		s.buf = appendBytes(s.buf, m.data[k])
+		s.buf = appendBytes(s.buf, v)
 		if err := s.maybeFlush(); err != nil {
 			return fmt.Errorf("write snapshot: %w", err)
 		}
@@ -130,7 +131,7 @@ func decodeSnapshot(body []byte, opts Options) (*Map, error) {
 
 	nKeys := d.uvarint("key count")
 	// Each key takes at least two bytes, which bounds what is preallocated.
-	data := make(map[string]string, min(nKeys, uint64(len(d.b)/2)))
+	data := newStore(int(min(nKeys, uint64(len(d.b)/2))))
 	var prev []byte
 	for i := uint64(0); i < nKeys && d.err == nil; i++ {
 		k := d.bytes("key")
@@ -140,7 +141,7 @@ func decodeSnapshot(body []byte, opts Options) (*Map, error) {
 		case i > 0 && string(k) <= string(prev):
 			d.fail("key", "key %d is not above the one before it", i)
 		default:
-			data[string(k)] = string(v)
+			data.insert(string(k), string(v))
 			prev = k
 		}
 	}

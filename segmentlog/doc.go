@@ -16,13 +16,30 @@
 // first entry in twenty decimal digits, e.g. 00000000000000000001.seg. A
 // segment is created at its full size (Options.SegmentSize, 64 MiB by
 // default; a record bigger than that gets a segment of its own sized to fit)
-// under a temporary name, with every block reserved by fallocate(2), or by
-// writing zeros on a filesystem without it, then renamed into place. Writes
-// then go through a shared mapping into blocks that already exist, so a full
-// disk is an error from Append when a segment is created, never a SIGBUS on
-// a mapped page. A record that does not fit in the space left starts the
-// next segment; the previous one is synced first, so only the last segment
-// ever holds records that are not yet durable.
+// under a temporary name, every byte written as zero and synced, then
+// renamed into place. Writes then go through a shared mapping into blocks
+// that already exist, so a full disk is an error from Append when a segment
+// is created, never a SIGBUS on a mapped page. Zeros are written rather than
+// blocks reserved with fallocate(2): a reserved block is "unwritten" until
+// first written, and recording that it now holds data is a metadata update
+// that each sync of a new page pays for (on ext4 with a journal, a second
+// journal commit and cache flush per sync); written zeros cost one extra
+// write of each segment instead, off the Append path (see zeroFill).
+//
+// That write happens ahead of need: once the active segment is a quarter
+// full (or the log is empty), a goroutine makes the next segment file under
+// the name spare.seg.tmp, and the rotation renames it into place, waiting
+// only if it is not finished yet. A spare that failed (a full disk) is made
+// again at the rotation, whose error, if it fails too, fails the log. Close
+// abandons an unfinished spare, and Open deletes one left by a crash, like
+// any other temporary file: it never held a record.
+//
+// A record that does not fit in the space left starts the next segment; the
+// previous one is synced first, so only the last segment ever holds records
+// that are not yet durable. Sync is an msync(MS_SYNC) of the range written
+// since the last one, which Linux carries out as an fdatasync of that
+// range: measured against fdatasync of the whole file, it issues the same
+// writes and cache flushes, and neither was faster.
 //
 // # Records
 //
@@ -52,8 +69,13 @@
 //
 // # Recovery
 //
-// Open reads every record of every segment to rebuild an in-memory table of
-// record offsets, which makes Term and Entry O(1). A segment before the last
+// Open reads every record of every segment, checking its CRC, to rebuild an
+// in-memory table of record offsets, which makes Term and Entry O(1). The
+// segments are read in parallel, on as many cores as the process may use,
+// and judged in log order afterwards, so the error names the first damage
+// and nothing is repaired in a log that is refused. About 300 MB of
+// 256-byte entries (1,000,000) open in 100-250 ms on the development
+// machine (BenchmarkOpen). A segment before the last
 // was synced before the log moved on, so any bad record in it (checksum,
 // length, an index that does not follow) or a gap between segments is
 // corruption: Open returns an error wrapping ErrCorrupt that names the file

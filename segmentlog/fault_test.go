@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -24,38 +25,44 @@ func TestFullDiskTmpfs(t *testing.T) {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
-	for _, tc := range []struct {
-		name      string
-		fallocate func(int, uint32, int64, int64) error
-	}{
-		{"fallocate", unix.Fallocate},
-		{"zeros written", func(int, uint32, int64, int64) error { return unix.EOPNOTSUPP }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			logDir := filepath.Join(dir, tc.name)
-			l := openLog(t, logDir, 256<<10)
-			defer os.RemoveAll(logDir)
-			l.fallocate = tc.fallocate
-			var err error
-			var i uint64
-			for i = 1; i <= 1000 && err == nil; i++ {
-				err = l.Append([]Entry{entryOf(i, 4000)})
-			}
-			if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrFailed) {
-				t.Fatalf("Append on a full disk: %v, want ENOSPC and ErrFailed", err)
-			}
-			if err := l.Append([]Entry{entryOf(i, 1)}); !errors.Is(err, ErrFailed) {
-				t.Fatalf("Append after the failure: %v, want ErrFailed", err)
-			}
-			// What was appended before the disk filled is still readable.
-			if got, err := l.Entry(i - 2); err != nil || !sameEntry(got, entryOf(i-2, 4000)) {
-				t.Fatalf("Entry(%d) after the failure: %v", i-2, err)
-			}
-			mustClose(t, l)
-			if tmps, _ := filepath.Glob(filepath.Join(logDir, "*"+tempExt)); len(tmps) != 0 {
-				t.Fatalf("unfinished segments left: %v", tmps)
-			}
-		})
+	l := openLog(t, dir, 256<<10)
+	var err error
+	var i uint64
+	for i = 1; i <= 1000 && err == nil; i++ {
+		err = l.Append([]Entry{entryOf(i, 4000)})
+	}
+	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrFailed) {
+		t.Fatalf("Append on a full disk: %v, want ENOSPC and ErrFailed", err)
+	}
+	if err := l.Append([]Entry{entryOf(i, 1)}); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Append after the failure: %v, want ErrFailed", err)
+	}
+	// What was appended before the disk filled is still readable.
+	if got, err := l.Entry(i - 2); err != nil || !sameEntry(got, entryOf(i-2, 4000)) {
+		t.Fatalf("Entry(%d) after the failure: %v", i-2, err)
+	}
+	mustClose(t, l)
+	if tmps, _ := filepath.Glob(filepath.Join(dir, "*"+tempExt)); len(tmps) != 0 {
+		t.Fatalf("unfinished segments left: %v", tmps)
+	}
+}
+
+// failFill makes l fail every preallocation with err from now on,
+// including that of the spare: one already made is dropped.
+func failFill(t *testing.T, l *Log, err error) {
+	t.Helper()
+	l.fill = func(*os.File, int64, int64, *atomic.Bool) error { return err }
+	dropSpare(t, l)
+}
+
+// dropSpare abandons l's spare, if one is under way.
+func dropSpare(t *testing.T, l *Log) {
+	t.Helper()
+	if l.spare != nil {
+		if err := l.spare.abandon(); err != nil {
+			t.Fatal(err)
+		}
+		l.spare = nil
 	}
 }
 
@@ -65,7 +72,7 @@ func TestAllocationFailure(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 4096)
 	want := buildLog(t, l, 20, 90, 20) // the first segment, 20 of its 32 records
-	l.fallocate = func(int, uint32, int64, int64) error { return unix.ENOSPC }
+	failFill(t, l, unix.ENOSPC)
 	var more []Entry
 	for i := uint64(21); i <= 40; i++ {
 		more = append(more, entryOf(i, 90))
@@ -93,24 +100,6 @@ func TestAllocationFailure(t *testing.T) {
 	l = openLog(t, dir, 4096)
 	defer mustClose(t, l)
 	checkLog(t, l, append(want, more[:12]...))
-}
-
-// TestFallocateUnsupported runs the log on a filesystem without
-// fallocate: segments are preallocated by writing zeros.
-func TestFallocateUnsupported(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir, 4096)
-	l.fallocate = func(int, uint32, int64, int64) error { return unix.EOPNOTSUPP }
-	want := buildLog(t, l, 100, 90, 7)
-	mustClose(t, l)
-	for _, path := range segmentFiles(t, dir) {
-		if fi, err := os.Stat(path); err != nil || fi.Size() != 4096 {
-			t.Fatalf("%s: %v bytes, %v; want 4096", path, fi.Size(), err)
-		}
-	}
-	l = openLog(t, dir, 4096)
-	defer mustClose(t, l)
-	checkLog(t, l, want)
 }
 
 // TestFailedSync: once a sync fails the log refuses every write, and keeps

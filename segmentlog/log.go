@@ -54,9 +54,10 @@ type Log struct {
 	batchStart uint64       // first index appended since the log was last durable
 	failed     error        // first write or sync error; writes are refused after it
 	closed     bool         // Close was called; nothing is mapped any more
+	spare      *spare       // the next segment file, being made or ready; nil when none is under way
 
-	fallocate func(fd int, mode uint32, off, size int64) error // unix.Fallocate; tests inject ENOSPC or EOPNOTSUPP
-	msync     func(b []byte, flags int) error                  // unix.Msync; tests inject I/O errors
+	fill  fillFunc                        // zeroFill; tests inject ENOSPC
+	msync func(b []byte, flags int) error // unix.Msync; tests inject I/O errors
 }
 
 // loc places one record: which segment and where in it.
@@ -81,10 +82,10 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
 	l := &Log{
-		dir:       dir,
-		segSize:   alignUp(segSize, pageSize),
-		fallocate: unix.Fallocate,
-		msync:     unix.Msync,
+		dir:     dir,
+		segSize: alignUp(segSize, pageSize),
+		fill:    zeroFill,
+		msync:   unix.Msync,
 	}
 	if err := l.load(); err != nil {
 		for _, s := range l.segs {
@@ -92,6 +93,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		}
 		return nil, err
 	}
+	l.maybeStartSpare()
 	return l, nil
 }
 
@@ -242,6 +244,7 @@ func (l *Log) Append(es []Entry) error {
 			return l.fail(err)
 		}
 	}
+	l.maybeStartSpare()
 	return nil
 }
 
@@ -303,25 +306,25 @@ func (l *Log) rotate(index uint64, size int64) (*segment, error) {
 	return seg, nil
 }
 
-// createSegment makes a fully allocated segment file under a temporary name
-// and renames it into place, so a crash never leaves a short segment.
+// createSegment puts a segment file of size bytes, preallocated with zeros
+// and synced, in place for entry first: the spare when it is ready and of
+// that size (waiting for it if it is still being made), else a file made
+// now. Either way it is made under a temporary name and renamed into
+// place, so a crash never leaves a short segment.
 func (l *Log) createSegment(first uint64, size int64) (*segment, error) {
 	path := filepath.Join(l.dir, segmentName(first))
-	tmp := path + tempExt
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create segment: %w", err)
+	f, tmp := l.takeSpare(size)
+	if f == nil {
+		tmp = path + tempExt
+		var err error
+		if f, err = makeSegmentFile(tmp, size, l.fill, nil); err != nil {
+			return nil, fmt.Errorf("create segment %s: %w", path, err)
+		}
 	}
 	fail := func(err error) (*segment, error) {
 		f.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
-	}
-	if err := allocate(f, size, l.fallocate); err != nil {
-		return fail(fmt.Errorf("allocate %d bytes: %w", size, err))
-	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
-		return fail(err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
@@ -336,6 +339,35 @@ func (l *Log) createSegment(first uint64, size int64) (*segment, error) {
 		return nil, err
 	}
 	return seg, nil
+}
+
+// takeSpare hands over the spare, once it is finished, if it has the size
+// wanted, with its temporary path. It returns a nil file when there is no
+// such spare or it failed: a full disk then shows in making the segment
+// again, which may also succeed if space was freed meanwhile.
+func (l *Log) takeSpare(size int64) (*os.File, string) {
+	sp := l.spare
+	if sp == nil || sp.size != size {
+		return nil, ""
+	}
+	l.spare = nil
+	return sp.wait(), sp.path
+}
+
+// maybeStartSpare starts making the next segment file when none is under
+// way and one will be needed: the log is empty (the first Append needs
+// it), or the active segment is a quarter full. Waiting for the quarter
+// spares a restarted node, whose active segment may hold little, writing
+// a segment's worth of zeros it may not need for a long time, and still
+// leaves the spare three quarters of a segment's appends to be made in.
+func (l *Log) maybeStartSpare() {
+	if l.spare != nil || l.failed != nil || l.closed {
+		return
+	}
+	if seg := l.active(); seg != nil && seg.end < seg.size()/4 {
+		return
+	}
+	l.spare = startSpare(filepath.Join(l.dir, spareName), l.segSize, l.fill)
 }
 
 // Sync makes everything appended durable: one msync of the active segment's
@@ -367,6 +399,10 @@ func (l *Log) Close() error {
 	var errs []error
 	if seg := l.active(); seg != nil && l.failed == nil {
 		errs = append(errs, seg.sync(l.msync))
+	}
+	if l.spare != nil {
+		errs = append(errs, l.spare.abandon())
+		l.spare = nil
 	}
 	for _, s := range l.segs {
 		errs = append(errs, s.close())

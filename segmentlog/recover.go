@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 )
 
 // sectorSize is the unit a disk writes atomically. A write torn by a crash
@@ -25,23 +27,32 @@ func (l *Log) load() error {
 	if err != nil {
 		return err
 	}
-	for k, first := range firsts {
-		path := filepath.Join(l.dir, segmentName(first))
-		seg, err := openSegment(path, first, l.nextSeq)
+	for _, first := range firsts {
+		seg, err := openSegment(filepath.Join(l.dir, segmentName(first)), first, l.nextSeq)
 		if err != nil {
 			return err
 		}
 		l.nextSeq++
 		l.segs = append(l.segs, seg)
+	}
+	scans := scanAll(l.segs)
+	total := 0
+	for _, sc := range scans {
+		total += len(sc.locs)
+	}
+	l.locs = make([]loc, 0, total)
+	// The verdicts are reached in log order, so the error is about the
+	// first damage, and nothing is repaired in a log refused further on.
+	for k, seg := range l.segs {
 		if k == 0 {
-			l.first = first
-		} else if want := l.lastIndex() + 1; first != want {
-			return corruptAt(path, 0, "first index %d does not follow index %d of the previous segment", first, want-1)
+			l.first = seg.first
+		} else if want := l.lastIndex() + 1; seg.first != want {
+			return corruptAt(seg.path, 0, "first index %d does not follow index %d of the previous segment", seg.first, want-1)
 		}
-		if k < len(firsts)-1 {
-			err = l.scanSealed(seg)
+		if k < len(l.segs)-1 {
+			err = l.scanSealed(seg, scans[k])
 		} else {
-			err = l.scanLast(seg)
+			err = l.scanLast(seg, scans[k])
 		}
 		if err != nil {
 			return err
@@ -51,42 +62,77 @@ func (l *Log) load() error {
 	return nil
 }
 
-// scanRecords adds seg's records to the offset table up to the first one
-// that is not valid or does not follow, and returns where it stopped, the
-// error describing the record there (errEnd at a clean end) and that
-// record's length field when it is one.
-func (l *Log) scanRecords(seg *segment) (off int64, bad record, err error) {
+// scan is what reading one segment's records found.
+type scan struct {
+	locs []loc  // the valid records, in order, up to the first that is not
+	off  int64  // where the scan stopped: the end of the records, or the bad one
+	bad  record // the bad record's length field, when it has one
+	err  error  // why the scan stopped there; errEnd at a clean end
+	rest int64  // with errEnd: where the bytes after the records begin (past a cut mark)
+	zero bool   // with errEnd: every byte from rest on is zero
+}
+
+// scanAll reads every segment, on as many cores as the process may use:
+// the scans are independent, and checking every record's CRC is most of
+// the time Open takes.
+func scanAll(segs []*segment) []scan {
+	scans := make([]scan, len(segs))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k, seg := range segs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			scans[k] = scanRecords(seg)
+		})
+	}
+	wg.Wait()
+	return scans
+}
+
+// scanRecords reads seg's records up to the first one that is not valid
+// or does not follow, and returns where it stopped, the error describing
+// the record there (errEnd at a clean end) and that record's length field
+// when it is one. It only reads the mapping.
+func scanRecords(seg *segment) scan {
+	var sc scan
 	next := seg.first
-	for off < seg.size() {
-		rec, err := decodeRecord(seg.data[off:])
+	for sc.off < seg.size() {
+		rec, err := decodeRecord(seg.data[sc.off:])
 		if err != nil {
-			return off, rec, err
+			sc.bad, sc.err = rec, err
+			break
 		}
 		if rec.Index != next {
-			return off, rec, fmt.Errorf("index %d does not follow %d", rec.Index, next-1)
+			sc.bad, sc.err = rec, fmt.Errorf("index %d does not follow %d", rec.Index, next-1)
+			break
 		}
-		l.locs = append(l.locs, loc{seg: seg.seq, off: uint32(off)})
-		off += alignUp(int64(rec.length), recordAlign)
+		sc.locs = append(sc.locs, loc{seg: seg.seq, off: uint32(sc.off)})
+		sc.off += alignUp(int64(rec.length), recordAlign)
 		next++
 	}
-	return off, record{}, errEnd
+	if sc.err == nil || errors.Is(sc.err, errEnd) {
+		sc.err = errEnd
+		sc.rest = restAfterEnd(seg.data, sc.off)
+		sc.zero = allZero(seg.data[sc.rest:])
+	}
+	return sc
 }
 
 // scanSealed scans a segment the log has moved past. It was made durable
 // before the next segment was started, so any damage is corruption.
-func (l *Log) scanSealed(seg *segment) error {
-	before := len(l.locs)
-	off, _, err := l.scanRecords(seg)
-	if !errors.Is(err, errEnd) {
-		return corruptAt(seg.path, off, "%v", err)
+func (l *Log) scanSealed(seg *segment, sc scan) error {
+	if !errors.Is(sc.err, errEnd) {
+		return corruptAt(seg.path, sc.off, "%v", sc.err)
 	}
-	if len(l.locs) == before {
+	if len(sc.locs) == 0 {
 		return corruptAt(seg.path, 0, "no records in a segment that is not the last")
 	}
-	if rest := restAfterEnd(seg.data, off); !allZero(seg.data[rest:]) {
-		return corruptAt(seg.path, firstNonZero(seg.data, rest), "data after the last record")
+	if !sc.zero {
+		return corruptAt(seg.path, firstNonZero(seg.data, sc.rest), "data after the last record")
 	}
-	seg.end = off
+	l.locs = append(l.locs, sc.locs...)
+	seg.end = sc.off
 	return nil
 }
 
@@ -96,38 +142,34 @@ func (l *Log) scanSealed(seg *segment) error {
 // synced after it follow; the tail is then cut off durably. Afterwards the
 // segment is grown back to full size if a crash or a tool shortened it, or
 // removed if no record is left in it.
-func (l *Log) scanLast(seg *segment) error {
-	before := len(l.locs)
-	off, bad, err := l.scanRecords(seg)
-	want := seg.first + uint64(len(l.locs)-before)
+func (l *Log) scanLast(seg *segment, sc scan) error {
+	off := sc.off
+	want := seg.first + uint64(len(sc.locs))
 	leftovers := true
-	if errors.Is(err, errEnd) {
-		rest := restAfterEnd(seg.data, off)
-		leftovers = !allZero(seg.data[rest:])
-		if leftovers && rest == off {
+	if errors.Is(sc.err, errEnd) {
+		leftovers = !sc.zero
+		if leftovers && sc.rest == off {
 			if _, synced := validAfter(seg.data, off+recordAlign, want); synced {
 				return corruptAt(seg.path, off, "zero length followed by records synced after it")
 			}
 		}
-	} else if !tornWrite(seg.data, off, bad, err, want) {
-		return corruptAt(seg.path, off, "%v", err)
+	} else if !tornWrite(seg.data, off, sc.bad, sc.err, want) {
+		return corruptAt(seg.path, off, "%v", sc.err)
 	}
 	if leftovers {
 		if err := l.cut(seg, off, seg.size()); err != nil {
 			return fmt.Errorf("repair torn write: %w", err)
 		}
 	}
+	l.locs = append(l.locs, sc.locs...)
 	seg.end = off
-	if len(l.locs) == before {
+	if len(sc.locs) == 0 {
 		return l.removeEmptyLast(seg)
 	}
 	if seg.size() >= l.segSize {
 		return nil
 	}
-	if err := allocate(seg.f, l.segSize, l.fallocate); err != nil {
-		return fmt.Errorf("grow segment %s: %w", seg.path, err)
-	}
-	if err := seg.f.Sync(); err != nil {
+	if err := l.fill(seg.f, seg.size(), l.segSize, nil); err != nil {
 		return fmt.Errorf("grow segment %s: %w", seg.path, err)
 	}
 	return seg.mapFile()

@@ -324,6 +324,28 @@ func TestOpenLeftovers(t *testing.T) {
 			t.Fatalf("temporary segment left: %v", err)
 		}
 	})
+	t.Run("unfinished spare", func(t *testing.T) {
+		d := copyDir(t, dir)
+		spare := filepath.Join(d, spareName)
+		if err := os.WriteFile(spare, make([]byte, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(d, Options{SegmentSize: segSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mustClose(t, l)
+		checkLog(t, l, want)
+		// Open deleted the leftover; a spare it started since is whole.
+		if l.spare != nil && l.spare.wait() == nil {
+			t.Fatalf("new spare: %v", l.spare.err)
+		}
+		if fi, err := os.Stat(spare); err == nil && fi.Size() != segSize {
+			t.Fatalf("spare left by a crash was kept: %d bytes", fi.Size())
+		} else if err != nil && (l.spare != nil || !errors.Is(err, os.ErrNotExist)) {
+			t.Fatal(err)
+		}
+	})
 	t.Run("new segment with nothing written", func(t *testing.T) {
 		d := copyDir(t, dir)
 		if err := os.WriteFile(filepath.Join(d, segmentName(41)), make([]byte, segSize), 0o644); err != nil {

@@ -175,30 +175,3 @@ func (s *segment) zero(lo, hi int64) {
 		lo = next
 	}
 }
-
-// allocate makes the file size bytes long with every block reserved, so a
-// write through the mapping can never fault for want of disk space: a full
-// disk is an error here, not a SIGBUS later. Filesystems without fallocate
-// get zeros written instead, which reserves the blocks just the same.
-func allocate(f *os.File, size int64, fallocate func(int, uint32, int64, int64) error) error {
-	err := fallocate(int(f.Fd()), 0, 0, size)
-	for errors.Is(err, unix.EINTR) { // Go preempts with signals, which can interrupt a long allocation
-		err = fallocate(int(f.Fd()), 0, 0, size)
-	}
-	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	zeros := make([]byte, 64<<10)
-	for off := fi.Size(); off < size; {
-		n := min(int64(len(zeros)), size-off)
-		if _, err := f.WriteAt(zeros[:n], off); err != nil {
-			return err
-		}
-		off += n
-	}
-	return nil
-}
