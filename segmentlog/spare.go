@@ -75,7 +75,15 @@ func makeSegmentFile(path string, size int64, fill fillFunc, stop *atomic.Bool) 
 	if err != nil {
 		return nil, err
 	}
-	if err := fill(f, 0, size, stop); err != nil {
+	// fallocate reserves every block at once, so a full disk fails here
+	// before a byte is written; the zeros then turn the reserved blocks
+	// into written ones (see zeroFill). A filesystem without fallocate
+	// gets its blocks from the zeros alone.
+	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if err == nil || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		err = fill(f, 0, size, stop)
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("allocate %d bytes: %w", size, err)
