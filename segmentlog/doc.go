@@ -16,15 +16,16 @@
 // first entry in twenty decimal digits, e.g. 00000000000000000001.seg. A
 // segment is created at its full size (Options.SegmentSize, 64 MiB by
 // default; a record bigger than that gets a segment of its own sized to fit)
-// under a temporary name, every byte written as zero and synced, then
-// renamed into place. Writes then go through a shared mapping into blocks
-// that already exist, so a full disk is an error from Append when a segment
-// is created, never a SIGBUS on a mapped page. Zeros are written rather than
-// blocks reserved with fallocate(2): a reserved block is "unwritten" until
-// first written, and recording that it now holds data is a metadata update
-// that each sync of a new page pays for (on ext4 with a journal, a second
-// journal commit and cache flush per sync); written zeros cost one extra
-// write of each segment instead, off the Append path (see zeroFill).
+// under a temporary name, its blocks reserved with fallocate(2) and then
+// every byte written as zero and synced, then renamed into place. Writes
+// then go through a shared mapping into blocks that already exist, so a
+// full disk is an error from Append when a segment is created, never a
+// SIGBUS on a mapped page. The zeros matter: a block fallocate reserved is
+// "unwritten" until first written, and recording that it now holds data is
+// a metadata update that each sync of a new page would pay for (on ext4
+// with a journal, a second journal commit and cache flush per sync);
+// written zeros cost one extra write of each segment instead, off the
+// Append path (see zeroFill).
 //
 // That write happens ahead of need: once the active segment is a quarter
 // full (or the log is empty), a goroutine makes the next segment file under
