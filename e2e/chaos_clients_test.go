@@ -25,21 +25,11 @@ const (
 // the test.
 func (h *Harness) chaosClient(name string) *netlink.ClusterClient {
 	h.t.Helper()
-	var nodes []netlink.NodeAddr
-	for _, id := range h.ids {
-		nodes = append(nodes, netlink.NodeAddr{ID: id, Addr: h.addrs[id]})
-	}
-	c, err := netlink.NewClusterClient(netlink.ClusterConfig{
+	return h.newClusterClient(netlink.ClusterConfig{
 		Identity:       netlink.Identity{Cluster: clusterName, NodeID: name},
-		Nodes:          nodes,
 		Timeout:        chaosOpTimeout,
 		AttemptTimeout: chaosAttemptTimeout,
 	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // chaosKey is the name of key number i.

@@ -16,15 +16,20 @@ import (
 // clusterClient is a cluster-aware client of h's nodes, closed with the test.
 func (h *Harness) clusterClient() *netlink.ClusterClient {
 	h.t.Helper()
-	var nodes []netlink.NodeAddr
-	for _, id := range h.ids {
-		nodes = append(nodes, netlink.NodeAddr{ID: id, Addr: h.addrs[id]})
-	}
-	c, err := netlink.NewClusterClient(netlink.ClusterConfig{
+	return h.newClusterClient(netlink.ClusterConfig{
 		Identity: netlink.Identity{Cluster: clusterName, NodeID: clientID},
-		Nodes:    nodes,
 		Timeout:  waitTimeout,
 	})
+}
+
+// newClusterClient opens a client with cfg on every node of h (cfg.Nodes is
+// filled in), closed with the test.
+func (h *Harness) newClusterClient(cfg netlink.ClusterConfig) *netlink.ClusterClient {
+	h.t.Helper()
+	for _, id := range h.ids {
+		cfg.Nodes = append(cfg.Nodes, netlink.NodeAddr{ID: id, Addr: h.addrs[id]})
+	}
+	c, err := netlink.NewClusterClient(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
