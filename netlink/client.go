@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/easykv/easykv/netlink/pb"
@@ -18,6 +20,9 @@ var (
 	ErrClosed = errors.New("client closed")
 	// ErrWatching is returned by Client.Watch while a watch is running.
 	ErrWatching = errors.New("a watch is already running on this client")
+	// ErrShared is returned by Watch on a Client from a ClientPool: a
+	// node runs one watch per connection.
+	ErrShared = errors.New("watch needs a connection of its own, not one from a pool")
 )
 
 // watchBuffer is how many events a watch holds for a slow consumer before
@@ -25,16 +30,30 @@ var (
 // connection keep working.
 const watchBuffer = 256
 
-// Client is one CLIENT connection to one node. Its methods may be called
-// from several goroutines at once; requests are paired with answers by
-// request_id, so they run concurrently on the one connection.
+// Client is one CLIENT connection to one node, or, from a ClientPool, a
+// share of one. Its methods may be called from several goroutines at once;
+// requests are paired with answers by request_id, so they run concurrently
+// on the one connection.
 type Client struct {
+	*connection // the connection, shared with other Clients of a ClientPool
+	// pooled is the pool's entry for the connection; nil when this Client
+	// owns it.
+	pooled *pooledConn
+	closed atomic.Bool // Close was called on this share of a pooled connection
+}
+
+// connection is one CLIENT connection and what its calls share.
+type connection struct {
 	conn   net.Conn // the connection
 	addr   string   // the node's address, for errors
 	nodeID string   // the node's id, from its handshake response
 
 	wmu sync.Mutex    // serializes writes
 	bw  *bufio.Writer // guarded by wmu
+	// writers counts the calls waiting for wmu: while there are some, a
+	// writer leaves its frame in bw for the last of them to flush, so
+	// that concurrent calls share a write to the connection.
+	writers atomic.Int32
 
 	mu      sync.Mutex                        // guards the fields below
 	nextID  uint64                            // last request_id used
@@ -89,14 +108,14 @@ func Dial(ctx context.Context, addr string, id Identity) (*Client, error) {
 		return nil, fmt.Errorf("handshake with %s: %w", addr, err)
 	}
 	conn.SetDeadline(time.Time{})
-	c := &Client{
+	c := &Client{connection: &connection{
 		conn:    conn,
 		addr:    addr,
 		nodeID:  nodeID,
 		bw:      bufio.NewWriter(conn),
 		pending: make(map[uint64]chan *pb.RaftKvMessage),
 		done:    make(chan struct{}),
-	}
+	}}
 	go c.readLoop(br)
 	return c, nil
 }
@@ -145,8 +164,12 @@ func (c *Client) KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, err
 // the node clamps it to [20ms, 10s]). The channel is closed when ctx is done
 // or the connection is lost; a consumer that falls 256 events behind loses
 // the newest ones. Only one watch runs per Client at a time; once ctx is
-// done another may start, and the node switches to it.
+// done another may start, and the node switches to it. A Client from a
+// ClientPool cannot watch (ErrShared).
 func (c *Client) Watch(ctx context.Context, statusInterval time.Duration) (<-chan *pb.WatchEvent, error) {
+	if c.pooled != nil {
+		return nil, ErrShared
+	}
 	ms := statusInterval.Milliseconds()
 	if statusInterval > 0 && ms == 0 {
 		ms = 1
@@ -185,16 +208,37 @@ func (c *Client) Watch(ctx context.Context, statusInterval time.Duration) (<-cha
 	return w.ch, nil
 }
 
-// Err says why the connection ended; nil while it is alive.
+// Err says why the connection ended, or ErrClosed once this Client is
+// closed; nil while it is alive.
 func (c *Client) Err() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return c.failure()
+}
+
+// Close closes the connection: calls in flight fail, the watch channel
+// closes. It waits for the reader goroutine. A Client from a ClientPool
+// gives back its share instead; the connection closes with the last one.
+func (c *Client) Close() error {
+	if c.pooled != nil {
+		if c.closed.CompareAndSwap(false, true) {
+			return c.pooled.release()
+		}
+		return nil
+	}
+	return c.close()
+}
+
+// failure says why the connection ended; nil while it is alive.
+func (c *connection) failure() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
 
-// Close closes the connection: calls in flight fail, the watch channel
-// closes. It waits for the reader goroutine.
-func (c *Client) Close() error {
+// close ends the connection and waits for its reader.
+func (c *connection) close() error {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = ErrClosed
@@ -210,6 +254,9 @@ func (c *Client) Close() error {
 
 // call sends m with a fresh request_id and waits for the answer of type want.
 func (c *Client) call(ctx context.Context, m *pb.RaftKvMessage, want pb.RaftKvMessage_MessageType) (*pb.RaftKvMessage, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	ch := make(chan *pb.RaftKvMessage, 1)
 	c.mu.Lock()
 	if c.err != nil {
@@ -246,18 +293,30 @@ func (c *Client) call(ctx context.Context, m *pb.RaftKvMessage, want pb.RaftKvMe
 	return resp, nil
 }
 
-// write sends one frame. A failed write may have left half a frame on the
-// wire, so it ends the connection.
-func (c *Client) write(m *pb.RaftKvMessage) error {
+// write sends one frame, or leaves it for the next writer in line to
+// send with its own. A failed write may have left half a frame on the
+// wire, so it ends the connection; calls whose frames were left in the
+// buffer then fail with it.
+func (c *connection) write(m *pb.RaftKvMessage) error {
+	c.writers.Add(1)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	last := c.writers.Add(-1) == 0
 	c.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err := WriteFrame(c.bw, m)
 	if errors.Is(err, ErrFrameTooLarge) {
-		return err // nothing was written
+		if last {
+			err = errors.Join(err, c.flushOrFail())
+		}
+		return err // this frame was not written; earlier ones may wait in bw
 	}
-	if err == nil {
-		err = c.bw.Flush()
+	if err == nil && last {
+		// Callers answered together call again together: let those that
+		// are runnable queue behind us, and leave the flush to them.
+		runtime.Gosched()
+		if c.writers.Load() == 0 {
+			err = c.bw.Flush()
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("write to %s: %w", c.addr, err)
@@ -267,15 +326,25 @@ func (c *Client) write(m *pb.RaftKvMessage) error {
 	return nil
 }
 
+// flushOrFail flushes bw, ending the connection on failure; wmu held.
+func (c *connection) flushOrFail() error {
+	if err := c.bw.Flush(); err != nil {
+		err = fmt.Errorf("write to %s: %w", c.addr, err)
+		c.fail(err)
+		return err
+	}
+	return nil
+}
+
 // forget drops a call that no longer waits for its answer.
-func (c *Client) forget(id uint64) {
+func (c *connection) forget(id uint64) {
 	c.mu.Lock()
 	delete(c.pending, id)
 	c.mu.Unlock()
 }
 
 // endWatch stops delivering to w and closes its channel, once.
-func (c *Client) endWatch(w *clientWatch) {
+func (c *connection) endWatch(w *clientWatch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watch == w {
@@ -286,7 +355,7 @@ func (c *Client) endWatch(w *clientWatch) {
 
 // readLoop hands every frame to the call or watch it answers, until the
 // connection ends.
-func (c *Client) readLoop(br *bufio.Reader) {
+func (c *connection) readLoop(br *bufio.Reader) {
 	defer close(c.done)
 	for {
 		m := new(pb.RaftKvMessage)
@@ -300,7 +369,7 @@ func (c *Client) readLoop(br *bufio.Reader) {
 
 // dispatch delivers m; answers to forgotten calls and events of an ended
 // watch are dropped.
-func (c *Client) dispatch(m *pb.RaftKvMessage) {
+func (c *connection) dispatch(m *pb.RaftKvMessage) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ch, ok := c.pending[m.GetRequestId()]; ok {
@@ -320,7 +389,7 @@ func (c *Client) dispatch(m *pb.RaftKvMessage) {
 
 // fail records why the connection ended (the first reason wins), closes it
 // and the watch channel. Waiting calls see done close.
-func (c *Client) fail(err error) {
+func (c *connection) fail(err error) {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = err

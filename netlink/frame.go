@@ -2,7 +2,6 @@ package netlink
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +17,10 @@ import (
 // a reader accepts unless told otherwise, and the largest WriteFrame sends.
 const DefaultMaxFrameSize = 4 << 20
 
+// firstChunk is how much of a frame body too long for the reader's buffer
+// is allocated before any of it arrives.
+const firstChunk = 64 << 10
+
 // ErrFrameTooLarge is returned (wrapped) for a frame whose length prefix is
 // over the limit, on reading, or whose encoding is, on writing.
 var ErrFrameTooLarge = errors.New("frame too large")
@@ -26,29 +29,51 @@ var ErrFrameTooLarge = errors.New("frame too large")
 // varint, then the encoding. A message over DefaultMaxFrameSize is refused
 // with ErrFrameTooLarge before anything is written, because every reader
 // would refuse it and drop the connection.
+//
+// Written to a *bufio.Writer, the frame is encoded straight into its
+// buffer (flushing first if it does not fit what is left): no allocation,
+// and many frames per write to the connection.
 func WriteFrame(w io.Writer, m *pb.RaftKvMessage) error {
-	body, err := proto.Marshal(m)
+	size := proto.Size(m)
+	if size > DefaultMaxFrameSize {
+		return fmt.Errorf("%w: %d bytes, max %d", ErrFrameTooLarge, size, DefaultMaxFrameSize)
+	}
+	need := protowire.SizeVarint(uint64(size)) + size
+	var buf []byte
+	if bw, ok := w.(*bufio.Writer); ok && need <= bw.Size() {
+		if need > bw.Available() {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
+		buf = bw.AvailableBuffer()
+	} else {
+		buf = make([]byte, 0, need)
+	}
+	buf = protowire.AppendVarint(buf, uint64(size))
+	// Size has just measured m and every message in it; the encoding
+	// reuses those sizes instead of measuring again.
+	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, m)
 	if err != nil {
 		return fmt.Errorf("encode frame: %w", err)
 	}
-	if len(body) > DefaultMaxFrameSize {
-		return fmt.Errorf("%w: %d bytes, max %d", ErrFrameTooLarge, len(body), DefaultMaxFrameSize)
+	if len(buf) != need {
+		// m changed under us; a frame with a wrong length prefix would
+		// desynchronize the reader.
+		return fmt.Errorf("encode frame: %d bytes, measured %d", len(buf), need)
 	}
-	var prefix [binary.MaxVarintLen64]byte
-	if _, err := w.Write(protowire.AppendVarint(prefix[:0], uint64(len(body)))); err != nil {
-		return err
-	}
-	_, err = w.Write(body)
+	_, err = w.Write(buf)
 	return err
 }
 
 // ReadFrame reads one frame from r into m, replacing its contents. maxSize
-// bounds the frame body (<= 0 means DefaultMaxFrameSize); the length prefix is
-// checked against it before any buffer is allocated, and a body longer than
-// r's buffer is read into one that grows as its bytes arrive, so a hostile
-// prefix costs what its sender actually sends, not what it claims. It
-// returns io.EOF, unwrapped, only when r ends cleanly before a frame starts;
-// a frame cut short wraps io.ErrUnexpectedEOF.
+// bounds the frame body (<= 0 means DefaultMaxFrameSize); the length
+// prefix is checked against it before any buffer is allocated, and a body
+// longer than r's buffer is read into one that grows as its bytes arrive,
+// so a hostile prefix costs at most firstChunk, or twice what its sender
+// actually sends, not what it claims. It returns io.EOF, unwrapped, only
+// when r ends cleanly before a frame starts; a frame cut short wraps
+// io.ErrUnexpectedEOF.
 func ReadFrame(r *bufio.Reader, maxSize int, m *pb.RaftKvMessage) error {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxFrameSize
@@ -70,12 +95,19 @@ func ReadFrame(r *bufio.Reader, maxSize int, m *pb.RaftKvMessage) error {
 		defer r.Discard(n)
 		return unmarshalFrame(body, m)
 	}
-	var body bytes.Buffer
-	body.Grow(r.Size())
-	if _, err := io.CopyN(&body, r, int64(n)); err != nil {
-		return fmt.Errorf("read frame: %w", unexpected(err))
+	// One allocation up to firstChunk; beyond, the buffer doubles as the
+	// bytes arrive.
+	body := make([]byte, min(n, firstChunk))
+	for filled := 0; ; {
+		if _, err := io.ReadFull(r, body[filled:]); err != nil {
+			return fmt.Errorf("read frame: %w", unexpected(err))
+		}
+		filled = len(body)
+		if filled == n {
+			return unmarshalFrame(body, m)
+		}
+		body = append(body, make([]byte, min(n-filled, filled))...)
 	}
-	return unmarshalFrame(body.Bytes(), m)
 }
 
 // readLength reads a frame's varint length prefix. It returns io.EOF,

@@ -59,11 +59,16 @@ func (h *fakeHandler) Admin(ctx context.Context, req *pb.AdminRequest) *pb.Admin
 	return &pb.AdminResponse{Ok: true}
 }
 
-func (h *fakeHandler) KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
-	if h.kv != nil {
-		return h.kv(ctx, req)
-	}
-	return &pb.KvResponse{Success: true, RequestId: req.GetRequestId()}
+// StartKV answers with kv, on a goroutine of its own, as a node answers
+// once the operation is done.
+func (h *fakeHandler) StartKV(ctx context.Context, req *pb.KvRequest, reply func(*pb.KvResponse)) {
+	go func() {
+		if h.kv != nil {
+			reply(h.kv(ctx, req))
+			return
+		}
+		reply(&pb.KvResponse{Success: true, RequestId: req.GetRequestId()})
+	}()
 }
 
 // waitFor is how long a test waits for something that should happen at

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,6 +276,11 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 			}
 			if err := l.write(bw, q.m); err != nil {
 				return err
+			}
+			if n > 0 && len(l.queue) == 0 {
+				// The Raft loop hands out a Ready's messages in a burst:
+				// let it finish before flushing.
+				runtime.Gosched()
 			}
 			if n == 0 || len(l.queue) == 0 {
 				break

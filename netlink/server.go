@@ -30,9 +30,15 @@ type Handler interface {
 	Subscribe() (events <-chan *pb.WatchEvent, cancel func())
 	// Admin runs an admin command (pause, resume).
 	Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse
-	// KV runs a client operation; ctx is cancelled when the client's
-	// connection closes.
-	KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse
+	// StartKV starts a client operation and returns without waiting for
+	// it: it hands the answer to reply, once, from any goroutine, later or
+	// before it returns. reply never blocks. StartKV may block while the
+	// node is too busy to take the request, giving up when ctx, which is
+	// cancelled when the client's connection closes, is done. Answering
+	// through reply rather than by returning lets one connection carry
+	// many operations without a goroutine each, and lets the answers the
+	// node gives together leave in one write.
+	StartKV(ctx context.Context, req *pb.KvRequest, reply func(*pb.KvResponse))
 }
 
 // ServerConfig configures a Server.
@@ -56,6 +62,9 @@ const (
 	writeTimeout = 10 * time.Second
 	// maxAcceptBackoff caps the wait after a failing Accept (e.g. EMFILE).
 	maxAcceptBackoff = time.Second
+	// peerReadBuffer is the read buffer of an authenticated peer
+	// connection; see servePeer.
+	peerReadBuffer = peerWriteBuffer
 )
 
 // Server accepts peer and client connections for one node.
@@ -286,6 +295,11 @@ func (s *Server) checkHandshake(m *pb.RaftKvMessage) string {
 // messages are read and dropped quietly, and the connection stays open so
 // that healing takes effect at once.
 func (s *Server) servePeer(br *bufio.Reader, peer string, log *slog.Logger) {
+	// A peer streams MsgApps of many entries: a buffer as large as its
+	// link's write buffer takes them in few reads, and decodes most in
+	// place. It wraps the handshake's reader, which may hold the first
+	// bytes already.
+	br = bufio.NewReaderSize(br, peerReadBuffer)
 	for {
 		m := new(pb.RaftKvMessage)
 		if err := ReadFrame(br, s.cfg.MaxFrameSize, m); err != nil {

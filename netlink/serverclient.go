@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -24,15 +25,16 @@ const (
 	maxStatusInterval     = 10 * time.Second
 )
 
-// clientConn is one authenticated CLIENT connection: a reader that starts a
-// goroutine per request, and one writer that serializes the answers.
+// clientConn is one authenticated CLIENT connection: a reader that starts
+// KV operations on the handler (and a goroutine per status or admin
+// request, and per watch), and one writer that serializes the answers.
 type clientConn struct {
 	s   *Server
 	c   net.Conn
 	log *slog.Logger
 	// ctx is cancelled when the connection ends; requests and watches derive from it.
 	ctx context.Context
-	// out carries frames to the writer.
+	// out carries frames to the writer from goroutines that may wait.
 	out chan *pb.RaftKvMessage
 	// sem holds a token per request in flight.
 	sem chan struct{}
@@ -40,17 +42,26 @@ type clientConn struct {
 	wg sync.WaitGroup
 	// stopWatch ends the current watch, nil when none; used by the reader only.
 	stopWatch context.CancelFunc
+
+	mu sync.Mutex // guards answers
+	// answers are KV answers for the writer, which takes all of them at
+	// once: the answers the node gives together go out in one write. Each
+	// holds its request's token in sem until written.
+	answers []*pb.RaftKvMessage
+	// answered holds a token while answers may be non-empty.
+	answered chan struct{}
 }
 
 func (s *Server) serveClient(c net.Conn, br *bufio.Reader, bw *bufio.Writer, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cc := &clientConn{
-		s:   s,
-		c:   c,
-		log: log,
-		ctx: ctx,
-		out: make(chan *pb.RaftKvMessage, outQueue),
-		sem: make(chan struct{}, maxInflight),
+		s:        s,
+		c:        c,
+		log:      log,
+		ctx:      ctx,
+		out:      make(chan *pb.RaftKvMessage, outQueue),
+		sem:      make(chan struct{}, maxInflight),
+		answered: make(chan struct{}, 1),
 	}
 	writerDone := make(chan struct{})
 	go func() {
@@ -80,6 +91,10 @@ func (cc *clientConn) readLoop(br *bufio.Reader) {
 			case <-cc.ctx.Done():
 				return
 			}
+			if m.GetType() == pb.RaftKvMessage_KV_REQUEST {
+				cc.startKV(m)
+				continue
+			}
 			cc.wg.Add(1)
 			go func() {
 				defer cc.wg.Done()
@@ -95,30 +110,120 @@ func (cc *clientConn) readLoop(br *bufio.Reader) {
 	}
 }
 
-// writeLoop writes queued frames, flushing when the queue is momentarily
-// empty. On a write error it ends the connection.
+// startKV starts the KV operation m on the handler; the answer goes to the
+// writer, which frees m's token once it has written it, so that a client
+// that does not read holds at most maxInflight answers here.
+func (cc *clientConn) startKV(m *pb.RaftKvMessage) {
+	id := m.GetRequestId()
+	reply := func(resp *pb.KvResponse) {
+		cc.queueAnswer(&pb.RaftKvMessage{Type: pb.RaftKvMessage_KV_RESPONSE, RequestId: id, NodeId: cc.s.cfg.NodeID, KvResponse: resp})
+	}
+	req := m.GetKvRequest()
+	if req == nil {
+		reply(&pb.KvResponse{Code: pb.ErrorCode_BAD_REQUEST, Message: "missing kv_request", NodeId: cc.s.cfg.NodeID})
+		return
+	}
+	cc.s.h.StartKV(cc.ctx, req, reply)
+}
+
+// queueAnswer queues a KV answer for the writer without waiting: the
+// handler may call it from its own loop. Answers for a connection that
+// ended are dropped with it.
+func (cc *clientConn) queueAnswer(m *pb.RaftKvMessage) {
+	cc.mu.Lock()
+	cc.answers = append(cc.answers, m)
+	cc.mu.Unlock()
+	select {
+	case cc.answered <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes queued frames and answers, flushing once nothing more
+// is waiting: under load many answers share one write. On a write error
+// it ends the connection.
 func (cc *clientConn) writeLoop(bw *bufio.Writer, cancel context.CancelFunc) {
+	var frames, answers []*pb.RaftKvMessage // scratch
 	for {
-		var m *pb.RaftKvMessage
 		select {
 		case <-cc.ctx.Done():
 			return
-		case m = <-cc.out:
+		case m := <-cc.out:
+			frames = append(frames[:0], m)
+		case <-cc.answered:
+			frames = frames[:0]
 		}
 		cc.c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		err := WriteFrame(bw, m)
-		if err == nil && len(cc.out) == 0 {
-			err = bw.Flush()
-		}
-		if err != nil {
-			if cc.ctx.Err() == nil {
-				cc.log.Warn("closing connection", "reason", fmt.Errorf("write %v: %w", m.GetType(), err))
+		for yielded := false; ; {
+			frames, answers = cc.more(frames), cc.takeAnswers(answers[:0])
+			if len(frames) == 0 && len(answers) == 0 {
+				if yielded {
+					break
+				}
+				// The node answers many requests at once, and the
+				// goroutines it woke may be about to queue more: let them
+				// run before flushing.
+				runtime.Gosched()
+				yielded = true
+				continue
 			}
-			cancel()
-			cc.c.Close()
+			yielded = false
+			for _, batch := range [2][]*pb.RaftKvMessage{frames, answers} {
+				for _, m := range batch {
+					if err := WriteFrame(bw, m); err != nil {
+						cc.writeFailed(m, err, cancel)
+						return
+					}
+				}
+			}
+			for range answers {
+				<-cc.sem
+			}
+			clear(frames)
+			clear(answers)
+			frames = frames[:0]
+		}
+		if err := bw.Flush(); err != nil {
+			cc.writeFailed(nil, err, cancel)
 			return
 		}
 	}
+}
+
+// more appends to frames the others that wait in out, without waiting.
+func (cc *clientConn) more(frames []*pb.RaftKvMessage) []*pb.RaftKvMessage {
+	for {
+		select {
+		case m := <-cc.out:
+			frames = append(frames, m)
+		default:
+			return frames
+		}
+	}
+}
+
+// takeAnswers appends the queued KV answers to dst and empties the queue.
+func (cc *clientConn) takeAnswers(dst []*pb.RaftKvMessage) []*pb.RaftKvMessage {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	dst = append(dst, cc.answers...)
+	clear(cc.answers)
+	cc.answers = cc.answers[:0]
+	return dst
+}
+
+// writeFailed ends the connection after a failed write of m (nil: a
+// flush).
+func (cc *clientConn) writeFailed(m *pb.RaftKvMessage, err error, cancel context.CancelFunc) {
+	if cc.ctx.Err() == nil {
+		what := "flush"
+		if m != nil {
+			what = "write " + m.GetType().String()
+		}
+		cc.log.Warn("closing connection", "reason", fmt.Errorf("%s: %w", what, err))
+	}
+	cancel()
+	cc.c.Close()
 }
 
 // send queues m for the writer; it gives up when ctx ends.
@@ -132,7 +237,8 @@ func (cc *clientConn) send(ctx context.Context, m *pb.RaftKvMessage) bool {
 	}
 }
 
-// answer runs one request against the handler and builds its response.
+// answer runs a status or admin request against the handler and builds
+// its response.
 func (cc *clientConn) answer(m *pb.RaftKvMessage) *pb.RaftKvMessage {
 	resp := &pb.RaftKvMessage{RequestId: m.GetRequestId()}
 	h := cc.s.h
@@ -146,17 +252,6 @@ func (cc *clientConn) answer(m *pb.RaftKvMessage) *pb.RaftKvMessage {
 			resp.AdminResponse = h.Admin(cc.ctx, req)
 		} else {
 			resp.AdminResponse = &pb.AdminResponse{Error: "missing admin_request"}
-		}
-	case pb.RaftKvMessage_KV_REQUEST:
-		resp.Type = pb.RaftKvMessage_KV_RESPONSE
-		if req := m.GetKvRequest(); req != nil {
-			resp.KvResponse = h.KV(cc.ctx, req)
-		} else {
-			resp.KvResponse = &pb.KvResponse{
-				Code:    pb.ErrorCode_BAD_REQUEST,
-				Message: "missing kv_request",
-				NodeId:  cc.s.cfg.NodeID,
-			}
 		}
 	}
 	return resp

@@ -359,7 +359,9 @@ func TestFigure8(t *testing.T) {
 
 // TestFigure8Unreliable: Figure 8 on a network that loses, duplicates and
 // (after a while) long delays and reorders messages, with leaders cut off
-// rather than crashed, and random crashes between persisting and sending.
+// rather than crashed, random crashes between sending a leader's MsgApps
+// and persisting their entries, and between persisting and sending the
+// rest, and persisting that overlaps delivery.
 func TestFigure8Unreliable(t *testing.T) {
 	for seed := range uint64(figure8Seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -367,6 +369,7 @@ func TestFigure8Unreliable(t *testing.T) {
 			s := newSim(t, 5, 100+seed, oneEntryPerMsg)
 			s.traceOn = false
 			s.dropRate, s.dupRate, s.maxDelay = 0.1, 0.05, 2
+			s.slowRate = 0.3
 			s.one("start", 1, true)
 			s.crashRate = 0.001
 			figure8(s, func(leader string) {

@@ -92,13 +92,23 @@ func TestFollowerAppend(t *testing.T) {
 }
 
 // TestFollowerAppliesCommitted: committed entries come out once each, in
-// order, after they are in Ready.Entries, and Status shows them applied.
+// order, once they are durable here (after the Ready.Entries that held them
+// are reported stable), and Status shows them applied.
 func TestFollowerAppliesCommitted(t *testing.T) {
 	r := newTestRaft(t, three, withHardState(HardState{Term: 2}))
 	es := []Entry{{Term: 2, Index: 1, Type: EntryNoop}, {Term: 2, Index: 2, Data: []byte("x")}, {Term: 2, Index: 3, Data: []byte("y")}}
 	step(t, r, Message{Type: MsgApp, From: "n2", To: "n1", Term: 2, Entries: es, Commit: 2})
-	rd := drain(r)
-	if !slices.EqualFunc(rd.Entries, es, entryEqual) || !slices.EqualFunc(rd.CommittedEntries, es[:2], entryEqual) {
+	rd := r.Ready()
+	if !slices.EqualFunc(rd.Entries, es, entryEqual) || len(rd.CommittedEntries) != 0 || rd.HardState.Commit != 2 {
+		t.Fatalf("Entries %v Committed %v hard state %+v: committed entries before they are durable", rd.Entries, rd.CommittedEntries, rd.HardState)
+	}
+	r.Advance()
+	if r.HasReady() {
+		t.Fatalf("work before the entries are durable: %+v", r.Ready())
+	}
+	persistReady(r, rd)
+	rd = drain(r)
+	if len(rd.Entries) != 0 || !slices.EqualFunc(rd.CommittedEntries, es[:2], entryEqual) {
 		t.Fatalf("Entries %v Committed %v", rd.Entries, rd.CommittedEntries)
 	}
 	if st := r.Status(); st.Applied != 2 || st.Commit != 2 || st.LastIndex != 3 {
@@ -130,6 +140,7 @@ func TestReadyAdvanceWithConflict(t *testing.T) {
 	if err := storage.Append(rd.Entries); err != nil {
 		t.Fatal(err)
 	}
+	stableReady(r, rd) // about entry 3 of term 2, which is gone: ignored
 	r.Advance()
 
 	rd = r.Ready()
@@ -192,6 +203,93 @@ func TestLeaderCommitsOnlyOwnTerm(t *testing.T) {
 	}
 }
 
+// TestLeaderCountsItselfOnceDurable: the leader's MsgApps may leave
+// before its own copy of their entries is durable (doc.go, step 2), so it
+// counts itself towards a commit only from the Advance that follows
+// persisting them. In a three-node cluster, one follower's acknowledgement
+// commits nothing while the leader's copy is not durable; a second one
+// does (two durable copies of three); and once the leader's copy is
+// durable, one follower suffices.
+func TestLeaderCountsItselfOnceDurable(t *testing.T) {
+	t.Run("one follower, then the leader's persist", func(t *testing.T) {
+		r := replicatingLeader(t)
+		index, _, err := r.Propose([]byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := r.Ready() // the entry and its MsgApps: sent, not yet durable here
+		if len(rd.Entries) != 1 || len(appsTo(rd.Messages, "n2")) == 0 {
+			t.Fatalf("Ready %+v", rd)
+		}
+		step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: index})
+		if r.commit >= index {
+			t.Fatalf("committed %d on one follower's ack while the leader's copy is not durable", r.commit)
+		}
+		persistReady(r, rd)
+		r.Advance()
+		if r.commit != index {
+			t.Fatalf("commit %d after the leader's copy became durable, want %d", r.commit, index)
+		}
+		rd = drain(r)
+		if len(rd.CommittedEntries) != 1 || string(rd.CommittedEntries[0].Data) != "x" {
+			t.Fatalf("committed entries %v", rd.CommittedEntries)
+		}
+		// n2 learns the new commit; n3, which has not acknowledged the
+		// entry, has nothing to learn.
+		if ms := appsTo(rd.Messages, "n2"); len(ms) != 1 || ms[0].Commit != index {
+			t.Fatalf("commit notice to n2: %v", ms)
+		}
+		if ms := appsTo(rd.Messages, "n3"); len(ms) != 0 {
+			t.Fatalf("commit notice to n3: %v", ms)
+		}
+	})
+	t.Run("two followers", func(t *testing.T) {
+		r := replicatingLeader(t)
+		index, _, err := r.Propose([]byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := r.Ready()
+		step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: index})
+		step(t, r, Message{Type: MsgAppResp, From: "n3", To: "n1", Term: 2, Index: index})
+		if r.commit != index {
+			t.Fatalf("commit %d with two followers' acks, want %d", r.commit, index)
+		}
+		persistReady(r, rd)
+		r.Advance()
+		if rd := drain(r); len(rd.CommittedEntries) != 1 || string(rd.CommittedEntries[0].Data) != "x" {
+			t.Fatalf("committed entries %v", rd.CommittedEntries)
+		}
+	})
+	t.Run("durable leader, one follower", func(t *testing.T) {
+		r := replicatingLeader(t)
+		index, _, err := r.Propose([]byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		drain(r)
+		step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: index})
+		if r.commit != index {
+			t.Fatalf("commit %d with the leader's durable copy and one ack, want %d", r.commit, index)
+		}
+	})
+}
+
+// replicatingLeader returns n1 leading term 2 of three, with its no-op
+// committed and both followers in replicate state.
+func replicatingLeader(t *testing.T) *Raft {
+	t.Helper()
+	r := newLeader(t, three)
+	for _, id := range []string{"n2", "n3"} {
+		step(t, r, Message{Type: MsgAppResp, From: id, To: "n1", Term: 2, Index: 1})
+	}
+	drain(r)
+	if r.commit != 1 || r.progress["n2"].state != stateReplicate || r.progress["n3"].state != stateReplicate {
+		t.Fatalf("commit %d, progress %+v %+v", r.commit, r.progress["n2"], r.progress["n3"])
+	}
+	return r
+}
+
 // newLeader returns n1 leading term 2 of peers, its no-op at index 1
 // durable and answered by nobody yet.
 func newLeader(t *testing.T, peers []string, opts ...func(*Config)) *Raft {
@@ -250,14 +348,15 @@ func TestPropose(t *testing.T) {
 	}
 }
 
-// TestSingleNodeCommitsAtOnce: a one-member cluster commits its no-op and
-// each proposal in the Ready that persists it; reads need no round.
-func TestSingleNodeCommitsAtOnce(t *testing.T) {
+// TestSingleNodeCommitsOnPersist: a one-member cluster commits its no-op
+// and each proposal as soon as the caller has persisted it: the Ready
+// after the one that hands it out applies it. Reads need no round.
+func TestSingleNodeCommitsOnPersist(t *testing.T) {
 	r := newTestRaft(t, []string{"n1"})
 	tickUntil(t, r, func() bool { return r.role == RoleLeader })
 	rd := drain(r)
-	if len(rd.Entries) != 1 || len(rd.CommittedEntries) != 1 || rd.CommittedEntries[0].Type != EntryNoop {
-		t.Fatalf("election Ready: entries %v committed %v", rd.Entries, rd.CommittedEntries)
+	if len(rd.Entries) != 1 || len(rd.CommittedEntries) != 0 || r.commit != 1 {
+		t.Fatalf("election Ready: entries %v committed %v, commit %d after Advance", rd.Entries, rd.CommittedEntries, r.commit)
 	}
 	if _, _, err := r.Propose([]byte("a")); err != nil {
 		t.Fatal(err)
@@ -266,11 +365,19 @@ func TestSingleNodeCommitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rd = drain(r)
-	if len(rd.Entries) != 1 || len(rd.CommittedEntries) != 1 || string(rd.CommittedEntries[0].Data) != "a" || rd.HardState.Commit != 2 {
+	if len(rd.Entries) != 1 || len(rd.CommittedEntries) != 1 || rd.CommittedEntries[0].Type != EntryNoop || rd.HardState.Commit != 1 {
 		t.Fatalf("proposal Ready: %+v", rd)
 	}
-	if want := []ReadState{{Index: 2, Ctx: 9}}; !slices.Equal(rd.ReadStates, want) {
+	// The read was asked before "a" was durable: the no-op bounds it.
+	if want := []ReadState{{Index: 1, Ctx: 9}}; !slices.Equal(rd.ReadStates, want) {
 		t.Fatalf("read states %v, want %v", rd.ReadStates, want)
+	}
+	rd = drain(r)
+	if len(rd.Entries) != 0 || len(rd.CommittedEntries) != 1 || string(rd.CommittedEntries[0].Data) != "a" || rd.HardState.Commit != 2 {
+		t.Fatalf("Ready after persisting the proposal: %+v", rd)
+	}
+	if r.HasReady() {
+		t.Fatalf("work left: %+v", r.Ready())
 	}
 }
 

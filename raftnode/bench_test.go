@@ -101,6 +101,7 @@ func (c *benchCluster) pump(b *testing.B) {
 			if err := r.log.storage.(*windowStorage).Append(rd.Entries); err != nil {
 				b.Fatal(err)
 			}
+			stableReady(r, rd)
 			c.queue = append(c.queue, rd.Messages...)
 			r.Advance()
 		}
@@ -170,6 +171,7 @@ func BenchmarkStepAppend(b *testing.B) {
 		if err := storage.Append(rd.Entries); err != nil {
 			b.Fatal(err)
 		}
+		stableReady(r, rd)
 		if len(rd.Messages) != 1 || rd.Messages[0].Index != last+64 {
 			b.Fatalf("answered %v", rd.Messages)
 		}

@@ -32,53 +32,81 @@
 // replaces a conflicting suffix from the first conflict only. The leader
 // commits the highest index a quorum stores, counting its own log, but only
 // if that entry is of its own term (§5.4.2, Figure 8); committed entries
-// come out of Ready once each, in order. ReadIndex serves linearizable
+// come out of Ready once each, in order. The leader's own log counts only
+// as far as the caller has made it durable (StableTo), since its MsgApps may
+// leave before that (see the Ready contract). ReadIndex serves linearizable
 // reads (thesis §6.4): once the leader has committed in its term, the
 // commit index becomes the read index as soon as a quorum answers a
-// heartbeat round sent at or after the request; requests made between
-// two rounds share one.
+// heartbeat round sent at or after the request; one round is out at a
+// time, and the requests made while it is out share the next.
 //
 // The log is the caller's Storage (durable entries, read only by the core)
-// followed by the entries the core holds until the caller has persisted
-// them. Elections compare these logs by last term, then last index
+// followed by the entries the core holds until the caller reports them
+// durable (StableTo). Elections compare these logs by last term, then last index
 // (§5.4.1).
 //
 // # The Ready contract
 //
-// The caller owns a core and calls Tick, Step, Propose, ReadIndex, Ready
-// and Advance from one goroutine. Whenever HasReady reports true, it takes
-// rd := Ready() and, in this order:
+// The caller owns a core and calls Tick, Step, Propose, ReadIndex, Ready,
+// Advance and StableTo from one goroutine. Whenever HasReady reports true,
+// it takes rd := Ready() and:
 //
-//  1. Persists rd.Entries, first cutting off the durable log from
+//  1. Persists rd.Entries, first cutting off the log from
 //     rd.Entries[0].Index if it reaches that far (the entries replace a
-//     conflicting suffix), then rd.HardState when not empty. If
-//     rd.MustSync, it waits until both are durable (fsync). Term, vote and
+//     conflicting suffix), then rd.HardState when not empty, making both
+//     durable (fsync) when rd.MustSync. It may do so in the background,
+//     while it goes on with the steps below and with later Readys, as long
+//     as the writes of successive Readys happen in order (writes queued
+//     together may share one fsync). Once rd.Entries are durable, it calls
+//     StableTo with the index and term of the last one. Term, vote and
 //     entries must be durable before any message that depends on them
 //     leaves the node: a vote granted, then forgotten in a crash, could
 //     elect two leaders in one term; an entry acknowledged, then lost,
 //     could be counted towards a commit that no longer holds. A non-empty
 //     HardState with MustSync false differs only in Commit, which may be
 //     written lazily or not at all.
-//  2. Sends rd.Messages, each to the node named in its To field. Sending is
-//     best effort: a message may be dropped, delayed or reordered; Raft
-//     tolerates all three.
+//  2. Sends rd.Messages, each to the node named in its To field, once
+//     this Ready's writes (and so every earlier Ready's) are durable.
+//     Sending is best effort: a message may be dropped, delayed or
+//     reordered; Raft tolerates all three. One kind may leave at once,
+//     before or while its Ready is written: a MsgApp (only a leader sends
+//     one) whose Term is at most the term already durable, so that the
+//     leader's disk write and its followers' overlap (thesis §10.2.1).
+//     That is safe because a MsgApp depends on nothing else the Ready
+//     writes: its term was durable before the election that made the node
+//     leader, and the core counts the leader's own copy of an entry
+//     towards a commit only once StableTo has reported it durable. A
+//     leader that crashes before its write completes may leave followers
+//     holding entries it lost, exactly as if it had crashed just after
+//     sending them; no entry it lost was counted. Everything else waits:
+//     a MsgAppResp acknowledges entries that must be on disk, and a vote
+//     or its request depends on the durable term and vote.
 //  3. Applies rd.CommittedEntries to the state machine, in order. They are
-//     bounded per Ready (MaxMsgBytes); a long backlog comes in several.
+//     durable on this node already (a node may know entries committed on
+//     a quorum before its own copies are durable; they come out once they
+//     are), and bounded per Ready (MaxMsgBytes): a long backlog comes in
+//     several.
 //  4. Answers reads: each of rd.ReadStates once the state machine has
 //     applied its Index, and each ctx in rd.DroppedReads with an error
 //     (leadership was lost; the client may retry elsewhere).
 //  5. Hands rd.Events, in order, to whoever watches the node. Events never
 //     drive the algorithm; losing them is safe.
-//  6. Calls Advance, which tells the core that steps 1 to 5 are done: the
-//     entries are durable and the committed entries applied.
+//  6. Calls Advance once steps 2 to 5 are done or, for messages and
+//     writes, handed to whatever carries them out. The next Ready hands
+//     out only what came since: entries not handed out yet, new messages,
+//     new committed entries.
 //
-// Tick, Step, Propose and ReadIndex may be called between Ready and
-// Advance; what they produce waits for the next Ready, and Advance marks
-// durable only what that Ready handed out and is still in the log. If the
-// caller stops before Advance (a crash), it restarts with New from its
-// durable log (Config.Storage), the hard state it last made durable, and
-// the index its state machine had applied (Config.Applied, 0 if the state
-// machine is rebuilt from the log).
+// StableTo may come at any time, also between Ready and Advance; on a
+// leader it may commit entries (its own copies now count), which the next
+// Ready carries. A report about an entry that a conflicting append has
+// replaced since it was handed out is ignored; the replacement is reported
+// in its turn. Tick, Step, Propose and ReadIndex may be called between
+// Ready and Advance; what they produce waits for the next Ready. A caller
+// that persists synchronously simply persists, calls StableTo, sends,
+// applies and advances. If the caller stops (a crash), it restarts with
+// New from its durable log (Config.Storage), the hard state it last made
+// durable, and the index its state machine had applied (Config.Applied, 0
+// if the state machine is rebuilt from the log).
 //
 // Step returns an error, wrapping ErrUnknownPeer, ErrWrongRecipient or
 // ErrInvalidMessage, for a message no correct peer can send; the message is

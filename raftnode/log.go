@@ -5,7 +5,7 @@ import "slices"
 // raftLog is the core's view of the replicated log: the entries the caller
 // has made durable, read through Storage, followed by the unstable entries
 // the core holds until the caller has persisted them (Ready.Entries, then
-// Advance). Index 0 is the empty prefix, with term 0.
+// StableTo). Index 0 is the empty prefix, with term 0.
 type raftLog struct {
 	storage Storage // durable entries
 	// unstable are entries not yet durable, at consecutive indexes from
@@ -14,11 +14,12 @@ type raftLog struct {
 	// Elements are never overwritten in place (a truncation copies), so
 	// slices handed out in messages and Readys stay valid.
 	unstable []Entry
-	// persisting is the last index handed out in Ready.Entries and not
-	// yet advanced, 0 for none. A conflicting append lowers it to just
-	// before the conflict, so Advance never marks replacements stable.
-	persisting uint64
-	applied    uint64 // highest index the state machine has applied
+	// handed is the last index handed out in Ready.Entries: unstable
+	// entries up to it are being persisted, the rest are not handed out
+	// yet. A conflicting append lowers it to just before the conflict, so
+	// that the replacements are handed out too.
+	handed  uint64
+	applied uint64 // highest index the state machine has applied
 }
 
 // lastIndex is the index of the last entry, 0 when the log is empty.
@@ -128,7 +129,7 @@ func (l *raftLog) append(e Entry) {
 // es's entries but not the slice.
 func (l *raftLog) truncateAndAppend(es []Entry) {
 	first := es[0].Index
-	l.persisting = min(l.persisting, first-1)
+	l.handed = min(l.handed, first-1)
 	switch {
 	case len(l.unstable) == 0 || first == l.lastIndex()+1:
 		// Appending past the end may reuse the array's spare capacity:
@@ -184,24 +185,47 @@ func (l *raftLog) slice(lo, hi, maxBytes uint64) ([]Entry, bool) {
 	return append(slices.Clip(out), u...), true
 }
 
-// unstableEntries returns the entries not yet durable, for Ready, and
-// remembers them as being persisted.
-func (l *raftLog) unstableEntries() []Entry {
-	l.persisting = 0
-	if n := len(l.unstable); n > 0 {
-		l.persisting = l.unstable[n-1].Index
-		return l.unstable[:n:n]
+// stableIndex is the index of the last entry that is durable and still in
+// the log: the entries before the unstable ones, which supersede any
+// durable entries from their first index on.
+func (l *raftLog) stableIndex() uint64 {
+	if len(l.unstable) > 0 {
+		return l.unstable[0].Index - 1
 	}
-	return nil
+	return l.storage.LastIndex()
 }
 
-// stableTo marks the entries handed out by the last Ready, and still in
-// the log, as durable: the log reads them from storage from now on.
-func (l *raftLog) stableTo() {
-	i := l.persisting
-	l.persisting = 0
-	if len(l.unstable) == 0 || i < l.unstable[0].Index {
-		return
+// toHandOut is how many unstable entries are not handed out yet.
+func (l *raftLog) toHandOut() int {
+	n := len(l.unstable)
+	if n == 0 || l.handed < l.unstable[0].Index {
+		return n
+	}
+	return n - int(min(l.handed, l.unstable[n-1].Index)-l.unstable[0].Index+1)
+}
+
+// nextUnstable returns the unstable entries not handed out yet, for
+// Ready, and remembers them as handed out.
+func (l *raftLog) nextUnstable() []Entry {
+	k := l.toHandOut()
+	if k == 0 {
+		return nil
+	}
+	n := len(l.unstable)
+	l.handed = l.unstable[n-1].Index
+	return l.unstable[n-k : n : n]
+}
+
+// stableTo records that the entries up to index i, whose entry has term t,
+// are durable: the log reads them from storage from now on. When the
+// entry at i has another term, or is gone, a conflicting append replaced
+// it after it was handed out, and the replacement will be reported in its
+// turn. It reports whether any entry became durable.
+func (l *raftLog) stableTo(i, t uint64) bool {
+	n := len(l.unstable)
+	if n == 0 || i < l.unstable[0].Index || i > l.handed || i > l.unstable[n-1].Index || l.unstable[i-l.unstable[0].Index].Term != t {
+		return false
 	}
 	l.unstable = l.unstable[i-l.unstable[0].Index+1:]
+	return true
 }

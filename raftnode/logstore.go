@@ -7,19 +7,66 @@ import (
 	"github.com/easykv/easykv/segmentlog"
 )
 
-// segmentStorage shows the durable segment log to the core as its Storage.
+// recentEntries is how many of the last persisted entries segmentStorage
+// keeps in memory at least. They are the ones read most: the committed
+// entries to apply, and the MsgApps to followers that are a little behind.
+const recentEntries = 4096
+
+// segmentStorage shows the durable segment log to the core as its Storage,
+// and writes Ready.Entries to it. The core sees the log as of the last
+// write the Run goroutine has heard completed (stable), not as the
+// persister goroutine is writing it (write), so what the core reads
+// changes only when StableTo says so. It keeps the last entries made
+// stable in memory, sharing their Data with the core, so that reading
+// them back costs no lock, no copy out of the mapped segment and no wait
+// behind a sync in progress.
 type segmentStorage struct {
-	log *segmentlog.Log // the node's write-ahead log
+	log *segmentlog.Log // the node's write-ahead log; safe for concurrent use
+
+	// Owned by the Run goroutine:
+	first uint64 // the log's first index; the runtime never removes a prefix
+	last  uint64 // the log's last index as the core sees it
+	// recent are the last entries made stable, consecutive and ending at
+	// last; empty when none were since the start, or a truncation reached
+	// before them.
+	recent []Entry
+
+	// Owned by the persister goroutine:
+	batch []segmentlog.Entry // scratch for the entries of one append
 }
 
-var _ Storage = segmentStorage{}
+var _ Storage = (*segmentStorage)(nil)
 
-func (s segmentStorage) FirstIndex() uint64 { return s.log.FirstIndex() }
-func (s segmentStorage) LastIndex() uint64  { return s.log.LastIndex() }
+// newSegmentStorage shows log, as it is now, to a core.
+func newSegmentStorage(log *segmentlog.Log) *segmentStorage {
+	return &segmentStorage{log: log, first: log.FirstIndex(), last: log.LastIndex()}
+}
 
-func (s segmentStorage) Term(i uint64) (uint64, error) {
+func (s *segmentStorage) FirstIndex() uint64 { return s.first }
+func (s *segmentStorage) LastIndex() uint64  { return s.last }
+
+// cached returns the entries [lo, hi) from recent; false when recent does
+// not hold all of them.
+func (s *segmentStorage) cached(lo, hi uint64) ([]Entry, bool) {
+	if len(s.recent) == 0 || lo < s.recent[0].Index || lo >= hi {
+		return nil, false
+	}
+	first := s.recent[0].Index
+	if hi-first > uint64(len(s.recent)) {
+		return nil, false
+	}
+	return s.recent[lo-first : hi-first : hi-first], true
+}
+
+func (s *segmentStorage) Term(i uint64) (uint64, error) {
 	if i == 0 {
 		return 0, nil
+	}
+	if es, ok := s.cached(i, i+1); ok {
+		return es[0].Term, nil
+	}
+	if i > s.last {
+		return 0, fmt.Errorf("%w: term of %d, last index %d", ErrUnavailable, i, s.last)
 	}
 	t, err := s.log.Term(i)
 	if errors.Is(err, segmentlog.ErrOutOfRange) {
@@ -28,7 +75,13 @@ func (s segmentStorage) Term(i uint64) (uint64, error) {
 	return t, err
 }
 
-func (s segmentStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
+func (s *segmentStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
+	if es, ok := s.cached(lo, hi); ok {
+		return limitSize(es, maxBytes, true), nil
+	}
+	if hi > s.last+1 {
+		return nil, fmt.Errorf("%w: entries [%d, %d), last index %d", ErrUnavailable, lo, hi, s.last)
+	}
 	es, err := s.log.Entries(lo, hi, maxBytes)
 	if errors.Is(err, segmentlog.ErrOutOfRange) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -50,23 +103,56 @@ func (s segmentStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 	return out, nil
 }
 
-// persistEntries makes entries durable, first cutting off any conflicting
-// suffix they replace (Ready contract, step 1).
-func persistEntries(log *segmentlog.Log, entries []Entry) error {
+// write makes entries durable, first cutting off any conflicting suffix
+// they replace (Ready contract, step 1). It runs on the persister
+// goroutine; the core sees the entries once stable is called with them.
+func (s *segmentStorage) write(entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if first := entries[0].Index; first <= log.LastIndex() {
-		if err := log.TruncateSuffix(first); err != nil {
+	if first := entries[0].Index; first <= s.log.LastIndex() {
+		if err := s.log.TruncateSuffix(first); err != nil {
 			return err
 		}
 	}
-	batch := make([]segmentlog.Entry, len(entries))
-	for i, e := range entries {
-		batch[i] = segmentlog.Entry{Term: e.Term, Index: e.Index, Type: uint8(e.Type), Data: e.Data}
+	s.batch = s.batch[:0]
+	for _, e := range entries {
+		s.batch = append(s.batch, segmentlog.Entry{Term: e.Term, Index: e.Index, Type: uint8(e.Type), Data: e.Data})
 	}
-	if err := log.Append(batch); err != nil {
+	err := s.log.Append(s.batch)
+	clear(s.batch) // drop the references to Data
+	if err != nil {
 		return err
 	}
-	return log.Sync()
+	return s.log.Sync()
+}
+
+// stable shows the core entries that write has made durable, from
+// entries[0].Index on: they replace what the core saw there, and the
+// newest stay in recent. It runs on the Run goroutine.
+func (s *segmentStorage) stable(entries []Entry) {
+	if len(entries) == 0 {
+		return
+	}
+	first := entries[0].Index
+	s.last = entries[len(entries)-1].Index
+	switch {
+	case len(s.recent) == 0 || first < s.recent[0].Index:
+		s.recent = nil
+	case first <= s.recent[len(s.recent)-1].Index:
+		// A truncation: the entries from first on are replaced. Copy, as
+		// slices handed out earlier may still be read.
+		keep := s.recent[:first-s.recent[0].Index]
+		s.recent = append(keep[:len(keep):len(keep)], entries...)
+		return
+	case first != s.recent[len(s.recent)-1].Index+1:
+		s.recent = nil
+	}
+	if len(s.recent)+len(entries) > 2*recentEntries {
+		// Start a new array with the newest recentEntries: slices handed
+		// out of the old one stay valid, and the cost is amortized.
+		keep := s.recent[max(0, len(s.recent)-recentEntries):]
+		s.recent = append(make([]Entry, 0, 2*recentEntries+len(entries)), keep...)
+	}
+	s.recent = append(s.recent, entries...)
 }

@@ -79,20 +79,33 @@ type NodeConfig struct {
 }
 
 // Node is the runtime around the pure core: one goroutine owns the core and
-// the state machine and runs the loop
-// receive → persist → send → apply → answer → advance.
+// the state machine and runs the loop receive → send the leader's MsgApps
+// → queue the writes → apply → answer → advance, while a persister
+// goroutine writes and syncs the log and hard state, sends what had to wait
+// for that, and reports back (StableTo).
 type Node struct {
-	cfg    NodeConfig
-	tick   time.Duration // duration of one core tick
-	core   *Raft         // owned by the Run goroutine
-	kv     *kvmap.Map    // owned by the Run goroutine
-	logger *slog.Logger
+	cfg  NodeConfig
+	tick time.Duration // duration of one core tick
+	core *Raft         // owned by the Run goroutine
+	// storage is the core's Storage, which persists Ready.Entries; owned
+	// by the Run goroutine.
+	storage *segmentStorage
+	kv      *kvmap.Map // owned by the Run goroutine
+	logger  *slog.Logger
 
 	recvc  chan Message      // peer messages for the loop
 	kvc    chan *kvCall      // client requests for the loop
 	adminc chan adminRequest // pause/resume for the loop
 
 	clients clientState // pending client requests; owned by the Run goroutine
+	role    Role        // the role as of the last event handled; owned by the Run goroutine
+	// durable is the term and vote last made durable, queuedHard the
+	// ones last handed to the persister (Commit is not kept in either);
+	// owned by the Run goroutine.
+	durable, queuedHard HardState
+	// persister writes what Readys hand out; started and stopped by Run.
+	persister *persister
+	wire      entryEncoder // encodes the entries of one Ready's messages; owned by the Run goroutine
 
 	snap atomic.Pointer[snapshot] // latest state, for Status from any goroutine
 
@@ -102,10 +115,12 @@ type Node struct {
 
 // snapshot is the node's state as of the loop's last publication.
 type snapshot struct {
-	status   Status         // core status
-	tail     []*pb.LogEntry // last entries of the log, oldest first
-	paused   bool           // admin pause in effect
-	lastTick time.Time      // when the core last ticked, to interpolate timers
+	status   Status    // core status
+	paused   bool      // admin pause in effect
+	lastTick time.Time // when the core last ticked, to interpolate timers
+	// tail describes the last entries of the log, oldest first, on first
+	// use: the loop publishes far more often than anyone looks.
+	tail func() []*pb.LogEntry
 }
 
 type adminRequest struct {
@@ -139,6 +154,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	// The state machine lives in memory: a restart replays the log from
 	// the start, so the core hands out every committed entry again.
+	storage := newSegmentStorage(cfg.Log)
 	core, err := New(Config{
 		ID:             cfg.ID,
 		Peers:          peers,
@@ -146,7 +162,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		HardState:      HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
-		Storage:        segmentStorage{log: cfg.Log},
+		Storage:        storage,
 		PreVote:        true,
 		CheckQuorum:    true,
 	})
@@ -158,16 +174,19 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		logger = slog.Default()
 	}
 	n := &Node{
-		cfg:     cfg,
-		tick:    tick,
-		core:    core,
-		kv:      kvmap.New(kvmap.Options{}),
-		logger:  logger.With("node", cfg.ID),
-		recvc:   make(chan Message, recvQueue),
-		kvc:     make(chan *kvCall, kvQueue),
-		adminc:  make(chan adminRequest),
-		clients: newClientState(),
-		subs:    map[chan *pb.WatchEvent]bool{},
+		cfg:        cfg,
+		tick:       tick,
+		core:       core,
+		storage:    storage,
+		kv:         kvmap.New(kvmap.Options{}),
+		logger:     logger.With("node", cfg.ID),
+		recvc:      make(chan Message, recvQueue),
+		kvc:        make(chan *kvCall, kvQueue),
+		adminc:     make(chan adminRequest),
+		clients:    newClientState(),
+		durable:    HardState{Term: hs.Term, Vote: hs.Vote},
+		queuedHard: HardState{Term: hs.Term, Vote: hs.Vote},
+		subs:       map[chan *pb.WatchEvent]bool{},
 	}
 	n.publishSnapshot(false, time.Now())
 	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
@@ -175,13 +194,19 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 }
 
 // Run drives the core until ctx is done. It returns a non-nil error only
-// when the node cannot go on safely (storage failed).
+// when the node cannot go on safely (storage failed). It may be called
+// once.
 func (n *Node) Run(ctx context.Context) error {
 	ticker := time.NewTicker(n.tick)
 	defer ticker.Stop()
 	paused := false
 	lastTick := time.Now()
 	defer n.clients.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
+	n.persister = newPersister(n.storage, n.cfg.Storage, n.cfg.Transport)
+	go n.persister.run()
+	// Stopped first, so that no write is under way when Run returns (the
+	// caller closes the log then).
+	defer n.persister.close()
 	for {
 		var answer func() // replies to an admin request once its effect is visible
 		publish := false  // refresh the status snapshot this round
@@ -198,6 +223,10 @@ func (n *Node) Run(ctx context.Context) error {
 			n.step(m, paused)
 		case call := <-n.kvc:
 			n.handleKV(call, paused)
+		case w := <-n.persister.done:
+			if err := n.written(w); err != nil {
+				return err
+			}
 		case req := <-n.adminc:
 			var err error
 			paused, err = n.admin(req.cmd, paused)
@@ -205,19 +234,20 @@ func (n *Node) Run(ctx context.Context) error {
 			publish = true
 			answer = func() { req.reply <- err }
 		}
-		n.drain(paused)
+		if err := n.drain(paused); err != nil {
+			return err
+		}
 		// Committed entries come in bounded slices: loop until the core has
 		// nothing left, so a backlog (a restart's replay) is not applied one
 		// slice per tick.
 		for n.core.HasReady() {
 			rd := n.core.Ready()
-			if err := n.handleReady(rd, paused); err != nil {
-				return err
-			}
+			n.handleReady(rd, paused)
 			n.core.Advance()
-			// Role, term and vote changes show at once; index progress
-			// shows at the next tick, which keeps the hot path cheap.
-			publish = publish || rd.MustSync && !rd.HardState.IsEmpty() || len(rd.Events) > 0
+			// Role, term and vote changes (which always come with an
+			// event) show at once; index progress shows at the next tick,
+			// which keeps the hot path cheap.
+			publish = publish || len(rd.Events) > 0
 		}
 		if publish {
 			n.publishSnapshot(paused, lastTick)
@@ -229,18 +259,41 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 // drain takes in what else is already queued, so that one Ready (and one
-// fsync) covers all of it.
-func (n *Node) drain(paused bool) {
+// write) covers all of it.
+func (n *Node) drain(paused bool) error {
 	for range drainBatch {
 		select {
 		case m := <-n.recvc:
 			n.step(m, paused)
 		case call := <-n.kvc:
 			n.handleKV(call, paused)
+		case w := <-n.persister.done:
+			if err := n.written(w); err != nil {
+				return err
+			}
 		default:
-			return
+			return nil
 		}
 	}
+	return nil
+}
+
+// written takes in a completed write: the core may read its entries from
+// storage and count them durable, and its hard state is on disk. A failed
+// write stops the node.
+func (n *Node) written(w written) error {
+	if w.err != nil {
+		n.logger.Error("cannot persist; stopping", "err", w.err)
+		return fmt.Errorf("%w: %w", ErrStorage, w.err)
+	}
+	if k := len(w.entries); k > 0 {
+		n.storage.stable(w.entries)
+		n.core.StableTo(w.entries[k-1].Index, w.entries[k-1].Term)
+	}
+	if w.savedHard {
+		n.durable = HardState{Term: w.hardState.Term, Vote: w.hardState.Vote}
+	}
+	return nil
 }
 
 func (n *Node) step(m Message, paused bool) {
@@ -252,26 +305,34 @@ func (n *Node) step(m Message, paused bool) {
 	}
 }
 
-// handleReady carries out the Ready contract: persist entries and hard
-// state, then send, then apply committed entries and answer clients. A
-// paused node still persists and applies but sends nothing.
-func (n *Node) handleReady(rd Ready, paused bool) error {
-	if err := persistEntries(n.cfg.Log, rd.Entries); err != nil {
-		n.logger.Error("cannot persist log entries; stopping", "err", err)
-		return fmt.Errorf("%w: %w", ErrStorage, err)
-	}
-	if rd.MustSync && !rd.HardState.IsEmpty() {
-		hs := segmentlog.HardState{Term: rd.HardState.Term, Vote: rd.HardState.Vote, Commit: rd.HardState.Commit}
-		if err := n.cfg.Storage.Save(hs); err != nil {
-			n.logger.Error("cannot persist hard state; stopping", "err", err)
-			return fmt.Errorf("%w: %w", ErrStorage, err)
+// handleReady carries out the Ready contract: send the leader's MsgApps,
+// hand the entries, the hard state and the other messages to the
+// persister, then apply committed entries and answer clients. A paused
+// node still persists and applies but sends nothing.
+func (n *Node) handleReady(rd Ready, paused bool) {
+	// The leader's MsgApps go at once, so that the followers write the
+	// entries while the leader does (doc.go, step 2).
+	var late []Message
+	n.wire.reset()
+	for _, m := range rd.Messages {
+		switch {
+		case paused:
+		case earlyMessage(m, n.durable.Term):
+			n.cfg.Transport.Send(m.To, toWire(m, &n.wire))
+		default:
+			late = append(late, m)
 		}
 	}
-	if !paused {
-		for _, m := range rd.Messages {
-			n.cfg.Transport.Send(m.To, toWire(m))
-		}
+	// Term and vote are saved when they change. The commit index is only a
+	// hint for restarts (the log is replayed from the start anyway), so it
+	// rides along with them rather than costing a file replacement and
+	// three fsyncs per Ready.
+	hs := rd.HardState
+	saveHard := !hs.IsEmpty() && (hs.Term != n.queuedHard.Term || hs.Vote != n.queuedHard.Vote)
+	if saveHard {
+		n.queuedHard = HardState{Term: hs.Term, Vote: hs.Vote}
 	}
+	n.persister.add(rd.Entries, hs, saveHard, late)
 	for _, e := range rd.CommittedEntries {
 		n.apply(e)
 	}
@@ -285,14 +346,26 @@ func (n *Node) handleReady(rd Ready, paused bool) error {
 	for _, ev := range rd.Events {
 		n.logEvent(ev)
 		n.publish(n.eventToWire(ev))
-		if ev.Kind == EventRoleChanged && ev.Role != RoleLeader {
+		if ev.Kind != EventRoleChanged {
+			continue
+		}
+		if n.role == RoleLeader && ev.Role != RoleLeader {
 			// Writes proposed as leader may still commit under the next
 			// leader, or may be overwritten: the client must retry with
 			// the same sequence number, which applies it at most once.
-			n.clients.failWrites(pb.ErrorCode_TIMEOUT, "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence")
+			// Events arrive after the requests of the same round, so
+			// writes of a leadership won since (a later term) stay.
+			n.clients.failWrites(ev.Term, pb.ErrorCode_TIMEOUT, "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence")
 		}
+		n.role = ev.Role
 	}
-	return nil
+}
+
+// earlyMessage reports whether m may leave before the Ready that holds it
+// is persisted, when durableTerm is the term on disk: a leader's MsgApp
+// (doc.go, step 2).
+func earlyMessage(m Message, durableTerm uint64) bool {
+	return m.Type == MsgApp && m.Term <= durableTerm
 }
 
 func (n *Node) logEvent(ev Event) {
@@ -327,11 +400,12 @@ func (n *Node) admin(cmd pb.AdminCommand, paused bool) (bool, error) {
 
 // publishSnapshot stores the state Status reports from other goroutines.
 func (n *Node) publishSnapshot(paused bool, lastTick time.Time) {
+	tail := n.core.LogTail(logTailLen)
 	n.snap.Store(&snapshot{
 		status:   n.core.Status(),
-		tail:     tailToWire(n.core.LogTail(logTailLen)),
 		paused:   paused,
 		lastTick: lastTick,
+		tail:     sync.OnceValue(func() []*pb.LogEntry { return tailToWire(tail) }),
 	})
 }
 

@@ -3,6 +3,7 @@ package raftnode
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
@@ -11,14 +12,14 @@ import (
 // kvCall is one client request travelling to the Raft loop and back.
 type kvCall struct {
 	req   *pb.KvRequest
-	node  string              // id of the answering node
-	reply chan *pb.KvResponse // buffered: the loop never waits for the client
+	node  string               // id of the answering node
+	reply func(*pb.KvResponse) // never blocks: the loop never waits for the client
 }
 
-// answer sends resp to the waiting client (or to nobody, if it gave up).
+// answer hands resp to the client (or to nobody, if it has gone).
 func (c *kvCall) answer(resp *pb.KvResponse) {
 	resp.RequestId, resp.NodeId = c.req.GetRequestId(), c.node
-	c.reply <- resp
+	c.reply(resp)
 }
 
 // pendingWrite is a proposed write waiting to be applied at its index.
@@ -46,18 +47,26 @@ func newClientState() clientState {
 	return clientState{writes: map[uint64]*pendingWrite{}, reads: map[uint64]*pendingRead{}}
 }
 
-// KV answers a client request once the Raft loop has served it: a write
-// after it is committed and applied, a read after ReadIndex confirmed it
-// (or at once for a stale read).
-func (n *Node) KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
-	call := &kvCall{req: req, node: n.cfg.ID, reply: make(chan *pb.KvResponse, 1)}
+// StartKV hands a client request to the Raft loop, which answers through
+// reply once it has served it: a write after it is committed and applied,
+// a read after ReadIndex confirmed it (or at once for a stale read). It
+// waits only while the loop's queue is full, until ctx is done.
+func (n *Node) StartKV(ctx context.Context, req *pb.KvRequest, reply func(*pb.KvResponse)) {
+	call := &kvCall{req: req, node: n.cfg.ID, reply: reply}
 	select {
 	case n.kvc <- call:
 	case <-ctx.Done():
-		return &pb.KvResponse{RequestId: req.GetRequestId(), NodeId: n.cfg.ID, Code: pb.ErrorCode_UNAVAILABLE, Message: "node busy: request not accepted"}
+		call.answer(&pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "node busy: request not accepted"})
 	}
+}
+
+// KV serves a client request with StartKV and waits for the answer, or
+// until ctx is done.
+func (n *Node) KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
+	answer := make(chan *pb.KvResponse, 1) // the loop never waits for it
+	n.StartKV(ctx, req, func(resp *pb.KvResponse) { answer <- resp })
 	select {
-	case resp := <-call.reply:
+	case resp := <-answer:
 		return resp
 	case <-ctx.Done():
 		return &pb.KvResponse{RequestId: req.GetRequestId(), NodeId: n.cfg.ID, Code: pb.ErrorCode_TIMEOUT, Message: "timed out: the request may or may not have taken effect"}
@@ -194,17 +203,20 @@ func (c *clientState) answerReads(kv *kvmap.Map) {
 	}
 }
 
-// failWrites answers every pending write with code.
-func (c *clientState) failWrites(code pb.ErrorCode, msg string) {
+// failWrites answers every pending write proposed in term or before with
+// code. Later writes belong to a later leadership and stay.
+func (c *clientState) failWrites(term uint64, code pb.ErrorCode, msg string) {
 	for index, w := range c.writes {
-		w.call.answer(&pb.KvResponse{Code: code, Message: msg})
-		delete(c.writes, index)
+		if w.term <= term {
+			w.call.answer(&pb.KvResponse{Code: code, Message: msg})
+			delete(c.writes, index)
+		}
 	}
 }
 
 // failAll answers every pending request with code, when the node stops.
 func (c *clientState) failAll(code pb.ErrorCode, msg string) {
-	c.failWrites(code, msg)
+	c.failWrites(math.MaxUint64, code, msg)
 	for ctx, r := range c.reads {
 		r.call.answer(&pb.KvResponse{Code: code, Message: msg})
 		delete(c.reads, ctx)

@@ -34,7 +34,7 @@ func (n *Node) Status() *pb.NodeStatus {
 		UnixMs:                now.UnixMilli(),
 		VotesGranted:          st.VotesGranted,
 		VotesRejected:         st.VotesRejected,
-		LogTail:               s.tail,
+		LogTail:               s.tail(),
 	}
 	if n.cfg.Faults != nil {
 		partitioned, isolated, delay := n.cfg.Faults.State()

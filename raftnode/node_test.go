@@ -234,7 +234,7 @@ func TestWireRoundTrip(t *testing.T) {
 		{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 6, Reject: true, ConflictTerm: 2, ConflictIndex: 4},
 	}
 	for _, m := range msgs {
-		got, err := fromWire(toWire(m))
+		got, err := fromWire(toWire(m, nil))
 		if err != nil {
 			t.Fatalf("%v: %v", m, err)
 		}

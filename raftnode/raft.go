@@ -116,12 +116,15 @@ type Raft struct {
 	progress          map[string]*progress // leader: every other member
 	reads             readQueue            // leader: ReadIndex requests in progress
 	matchBuf          []uint64             // scratch for quorum counts
+	// appended: leader: entries were appended since the last Ready; Ready
+	// offers them to the followers, all at once.
+	appended bool
 
 	msgs         []Message   // outbound, not yet handed out and advanced
 	events       []Event     // happened, not yet handed out and advanced
 	readStates   []ReadState // reads that became safe, not yet handed out and advanced
 	droppedReads []uint64    // reads lost with leadership, not yet handed out and advanced
-	persisted    HardState   // the hard state the caller has made durable
+	persisted    HardState   // the hard state last handed out in an advanced Ready
 	handed       handedOut   // what the last Ready handed out
 }
 
@@ -199,7 +202,7 @@ func (r *Raft) tickLeader() {
 	r.heartbeatElapsed++
 	if r.heartbeatElapsed >= r.heartbeatTicks {
 		r.heartbeatElapsed = 0
-		r.bcastHeartbeat(r.reads.startRound(), true)
+		r.bcastHeartbeat(r.reads.beatRound(), true)
 	}
 }
 

@@ -93,11 +93,19 @@ var (
 	_ appender = (*windowStorage)(nil)
 )
 
-// persistReady writes rd.Entries to r's storage, as the caller must
-// before Advance.
+// persistReady writes rd.Entries to r's storage and reports them stable,
+// as a caller that persists synchronously does before Advance.
 func persistReady(r *Raft, rd Ready) {
 	if err := r.log.storage.(appender).Append(rd.Entries); err != nil {
 		panic(err)
+	}
+	stableReady(r, rd)
+}
+
+// stableReady reports rd.Entries stable.
+func stableReady(r *Raft, rd Ready) {
+	if n := len(rd.Entries); n > 0 {
+		r.StableTo(rd.Entries[n-1].Index, rd.Entries[n-1].Term)
 	}
 }
 

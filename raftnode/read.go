@@ -16,8 +16,11 @@ type ReadState struct {
 // still leader by a heartbeat round: when a quorum, counting itself, has
 // answered a heartbeat sent at or after the request, Ready.ReadStates
 // carries ReadState{Index, ctx}. Requests made before the same round share
-// it: the round goes out with the next Ready, or the next heartbeat. If
-// the node stops leading first, ctx comes back in Ready.DroppedReads.
+// it: the round goes out with the next Ready, or the next heartbeat. One
+// round is out at a time: requests made while one is out wait for it to
+// be confirmed, then share the next, which keeps the heartbeats per read
+// few under load. If the node stops leading first, ctx comes back in
+// Ready.DroppedReads.
 func (r *Raft) ReadIndex(ctx uint64) error {
 	if r.role != RoleLeader {
 		return r.notLeader()
@@ -36,6 +39,9 @@ type readQueue struct {
 	// of the last one broadcast. It only grows, across terms too, so an
 	// answer always names the round it confirms.
 	round uint64
+	// confirmed is the last round a quorum answered, or that was given up
+	// with leadership; below round, round is out.
+	confirmed uint64
 	// due says pending holds requests for round+1, not yet broadcast.
 	due bool
 	// pending are requests waiting for a quorum to confirm their round,
@@ -53,10 +59,15 @@ type readRequest struct {
 	round uint64 // the first round sent at or after the request
 }
 
+// canStart reports whether requests wait for a round and none is out.
+func (q *readQueue) canStart() bool {
+	return q.due && q.confirmed == q.round
+}
+
 // startRound returns the ctx of a new read round when requests wait for
-// one, else 0.
+// one and none is out, else 0.
 func (q *readQueue) startRound() uint64 {
-	if !q.due {
+	if !q.canStart() {
 		return 0
 	}
 	q.due = false
@@ -64,7 +75,21 @@ func (q *readQueue) startRound() uint64 {
 	return q.round
 }
 
-// drop forgets every request and returns their ctxs.
+// beatRound returns the read round a periodic heartbeat carries: a new
+// one if startRound gives one, else the round that is out, asked again in
+// case its heartbeats or their answers were lost, else 0.
+func (q *readQueue) beatRound() uint64 {
+	if ctx := q.startRound(); ctx != 0 {
+		return ctx
+	}
+	if q.confirmed < q.round {
+		return q.round
+	}
+	return 0
+}
+
+// drop forgets every request, and the round that is out, and returns
+// their ctxs.
 func (q *readQueue) drop() []uint64 {
 	var ctxs []uint64
 	for _, p := range q.pending {
@@ -72,6 +97,7 @@ func (q *readQueue) drop() []uint64 {
 	}
 	ctxs = append(ctxs, q.beforeCommit...)
 	q.pending, q.beforeCommit, q.due = nil, nil, false
+	q.confirmed = q.round
 	return ctxs
 }
 
@@ -118,6 +144,7 @@ func (r *Raft) ackRead(p *progress, ctx uint64) {
 	slices.Sort(acks)
 	// The leader counts itself; quorum-1 followers must have answered.
 	confirmed := acks[len(acks)-(r.quorum()-1)]
+	r.reads.confirmed = max(r.reads.confirmed, confirmed)
 	n := 0
 	for n < len(r.reads.pending) && r.reads.pending[n].round <= confirmed {
 		pr := r.reads.pending[n]

@@ -96,7 +96,8 @@ func TestReadIndexWaitsForOwnCommit(t *testing.T) {
 
 // TestReadIndexBatches: reads requested between two rounds share one: one
 // heartbeat per follower and one quorum, however many reads. A read made
-// after a round went out waits for the next.
+// after a round went out waits for the next, which goes out once that one
+// is confirmed: one round is out at a time.
 func TestReadIndexBatches(t *testing.T) {
 	r := readLeader(t)
 	for ctx := range uint64(100) {
@@ -125,15 +126,33 @@ func TestReadIndexBatches(t *testing.T) {
 		t.Fatalf("the late read's round: %v", got)
 	}
 
-	// The periodic heartbeat carries a due round too, once.
+	// While round 2 is out, another read waits: no round goes out for it,
+	// and a periodic heartbeat asks round 2 again (its heartbeats or the
+	// answers may have been lost).
 	r.ReadIndex(101)
-	r.Tick()
-	if got := readRounds(drain(r).Messages); !slices.Equal(got, []uint64{3, 3}) {
-		t.Fatalf("heartbeat with a due round sent rounds %v", got)
+	if r.HasReady() {
+		t.Fatalf("a second round while one is out: %+v", r.Ready())
 	}
-	step(t, r, Message{Type: MsgAppResp, From: "n3", To: "n1", Term: 2, Index: 0, ReadCtx: 3})
-	if rd := drain(r); !slices.Equal(rd.ReadStates, []ReadState{{Index: 1, Ctx: 100}, {Index: 1, Ctx: 101}}) {
-		t.Fatalf("round 3 answered %v", rd.ReadStates)
+	r.Tick()
+	if got := readRounds(drain(r).Messages); !slices.Equal(got, []uint64{2, 2}) {
+		t.Fatalf("heartbeat with round 2 out sent rounds %v", got)
+	}
+	step(t, r, Message{Type: MsgAppResp, From: "n3", To: "n1", Term: 2, Index: 0, ReadCtx: 2})
+	rd = drain(r)
+	if !slices.Equal(rd.ReadStates, []ReadState{{Index: 1, Ctx: 100}}) || !slices.Equal(readRounds(rd.Messages), []uint64{3, 3}) {
+		t.Fatalf("round 2 answered %v, then sent rounds %v", rd.ReadStates, readRounds(rd.Messages))
+	}
+	// The periodic heartbeat carries a due round too, once.
+	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 1, ReadCtx: 3})
+	r.ReadIndex(102)
+	r.Tick()
+	rd = drain(r)
+	if !slices.Equal(rd.ReadStates, []ReadState{{Index: 1, Ctx: 101}}) || !slices.Equal(readRounds(rd.Messages), []uint64{4, 4}) {
+		t.Fatalf("round 3 answered %v; heartbeat with a due round sent rounds %v", rd.ReadStates, readRounds(rd.Messages))
+	}
+	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 1, ReadCtx: 4})
+	if rd := drain(r); !slices.Equal(rd.ReadStates, []ReadState{{Index: 1, Ctx: 102}}) || len(readRounds(rd.Messages)) != 0 {
+		t.Fatalf("round 4 answered %v, sent rounds %v", rd.ReadStates, readRounds(rd.Messages))
 	}
 }
 

@@ -41,11 +41,11 @@ func (r *Raft) appendEntry(e Entry) bool {
 	}
 	e.Term, e.Index = r.term, last+1
 	r.log.append(e)
-	// Our own entry counts once the caller has persisted it, which it
-	// does before it sends anything of this Ready: in a one-node cluster
-	// that commits e now.
-	r.maybeCommit()
-	r.bcastAppend()
+	// The entry goes to the followers with the next Ready, in one MsgApp
+	// with every other entry appended meanwhile, and may reach them before
+	// the caller has made it durable here (doc.go, step 2); our own copy
+	// counts towards a commit only from Advance on (maybeCommit).
+	r.appended = true
 	return true
 }
 
@@ -189,11 +189,14 @@ func (r *Raft) handleAppendRejection(id string, p *progress, m Message) {
 }
 
 // maybeCommit advances the commit index to the highest index stored on a
-// quorum, counting our own last index, if that entry is of our term: an
-// entry of an earlier term is committed only by one of ours after it
-// (paper §5.4.2, Figure 8). It reports whether the commit index moved.
+// quorum, if that entry is of our term: an entry of an earlier term is
+// committed only by one of ours after it (paper §5.4.2, Figure 8). Our own
+// log counts only as far as it is durable: the caller may send our MsgApps
+// before it persists their entries (doc.go, step 2), and an entry counted
+// here and then lost in a crash could be committed with fewer copies than
+// a quorum. It reports whether the commit index moved.
 func (r *Raft) maybeCommit() bool {
-	matches := append(r.matchBuf[:0], r.log.lastIndex())
+	matches := append(r.matchBuf[:0], r.log.stableIndex())
 	for _, p := range r.progress {
 		matches = append(matches, p.match)
 	}

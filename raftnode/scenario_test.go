@@ -284,6 +284,7 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 	s.dupRate = float64(p.IntN(2)) * 0.1
 	s.crashRate = 0.002
 	s.keepApplied = p.IntN(2) == 0
+	s.slowRate = float64(p.IntN(2)) * 0.3 // persisting overlaps delivery
 	var ctx uint64
 	for s.now < ticks {
 		for _, id := range s.ids {

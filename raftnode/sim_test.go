@@ -17,12 +17,18 @@ const (
 
 // sim is a simulated cluster: cores joined by a message queue that can cut
 // links, drop, delay and reorder messages, crash and restart nodes. It
-// mirrors the runtime: a node's storage records the entries and hard state
-// of each Ready before its messages are queued, then the node applies the
-// committed entries. A crash loses everything else; a restart rebuilds the
-// core from storage. After every Ready it checks the safety properties of
-// the Raft paper's Figure 3, failing the test on a violation. Everything
-// random comes from seeds, so a run is reproducible.
+// mirrors the runtime: a node sends the MsgApps of a Ready whose term is
+// already durable, queues the Ready's writes and its other messages
+// (writeQueue, as the runtime's persister), applies the committed entries
+// and advances; when a write completes, its storage records the entries
+// and hard state, the messages that waited for them are sent, and the core
+// hears StableTo. With slowRate, writes take a while: messages are
+// delivered and stepped, and more Readys taken, before they complete. A
+// crash loses everything not written; a restart rebuilds the core from
+// storage. After every Ready it checks the safety properties of
+// the Raft paper's Figure 3, and that every committed entry is durable on
+// a quorum, failing the test on a violation. Everything random comes from
+// seeds, so a run is reproducible.
 type sim struct {
 	t     testing.TB          // fails the run
 	seed  uint64              // seeds the network and every node
@@ -39,12 +45,19 @@ type sim struct {
 	// longRate is the chance that a message is held much longer, up to
 	// longDelay ticks, most of them far less (6.5840's long reordering).
 	longRate  float64
-	longDelay int       // bound of a long hold, in ticks
-	hold      bool      // keep every message in the network until released
-	crashRate float64   // chance that a node crashes after persisting a Ready, before sending
-	queue     []flight  // messages in the network, not yet due
-	due       []Message // messages in the network that may arrive now, in send order
-	now       int       // ticks run so far
+	longDelay int  // bound of a long hold, in ticks
+	hold      bool // keep every message in the network until released
+	// crashRate is the chance that a node crashes after sending the
+	// MsgApps of a Ready, before persisting it, and again after persisting
+	// it, before sending the rest.
+	crashRate float64
+	// slowRate is the chance that a node's writes stay queued after a
+	// Ready, while other messages are delivered and more Readys taken;
+	// they complete, oldest first, within the same tick.
+	slowRate float64
+	queue    []flight  // messages in the network, not yet due
+	due      []Message // messages in the network that may arrive now, in send order
+	now      int       // ticks run so far
 
 	leaders map[uint64]string            // term → the only node that ever led it
 	votes   map[string]map[uint64]string // node → term → its durable vote
@@ -85,6 +98,13 @@ type simNode struct {
 	checked uint64
 	reads   []ReadState // ReadStates handed out, in order
 	dropped []uint64    // DroppedReads handed out, in order
+	// writes are the writes of Readys handed out and not yet completed.
+	writes writeQueue
+	// queuedHard is the term and vote of the last hard state queued.
+	queuedHard HardState
+	// commitChecked is the commit index up to which the core's commits
+	// were checked to be durable on a quorum, as they happened.
+	commitChecked uint64
 }
 
 // loggedEntry is what sim.logged keeps of an entry.
@@ -161,6 +181,9 @@ func (s *sim) start(id string) {
 		s.fatalf("start %s: %v", id, err)
 	}
 	n.r = r
+	n.commitChecked = r.commit
+	n.writes = writeQueue{last: n.storage.LastIndex()}
+	n.queuedHard = n.stored
 }
 
 // crash loses id's memory, what it sent that is still in the network,
@@ -168,6 +191,7 @@ func (s *sim) start(id string) {
 // stays.
 func (s *sim) crash(id string) {
 	s.nodes[id].r = nil
+	s.nodes[id].writes.clear()
 	s.queue = slices.DeleteFunc(s.queue, func(f flight) bool { return f.m.From == id })
 	s.due = slices.DeleteFunc(s.due, func(m Message) bool { return m.From == id })
 	s.note("crash %s", id)
@@ -287,9 +311,20 @@ func (s *sim) deliver() {
 		}
 	}
 	s.queue = kept
-	for steps := 0; !s.hold && len(s.due) > 0; steps++ {
+	for steps := 0; !s.hold; steps++ {
 		if steps > 1_000_000 {
 			s.fatalf("messages keep coming within one tick")
+		}
+		writing := s.writing()
+		if len(s.due) == 0 && len(writing) == 0 {
+			break
+		}
+		if len(writing) > 0 && (len(s.due) == 0 || s.rng.IntN(4) == 0) {
+			id := writing[s.rng.IntN(len(writing))]
+			if s.completeWrite(id) {
+				s.drain(id)
+			}
+			continue
 		}
 		m := s.takeDue()
 		n := s.nodes[m.To]
@@ -302,8 +337,35 @@ func (s *sim) deliver() {
 		if err := n.r.Step(m); err != nil {
 			s.fatalf("%s refused %s: %v", m.To, m, err)
 		}
+		s.checkCommitDurable(m.To)
 		s.drain(m.To)
 	}
+}
+
+// writing returns the running nodes with writes queued.
+func (s *sim) writing() []string {
+	var ids []string
+	for _, id := range s.ids {
+		if n := s.nodes[id]; n.r != nil && !n.writes.empty() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// checkCommitDurable fails unless every entry id's core has just
+// committed is durable on a quorum, checked the moment the commit index
+// moves, before anything could hide it in a crash.
+func (s *sim) checkCommitDurable(id string) {
+	n := s.nodes[id]
+	for i := n.commitChecked + 1; i <= n.r.commit; i++ {
+		t, ok := n.r.log.term(i)
+		if !ok {
+			s.fatalf("%s: committed %d beyond its log", id, i)
+		}
+		s.checkDurableQuorum(id, Entry{Index: i, Term: t})
+	}
+	n.commitChecked = max(n.commitChecked, n.r.commit)
 }
 
 // takeDue removes the next message to deliver from the due ones: the
@@ -323,22 +385,33 @@ func (s *sim) takeDue() Message {
 	return m
 }
 
-// drain carries out id's Ready contract, as the runtime does: persist,
-// then send, then apply, then advance; and checks the invariants on the
-// way.
+// drain carries out id's Ready contract, as the runtime does: send the
+// MsgApps that may leave early, queue the writes and the other messages,
+// apply, advance; and checks the invariants on the way. Unless slowRate
+// says otherwise, the writes complete at once.
 func (s *sim) drain(id string) {
 	s.t.Helper()
 	n := s.nodes[id]
 	for n.r.HasReady() {
 		rd := n.r.Ready()
-		s.persist(id, rd)
 		s.checkReady(id, rd)
+		var late []Message
+		for _, m := range rd.Messages {
+			if earlyMessage(m, n.stored.Term) {
+				s.send(m)
+			} else {
+				late = append(late, m)
+			}
+		}
 		if s.crashRate > 0 && s.rng.Float64() < s.crashRate {
 			s.crash(id)
 			return
 		}
-		for _, m := range rd.Messages {
-			s.send(m)
+		// The simulated disk keeps every hard state, commit index included.
+		hs := rd.HardState
+		n.writes.add(rd.Entries, hs, !hs.IsEmpty(), late)
+		if !hs.IsEmpty() {
+			n.queuedHard = hs
 		}
 		s.apply(id, rd.CommittedEntries)
 		for _, rs := range rd.ReadStates {
@@ -347,35 +420,61 @@ func (s *sim) drain(id string) {
 		n.reads = append(n.reads, rd.ReadStates...)
 		n.dropped = append(n.dropped, rd.DroppedReads...)
 		n.r.Advance()
+		if s.slowRate > 0 && s.rng.Float64() < s.slowRate {
+			continue
+		}
+		for !n.writes.empty() {
+			if !s.completeWrite(id) {
+				return
+			}
+		}
 	}
 	s.checkStatus(id)
 }
 
-// persist writes rd's entries, then its hard state, to id's simulated
-// disk, checking that the log keeps what it committed and stays matched.
-func (s *sim) persist(id string, rd Ready) {
+// completeWrite completes id's oldest queued write: persist it, send the
+// messages that waited for it, report it stable. It reports false when the
+// node crashed on the way.
+func (s *sim) completeWrite(id string) bool {
 	n := s.nodes[id]
-	if len(rd.Entries) > 0 {
-		if !rd.MustSync {
-			s.fatalf("%s: entries %d.. without MustSync", id, rd.Entries[0].Index)
-		}
-		if first := rd.Entries[0].Index; first <= n.checked {
+	j, _ := n.writes.take()
+	s.note("t%d %s completes a write of %d entries", s.now, id, len(j.entries))
+	s.persist(id, j)
+	s.checkSent(id, j.msgs)
+	if s.crashRate > 0 && s.rng.Float64() < s.crashRate {
+		s.crash(id)
+		return false
+	}
+	for _, m := range j.msgs {
+		s.send(m)
+	}
+	if i, t := j.last(); i > 0 {
+		n.r.StableTo(i, t)
+	}
+	s.checkCommitted(id)
+	s.checkCommitDurable(id)
+	return true
+}
+
+// persist writes j's entries, then its hard state, to id's simulated
+// disk, checking that the log keeps what it committed and stays matched.
+func (s *sim) persist(id string, j writeJob) {
+	n := s.nodes[id]
+	if len(j.entries) > 0 {
+		if first := j.entries[0].Index; first <= n.checked {
 			s.fatalf("%s: persisting from %d would replace committed entries up to %d", id, first, n.checked)
 		}
-		if err := n.storage.Append(rd.Entries); err != nil {
+		if err := n.storage.Append(j.entries); err != nil {
 			s.fatalf("%s: append: %v", id, err)
 		}
-		for _, e := range rd.Entries {
+		for _, e := range j.entries {
 			prev, _ := n.storage.Term(e.Index - 1)
 			s.checkLogMatching(id, e, prev)
 		}
 	}
-	hs := rd.HardState
-	if hs.IsEmpty() {
+	hs := j.hardState
+	if !j.saveHard {
 		return
-	}
-	if changed := hs.Term != n.stored.Term || hs.Vote != n.stored.Vote; changed && !rd.MustSync {
-		s.fatalf("%s: term or vote changed without MustSync: %+v stored %+v", id, hs, n.stored)
 	}
 	if hs.Term < n.stored.Term {
 		s.fatalf("%s: term goes back from %d to %d", id, n.stored.Term, hs.Term)
@@ -404,35 +503,19 @@ func (s *sim) checkLogMatching(id string, e Entry, prev uint64) {
 	s.logged[key] = got
 }
 
-// checkReady checks that nothing in rd leaves id before the state it
-// depends on is durable, that what id now knows committed agrees with
-// every other node, and records leaders from the events.
+// checkReady checks what a Ready hands out: changes of term, vote or log
+// marked MustSync, messages from id, and the leaders its events name.
 func (s *sim) checkReady(id string, rd Ready) {
 	n := s.nodes[id]
-	stored := n.stored
+	if len(rd.Entries) > 0 && !rd.MustSync {
+		s.fatalf("%s: entries %d.. without MustSync", id, rd.Entries[0].Index)
+	}
+	if hs := rd.HardState; !hs.IsEmpty() && (hs.Term != n.queuedHard.Term || hs.Vote != n.queuedHard.Vote) && !rd.MustSync {
+		s.fatalf("%s: term or vote changed without MustSync: %+v after %+v", id, hs, n.queuedHard)
+	}
 	for _, m := range rd.Messages {
 		if m.From != id {
 			s.fatalf("%s sends as %s: %s", id, m.From, m)
-		}
-		switch {
-		case m.Type == MsgPreVote, m.Type == MsgPreVoteResp && !m.Reject:
-			// carry the term of a pre-vote, not the sender's
-		case m.Term != stored.Term:
-			s.fatalf("%s sends %s with term %d but stored term is %d", id, m, m.Term, stored.Term)
-		case m.Type == MsgVote && stored.Vote != id:
-			s.fatalf("%s asks for votes before its own vote is durable: stored %+v", id, stored)
-		case m.Type == MsgVoteResp && !m.Reject && stored.Vote != m.To:
-			s.fatalf("%s grants %s before the vote is durable: stored %+v", id, m.To, stored)
-		case m.Type == MsgAppResp && !m.Reject && m.Index > n.storage.LastIndex():
-			s.fatalf("%s acknowledges %d before it is durable (log ends at %d)", id, m.Index, n.storage.LastIndex())
-		case m.Type == MsgApp && len(m.Entries) > 0:
-			last := m.Entries[len(m.Entries)-1]
-			if t, err := n.storage.Term(last.Index); err != nil || t != last.Term {
-				s.fatalf("%s sends entry %d term %d before it is durable", id, last.Index, last.Term)
-			}
-		}
-		if m.Type == MsgAppResp && m.Reject && m.ConflictIndex > 0 {
-			s.rejections++
 		}
 	}
 	for _, e := range rd.Events {
@@ -441,15 +524,44 @@ func (s *sim) checkReady(id string, rd Ready) {
 			s.checkLeaderCompleteness(id)
 		}
 	}
-	s.checkCommitted(id)
+}
+
+// checkSent checks that none of msgs, which waited for a write, leaves id
+// before the state it depends on is durable.
+func (s *sim) checkSent(id string, msgs []Message) {
+	n := s.nodes[id]
+	stored := n.stored
+	for _, m := range msgs {
+		switch {
+		case m.Type == MsgPreVote, m.Type == MsgPreVoteResp && !m.Reject:
+			// carry the term of a pre-vote, not the sender's
+		case m.Term > stored.Term:
+			s.fatalf("%s sends %s with term %d but stored term is %d", id, m, m.Term, stored.Term)
+		case m.Term < stored.Term:
+			// Stepped before the term changed, and written with it: the
+			// later term is durable, so this node never acts in m's term
+			// again, and what m says of that term holds.
+		case m.Type == MsgVote && stored.Vote != id:
+			s.fatalf("%s asks for votes before its own vote is durable: stored %+v", id, stored)
+		case m.Type == MsgVoteResp && !m.Reject && stored.Vote != m.To:
+			s.fatalf("%s grants %s before the vote is durable: stored %+v", id, m.To, stored)
+		case m.Type == MsgAppResp && !m.Reject && m.Index > n.storage.LastIndex():
+			s.fatalf("%s acknowledges %d before it is durable (log ends at %d)", id, m.Index, n.storage.LastIndex())
+		}
+		if m.Type == MsgAppResp && m.Reject && m.ConflictIndex > 0 {
+			s.rejections++
+		}
+	}
 }
 
 // checkCommitted compares the entries id newly knows committed with what
 // every other node committed at those indexes (State Machine Safety,
-// paper §5.4.3). Its log is durable up to its commit index here.
+// paper §5.4.3). Its log is durable up to the commit index of the write
+// just completed; the core may know a later one, from a message stepped
+// after the Ready that handed out the write.
 func (s *sim) checkCommitted(id string) {
 	n := s.nodes[id]
-	commit := n.r.commit
+	commit := n.stored.Commit
 	for i := n.checked + 1; i <= commit; i++ {
 		ents, err := n.storage.Entries(i, i+1, 0)
 		if err != nil {
@@ -473,7 +585,24 @@ func (s *sim) agree(id string, e Entry) {
 	if e.Index != uint64(len(s.committed))+1 {
 		s.fatalf("%s commits %d before %d", id, e.Index, len(s.committed)+1)
 	}
+	s.checkDurableQuorum(id, e)
 	s.committed = append(s.committed, e)
+}
+
+// checkDurableQuorum fails unless e, newly known committed by id, is
+// durable on a quorum: otherwise crashes could lose it while some node has
+// applied it. A leader that counted its own copy before persisting it
+// would break this.
+func (s *sim) checkDurableQuorum(id string, e Entry) {
+	var holders []string
+	for _, o := range s.ids {
+		if t, err := s.nodes[o].storage.Term(e.Index); err == nil && t == e.Term {
+			holders = append(holders, o)
+		}
+	}
+	if len(holders) < len(s.ids)/2+1 {
+		s.fatalf("%s knows entry %d term %d committed, durable only on %v", id, e.Index, e.Term, holders)
+	}
 }
 
 // checkLeaderCompleteness fails unless the new leader id holds every
@@ -495,6 +624,9 @@ func (s *sim) apply(id string, ents []Entry) {
 		if e.Index != n.applied+1 {
 			s.fatalf("%s applies %d after %d", id, e.Index, n.applied)
 		}
+		if t, err := n.storage.Term(e.Index); err != nil || t != e.Term {
+			s.fatalf("%s applies entry %d term %d before it is durable here", id, e.Index, e.Term)
+		}
 		s.agree(id, e)
 		n.applied = e.Index
 	}
@@ -503,7 +635,7 @@ func (s *sim) apply(id string, ents []Entry) {
 // checkStatus checks id's state against the run's history.
 func (s *sim) checkStatus(id string) {
 	n := s.nodes[id]
-	if n.r == nil {
+	if n.r == nil || !n.writes.empty() {
 		return
 	}
 	st := n.r.Status()

@@ -2,8 +2,11 @@ package raftnode
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/easykv/easykv/segmentlog"
 )
 
 // brokenStorage claims five entries but cannot read any of them.
@@ -144,8 +147,11 @@ func TestLogUnstable(t *testing.T) {
 		t.Fatalf("firstIndexOfTerm(5) = %d", got)
 	}
 
-	// Hand out 3..5, then a conflict at 4 arrives before Advance.
-	handed := l.unstableEntries()
+	// Hand out 3..5, then a conflict at 4 arrives before they are durable.
+	handed := l.nextUnstable()
+	if got := l.nextUnstable(); got != nil {
+		t.Fatalf("handed out again: %v", got)
+	}
 	l.truncateAndAppend([]Entry{{Term: 4, Index: 4}})
 	if !slices.Equal(terms(handed), []uint64{3, 3, 3}) {
 		t.Fatalf("the conflict rewrote handed-out entries: %v", handed)
@@ -153,13 +159,27 @@ func TestLogUnstable(t *testing.T) {
 	if err := l.storage.(*MemoryStorage).Append(handed); err != nil {
 		t.Fatal(err)
 	}
-	l.stableTo()
-	// 3 is stable now; 4 (term 4) is not, and 5 is gone.
-	if len(l.unstable) != 1 || !entryEqual(l.unstable[0], Entry{Term: 4, Index: 4}) || l.lastIndex() != 4 {
-		t.Fatalf("unstable %v last %d", l.unstable, l.lastIndex())
+	// Entry 5 of term 3 is gone: its report changes nothing, and 3 stays
+	// unstable until the replacement after it is durable.
+	if l.stableTo(5, 3) || len(l.unstable) != 2 || l.stableIndex() != 2 {
+		t.Fatalf("unstable %v after a report about a replaced entry", l.unstable)
 	}
 	if tm, _ := l.term(4); tm != 4 {
 		t.Fatalf("term(4) = %d, want 4 (the durable 3 is stale)", tm)
+	}
+	// Only the replacement is handed out.
+	next := l.nextUnstable()
+	if len(next) != 1 || !entryEqual(next[0], Entry{Term: 4, Index: 4}) || l.lastIndex() != 4 {
+		t.Fatalf("handed out %v, last %d", next, l.lastIndex())
+	}
+	if err := l.storage.(*MemoryStorage).Append(next); err != nil {
+		t.Fatal(err)
+	}
+	if !l.stableTo(4, 4) || len(l.unstable) != 0 || l.stableIndex() != 4 {
+		t.Fatalf("unstable %v after the replacement is durable", l.unstable)
+	}
+	if tm, _ := l.term(4); tm != 4 {
+		t.Fatalf("term(4) = %d from storage, want 4", tm)
 	}
 
 	// A limit cuts across storage and unstable entries.
@@ -169,4 +189,111 @@ func TestLogUnstable(t *testing.T) {
 	if _, ok := l.slice(2, 6, 1<<20); ok {
 		t.Fatal("slice past the end succeeded")
 	}
+}
+
+// TestSegmentStorage: the runtime's Storage writes to a segment log and
+// serves recent entries from memory; whatever it serves must be what the
+// log itself holds, across truncations and past the memory bound, and a
+// slice it handed out survives a truncation. What it writes shows only
+// once it is made stable.
+func TestSegmentStorage(t *testing.T) {
+	wal, err := segmentlog.Open(t.TempDir(), segmentlog.Options{SegmentSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wal.Close()
+	s := newSegmentStorage(wal)
+	persist := func(es []Entry) error {
+		if err := s.write(es); err != nil {
+			return err
+		}
+		s.stable(es)
+		return nil
+	}
+	entries := func(first, n, term uint64) []Entry {
+		var es []Entry
+		for i := range n {
+			es = append(es, Entry{Term: term, Index: first + i, Data: fmt.Appendf(nil, "%d/%d", first+i, term)})
+		}
+		return es
+	}
+	// check compares every read with a storage that has nothing in memory.
+	check := func(step string) {
+		t.Helper()
+		fresh := newSegmentStorage(wal)
+		last := s.LastIndex()
+		if fresh.LastIndex() != last || fresh.FirstIndex() != s.FirstIndex() {
+			t.Fatalf("%s: first/last %d/%d, log %d/%d", step, s.FirstIndex(), last, fresh.FirstIndex(), fresh.LastIndex())
+		}
+		for lo := max(1, last-2*recentEntries-8); lo <= last; lo += 1 + lo%7 {
+			got, err1 := s.Term(lo)
+			want, err2 := fresh.Term(lo)
+			if got != want || err1 != nil || err2 != nil {
+				t.Fatalf("%s: Term(%d) = %d, %v; log %d, %v", step, lo, got, err1, want, err2)
+			}
+			for _, maxBytes := range []uint64{0, 3 * (EntryOverhead + 8), 1 << 20} {
+				hi := min(last+1, lo+50)
+				a, err1 := s.Entries(lo, hi, maxBytes)
+				b, err2 := fresh.Entries(lo, hi, maxBytes)
+				if err1 != nil || err2 != nil || !slices.EqualFunc(a, b, entryEqual) {
+					t.Fatalf("%s: Entries(%d, %d, %d) = %v, %v; log %v, %v", step, lo, hi, maxBytes, a, err1, b, err2)
+				}
+			}
+		}
+		if _, err := s.Term(last + 1); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("%s: Term past the end: %v", step, err)
+		}
+	}
+	if err := persist(entries(1, 5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	check("first append")
+	if err := persist(entries(6, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	check("second append")
+	handed, err := s.Entries(3, 6, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := persist(entries(4, 3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	check("truncating append")
+	if !slices.Equal(terms(handed), []uint64{1, 1, 1}) {
+		t.Fatalf("a truncation rewrote a handed-out slice: %v", handed)
+	}
+	for first := uint64(7); first < 3*recentEntries; first += 100 {
+		if err := persist(entries(first, 100, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.recent) > 2*recentEntries+100 || len(s.recent) < recentEntries {
+		t.Fatalf("%d entries in memory, want between %d and %d", len(s.recent), recentEntries, 2*recentEntries+100)
+	}
+	check("past the bound")
+	// A truncation from before the entries in memory.
+	if err := persist(entries(10, 2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	check("truncation before memory")
+	if err := persist(nil); err != nil {
+		t.Fatal(err)
+	}
+	// Written, not yet stable: the core does not see it.
+	last := s.LastIndex()
+	if err := s.write(entries(last+1, 3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if s.LastIndex() != last {
+		t.Fatalf("last index %d before the write is stable, want %d", s.LastIndex(), last)
+	}
+	if _, err := s.Term(last + 1); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Term of an entry not yet stable: %v", err)
+	}
+	if _, err := s.Entries(last, last+2, 1<<20); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Entries through an entry not yet stable: %v", err)
+	}
+	s.stable(entries(last+1, 3, 3))
+	check("stable after the write")
 }

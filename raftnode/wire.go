@@ -11,8 +11,79 @@ import (
 // message: a missing body, a negative term or index, an unknown type.
 var errBadWire = errors.New("bad raft message on the wire")
 
-// toWire encodes a core message in the original easy-kv envelope.
-func toWire(m Message) *pb.RaftKvMessage {
+// entryEncoder encodes log entries for the MsgApps of one Ready once: the
+// followers mostly get the same entries, and their messages share the
+// encoded ones, which netlink only reads. An entry is known by index and
+// term, which identify it (Log Matching, paper §5.3).
+type entryEncoder struct {
+	first uint64         // index of ents[0]
+	ents  []*pb.LogEntry // encoded entries from first on; nil where none yet
+}
+
+// reset forgets the encoded entries, for the next Ready.
+func (c *entryEncoder) reset() {
+	clear(c.ents)
+	c.ents = c.ents[:0]
+}
+
+// encode returns es on the wire, reusing what it encoded before and
+// allocating the rest in one block.
+func (c *entryEncoder) encode(es []Entry) []*pb.LogEntry {
+	out := make([]*pb.LogEntry, len(es))
+	misses := 0
+	for i, e := range es {
+		if out[i] = c.get(e); out[i] == nil {
+			misses++
+		}
+	}
+	if misses == 0 {
+		return out
+	}
+	block := make([]pb.LogEntry, misses)
+	for i, e := range es {
+		if out[i] != nil {
+			continue
+		}
+		w := &block[0]
+		block = block[1:]
+		w.Term, w.Index, w.Data, w.Type = int64(e.Term), int64(e.Index), e.Data, pb.EntryType(e.Type)
+		out[i] = w
+		c.put(w)
+	}
+	return out
+}
+
+// get returns e encoded before, or nil.
+func (c *entryEncoder) get(e Entry) *pb.LogEntry {
+	if e.Index < c.first || e.Index-c.first >= uint64(len(c.ents)) {
+		return nil
+	}
+	if w := c.ents[e.Index-c.first]; w != nil && uint64(w.Term) == e.Term {
+		return w
+	}
+	return nil
+}
+
+// put remembers w, unless it lies before the first entry remembered (a
+// follower further behind) or far beyond the last.
+func (c *entryEncoder) put(w *pb.LogEntry) {
+	i := uint64(w.Index)
+	if len(c.ents) == 0 {
+		c.first = i
+	}
+	if i < c.first || i-c.first > uint64(len(c.ents)) {
+		return
+	}
+	if i-c.first == uint64(len(c.ents)) {
+		c.ents = append(c.ents, w)
+		return
+	}
+	c.ents[i-c.first] = w
+}
+
+// toWire encodes a core message in the original easy-kv envelope; enc
+// (nil for none) shares the encoding of entries between messages.
+func toWire(m Message, enc *entryEncoder) *pb.RaftKvMessage {
 	w := &pb.RaftKvMessage{NodeId: m.From, To: m.To}
 	switch m.Type {
 	case MsgPreVote, MsgVote:
@@ -42,10 +113,11 @@ func toWire(m Message) *pb.RaftKvMessage {
 			LeaderCommit: int64(m.Commit),
 			ReadCtx:      m.ReadCtx,
 		}
-		for _, e := range m.Entries {
-			req.Entries = append(req.Entries, &pb.LogEntry{
-				Term: int64(e.Term), Index: int64(e.Index), Data: e.Data, Type: pb.EntryType(e.Type),
-			})
+		if len(m.Entries) > 0 {
+			if enc == nil {
+				enc = &entryEncoder{}
+			}
+			req.Entries = enc.encode(m.Entries)
 		}
 		w.AppendEntriesRequest = req
 	case MsgAppResp:

@@ -285,9 +285,13 @@ func (p *etcdPeer) healthyLeader(ctx context.Context) (member, error) {
 				}
 			}
 		}
-		if err != nil {
+		switch {
+		case ctx.Err() != nil && last != nil:
+			// A poll cut short by the deadline says nothing new: keep
+			// what the last whole poll found.
+		case err != nil:
 			last = err
-		} else {
+		default:
 			last = errNoAgreedLeader
 		}
 		select {

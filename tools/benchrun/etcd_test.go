@@ -198,7 +198,7 @@ func TestEtcdHealthyLeader(t *testing.T) {
 	}
 
 	c.set(etcdStatusOf("33", "0", "6")) // c lost the leader
-	ctx, cancel = context.WithTimeout(t.Context(), 200*time.Millisecond)
+	ctx, cancel = context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	if _, err := p.healthyLeader(ctx); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), errNoAgreedLeader.Error()) {
 		t.Errorf("healthyLeader with a member lost = %v, want a deadline saying %q", err, errNoAgreedLeader)

@@ -1,0 +1,146 @@
+package raftnode
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/easykv/easykv/segmentlog"
+)
+
+// persister writes the entries and hard state of Readys in the background,
+// in order, so that the Raft loop goes on stepping messages, taking
+// proposals, sending the leader's MsgApps and applying while the disk
+// syncs. Everything queued while one write runs goes into the next, with
+// one sync (group commit). After each write it sends the messages that
+// waited for it, then reports the write to the loop.
+type persister struct {
+	storage   *segmentStorage // writes the entries
+	hard      HardStateStore  // saves the hard state
+	transport Transport       // sends the messages that waited for a write
+
+	mu      sync.Mutex
+	queue   writeQueue // writes not started; guarded by mu
+	writing bool       // a write is running; guarded by mu
+
+	wake chan struct{} // holds a token when the queue may have work
+	// done carries completed writes, in order, to the loop.
+	done     chan written
+	stop     chan struct{} // closed to stop after the running write
+	stopOnce sync.Once     // closes stop
+	exit     chan struct{} // closed when run returns
+}
+
+// written is a completed write, or the error that ended the persister.
+type written struct {
+	entries   []Entry   // now durable
+	hardState HardState // now durable, when savedHard
+	savedHard bool      // hardState was saved
+	err       error     // the write failed: nothing more is written
+}
+
+// newPersister returns a persister over storage and hard whose queue
+// starts after the storage's last index; run starts it.
+func newPersister(storage *segmentStorage, hard HardStateStore, transport Transport) *persister {
+	return &persister{
+		storage:   storage,
+		hard:      hard,
+		transport: transport,
+		queue:     writeQueue{last: storage.LastIndex()},
+		wake:      make(chan struct{}, 1),
+		done:      make(chan written, 64),
+		stop:      make(chan struct{}),
+		exit:      make(chan struct{}),
+	}
+}
+
+// add queues the writes of one Ready and the messages that must wait for
+// them. With nothing to write and nothing being written, the messages
+// leave at once: everything handed out before is durable.
+func (p *persister) add(entries []Entry, hs HardState, saveHard bool, msgs []Message) {
+	p.mu.Lock()
+	if len(entries) == 0 && !saveHard && !p.writing && p.queue.empty() {
+		p.mu.Unlock()
+		p.send(msgs)
+		return
+	}
+	p.queue.add(entries, hs, saveHard, msgs)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run writes queued jobs until close, or until a write fails.
+func (p *persister) run() {
+	defer close(p.exit)
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		}
+		for {
+			select {
+			case <-p.stop:
+				return
+			default:
+			}
+			p.mu.Lock()
+			j, ok := p.queue.take()
+			p.writing = ok
+			p.mu.Unlock()
+			if !ok {
+				break
+			}
+			w := p.write(j)
+			if w.err == nil {
+				p.send(j.msgs)
+				p.mu.Lock()
+				p.writing = false
+				p.mu.Unlock()
+			}
+			// After a failed write, writing stays set: add sends nothing
+			// directly any more either.
+			select {
+			case p.done <- w:
+			case <-p.stop:
+				return
+			}
+			if w.err != nil {
+				return // fail-stop: after a failed sync nothing later may count
+			}
+		}
+	}
+}
+
+// write carries out one job: entries, then hard state, each durable
+// before it returns.
+func (p *persister) write(j writeJob) written {
+	w := written{entries: j.entries, hardState: j.hardState, savedHard: j.saveHard}
+	if err := p.storage.write(j.entries); err != nil {
+		w.err = fmt.Errorf("persist log entries: %w", err)
+		return w
+	}
+	if j.saveHard {
+		hs := segmentlog.HardState{Term: j.hardState.Term, Vote: j.hardState.Vote, Commit: j.hardState.Commit}
+		if err := p.hard.Save(hs); err != nil {
+			w.err = fmt.Errorf("persist hard state: %w", err)
+		}
+	}
+	return w
+}
+
+// send hands msgs to the transport.
+func (p *persister) send(msgs []Message) {
+	for _, m := range msgs {
+		p.transport.Send(m.To, toWire(m, nil))
+	}
+}
+
+// close stops the persister after the write in progress, if any, and waits
+// for it; queued writes are dropped, and their messages never sent.
+func (p *persister) close() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	<-p.exit
+}

@@ -1,0 +1,178 @@
+package raftnode
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/easykv/easykv/segmentlog"
+)
+
+// gatedStore is a HardStateStore whose Save waits for a token on gate, so
+// a test can hold a write in progress; it records its saves in log.
+type gatedStore struct {
+	log     *opLog
+	gate    chan struct{}
+	saveErr error
+}
+
+func (s *gatedStore) Load() (segmentlog.HardState, error) { return segmentlog.HardState{}, nil }
+func (s *gatedStore) Save(hs segmentlog.HardState) error {
+	<-s.gate
+	if s.saveErr != nil {
+		return s.saveErr
+	}
+	s.log.add("save term=%d vote=%s", hs.Term, hs.Vote)
+	return nil
+}
+
+var _ HardStateStore = (*gatedStore)(nil)
+
+// newTestPersister runs a persister over a real segment log, a gated hard
+// state store and a transport that records into the store's log.
+func newTestPersister(t *testing.T) (*persister, *gatedStore, *segmentStorage) {
+	t.Helper()
+	wal, err := segmentlog.Open(t.TempDir(), segmentlog.Options{SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wal.Close() })
+	log := &opLog{}
+	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
+	storage := newSegmentStorage(wal)
+	p := newPersister(storage, store, &fakeTransport{log: log})
+	go p.run()
+	t.Cleanup(p.close) // before the log closes
+	return p, store, storage
+}
+
+// waitWriting waits until p has taken a write and is carrying it out.
+func waitWriting(t *testing.T, p *persister) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		writing := p.writing
+		p.mu.Unlock()
+		if writing {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the persister took no write")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// nextWritten waits for p's next completed write.
+func nextWritten(t *testing.T, p *persister) written {
+	t.Helper()
+	select {
+	case w := <-p.done:
+		return w
+	case <-time.After(5 * time.Second):
+		t.Fatal("no write completed")
+		return written{}
+	}
+}
+
+// TestPersisterOrder: a Ready's messages leave only once its writes are
+// durable, and a later Ready's only after the earlier writes; with
+// nothing being written, messages leave at once. Writes queued while one
+// runs are merged into the next.
+func TestPersisterOrder(t *testing.T) {
+	p, store, storage := newTestPersister(t)
+	vote := Message{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}
+	p.add(nil, HardState{Term: 2, Vote: "n2"}, true, []Message{vote})
+	// The save is held; later Readys' messages and entries queue behind
+	// it.
+	waitWriting(t, p)
+	p.add([]Entry{{Index: 1, Term: 2}}, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}})
+	p.add([]Entry{{Index: 2, Term: 2}}, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 2}})
+	store.gate <- struct{}{}
+	w := nextWritten(t, p)
+	if w.err != nil || !w.savedHard || w.hardState.Vote != "n2" || len(w.entries) != 0 {
+		t.Fatalf("first write %+v", w)
+	}
+	// The two later Readys were merged into one write of both entries.
+	w = nextWritten(t, p)
+	if w.err != nil || len(w.entries) != 2 || w.savedHard {
+		t.Fatalf("second write %+v", w)
+	}
+	want := []string{
+		"save term=2 vote=n2",
+		"send VOTE_RESPONSE to n2 granted=true",
+		"send APPEND_ENTRIES_RESPONSE to n2 granted=false",
+		"send APPEND_ENTRIES_RESPONSE to n2 granted=false",
+	}
+	if ops := store.log.snapshot(); !slices.Equal(ops, want) {
+		t.Fatalf("operations %q, want %q", ops, want)
+	}
+	if storage.LastIndex() != 0 {
+		t.Fatalf("the core sees last index %d before the write is taken in", storage.LastIndex())
+	}
+	storage.stable(w.entries)
+	if storage.LastIndex() != 2 {
+		t.Fatalf("last index %d after the write is taken in", storage.LastIndex())
+	}
+	// Idle: a Ready with only messages sends them at once.
+	p.add(nil, HardState{}, false, []Message{vote})
+	if ops := store.log.snapshot(); len(ops) != 5 {
+		t.Fatalf("an idle persister held a message: %q", ops)
+	}
+}
+
+// TestPersisterFails: a write that fails is reported and ends the
+// persister; nothing queued after it is written or sent, and nothing
+// leaves directly.
+func TestPersisterFails(t *testing.T) {
+	p, store, _ := newTestPersister(t)
+	store.saveErr = errors.New("disk on fire")
+	p.add(nil, HardState{Term: 2}, true, []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}})
+	waitWriting(t, p)
+	p.add([]Entry{{Index: 1, Term: 2}}, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}})
+	store.gate <- struct{}{}
+	if w := nextWritten(t, p); !errors.Is(w.err, store.saveErr) {
+		t.Fatalf("failed write reported %v", w.err)
+	}
+	select {
+	case <-p.exit:
+	case <-time.After(5 * time.Second):
+		t.Fatal("persister goes on after a failed write")
+	}
+	// Nothing leaves directly either: the failed write may have been
+	// what a message depends on.
+	p.add(nil, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2}})
+	if ops := store.log.snapshot(); len(ops) != 0 {
+		t.Fatalf("after a failed write: %q", ops)
+	}
+}
+
+// TestPersisterCloseDropsQueued: close waits for the write in progress and
+// drops what is queued behind it, unsent.
+func TestPersisterCloseDropsQueued(t *testing.T) {
+	p, store, _ := newTestPersister(t)
+	p.add(nil, HardState{Term: 2}, true, nil)
+	waitWriting(t, p)
+	p.add(nil, HardState{Term: 3}, true, []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 3}})
+	closed := make(chan struct{})
+	go func() {
+		p.close()
+		close(closed)
+	}()
+	select {
+	case <-p.stop:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not stop the persister")
+	}
+	store.gate <- struct{}{} // the write in progress completes
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not return")
+	}
+	if ops := store.log.snapshot(); !slices.Equal(ops, []string{"save term=2 vote="}) {
+		t.Fatalf("operations %q: the queued write went on after close", ops)
+	}
+}

@@ -1,0 +1,122 @@
+package raftnode
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestWriteQueue: consecutive Readys merge into one write, one fsync for
+// all; a Ready whose entries replace some starts a new write, so that the
+// messages queued before it leave while what they acknowledge is durable.
+func TestWriteQueue(t *testing.T) {
+	es := func(first uint64, terms ...uint64) []Entry {
+		var out []Entry
+		for i, term := range terms {
+			out = append(out, Entry{Index: first + uint64(i), Term: term})
+		}
+		return out
+	}
+	msg := func(to string) Message { return Message{Type: MsgAppResp, From: "n1", To: to, Term: 2} }
+	type ready struct {
+		entries  []Entry
+		hs       HardState
+		saveHard bool
+		msgs     []Message
+	}
+	type job struct {
+		entries  []uint64 // indexes
+		hs       HardState
+		saveHard bool
+		msgs     []string // To of each
+	}
+	tests := []struct {
+		name   string
+		last   uint64 // durable before the first Ready
+		readys []ready
+		want   []job
+	}{
+		{"nothing", 0, []ready{{}}, nil},
+		{"one Ready", 0, []ready{{entries: es(1, 1, 1), msgs: []Message{msg("n2")}}},
+			[]job{{entries: []uint64{1, 2}, msgs: []string{"n2"}}}},
+		{"consecutive Readys share a write", 3, []ready{
+			{entries: es(4, 2), msgs: []Message{msg("n2")}},
+			{hs: HardState{Term: 3, Vote: "n3"}, saveHard: true, msgs: []Message{msg("n3")}},
+			{entries: es(5, 3, 3), hs: HardState{Term: 3, Vote: "n3", Commit: 4}},
+			{msgs: []Message{msg("n2")}},
+		}, []job{{entries: []uint64{4, 5, 6}, hs: HardState{Term: 3, Vote: "n3"}, saveHard: true, msgs: []string{"n2", "n3", "n2"}}}},
+		{"a hard state not to save stays out", 0, []ready{
+			{hs: HardState{Term: 2, Vote: "n2"}, saveHard: true},
+			{hs: HardState{Term: 2, Vote: "n2", Commit: 1}},
+		}, []job{{hs: HardState{Term: 2, Vote: "n2"}, saveHard: true}}},
+		{"a truncation starts a new write", 0, []ready{
+			{entries: es(1, 1, 1, 1), msgs: []Message{msg("n2")}},
+			{entries: es(3, 2), msgs: []Message{msg("n3")}},
+			{entries: es(4, 2)},
+		}, []job{
+			{entries: []uint64{1, 2, 3}, msgs: []string{"n2"}},
+			{entries: []uint64{3, 4}, msgs: []string{"n3"}},
+		}},
+		{"replacing durable entries starts a new write too", 5, []ready{
+			{msgs: []Message{msg("n2")}},
+			{entries: es(5, 3)},
+		}, []job{{msgs: []string{"n2"}}, {entries: []uint64{5}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := writeQueue{last: tc.last}
+			for _, rd := range tc.readys {
+				q.add(rd.entries, rd.hs, rd.saveHard, rd.msgs)
+			}
+			var got []job
+			for {
+				j, ok := q.take()
+				if !ok {
+					break
+				}
+				g := job{hs: j.hardState, saveHard: j.saveHard}
+				for _, e := range j.entries {
+					g.entries = append(g.entries, e.Index)
+				}
+				for _, m := range j.msgs {
+					g.msgs = append(g.msgs, m.To)
+				}
+				got = append(got, g)
+			}
+			if !slices.EqualFunc(got, tc.want, func(a, b job) bool {
+				return slices.Equal(a.entries, b.entries) && a.hs == b.hs && a.saveHard == b.saveHard && slices.Equal(a.msgs, b.msgs)
+			}) {
+				t.Errorf("jobs %+v, want %+v", got, tc.want)
+			}
+			if !q.empty() {
+				t.Error("not empty after taking every job")
+			}
+		})
+	}
+}
+
+// TestWriteQueueKeepsEntries: a job owns its entries: appending more to
+// it never writes into the slices Ready handed out.
+func TestWriteQueueKeepsEntries(t *testing.T) {
+	arr := make([]Entry, 3, 8)
+	for i := range arr {
+		arr[i] = Entry{Index: uint64(i + 1), Term: 1}
+	}
+	var q writeQueue
+	q.add(arr[:2], HardState{}, false, nil)
+	q.add(arr[2:3], HardState{}, false, nil)
+	spare := arr[:4]
+	spare[3] = Entry{Index: 99}
+	q.add([]Entry{{Index: 4, Term: 1}}, HardState{}, false, nil)
+	if spare[3].Index != 99 {
+		t.Fatalf("the queue wrote into a handed-out array: %+v", spare[3])
+	}
+	j, _ := q.take()
+	if len(j.entries) != 4 || j.entries[3].Index != 4 {
+		t.Fatalf("job entries %+v", j.entries)
+	}
+	q.add([]Entry{{Index: 5, Term: 1}}, HardState{}, false, nil)
+	q.clear()
+	if !q.empty() {
+		t.Fatal("not empty after clear")
+	}
+}
