@@ -455,6 +455,7 @@ const (
 	WatchEvent_PAUSED         WatchEvent_Kind = 8
 	WatchEvent_RESUMED        WatchEvent_Kind = 9
 	WatchEvent_FAULT_CHANGED  WatchEvent_Kind = 10 // a network fault was set or healed; reason describes it
+	WatchEvent_MESSAGES       WatchEvent_Kind = 11 // Raft messages sent and received since the last MESSAGES event, in traffic
 )
 
 // Enum value maps for WatchEvent_Kind.
@@ -471,6 +472,7 @@ var (
 		8:  "PAUSED",
 		9:  "RESUMED",
 		10: "FAULT_CHANGED",
+		11: "MESSAGES",
 	}
 	WatchEvent_Kind_value = map[string]int32{
 		"EVENT_UNKNOWN":  0,
@@ -484,6 +486,7 @@ var (
 		"PAUSED":         8,
 		"RESUMED":        9,
 		"FAULT_CHANGED":  10,
+		"MESSAGES":       11,
 	}
 )
 
@@ -512,6 +515,70 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_kv_raft_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type Traffic_Kind int32
+
+const (
+	Traffic_TRAFFIC_UNKNOWN Traffic_Kind = 0
+	Traffic_APPEND          Traffic_Kind = 1 // AppendEntries carrying entries
+	Traffic_HEARTBEAT       Traffic_Kind = 2 // AppendEntries without entries
+	Traffic_APPEND_OK       Traffic_Kind = 3 // AppendEntries accepted; match is the highest reported
+	Traffic_APPEND_REJECT   Traffic_Kind = 4 // AppendEntries refused (log mismatch or stale term)
+	Traffic_VOTE            Traffic_Kind = 5 // RequestVote (pre_vote: a pre-vote)
+	Traffic_VOTE_GRANTED    Traffic_Kind = 6 // RequestVote answered yes
+	Traffic_VOTE_DENIED     Traffic_Kind = 7 // RequestVote answered no
+)
+
+// Enum value maps for Traffic_Kind.
+var (
+	Traffic_Kind_name = map[int32]string{
+		0: "TRAFFIC_UNKNOWN",
+		1: "APPEND",
+		2: "HEARTBEAT",
+		3: "APPEND_OK",
+		4: "APPEND_REJECT",
+		5: "VOTE",
+		6: "VOTE_GRANTED",
+		7: "VOTE_DENIED",
+	}
+	Traffic_Kind_value = map[string]int32{
+		"TRAFFIC_UNKNOWN": 0,
+		"APPEND":          1,
+		"HEARTBEAT":       2,
+		"APPEND_OK":       3,
+		"APPEND_REJECT":   4,
+		"VOTE":            5,
+		"VOTE_GRANTED":    6,
+		"VOTE_DENIED":     7,
+	}
+)
+
+func (x Traffic_Kind) Enum() *Traffic_Kind {
+	p := new(Traffic_Kind)
+	*p = x
+	return p
+}
+
+func (x Traffic_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Traffic_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_kv_raft_proto_enumTypes[8].Descriptor()
+}
+
+func (Traffic_Kind) Type() protoreflect.EnumType {
+	return &file_kv_raft_proto_enumTypes[8]
+}
+
+func (x Traffic_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Traffic_Kind.Descriptor instead.
+func (Traffic_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type RaftKvMessage struct {
@@ -1816,6 +1883,7 @@ type WatchEvent struct {
 	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
 	PreVote       bool                   `protobuf:"varint,9,opt,name=pre_vote,json=preVote,proto3" json:"pre_vote,omitempty"`
 	Status        *NodeStatus            `protobuf:"bytes,10,opt,name=status,proto3" json:"status,omitempty"`
+	Traffic       []*Traffic             `protobuf:"bytes,11,rep,name=traffic,proto3" json:"traffic,omitempty"` // MESSAGES: one line per direction, peer and kind
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1920,6 +1988,126 @@ func (x *WatchEvent) GetStatus() *NodeStatus {
 	return nil
 }
 
+func (x *WatchEvent) GetTraffic() []*Traffic {
+	if x != nil {
+		return x.Traffic
+	}
+	return nil
+}
+
+// Traffic counts the Raft messages of one kind that went one way between
+// two nodes during one window of a node's watch stream (at most one
+// MESSAGES event per status interval), so that heartbeats are counted
+// rather than listed. A node reports what it sent and what it received;
+// a message sent but never received was dropped or is still in flight.
+type Traffic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          Traffic_Kind           `protobuf:"varint,1,opt,name=kind,proto3,enum=easykv.Traffic_Kind" json:"kind,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                       // sender
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`                           // receiver
+	Sent          bool                   `protobuf:"varint,4,opt,name=sent,proto3" json:"sent,omitempty"`                      // true: counted by the sender as it sent; false: by the receiver as it arrived
+	PreVote       bool                   `protobuf:"varint,5,opt,name=pre_vote,json=preVote,proto3" json:"pre_vote,omitempty"` // VOTE, VOTE_GRANTED, VOTE_DENIED: pre-vote round
+	Count         int64                  `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`                    // messages in the window
+	Entries       int64                  `protobuf:"varint,7,opt,name=entries,proto3" json:"entries,omitempty"`                // APPEND: entries carried by all of them
+	Match         int64                  `protobuf:"varint,8,opt,name=match,proto3" json:"match,omitempty"`                    // APPEND_OK: the highest match index among them
+	Term          int64                  `protobuf:"varint,9,opt,name=term,proto3" json:"term,omitempty"`                      // the highest term among them
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Traffic) Reset() {
+	*x = Traffic{}
+	mi := &file_kv_raft_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Traffic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Traffic) ProtoMessage() {}
+
+func (x *Traffic) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Traffic.ProtoReflect.Descriptor instead.
+func (*Traffic) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Traffic) GetKind() Traffic_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Traffic_TRAFFIC_UNKNOWN
+}
+
+func (x *Traffic) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Traffic) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *Traffic) GetSent() bool {
+	if x != nil {
+		return x.Sent
+	}
+	return false
+}
+
+func (x *Traffic) GetPreVote() bool {
+	if x != nil {
+		return x.PreVote
+	}
+	return false
+}
+
+func (x *Traffic) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Traffic) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *Traffic) GetMatch() int64 {
+	if x != nil {
+		return x.Match
+	}
+	return 0
+}
+
+func (x *Traffic) GetTerm() int64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
 type AdminRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Command       AdminCommand           `protobuf:"varint,1,opt,name=command,proto3,enum=easykv.AdminCommand" json:"command,omitempty"`
@@ -1931,7 +2119,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2131,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2144,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AdminRequest) GetCommand() AdminCommand {
@@ -1991,7 +2179,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2191,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2204,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AdminResponse) GetOk() bool {
@@ -2202,7 +2390,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\risolated_from\x18\x18 \x03(\tR\fisolatedFrom\x12\x19\n" +
 	"\bdelay_ms\x18\x19 \x01(\x03R\adelayMs\"<\n" +
 	"\fWatchRequest\x12,\n" +
-	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xf4\x03\n" +
+	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xad\x04\n" +
 	"\n" +
 	"WatchEvent\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.easykv.WatchEvent.KindR\x04kind\x12\x17\n" +
@@ -2215,7 +2403,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x19\n" +
 	"\bpre_vote\x18\t \x01(\bR\apreVote\x12*\n" +
 	"\x06status\x18\n" +
-	" \x01(\v2\x12.easykv.NodeStatusR\x06status\"\xc0\x01\n" +
+	" \x01(\v2\x12.easykv.NodeStatusR\x06status\x12)\n" +
+	"\atraffic\x18\v \x03(\v2\x0f.easykv.TrafficR\atraffic\"\xce\x01\n" +
 	"\x04Kind\x12\x11\n" +
 	"\rEVENT_UNKNOWN\x10\x00\x12\x10\n" +
 	"\fROLE_CHANGED\x10\x01\x12\x10\n" +
@@ -2230,7 +2419,28 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x06PAUSED\x10\b\x12\v\n" +
 	"\aRESUMED\x10\t\x12\x11\n" +
 	"\rFAULT_CHANGED\x10\n" +
-	"\"o\n" +
+	"\x12\f\n" +
+	"\bMESSAGES\x10\v\"\xe8\x02\n" +
+	"\aTraffic\x12(\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x14.easykv.Traffic.KindR\x04kind\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x12\n" +
+	"\x04sent\x18\x04 \x01(\bR\x04sent\x12\x19\n" +
+	"\bpre_vote\x18\x05 \x01(\bR\apreVote\x12\x14\n" +
+	"\x05count\x18\x06 \x01(\x03R\x05count\x12\x18\n" +
+	"\aentries\x18\a \x01(\x03R\aentries\x12\x14\n" +
+	"\x05match\x18\b \x01(\x03R\x05match\x12\x12\n" +
+	"\x04term\x18\t \x01(\x03R\x04term\"\x85\x01\n" +
+	"\x04Kind\x12\x13\n" +
+	"\x0fTRAFFIC_UNKNOWN\x10\x00\x12\n" +
+	"\n" +
+	"\x06APPEND\x10\x01\x12\r\n" +
+	"\tHEARTBEAT\x10\x02\x12\r\n" +
+	"\tAPPEND_OK\x10\x03\x12\x11\n" +
+	"\rAPPEND_REJECT\x10\x04\x12\b\n" +
+	"\x04VOTE\x10\x05\x12\x10\n" +
+	"\fVOTE_GRANTED\x10\x06\x12\x0f\n" +
+	"\vVOTE_DENIED\x10\a\"o\n" +
 	"\fAdminRequest\x12.\n" +
 	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\x12\x14\n" +
 	"\x05peers\x18\x02 \x03(\tR\x05peers\x12\x19\n" +
@@ -2281,8 +2491,8 @@ func file_kv_raft_proto_rawDescGZIP() []byte {
 	return file_kv_raft_proto_rawDescData
 }
 
-var file_kv_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_kv_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_kv_raft_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: easykv.ErrorCode
 	(EntryType)(0),                 // 1: easykv.EntryType
@@ -2292,58 +2502,62 @@ var file_kv_raft_proto_goTypes = []any{
 	(KvRequest_OpType)(0),          // 5: easykv.KvRequest.OpType
 	(Handshake_Kind)(0),            // 6: easykv.Handshake.Kind
 	(WatchEvent_Kind)(0),           // 7: easykv.WatchEvent.Kind
-	(*RaftKvMessage)(nil),          // 8: easykv.RaftKvMessage
-	(*KvRequest)(nil),              // 9: easykv.KvRequest
-	(*KvResponse)(nil),             // 10: easykv.KvResponse
-	(*VoteRequest)(nil),            // 11: easykv.VoteRequest
-	(*VoteResponse)(nil),           // 12: easykv.VoteResponse
-	(*LogEntry)(nil),               // 13: easykv.LogEntry
-	(*AppendEntriesRequest)(nil),   // 14: easykv.AppendEntriesRequest
-	(*AppendEntriesResponse)(nil),  // 15: easykv.AppendEntriesResponse
-	(*Handshake)(nil),              // 16: easykv.Handshake
-	(*HandshakeResponse)(nil),      // 17: easykv.HandshakeResponse
-	(*StatusRequest)(nil),          // 18: easykv.StatusRequest
-	(*PeerProgress)(nil),           // 19: easykv.PeerProgress
-	(*NodeStatus)(nil),             // 20: easykv.NodeStatus
-	(*WatchRequest)(nil),           // 21: easykv.WatchRequest
-	(*WatchEvent)(nil),             // 22: easykv.WatchEvent
-	(*AdminRequest)(nil),           // 23: easykv.AdminRequest
-	(*AdminResponse)(nil),          // 24: easykv.AdminResponse
+	(Traffic_Kind)(0),              // 8: easykv.Traffic.Kind
+	(*RaftKvMessage)(nil),          // 9: easykv.RaftKvMessage
+	(*KvRequest)(nil),              // 10: easykv.KvRequest
+	(*KvResponse)(nil),             // 11: easykv.KvResponse
+	(*VoteRequest)(nil),            // 12: easykv.VoteRequest
+	(*VoteResponse)(nil),           // 13: easykv.VoteResponse
+	(*LogEntry)(nil),               // 14: easykv.LogEntry
+	(*AppendEntriesRequest)(nil),   // 15: easykv.AppendEntriesRequest
+	(*AppendEntriesResponse)(nil),  // 16: easykv.AppendEntriesResponse
+	(*Handshake)(nil),              // 17: easykv.Handshake
+	(*HandshakeResponse)(nil),      // 18: easykv.HandshakeResponse
+	(*StatusRequest)(nil),          // 19: easykv.StatusRequest
+	(*PeerProgress)(nil),           // 20: easykv.PeerProgress
+	(*NodeStatus)(nil),             // 21: easykv.NodeStatus
+	(*WatchRequest)(nil),           // 22: easykv.WatchRequest
+	(*WatchEvent)(nil),             // 23: easykv.WatchEvent
+	(*Traffic)(nil),                // 24: easykv.Traffic
+	(*AdminRequest)(nil),           // 25: easykv.AdminRequest
+	(*AdminResponse)(nil),          // 26: easykv.AdminResponse
 }
 var file_kv_raft_proto_depIdxs = []int32{
 	4,  // 0: easykv.RaftKvMessage.type:type_name -> easykv.RaftKvMessage.MessageType
-	9,  // 1: easykv.RaftKvMessage.kv_request:type_name -> easykv.KvRequest
-	10, // 2: easykv.RaftKvMessage.kv_response:type_name -> easykv.KvResponse
-	11, // 3: easykv.RaftKvMessage.vote_request:type_name -> easykv.VoteRequest
-	12, // 4: easykv.RaftKvMessage.vote_response:type_name -> easykv.VoteResponse
-	14, // 5: easykv.RaftKvMessage.append_entries_request:type_name -> easykv.AppendEntriesRequest
-	15, // 6: easykv.RaftKvMessage.append_entries_response:type_name -> easykv.AppendEntriesResponse
-	16, // 7: easykv.RaftKvMessage.handshake:type_name -> easykv.Handshake
-	17, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
-	18, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
-	20, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
-	21, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
-	22, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
-	23, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
-	24, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
+	10, // 1: easykv.RaftKvMessage.kv_request:type_name -> easykv.KvRequest
+	11, // 2: easykv.RaftKvMessage.kv_response:type_name -> easykv.KvResponse
+	12, // 3: easykv.RaftKvMessage.vote_request:type_name -> easykv.VoteRequest
+	13, // 4: easykv.RaftKvMessage.vote_response:type_name -> easykv.VoteResponse
+	15, // 5: easykv.RaftKvMessage.append_entries_request:type_name -> easykv.AppendEntriesRequest
+	16, // 6: easykv.RaftKvMessage.append_entries_response:type_name -> easykv.AppendEntriesResponse
+	17, // 7: easykv.RaftKvMessage.handshake:type_name -> easykv.Handshake
+	18, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
+	19, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
+	21, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
+	22, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
+	23, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
+	25, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
+	26, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
 	5,  // 15: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
 	0,  // 16: easykv.KvResponse.code:type_name -> easykv.ErrorCode
 	1,  // 17: easykv.LogEntry.type:type_name -> easykv.EntryType
-	13, // 18: easykv.AppendEntriesRequest.entries:type_name -> easykv.LogEntry
+	14, // 18: easykv.AppendEntriesRequest.entries:type_name -> easykv.LogEntry
 	6,  // 19: easykv.Handshake.kind:type_name -> easykv.Handshake.Kind
 	2,  // 20: easykv.NodeStatus.role:type_name -> easykv.Role
-	19, // 21: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
-	13, // 22: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
+	20, // 21: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
+	14, // 22: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
 	7,  // 23: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
 	2,  // 24: easykv.WatchEvent.role:type_name -> easykv.Role
-	20, // 25: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
-	3,  // 26: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
-	20, // 27: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	21, // 25: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
+	24, // 26: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
+	8,  // 27: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
+	3,  // 28: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
+	21, // 29: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_kv_raft_proto_init() }
@@ -2356,8 +2570,8 @@ func file_kv_raft_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_raft_proto_rawDesc), len(file_kv_raft_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   17,
+			NumEnums:      9,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
