@@ -76,6 +76,12 @@ type NodeConfig struct {
 	Faults          *netlink.Faults   // injected network faults, shared with the transport and server
 	Logger          *slog.Logger      // role and term changes are logged here
 	Seed            uint64            // seeds election-timer randomness; 0 picks one
+	// Snapshots keeps snapshots of the state machine; nil: a restart
+	// replays the whole log.
+	Snapshots SnapshotStore
+	// SnapshotEvery is how many applied entries separate snapshots; 0
+	// means defaultSnapshotEvery.
+	SnapshotEvery uint64
 }
 
 // Node is the runtime around the pure core: one goroutine owns the core and
@@ -90,7 +96,8 @@ type Node struct {
 	// storage is the core's Storage, which persists Ready.Entries; owned
 	// by the Run goroutine.
 	storage *segmentStorage
-	kv      *kvmap.Map // owned by the Run goroutine
+	kv      *kvmap.Map  // owned by the Run goroutine
+	snaps   snapshotter // snapshots of kv; owned by the Run goroutine
 	logger  *slog.Logger
 
 	recvc  chan Message      // peer messages for the loop
@@ -152,8 +159,12 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	// The state machine lives in memory: a restart replays the log from
-	// the start, so the core hands out every committed entry again.
+	// The state machine lives in memory: a restart loads the newest
+	// snapshot and the core hands out the committed entries after it.
+	kv, err := restoreSnapshot(cfg.Snapshots, cfg.Log.LastIndex())
+	if err != nil {
+		return nil, err
+	}
 	storage := newSegmentStorage(cfg.Log)
 	core, err := New(Config{
 		ID:             cfg.ID,
@@ -162,6 +173,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		HardState:      HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
+		Applied:        kv.AppliedIndex(),
 		Storage:        storage,
 		PreVote:        true,
 		CheckQuorum:    true,
@@ -178,7 +190,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		tick:       tick,
 		core:       core,
 		storage:    storage,
-		kv:         kvmap.New(kvmap.Options{}),
+		kv:         kv,
+		snaps:      newSnapshotter(cfg.Snapshots, cfg.SnapshotEvery, kv.AppliedIndex()),
 		logger:     logger.With("node", cfg.ID),
 		recvc:      make(chan Message, recvQueue),
 		kvc:        make(chan *kvCall, kvQueue),
@@ -189,7 +202,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		subs:       map[chan *pb.WatchEvent]bool{},
 	}
 	n.publishSnapshot(false, time.Now())
-	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
+	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "snapshot_index", kv.AppliedIndex(), "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
 	return n, nil
 }
 
@@ -207,6 +220,7 @@ func (n *Node) Run(ctx context.Context) error {
 	// Stopped first, so that no write is under way when Run returns (the
 	// caller closes the log then).
 	defer n.persister.close()
+	defer n.snaps.wait()
 	for {
 		var answer func() // replies to an admin request once its effect is visible
 		publish := false  // refresh the status snapshot this round
@@ -226,6 +240,10 @@ func (n *Node) Run(ctx context.Context) error {
 		case w := <-n.persister.done:
 			if err := n.written(w); err != nil {
 				return err
+			}
+		case err := <-n.snaps.done:
+			if err := n.snaps.finished(err); err != nil {
+				n.logger.Warn("cannot save a snapshot; the log still holds everything", "err", err)
 			}
 		case req := <-n.adminc:
 			var err error
@@ -249,6 +267,7 @@ func (n *Node) Run(ctx context.Context) error {
 			// which keeps the hot path cheap.
 			publish = publish || len(rd.Events) > 0
 		}
+		n.snaps.maybeStart(n.kv)
 		if publish {
 			n.publishSnapshot(paused, lastTick)
 		}

@@ -78,6 +78,28 @@ func writeFixture(b *testing.B, dir, id string, n uint64) {
 	}
 }
 
+// fixtureSnapshot returns the state machine after the first upto fixture
+// writes.
+func fixtureSnapshot(upto uint64) *kvmap.Map {
+	kv := kvmap.New(kvmap.Options{})
+	for i := uint64(1); i <= upto; i++ {
+		kv.Apply(i, fixtureCommand(i).Encode())
+	}
+	return kv
+}
+
+// resetSnapshots leaves kv as the only snapshot in dir/snap.
+func resetSnapshots(b *testing.B, dir string, kv *kvmap.Map) {
+	b.Helper()
+	snap := filepath.Join(dir, "snap")
+	if err := os.RemoveAll(snap); err != nil {
+		b.Fatal(err)
+	}
+	if err := kvmap.NewSnapshotDir(snap, kvmap.Options{}).Save(kv); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // fixtureNetwork is an in-memory Transport between the Nodes of one
 // process: a message is handed straight to the receiver's queue, which
 // drops it when full, as a lossy network would.
@@ -129,7 +151,8 @@ func startFixtureNode(b *testing.B, dir, id string, members map[string]string, e
 	n, err := NewNode(NodeConfig{
 		ID: id, Members: members, Heartbeat: electionTimeout / 10, ElectionTimeout: electionTimeout,
 		Storage: store, Log: wal, Transport: net, Seed: 1,
-		Logger: slog.New(slog.DiscardHandler),
+		Snapshots: kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}),
+		Logger:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -193,12 +216,15 @@ func waitWrite(b *testing.B, n *Node, key string, client, seq uint64) {
 
 // BenchmarkRestart1M restarts a one-member cluster whose log holds
 // 1,000,000 committed writes (256-byte values, 100,000 keys, about 300 MB
-// in five segments), from opening its files to serving. It reports, per
-// restart:
+// in five segments), from opening its files to serving. Its newest
+// snapshot is as old as a running node's can be: defaultSnapshotEvery-1
+// entries behind the log, so the restart loads it and replays 99,999
+// entries. It reports, per restart:
 //
 //   - open-ms: segmentlog.Open, which checks every record;
-//   - ms/restart: until a stale read answers from the whole log replayed
-//     into the state machine (Open, NewNode, Run's replay);
+//   - ms/restart: until a stale read answers from the whole log applied
+//     to the state machine (Open, NewNode with the snapshot, Run's
+//     replay of the rest);
 //   - first-write-ms: until a linearizable write is acknowledged, which
 //     also waits for the node to elect itself (T = 50 ms, timers in
 //     [T, 2T), counted once the replay is done) and commit the write.
@@ -210,10 +236,13 @@ func BenchmarkRestart1M(b *testing.B) {
 	dir := b.TempDir()
 	writeFixture(b, dir, "n1", n)
 	lastKey := fixtureCommand(n).Key
+	kv := fixtureSnapshot(n - (defaultSnapshotEvery - 1))
 	b.Run("entries=1M", func(b *testing.B) {
 		var open, serve, write time.Duration
 		seq := uint64(0)
 		for b.Loop() {
+			// The last restart took a newer snapshot: put the old one back.
+			resetSnapshots(b, dir, kv)
 			start := time.Now()
 			wal, err := segmentlog.Open(filepath.Join(dir, "wal"), segmentlog.Options{})
 			if err != nil {

@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/raftnode"
 	"github.com/easykv/easykv/segmentlog"
@@ -140,6 +141,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		ElectionTimeout: cfg.ElectionTimeout,
 		Storage:         store,
 		Log:             wal,
+		Snapshots:       kvmap.NewSnapshotDir(filepath.Join(dataDir, "snap"), kvmap.Options{}),
 		Transport:       peers,
 		Faults:          faults,
 		Logger:          logger,

@@ -1,0 +1,162 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/easykv/easykv/kvmap"
+	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/segmentlog"
+)
+
+// recordingSnapshots is a SnapshotStore over a SnapshotDir that remembers
+// the index of every snapshot saved.
+type recordingSnapshots struct {
+	*kvmap.SnapshotDir
+	saved chan uint64 // index of each snapshot saved
+}
+
+func (r *recordingSnapshots) Save(m *kvmap.Map) error {
+	err := r.SnapshotDir.Save(m)
+	if err == nil {
+		r.saved <- m.AppliedIndex()
+	}
+	return err
+}
+
+var _ SnapshotStore = (*recordingSnapshots)(nil)
+
+// snapshotNode opens a one-member node on dir that snapshots every 10
+// applied entries; stop stops it and closes its log.
+func snapshotNode(t *testing.T, dir string, snaps SnapshotStore) (n *Node, stop func()) {
+	t.Helper()
+	wal, err := segmentlog.Open(filepath.Join(dir, "wal"), segmentlog.Options{SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := segmentlog.OpenHardState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err = NewNode(NodeConfig{
+		ID: "n1", Members: map[string]string{"n1": "a1"},
+		Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
+		Storage: store, Log: wal, Transport: &fakeTransport{log: &opLog{}}, Seed: 7,
+		Snapshots: snaps, SnapshotEvery: 10,
+	})
+	if err != nil {
+		wal.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	go func() { defer close(finished); n.Run(ctx) }()
+	return n, func() { cancel(); <-finished; wal.Close() }
+}
+
+// putUntilOK writes key=value, retrying while the node has no leader yet.
+func putUntilOK(t *testing.T, n *Node, key, value string, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value, ClientId: 3, Sequence: seq})
+		if resp.GetCode() == pb.ErrorCode_OK {
+			return
+		}
+		if resp.GetCode() != pb.ErrorCode_NOT_LEADER || time.Now().After(deadline) {
+			t.Fatalf("put %s: %v", key, resp)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNodeRestartsFromSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	snaps := &recordingSnapshots{SnapshotDir: kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}), saved: make(chan uint64, 100)}
+	n, stop := snapshotNode(t, dir, snaps)
+	for i := 1; i <= 30; i++ {
+		putUntilOK(t, n, fmt.Sprintf("k%d", i%4), fmt.Sprintf("v%d", i), uint64(i))
+	}
+	stop()
+	close(snaps.saved)
+	var last uint64
+	for index := range snaps.saved {
+		last = index
+	}
+	if last < 10 {
+		t.Fatalf("no snapshot taken over 30 writes with SnapshotEvery 10 (last %d)", last)
+	}
+
+	// Restart: the state is the snapshot plus the log after it, the
+	// same as before.
+	n, stop = snapshotNode(t, dir, kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}))
+	defer stop()
+	if got := n.Status().GetAppliedIndex(); got < int64(last) {
+		t.Errorf("restarted node starts at applied %d, want at least the snapshot's %d", got, last)
+	}
+	for i, want := range []string{"v28", "v29", "v30", "v27"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_GET, Key: fmt.Sprintf("k%d", i), Stale: true})
+			if resp.GetValue() == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("k%d after restart = %v, want %q", i, resp, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// The session survived the snapshot: the last write again is not
+	// applied twice.
+	resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "k2", Value: "again", ClientId: 3, Sequence: 30})
+	for resp.GetCode() == pb.ErrorCode_NOT_LEADER {
+		time.Sleep(5 * time.Millisecond)
+		resp = n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "k2", Value: "again", ClientId: 3, Sequence: 30})
+	}
+	if got := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_GET, Key: "k2", Stale: true}); got.GetValue() != "v30" {
+		t.Errorf("k2 after a retried write = %q, want v30 (applied once)", got.GetValue())
+	}
+}
+
+func TestNodeRefusesDamagedSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	snapDir := filepath.Join(dir, "snap")
+	n, stop := snapshotNode(t, dir, kvmap.NewSnapshotDir(snapDir, kvmap.Options{}))
+	for i := 1; i <= 12; i++ {
+		putUntilOK(t, n, "k", fmt.Sprintf("v%d", i), uint64(i))
+	}
+	stop()
+	names, err := filepath.Glob(filepath.Join(snapDir, "*.snap"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no snapshot written: %v", err)
+	}
+	newest := names[len(names)-1]
+	if err := os.WriteFile(newest, []byte("not a snapshot at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wal, err := segmentlog.Open(filepath.Join(dir, "wal"), segmentlog.Options{SegmentSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wal.Close()
+	store, err := segmentlog.OpenHardState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewNode(NodeConfig{
+		ID: "n1", Members: map[string]string{"n1": "a1"},
+		Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
+		Storage: store, Log: wal, Transport: &fakeTransport{log: &opLog{}},
+		Snapshots: kvmap.NewSnapshotDir(snapDir, kvmap.Options{}),
+	})
+	if !errors.Is(err, kvmap.ErrBadSnapshot) || !strings.Contains(err.Error(), newest) {
+		t.Fatalf("NewNode over a damaged snapshot = %v, want ErrBadSnapshot naming %s", err, newest)
+	}
+}
