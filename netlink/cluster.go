@@ -67,6 +67,11 @@ type ClusterConfig struct {
 	// deduplicated).
 	AttemptTimeout time.Duration
 	Logger         *slog.Logger // retries at Debug level; nil → discard
+	// Pool, when set, lends the connections: ClusterClients of one process
+	// that share a pool share its few connections per node, and answers
+	// that arrive together share reads and writes. nil: this client dials
+	// its own connection to each node.
+	Pool *ClientPool
 }
 
 // NodeAddr is one member of the cluster.
@@ -95,6 +100,7 @@ type ClusterClient struct {
 	timeout        time.Duration // Config.Timeout with its default
 	attemptTimeout time.Duration // Config.AttemptTimeout with its default
 	identity       Identity      // presented in every handshake
+	pool           *ClientPool   // lends connections; nil: dial them
 	log            *slog.Logger  // never nil
 	nodes          []*nodeConn   // in Config.Nodes order
 
@@ -125,6 +131,7 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 		timeout:        cfg.Timeout,
 		attemptTimeout: cfg.AttemptTimeout,
 		identity:       cfg.Identity,
+		pool:           cfg.Pool,
 		log:            cfg.Logger,
 		writeSlot:      make(chan struct{}, 1),
 	}
@@ -426,7 +433,11 @@ func (n *nodeConn) conn(ctx context.Context) (*Client, error) {
 	if cl != nil && cl.Err() == nil {
 		return cl, nil
 	}
-	fresh, err := Dial(ctx, n.Addr, n.cc.identity)
+	dial := Dial
+	if n.cc.pool != nil {
+		dial = n.cc.pool.Dial
+	}
+	fresh, err := dial(ctx, n.Addr, n.cc.identity)
 	if err != nil {
 		return nil, err
 	}

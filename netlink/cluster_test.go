@@ -633,3 +633,35 @@ func TestClusterClose(t *testing.T) {
 		t.Errorf("n1 received %d requests, want 1", n)
 	}
 }
+
+// TestClusterClientsSharePool: cluster clients given one pool share its
+// connection to a node, each with its own session.
+func TestClusterClientsSharePool(t *testing.T) {
+	log := &kvLog{}
+	store := &memStore{}
+	n1 := startKVNode(t, "n1", log, store.answer)
+	pool := NewClientPool(1)
+	a := newTestClusterClient(t, ClusterConfig{Pool: pool}, n1)
+	b := newTestClusterClient(t, ClusterConfig{Pool: pool}, n1)
+	ctx := testCtx(t, 0)
+	if _, err := a.Put(ctx, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, "b", "2"); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"a": "1", "b": "2"} {
+		if res, err := b.Get(ctx, key, false); err != nil || res.Value != want {
+			t.Fatalf("Get(%s) = %+v, %v; want %q", key, res, err, want)
+		}
+	}
+	if a.ClientID() == b.ClientID() {
+		t.Error("clients sharing a pool share a session id")
+	}
+	pool.mu.Lock()
+	conns := len(pool.conns[poolKey{addr: n1.Addr, id: a.identity}])
+	pool.mu.Unlock()
+	if conns != 1 {
+		t.Errorf("%d pooled connections to n1, want 1", conns)
+	}
+}

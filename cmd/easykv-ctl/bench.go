@@ -37,6 +37,7 @@ func benchFlags(fs *flag.FlagSet, f *cmdFlags) {
 	fs.IntVar(&f.valueSize, "value-size", f.valueSize, "`bytes` per value (put)")
 	fs.IntVar(&f.keySpace, "key-space", f.keySpace, "`N` distinct keys, drawn at random")
 	fs.IntVar(&f.keySize, "key-size", f.keySize, "`bytes` per key, a zero-padded number")
+	fs.IntVar(&f.conns, "conns", f.conns, "`N` connections per node shared by the workers (at most --clients), as etcd's benchmark --conns")
 	staleFlag(fs, f)
 }
 
@@ -51,6 +52,8 @@ func checkBench(args []string, f *cmdFlags) error {
 		return usagef("bench: --clients must be in [1, %d], got %d", maxBenchClients, f.clients)
 	case f.total < 1 || f.total > maxBenchTotal:
 		return usagef("bench: --total must be in [1, %d], got %d", maxBenchTotal, f.total)
+	case f.conns < 1 || f.conns > maxBenchClients:
+		return usagef("bench: --conns must be in [1, %d], got %d", maxBenchClients, f.conns)
 	case f.clients > f.total:
 		return usagef("bench: --clients (%d) must not exceed --total (%d)", f.clients, f.total)
 	case f.valueSize < 0 || f.valueSize > maxValueSize:
@@ -68,8 +71,9 @@ func checkBench(args []string, f *cmdFlags) error {
 }
 
 // runBench runs --total operations from --clients workers, each with its own
-// cluster client (its own session, as separate processes would have), and
-// prints throughput and latency. --timeout bounds each operation. A failed
+// cluster client (its own session, as separate processes would have) over
+// --conns connections per node that the workers share, and prints
+// throughput and latency. --timeout bounds each operation. A failed
 // operation is counted and the run goes on; a rejected one (bad token, say)
 // stops it, since every other would be rejected too. Reads of keys never
 // written are fine: bench get does not fill the store first, so run bench
@@ -82,8 +86,9 @@ func runBench(ctx context.Context, a *app, inv invocation) error {
 			c.Close()
 		}
 	}()
+	pool := netlink.NewClientPool(min(f.conns, f.clients))
 	for range f.clients {
-		c, err := a.openKV(inv)
+		c, err := a.openKV(inv, pool)
 		if err != nil {
 			return err
 		}

@@ -176,7 +176,7 @@ func TestBenchInterrupted(t *testing.T) {
 
 func TestBenchHelp(t *testing.T) {
 	got := runCtl(t, &fakeNet{}, "bench", "-h")
-	for _, want := range []string{"-clients", "-total", "-value-size", "-key-space", "-key-size", "-stale"} {
+	for _, want := range []string{"-clients", "-total", "-value-size", "-key-space", "-key-size", "-conns", "-stale"} {
 		if !strings.Contains(got.stdout, want) {
 			t.Errorf("bench -h lacks %q:\n%s", want, got.stdout)
 		}

@@ -126,6 +126,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bench unknown op", []string{"--cluster", cfg, "bench", "delete"}, `bench: want put or get, got "delete"`},
 		{"bench zero clients", []string{"--cluster", cfg, "bench", "put", "--clients", "0"}, "--clients must be in [1, 1024], got 0"},
 		{"bench too many clients", []string{"--cluster", cfg, "bench", "put", "--clients", "5000"}, "--clients must be in"},
+		{"bench zero conns", []string{"--cluster", cfg, "bench", "put", "--conns", "0"}, "--conns must be in [1, 1024], got 0"},
 		{"bench zero total", []string{"--cluster", cfg, "bench", "get", "--total", "0"}, "--total must be in"},
 		{"bench more clients than ops", []string{"--cluster", cfg, "bench", "put", "--clients", "5", "--total", "2"}, "--clients (5) must not exceed --total (2)"},
 		{"bench negative value size", []string{"--cluster", cfg, "bench", "put", "--value-size", "-1"}, "--value-size must be in"},

@@ -84,11 +84,12 @@ type cmdFlags struct {
 	valueSize int  // bench put: bytes per value
 	keySpace  int  // bench: keys are drawn from [0, keySpace)
 	keySize   int  // bench: bytes per key, a zero-padded decimal number
+	conns     int  // bench: connections per node shared by the workers
 }
 
 // defaultCmdFlags are the command flags' defaults.
 func defaultCmdFlags() cmdFlags {
-	return cmdFlags{clients: 8, total: 10000, valueSize: 64, keySpace: 10000, keySize: 8}
+	return cmdFlags{clients: 8, total: 10000, valueSize: 64, keySpace: 10000, keySize: 8, conns: 16}
 }
 
 // staleFlag defines --stale.

@@ -42,10 +42,13 @@ func (inv invocation) clusterConfig() netlink.ClusterConfig {
 	return netlink.ClusterConfig{Identity: inv.identity(), Nodes: nodes, Timeout: inv.timeout}
 }
 
-// openKV opens a cluster client; its configuration comes from a validated
-// cluster.yaml, so a failure is a configuration error.
-func (a *app) openKV(inv invocation) (kvClient, error) {
-	c, err := a.newKV(inv.clusterConfig())
+// openKV opens a cluster client, over connections lent by pool when it is
+// not nil; its configuration comes from a validated cluster.yaml, so a
+// failure is a configuration error.
+func (a *app) openKV(inv invocation, pool *netlink.ClientPool) (kvClient, error) {
+	cfg := inv.clusterConfig()
+	cfg.Pool = pool
+	c, err := a.newKV(cfg)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
@@ -95,7 +98,7 @@ type deleteResult struct {
 // runPut writes KEY VALUE and prints OK.
 func runPut(ctx context.Context, a *app, inv invocation) error {
 	key, value := inv.args[0], inv.args[1]
-	c, err := a.openKV(inv)
+	c, err := a.openKV(inv, nil)
 	if err != nil {
 		return err
 	}
@@ -111,7 +114,7 @@ func runPut(ctx context.Context, a *app, inv invocation) error {
 // (or found=false in JSON) and exits 1.
 func runGet(ctx context.Context, a *app, inv invocation) error {
 	key := inv.args[0]
-	c, err := a.openKV(inv)
+	c, err := a.openKV(inv, nil)
 	if err != nil {
 		return err
 	}
@@ -138,7 +141,7 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 // runDelete removes KEY and prints OK, whether or not it existed.
 func runDelete(ctx context.Context, a *app, inv invocation) error {
 	key := inv.args[0]
-	c, err := a.openKV(inv)
+	c, err := a.openKV(inv, nil)
 	if err != nil {
 		return err
 	}

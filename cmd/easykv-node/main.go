@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/easykv/easykv/cluster"
@@ -39,6 +40,7 @@ type options struct {
 	id          string // --id
 	dataDir     string // --data, overrides data_dir/<id>
 	logLevel    slog.Level
+	cpuProfile  string // --cpuprofile: write a pprof CPU profile of the whole run here
 }
 
 func parseFlags(args []string) (options, error) {
@@ -49,6 +51,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.id, "id", "", "this node's id in the cluster file (required)")
 	fs.StringVar(&o.dataDir, "data", "", "data directory (default: data_dir/<id> from the cluster file)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the node stops")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -66,7 +69,7 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
-const usage = "usage: easykv-node --cluster FILE --id ID [--data DIR] [--log-level LEVEL]"
+const usage = "usage: easykv-node --cluster FILE --id ID [--data DIR] [--log-level LEVEL] [--cpuprofile FILE]"
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	o, err := parseFlags(args)
@@ -92,6 +95,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		o.dataDir = cfg.NodeDataDir(o.id)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	if o.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "easykv-node: %v\n", err)
+			return 2
+		}
+		defer stopProfile()
+	}
 	if err := serve(ctx, cfg, self, o.dataDir, logger); err != nil {
 		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
 		return 1
@@ -163,4 +174,21 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 	err = node.Run(ctx)
 	logger.Info("stopping", "node", self.ID)
 	return err
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called: how the README's note on where time goes was made.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

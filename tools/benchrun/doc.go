@@ -8,7 +8,7 @@
 // benchmark tool, and prints a table of both with the ratios. 5-node figures
 // are easykv only: the script starts 3 etcd members.
 //
-//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 5] [--out FILE]
+//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 9] [--out FILE]
 //
 // The report goes to stdout and to --out (bench-results/bench-<time>.txt by
 // default); progress goes to stderr. Every process it starts is stopped on

@@ -202,7 +202,7 @@ func (c *easykvCluster) bench(ctx context.Context, w workload) (result, json.Raw
 	cmd := command(ctx, c.ctl, "--cluster", c.cfg, "-o", "json", "bench", w.op,
 		"--clients", strconv.Itoa(w.clients), "--total", strconv.Itoa(w.total),
 		"--value-size", strconv.Itoa(valueSize), "--key-space", strconv.Itoa(keySpace),
-		"--key-size", strconv.Itoa(keySize))
+		"--key-size", strconv.Itoa(keySize), "--conns", strconv.Itoa(w.conns))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

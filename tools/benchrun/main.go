@@ -32,7 +32,7 @@ type workload struct {
 	name    string // the table's row label
 	op      string // "put" or "get"
 	clients int    // concurrent clients
-	conns   int    // gRPC connections etcd's tool spreads its clients over
+	conns   int    // connections per node the clients share (etcd: gRPC connections)
 	total   int    // operations
 }
 
@@ -136,7 +136,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	nodes := fs.String("nodes", "3,5", "cluster `sizes` to run, comma-separated; etcd runs beside size 3 only")
 	fs.BoolVar(&opts.noEtcd, "no-etcd", false, "do not run etcd")
 	fs.BoolVar(&opts.quick, "quick", false, "small totals and 3 failover trials, for smoke tests")
-	fs.IntVar(&opts.trials, "trials", 5, "failover `N` trials per cluster (median reported)")
+	fs.IntVar(&opts.trials, "trials", 9, "failover `N` trials per cluster (median reported)")
 	fs.StringVar(&opts.out, "out", filepath.Join("bench-results", "bench-"+now.Format("2006-01-02-150405")+".txt"), "report `file`")
 	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
 	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")

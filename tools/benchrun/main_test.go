@@ -14,7 +14,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(defaults.nodes, []int{3, 5}) || defaults.trials != 5 || defaults.quick || defaults.noEtcd {
+	if !slices.Equal(defaults.nodes, []int{3, 5}) || defaults.trials != 9 || defaults.quick || defaults.noEtcd {
 		t.Errorf("defaults = %+v", defaults)
 	}
 	if want := filepath.Join("bench-results", "bench-2026-11-25-230405.txt"); defaults.out != want {
@@ -27,8 +27,8 @@ func TestParseFlags(t *testing.T) {
 		wantNodes  []int
 		wantTrials int
 	}{
-		{"3 only", []string{"--nodes", "3"}, []int{3}, 5},
-		{"5 then 3, repeated", []string{"--nodes", "5, 3,5"}, []int{5, 3}, 5},
+		{"3 only", []string{"--nodes", "3"}, []int{3}, 9},
+		{"5 then 3, repeated", []string{"--nodes", "5, 3,5"}, []int{5, 3}, 9},
 		{"quick: fewer trials", []string{"--quick"}, []int{3, 5}, 3},
 		{"quick with trials", []string{"--quick", "--trials", "7"}, []int{3, 5}, 7},
 	}

@@ -104,7 +104,7 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 	}
 
 	fmt.Fprintln(w, "ratio = easykv ÷ etcd: above 1 means more ops/s for easykv; for failover, below 1 means easykv elects sooner.")
-	fmt.Fprintf(w, "workloads: %d-byte keys, %d-byte values, %d-key space; easykv-ctl bench and etcd's benchmark tool (--conns=16 for 64 clients).\n", keySize, valueSize, keySpace)
+	fmt.Fprintf(w, "workloads: %d-byte keys, %d-byte values, %d-key space; easykv-ctl bench and etcd's benchmark tool, both with --conns=16 for 64 clients.\n", keySize, valueSize, keySpace)
 	fmt.Fprintln(w, "  etcd's range reads one fixed key holding a full value; easykv's get reads random keys of the space, some never written.")
 	fmt.Fprintln(w, "  etcd's tool sends to every member in turn (followers forward to the leader); easykv-ctl sends to the leader.")
 	fmt.Fprintln(w, "failover: SIGSTOP the leader; time until another member reports itself leader (easykv: watch events; etcd: status polled every 10ms).")
