@@ -194,7 +194,15 @@ func runEasykv(ctx context.Context, opts options, b *block, logf func(string, ..
 		return err
 	}
 	defer el.close()
-	b.easykvFailover, err = measureFailover(ctx, el, opts.trials, syscall.Kill, logf)
+	if b.easykvFailover, err = measureFailover(ctx, el, opts.trials, syscall.Kill, logf); err != nil {
+		return err
+	}
+	if _, err := kv.healthyLeader(ctx); err != nil {
+		return fmt.Errorf("after failover: %w", err)
+	}
+	load := workloads(opts.quick)[1]
+	logf("easykv, %d nodes: dashboard CPU, idle then under %s", b.nodes, load.name)
+	b.dashboard, err = measureDashboard(ctx, kv, opts.bin, load)
 	return err
 }
 

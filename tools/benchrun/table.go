@@ -19,6 +19,7 @@ type block struct {
 	etcdFailover   []time.Duration // each trial; nil when etcd did not run
 	etcdVersion    string          // etcd's server version; "" when etcd did not run
 	etcdNote       string          // why etcd did not run
+	dashboard      dashboardCPU    // easykv-tui watching the easykv cluster
 }
 
 // row is one workload on both systems.
@@ -100,6 +101,12 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 			ratio = ratioOf(kvMed.Seconds(), median(b.etcdFailover).Seconds())
 		}
 		line(w, b, fmt.Sprintf("failover median (%d)", trials), fmt.Sprintf("%.2f s", kvMed.Seconds()), "", etcdMed, "", ratio)
+		if d := b.dashboard; d.note != "" {
+			fmt.Fprintf(w, "dashboard CPU: %s\n", d.note)
+		} else {
+			fmt.Fprintf(w, "dashboard CPU (easykv-tui in a %d×%d tmux window): %.1f%% of a core watching the idle cluster, %.1f%% during %s (%.0f ops/s)\n",
+				dashboardCols, dashboardRows, d.idle, d.load, d.load64, d.loadOps)
+		}
 		fmt.Fprintln(w)
 	}
 
