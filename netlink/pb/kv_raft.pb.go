@@ -514,7 +514,7 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{14, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type Traffic_Kind int32
@@ -578,7 +578,7 @@ func (x Traffic_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Traffic_Kind.Descriptor instead.
 func (Traffic_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16, 0}
 }
 
 type RaftKvMessage struct {
@@ -1618,8 +1618,13 @@ type NodeStatus struct {
 	Partitioned           bool                   `protobuf:"varint,23,opt,name=partitioned,proto3" json:"partitioned,omitempty"`                                                      // cut off from every peer by PARTITION
 	IsolatedFrom          []string               `protobuf:"bytes,24,rep,name=isolated_from,json=isolatedFrom,proto3" json:"isolated_from,omitempty"`                                 // peers cut off by ISOLATE
 	DelayMs               int64                  `protobuf:"varint,25,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"`                                               // outbound delay set by DELAY
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The terms of the last entries of the log (up to 256, ending at
+	// last_index), run-length encoded: each run's term holds from its
+	// first_index up to the next run's, the last run up to last_index.
+	// A log view can draw every cell from these without the entries.
+	LogTerms      []*TermRun `protobuf:"bytes,26,rep,name=log_terms,json=logTerms,proto3" json:"log_terms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeStatus) Reset() {
@@ -1827,6 +1832,66 @@ func (x *NodeStatus) GetDelayMs() int64 {
 	return 0
 }
 
+func (x *NodeStatus) GetLogTerms() []*TermRun {
+	if x != nil {
+		return x.LogTerms
+	}
+	return nil
+}
+
+// TermRun is a stretch of log entries of one term.
+type TermRun struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FirstIndex    int64                  `protobuf:"varint,1,opt,name=first_index,json=firstIndex,proto3" json:"first_index,omitempty"`
+	Term          int64                  `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TermRun) Reset() {
+	*x = TermRun{}
+	mi := &file_kv_raft_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TermRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TermRun) ProtoMessage() {}
+
+func (x *TermRun) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TermRun.ProtoReflect.Descriptor instead.
+func (*TermRun) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TermRun) GetFirstIndex() int64 {
+	if x != nil {
+		return x.FirstIndex
+	}
+	return 0
+}
+
+func (x *TermRun) GetTerm() int64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
 type WatchRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	StatusIntervalMs int64                  `protobuf:"varint,1,opt,name=status_interval_ms,json=statusIntervalMs,proto3" json:"status_interval_ms,omitempty"` // how often a STATUS event is sent; 0 means 100ms
@@ -1836,7 +1901,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +1913,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +1926,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{13}
+	return file_kv_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchRequest) GetStatusIntervalMs() int64 {
@@ -1890,7 +1955,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +1967,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +1980,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{14}
+	return file_kv_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchEvent) GetKind() WatchEvent_Kind {
@@ -2017,7 +2082,7 @@ type Traffic struct {
 
 func (x *Traffic) Reset() {
 	*x = Traffic{}
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2094,7 @@ func (x *Traffic) String() string {
 func (*Traffic) ProtoMessage() {}
 
 func (x *Traffic) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2107,7 @@ func (x *Traffic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Traffic.ProtoReflect.Descriptor instead.
 func (*Traffic) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Traffic) GetKind() Traffic_Kind {
@@ -2119,7 +2184,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2131,7 +2196,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2144,7 +2209,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AdminRequest) GetCommand() AdminCommand {
@@ -2179,7 +2244,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2256,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2269,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{17}
+	return file_kv_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AdminResponse) GetOk() bool {
@@ -2358,7 +2423,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"matchIndex\x12\x1d\n" +
 	"\n" +
 	"next_index\x18\x03 \x01(\x03R\tnextIndex\x12#\n" +
-	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\xd7\x06\n" +
+	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\x85\a\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2388,7 +2453,12 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x18base_election_timeout_ms\x18\x16 \x01(\x03R\x15baseElectionTimeoutMs\x12 \n" +
 	"\vpartitioned\x18\x17 \x01(\bR\vpartitioned\x12#\n" +
 	"\risolated_from\x18\x18 \x03(\tR\fisolatedFrom\x12\x19\n" +
-	"\bdelay_ms\x18\x19 \x01(\x03R\adelayMs\"<\n" +
+	"\bdelay_ms\x18\x19 \x01(\x03R\adelayMs\x12,\n" +
+	"\tlog_terms\x18\x1a \x03(\v2\x0f.easykv.TermRunR\blogTerms\">\n" +
+	"\aTermRun\x12\x1f\n" +
+	"\vfirst_index\x18\x01 \x01(\x03R\n" +
+	"firstIndex\x12\x12\n" +
+	"\x04term\x18\x02 \x01(\x03R\x04term\"<\n" +
 	"\fWatchRequest\x12,\n" +
 	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xad\x04\n" +
 	"\n" +
@@ -2492,7 +2562,7 @@ func file_kv_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_kv_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_kv_raft_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: easykv.ErrorCode
 	(EntryType)(0),                 // 1: easykv.EntryType
@@ -2516,11 +2586,12 @@ var file_kv_raft_proto_goTypes = []any{
 	(*StatusRequest)(nil),          // 19: easykv.StatusRequest
 	(*PeerProgress)(nil),           // 20: easykv.PeerProgress
 	(*NodeStatus)(nil),             // 21: easykv.NodeStatus
-	(*WatchRequest)(nil),           // 22: easykv.WatchRequest
-	(*WatchEvent)(nil),             // 23: easykv.WatchEvent
-	(*Traffic)(nil),                // 24: easykv.Traffic
-	(*AdminRequest)(nil),           // 25: easykv.AdminRequest
-	(*AdminResponse)(nil),          // 26: easykv.AdminResponse
+	(*TermRun)(nil),                // 22: easykv.TermRun
+	(*WatchRequest)(nil),           // 23: easykv.WatchRequest
+	(*WatchEvent)(nil),             // 24: easykv.WatchEvent
+	(*Traffic)(nil),                // 25: easykv.Traffic
+	(*AdminRequest)(nil),           // 26: easykv.AdminRequest
+	(*AdminResponse)(nil),          // 27: easykv.AdminResponse
 }
 var file_kv_raft_proto_depIdxs = []int32{
 	4,  // 0: easykv.RaftKvMessage.type:type_name -> easykv.RaftKvMessage.MessageType
@@ -2534,10 +2605,10 @@ var file_kv_raft_proto_depIdxs = []int32{
 	18, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
 	19, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
 	21, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
-	22, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
-	23, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
-	25, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
-	26, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
+	23, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
+	24, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
+	26, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
+	27, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
 	5,  // 15: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
 	0,  // 16: easykv.KvResponse.code:type_name -> easykv.ErrorCode
 	1,  // 17: easykv.LogEntry.type:type_name -> easykv.EntryType
@@ -2546,18 +2617,19 @@ var file_kv_raft_proto_depIdxs = []int32{
 	2,  // 20: easykv.NodeStatus.role:type_name -> easykv.Role
 	20, // 21: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
 	14, // 22: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
-	7,  // 23: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
-	2,  // 24: easykv.WatchEvent.role:type_name -> easykv.Role
-	21, // 25: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
-	24, // 26: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
-	8,  // 27: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
-	3,  // 28: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
-	21, // 29: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	22, // 23: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
+	7,  // 24: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
+	2,  // 25: easykv.WatchEvent.role:type_name -> easykv.Role
+	21, // 26: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
+	25, // 27: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
+	8,  // 28: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
+	3,  // 29: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
+	21, // 30: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_kv_raft_proto_init() }
@@ -2571,7 +2643,7 @@ func file_kv_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_raft_proto_rawDesc), len(file_kv_raft_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
