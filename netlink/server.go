@@ -23,10 +23,10 @@ type Handler interface {
 	StepPeer(m *pb.RaftKvMessage)
 	// Status is a snapshot of the node, for STATUS_RESPONSE and STATUS events.
 	Status() *pb.NodeStatus
-	// Subscribe streams role/term/vote/leader events until cancel is called.
-	// The node drops events for a subscriber that falls behind rather than
-	// blocking. Events may be shared between subscribers: netlink never
-	// modifies them.
+	// Subscribe streams role/term/vote/leader events, and MESSAGES events
+	// counting Raft traffic, until cancel is called. The node drops events
+	// for a subscriber that falls behind rather than blocking. Events may
+	// be shared between subscribers: netlink never modifies them.
 	Subscribe() (events <-chan *pb.WatchEvent, cancel func())
 	// Admin runs an admin command (pause, resume).
 	Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse

@@ -287,31 +287,46 @@ func statusInterval(ms int64) time.Duration {
 }
 
 // watch sends a STATUS event now and every interval, and every event of the
-// node in between, until ctx ends.
+// node in between, until ctx ends. Of the MESSAGES events, at most one goes
+// out between two STATUS events: the others are merged and go out after
+// the next STATUS.
 func (cc *clientConn) watch(ctx context.Context, id uint64, interval time.Duration) {
 	events, unsubscribe := cc.s.h.Subscribe()
 	defer unsubscribe()
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	ev := cc.statusEvent()
+	out := []*pb.WatchEvent{cc.statusEvent()}
+	var held heldTraffic
+	trafficSent := false // a MESSAGES event went out since the last STATUS
 	for {
-		if ev != nil {
+		for _, ev := range out {
 			m := &pb.RaftKvMessage{Type: pb.RaftKvMessage_WATCH_EVENT, RequestId: id, Event: ev}
 			if !cc.send(ctx, m) {
 				return
 			}
 		}
+		out = out[:0]
 		select {
 		case <-ctx.Done():
 			return
 		case e, ok := <-events:
-			if !ok {
+			switch {
+			case !ok:
 				// The node ended the subscription; status events go on.
 				events = nil
+			case e.GetKind() != pb.WatchEvent_MESSAGES:
+				out = append(out, e)
+			case trafficSent:
+				held.add(e)
+			default:
+				out, trafficSent = append(out, e), true
 			}
-			ev = e
 		case <-ticker.C:
-			ev = cc.statusEvent()
+			out = append(out, cc.statusEvent())
+			trafficSent = false
+			if e := held.take(); e != nil {
+				out, trafficSent = append(out, e), true
+			}
 		}
 	}
 }

@@ -614,3 +614,30 @@ func TestProposeAtLastIndex(t *testing.T) {
 		t.Fatalf("log changed: %+v", st)
 	}
 }
+
+// TestLogTermRuns: the last entries' terms as runs, durable or not, each
+// run starting where the term changes.
+func TestLogTermRuns(t *testing.T) {
+	r := newTestRaft(t, three, withLog(1, 1, 1, 2, 2, 4))
+	makeLeader(t, r) // the no-op, term 5
+	r.Propose([]byte("x"))
+	r.Propose([]byte("y"))
+	for _, tc := range []struct {
+		n    int
+		want []TermRun
+	}{
+		{0, nil},
+		{-3, nil},
+		{1, []TermRun{{9, 5}}},
+		{3, []TermRun{{7, 5}}},
+		{4, []TermRun{{6, 4}, {7, 5}}},
+		{256, []TermRun{{1, 1}, {4, 2}, {6, 4}, {7, 5}}},
+	} {
+		if got := r.LogTermRuns(tc.n); !slices.Equal(got, tc.want) {
+			t.Errorf("LogTermRuns(%d) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+	if got := newTestRaft(t, three).LogTermRuns(5); got != nil {
+		t.Fatalf("empty log: %v", got)
+	}
+}

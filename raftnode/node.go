@@ -62,6 +62,10 @@ const subscriberQueue = 1024
 // logTailLen is how many of the last log entries a status carries.
 const logTailLen = 8
 
+// logTermsLen is how many of the last entries a status gives the terms of
+// (as runs, usually one to three): what a log view draws.
+const logTermsLen = 256
+
 // NodeConfig is what a Node needs to run.
 type NodeConfig struct {
 	ID              string            // this node's id
@@ -116,6 +120,11 @@ type Node struct {
 
 	snap atomic.Pointer[snapshot] // latest state, for Status from any goroutine
 
+	// The Raft messages counted for the next MESSAGES event (traffic.go).
+	traffic   trafficTable   // sent and stepped by the loop; owned by the Run goroutine
+	lateSent  *sharedTraffic // sent by the persister
+	trafficAt time.Time      // when the last MESSAGES event went out; owned by the Run goroutine
+
 	mu   sync.Mutex                   // guards subs
 	subs map[chan *pb.WatchEvent]bool // event watchers
 }
@@ -128,6 +137,8 @@ type snapshot struct {
 	// tail describes the last entries of the log, oldest first, on first
 	// use: the loop publishes far more often than anyone looks.
 	tail func() []*pb.LogEntry
+	// terms are the terms of the last logTermsLen entries.
+	terms []TermRun
 }
 
 type adminRequest struct {
@@ -185,6 +196,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	others := otherMembers(cfg.Members, cfg.ID)
 	n := &Node{
 		cfg:        cfg,
 		tick:       tick,
@@ -200,6 +212,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		durable:    HardState{Term: hs.Term, Vote: hs.Vote},
 		queuedHard: HardState{Term: hs.Term, Vote: hs.Vote},
 		subs:       map[chan *pb.WatchEvent]bool{},
+		traffic:    newTrafficTable(others),
+		lateSent:   &sharedTraffic{t: newTrafficTable(others)},
 	}
 	n.publishSnapshot(false, time.Now())
 	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "snapshot_index", kv.AppliedIndex(), "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
@@ -215,7 +229,7 @@ func (n *Node) Run(ctx context.Context) error {
 	paused := false
 	lastTick := time.Now()
 	defer n.clients.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
-	n.persister = newPersister(n.storage, n.cfg.Storage, n.cfg.Transport)
+	n.persister = newPersister(n.storage, n.cfg.Storage, n.cfg.Transport, n.lateSent)
 	go n.persister.run()
 	// Stopped first, so that no write is under way when Run returns (the
 	// caller closes the log then).
@@ -233,6 +247,7 @@ func (n *Node) Run(ctx context.Context) error {
 				lastTick = now
 			}
 			publish = true
+			n.publishTraffic(now)
 		case m := <-n.recvc:
 			n.step(m, paused)
 		case call := <-n.kvc:
@@ -319,6 +334,7 @@ func (n *Node) step(m Message, paused bool) {
 	if paused {
 		return
 	}
+	n.traffic.count(false, &m)
 	if err := n.core.Step(m); err != nil {
 		n.logger.Debug("dropped peer message", "from", m.From, "type", m.Type, "err", err)
 	}
@@ -337,6 +353,7 @@ func (n *Node) handleReady(rd Ready, paused bool) {
 		switch {
 		case paused:
 		case earlyMessage(m, n.durable.Term):
+			n.traffic.count(true, &m)
 			n.cfg.Transport.Send(m.To, toWire(m, &n.wire))
 		default:
 			late = append(late, m)
@@ -422,6 +439,7 @@ func (n *Node) publishSnapshot(paused bool, lastTick time.Time) {
 	tail := n.core.LogTail(logTailLen)
 	n.snap.Store(&snapshot{
 		status:   n.core.Status(),
+		terms:    n.core.LogTermRuns(logTermsLen),
 		paused:   paused,
 		lastTick: lastTick,
 		tail:     sync.OnceValue(func() []*pb.LogEntry { return tailToWire(tail) }),
@@ -477,7 +495,9 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 }
 
 // Subscribe returns a channel of events for one watcher and a function that
-// ends the subscription.
+// ends the subscription. Besides the core's events, it carries a MESSAGES
+// event at most every trafficWindow, when Raft messages were sent or
+// stepped since the last one.
 func (n *Node) Subscribe() (<-chan *pb.WatchEvent, func()) {
 	ch := make(chan *pb.WatchEvent, subscriberQueue)
 	n.mu.Lock()

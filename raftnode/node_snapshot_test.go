@@ -100,6 +100,13 @@ func TestNodeRestartsFromSnapshot(t *testing.T) {
 	if got := n.Status().GetAppliedIndex(); got < int64(last) {
 		t.Errorf("restarted node starts at applied %d, want at least the snapshot's %d", got, last)
 	}
+	// The status gives the log's terms as runs for the dashboard's log
+	// view, over the last 256 entries or fewer.
+	st := n.Status()
+	runs := st.GetLogTerms()
+	if len(runs) == 0 || runs[0].GetFirstIndex() != max(1, st.GetLastIndex()-255) || runs[len(runs)-1].GetTerm() != st.GetLastTerm() {
+		t.Errorf("log_terms = %v with last index %d, term %d; want runs over the last 256 ending in the last term", runs, st.GetLastIndex(), st.GetLastTerm())
+	}
 	for i, want := range []string{"v28", "v29", "v30", "v27"} {
 		deadline := time.Now().Add(5 * time.Second)
 		for {

@@ -36,6 +36,9 @@ func (n *Node) Status() *pb.NodeStatus {
 		VotesRejected:         st.VotesRejected,
 		LogTail:               s.tail(),
 	}
+	for _, run := range s.terms {
+		out.LogTerms = append(out.LogTerms, &pb.TermRun{FirstIndex: int64(run.First), Term: int64(run.Term)})
+	}
 	if n.cfg.Faults != nil {
 		partitioned, isolated, delay := n.cfg.Faults.State()
 		out.Partitioned, out.IsolatedFrom, out.DelayMs = partitioned, isolated, delay.Milliseconds()

@@ -17,6 +17,7 @@ type persister struct {
 	storage   *segmentStorage // writes the entries
 	hard      HardStateStore  // saves the hard state
 	transport Transport       // sends the messages that waited for a write
+	sent      *sharedTraffic  // counts what send hands to the transport
 
 	mu      sync.Mutex
 	queue   writeQueue // writes not started; guarded by mu
@@ -40,11 +41,12 @@ type written struct {
 
 // newPersister returns a persister over storage and hard whose queue
 // starts after the storage's last index; run starts it.
-func newPersister(storage *segmentStorage, hard HardStateStore, transport Transport) *persister {
+func newPersister(storage *segmentStorage, hard HardStateStore, transport Transport, sent *sharedTraffic) *persister {
 	return &persister{
 		storage:   storage,
 		hard:      hard,
 		transport: transport,
+		sent:      sent,
 		queue:     writeQueue{last: storage.LastIndex()},
 		wake:      make(chan struct{}, 1),
 		done:      make(chan written, 64),
@@ -131,8 +133,9 @@ func (p *persister) write(j writeJob) written {
 	return w
 }
 
-// send hands msgs to the transport.
+// send hands msgs to the transport, counting them.
 func (p *persister) send(msgs []Message) {
+	p.sent.countSent(msgs)
 	for _, m := range msgs {
 		p.transport.Send(m.To, toWire(m, nil))
 	}

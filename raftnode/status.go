@@ -126,3 +126,40 @@ func (r *Raft) LogTail(n int) []Entry {
 	ents, _ := r.log.slice(lo, last+1, math.MaxUint64)
 	return slices.Clone(ents)
 }
+
+// TermRun is a stretch of log entries of one term: from First up to the
+// next run's First, or to the last index.
+type TermRun struct {
+	First uint64 // index of the stretch's first entry
+	Term  uint64 // term of every entry in it
+}
+
+// LogTermRuns describes the terms of the last n entries of the log as
+// runs, oldest first. Terms never decrease along a log, so each run's end
+// is found by binary search: a few lookups per run, not one per entry.
+func (r *Raft) LogTermRuns(n int) []TermRun {
+	last := r.log.lastIndex()
+	if n <= 0 || last == 0 {
+		return nil
+	}
+	var runs []TermRun
+	for i := max(r.log.firstIndex(), last-min(uint64(n), last)+1); i <= last; {
+		t, ok := r.log.term(i)
+		if !ok {
+			return runs
+		}
+		runs = append(runs, TermRun{First: i, Term: t})
+		// The run ends at the last index in [i, last] whose term is t.
+		lo, hi := i, last
+		for lo < hi {
+			mid := lo + (hi-lo+1)/2
+			if mt, ok := r.log.term(mid); ok && mt == t {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		i = lo + 1
+	}
+	return runs
+}

@@ -94,6 +94,13 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.maybeStartSpare()
+	if l.active() == nil && l.spare != nil {
+		// An empty log's first Append needs the spare: make it now, so a
+		// new node's first write (a leader's no-op, a follower's ack)
+		// does not wait for a segment of zeros while its peers' election
+		// timers run out.
+		l.spare.wait()
+	}
 	return l, nil
 }
 

@@ -1,0 +1,266 @@
+package raftnode
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// trafficWindow is how often, at most, a node publishes a MESSAGES event:
+// the default status interval of a watch. netlink holds back and merges
+// the events for a watch that asked for a longer interval.
+const trafficWindow = 100 * time.Millisecond
+
+// trafficSlot is a kind of Raft message as a watcher sees it; the vote
+// kinds come twice, for votes and for pre-votes.
+type trafficSlot uint8
+
+const (
+	slotAppend trafficSlot = iota
+	slotHeartbeat
+	slotAppendOK
+	slotAppendReject
+	slotVote
+	slotVoteGranted
+	slotVoteDenied
+	slotPreVote
+	slotPreVoteGranted
+	slotPreVoteDenied
+	numTrafficSlots
+)
+
+// slotWire is each slot's kind and pre-vote flag on the wire.
+var slotWire = [numTrafficSlots]struct {
+	kind    pb.Traffic_Kind
+	preVote bool
+}{
+	slotAppend:         {pb.Traffic_APPEND, false},
+	slotHeartbeat:      {pb.Traffic_HEARTBEAT, false},
+	slotAppendOK:       {pb.Traffic_APPEND_OK, false},
+	slotAppendReject:   {pb.Traffic_APPEND_REJECT, false},
+	slotVote:           {pb.Traffic_VOTE, false},
+	slotVoteGranted:    {pb.Traffic_VOTE_GRANTED, false},
+	slotVoteDenied:     {pb.Traffic_VOTE_DENIED, false},
+	slotPreVote:        {pb.Traffic_VOTE, true},
+	slotPreVoteGranted: {pb.Traffic_VOTE_GRANTED, true},
+	slotPreVoteDenied:  {pb.Traffic_VOTE_DENIED, true},
+}
+
+// slotOf returns m's slot, or numTrafficSlots for a type no peer sends.
+func slotOf(m *Message) trafficSlot {
+	switch m.Type {
+	case MsgApp:
+		if len(m.Entries) > 0 {
+			return slotAppend
+		}
+		return slotHeartbeat
+	case MsgAppResp:
+		if m.Reject {
+			return slotAppendReject
+		}
+		return slotAppendOK
+	case MsgVote:
+		return slotVote
+	case MsgPreVote:
+		return slotPreVote
+	case MsgVoteResp:
+		if m.Reject {
+			return slotVoteDenied
+		}
+		return slotVoteGranted
+	case MsgPreVoteResp:
+		if m.Reject {
+			return slotPreVoteDenied
+		}
+		return slotPreVoteGranted
+	}
+	return numTrafficSlots
+}
+
+// trafficLine totals the messages of one direction, peer and slot.
+type trafficLine struct {
+	count   int64 // messages
+	entries int64 // entries they carried
+	match   int64 // highest index an accepted MsgAppResp reported
+	term    int64 // highest term among them
+}
+
+// add counts o's messages in l.
+func (l *trafficLine) add(o trafficLine) {
+	l.count += o.count
+	l.entries += o.entries
+	l.match = max(l.match, o.match)
+	l.term = max(l.term, o.term)
+}
+
+// trafficTable counts messages by direction, peer and slot in lines sized
+// once, so that counting on the hot path allocates nothing. It is not
+// safe for concurrent use.
+type trafficTable struct {
+	peers []string // the other members, sorted; shared, never modified
+	// lines holds one line per direction (sent first), peer (in peers'
+	// order) and slot.
+	lines   []trafficLine
+	counted bool // a message was counted since the last reset
+}
+
+func newTrafficTable(peers []string) trafficTable {
+	return trafficTable{peers: peers, lines: make([]trafficLine, 2*len(peers)*int(numTrafficSlots))}
+}
+
+// line returns the line of a direction, peer index and slot.
+func (t *trafficTable) line(sent bool, peer int, s trafficSlot) *trafficLine {
+	i := peer*int(numTrafficSlots) + int(s)
+	if !sent {
+		i += len(t.peers) * int(numTrafficSlots)
+	}
+	return &t.lines[i]
+}
+
+// count adds m, sent to m.To or received from m.From. Messages to or from
+// a node that is not a member are not counted: there is no line for them.
+func (t *trafficTable) count(sent bool, m *Message) {
+	peer := m.From
+	if sent {
+		peer = m.To
+	}
+	p, ok := slices.BinarySearch(t.peers, peer)
+	s := slotOf(m)
+	if !ok || s == numTrafficSlots {
+		return
+	}
+	l := t.line(sent, p, s)
+	l.count++
+	l.entries += int64(len(m.Entries))
+	if s == slotAppendOK {
+		l.match = max(l.match, int64(m.Index))
+	}
+	l.term = max(l.term, int64(m.Term))
+	t.counted = true
+}
+
+// addFrom adds o's counts, over the same peers, to t and resets o.
+func (t *trafficTable) addFrom(o *trafficTable) {
+	if !o.counted {
+		return
+	}
+	for i, l := range o.lines {
+		t.lines[i].add(l)
+	}
+	t.counted = true
+	o.reset()
+}
+
+// reset forgets everything counted.
+func (t *trafficTable) reset() {
+	clear(t.lines)
+	t.counted = false
+}
+
+// toWire returns the lines counted, as seen by node self: sent before
+// received, each by peer and kind.
+func (t *trafficTable) toWire(self string) []*pb.Traffic {
+	n := 0
+	for _, l := range t.lines {
+		if l.count > 0 {
+			n++
+		}
+	}
+	out := make([]*pb.Traffic, 0, n)
+	block := make([]pb.Traffic, n)
+	for _, sent := range []bool{true, false} {
+		for p, peer := range t.peers {
+			for s := range numTrafficSlots {
+				l := t.line(sent, p, s)
+				if l.count == 0 {
+					continue
+				}
+				w := &block[len(out)]
+				w.Kind, w.PreVote, w.Sent = slotWire[s].kind, slotWire[s].preVote, sent
+				w.From, w.To = peer, self
+				if sent {
+					w.From, w.To = self, peer
+				}
+				w.Count, w.Entries, w.Match, w.Term = l.count, l.entries, l.match, l.term
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// sharedTraffic is a trafficTable for the persister, which counts the
+// messages it sends after a write while the loop collects them.
+type sharedTraffic struct {
+	mu sync.Mutex   // guards t
+	t  trafficTable // what the persister sent since the loop last took it
+}
+
+// countSent counts msgs as sent, under one lock.
+func (s *sharedTraffic) countSent(msgs []Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range msgs {
+		s.t.count(true, &msgs[i])
+	}
+}
+
+// moveTo adds what s counted to t and resets s.
+func (s *sharedTraffic) moveTo(t *trafficTable) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.addFrom(&s.t)
+}
+
+// otherMembers returns the members but self, sorted.
+func otherMembers(members map[string]string, self string) []string {
+	peers := make([]string, 0, len(members))
+	for id := range members {
+		if id != self {
+			peers = append(peers, id)
+		}
+	}
+	sort.Strings(peers)
+	return peers
+}
+
+// publishTraffic publishes, once a window has passed since the last
+// MESSAGES event, the messages counted since, if there were any and
+// anyone watches. Called by the loop at each tick.
+func (n *Node) publishTraffic(now time.Time) {
+	if now.Sub(n.trafficAt) < trafficWindow {
+		return
+	}
+	n.lateSent.moveTo(&n.traffic)
+	if !n.traffic.counted {
+		return
+	}
+	n.trafficAt = now
+	defer n.traffic.reset()
+	if !n.watched() {
+		return
+	}
+	st := n.snap.Load().status
+	n.publish(&pb.WatchEvent{
+		Kind:     pb.WatchEvent_MESSAGES,
+		UnixMs:   now.UnixMilli(),
+		NodeId:   n.cfg.ID,
+		Term:     int64(st.Term),
+		Role:     roleToWire(st.Role),
+		LeaderId: st.Leader,
+		Traffic:  n.traffic.toWire(n.cfg.ID),
+	})
+}
+
+// watched reports whether anyone subscribes to the node's events.
+func (n *Node) watched() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.subs) > 0
+}
