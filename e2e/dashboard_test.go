@@ -22,11 +22,20 @@ type tmuxScreen struct {
 // and ends the session when the test ends.
 func startDashboard(t *testing.T, h *Harness) *tmuxScreen {
 	t.Helper()
+	return startTUI(t, nil, "--cluster", h.cfgPath)
+}
+
+// startTUI runs easykv-tui with args in a 120×40 tmux terminal, with env
+// ("NAME=value") added to its environment, and ends the session when the
+// test ends. Its history goes to the test's temp dir, not the user's.
+func startTUI(t *testing.T, env []string, args ...string) *tmuxScreen {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is needed to drive the dashboard in a real terminal (.ci/run installs it): %v", err)
 	}
 	s := &tmuxScreen{t: t, session: fmt.Sprintf("easykv-e2e-%d", time.Now().UnixNano())}
-	cmd := fmt.Sprintf("%s --cluster %s", bins.tui, h.cfgPath)
+	env = append([]string{"XDG_STATE_HOME=" + t.TempDir()}, env...)
+	cmd := fmt.Sprintf("env %s %s %s", strings.Join(env, " "), bins.tui, strings.Join(args, " "))
 	out, err := exec.Command("tmux", "new-session", "-d", "-s", s.session, "-x", "120", "-y", "40", cmd).CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)

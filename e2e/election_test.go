@@ -53,17 +53,7 @@ func TestPauseLeaderElectsNewOne(t *testing.T) {
 		t.Errorf("paused %s reports paused=false", old)
 	}
 
-	if res := h.Ctl("resume", old); res.code != 0 || res.stdout != "OK\n" {
-		t.Fatalf("easykv-ctl resume %s: exit %d, stdout %q, stderr %q; want 0 and OK", old, res.code, res.stdout, res.stderr)
-	}
-	h.waitFor(old+" to follow "+leader, func() (bool, string) {
-		st, err := h.Status(old)
-		if err != nil {
-			return false, err.Error()
-		}
-		return st.GetRole() == pb.Role_ROLE_FOLLOWER && st.GetLeaderId() == leader && !st.GetPaused(),
-			describe(map[string]*pb.NodeStatus{old: st})
-	})
+	h.resumeToFollow(old, leader)
 	st := h.mustStatus(leader)
 	if st.GetRole() != pb.Role_ROLE_LEADER || st.GetTerm() != term {
 		t.Errorf("after resuming %s: %s is %v in term %d, want leader in term %d (the resumed node disrupted it)", old, leader, st.GetRole(), st.GetTerm(), term)

@@ -360,6 +360,23 @@ func (h *Harness) waitFor(what string, cond func() (ok bool, why string)) {
 	}
 }
 
+// resumeToFollow resumes the paused node old with easykv-ctl and waits
+// until it follows leader.
+func (h *Harness) resumeToFollow(old, leader string) {
+	h.t.Helper()
+	if res := h.Ctl("resume", old); res.code != 0 || res.stdout != "OK\n" {
+		h.t.Fatalf("easykv-ctl resume %s: exit %d, stdout %q, stderr %q; want 0 and OK", old, res.code, res.stdout, res.stderr)
+	}
+	h.waitFor(old+" to follow "+leader, func() (bool, string) {
+		st, err := h.Status(old)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.GetRole() == pb.Role_ROLE_FOLLOWER && st.GetLeaderId() == leader && !st.GetPaused(),
+			describe(map[string]*pb.NodeStatus{old: st})
+	})
+}
+
 // waitLeader waits until exactly one node, ignoring those in excluding,
 // reports itself leader and every reachable unpaused node (again ignoring
 // excluding) follows it in its term. It returns the leader and its term.

@@ -2,11 +2,13 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/cellbuf"
 
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -21,61 +23,118 @@ const (
 	maxErrLines = 3
 )
 
-// viewCards lays the node cards out in rows as wide as the terminal, each
-// card in a row as tall as the tallest. Each card ends with the tail of its
-// node's log: as many entries as let the cards fit in height lines, the same
-// number on every card. If the cards do not fit even without a log, they
-// are drawn taller than height and the caller cuts them.
-func viewCards(c *programContext, nodes []*nodeState, height int) string {
-	perRow := max(1, min(len(nodes), c.width/minCardWidth))
-	width := max(c.width/perRow, cardChrome+1)
-	inner := width - cardChrome
-	styles := make([]lipgloss.Style, len(nodes))
-	bodies := make([]string, len(nodes))
-	rows := make([]int, len(nodes)) // lines each card's body takes, as wrapped
-	tails := make([]int, len(nodes))
-	for i, n := range nodes {
-		styles[i] = c.styles.Card.
-			BorderForeground(n.badge().style(&c.styles).GetForeground()).
-			Width(width - 2)
-		bodies[i] = cardBody(c, n, inner)
-		rows[i] = lipgloss.Height(styles[i].Render(bodies[i])) - 2
-		tails[i] = len(n.status.GetLogTail())
-	}
-	limit := tailLimit(perRow, rows, tails, height)
-	var out []string
-	for start := 0; start < len(nodes); start += perRow {
-		end := min(start+perRow, len(nodes))
-		cardHeight := rowHeight(rows[start:end], tails[start:end], limit)
-		cards := make([]string, 0, end-start)
-		for i := start; i < end; i++ {
-			body := bodies[i]
-			if tail := tailLines(c, nodes[i].status, inner, limit); len(tail) > 0 {
-				body += "\n" + strings.Join(tail, "\n")
-			}
-			cards = append(cards, styles[i].Height(cardHeight).Render(body))
-		}
-		out = append(out, lipgloss.JoinHorizontal(lipgloss.Top, cards...))
-	}
-	return lipgloss.JoinVertical(lipgloss.Left, out...)
+// cardPlan is the node cards measured for the terminal's width: how many
+// to a row, and each one's style and body before its log tail. Measuring
+// once lets the layout try several heights without drawing the cards again.
+type cardPlan struct {
+	// perRow is how many cards sit side by side.
+	perRow int
+	// inner is the width of a card's text.
+	inner int
+	// frames are the styles of each card's frame: its role's colour.
+	frames []lipgloss.Style
+	// bodies are each card's text before its log tail, wrapped to inner,
+	// one line each.
+	bodies [][]string
+	// rows are the lines each body takes, as wrapped.
+	rows []int
+	// tails are how many log entries each node sent.
+	tails []int
 }
 
-// tailLimit is how many log entries each card may list so that the rows of
-// cards, perRow to a row, fit in height lines: at most maxTailLines, zero
-// when even that does not fit. rows and tails are each card's body lines
-// and log entries.
-func tailLimit(perRow int, rows, tails []int, height int) int {
+// planCards measures the cards of nodes for the terminal's width.
+func planCards(c *programContext, nodes []*nodeState) *cardPlan {
+	perRow := max(1, min(len(nodes), c.width/minCardWidth))
+	width := max(c.width/perRow, cardChrome+1)
+	p := &cardPlan{
+		perRow: perRow,
+		inner:  width - cardChrome,
+		frames: make([]lipgloss.Style, len(nodes)),
+		bodies: make([][]string, len(nodes)),
+		rows:   make([]int, len(nodes)),
+		tails:  make([]int, len(nodes)),
+	}
+	for i, n := range nodes {
+		p.frames[i] = c.styles.Card.UnsetBorderStyle().UnsetPadding().
+			Foreground(n.badge().style(&c.styles).GetForeground())
+		// Wrapped as lipgloss wraps a block's text (cellbuf.Wrap at its
+		// width less the padding), so the cards look as if lipgloss drew
+		// them.
+		p.bodies[i] = strings.Split(cellbuf.Wrap(cardBody(c, n, p.inner), p.inner, ""), "\n")
+		p.rows[i] = len(p.bodies[i])
+		p.tails[i] = len(n.status.GetLogTail())
+	}
+	return p
+}
+
+// height is how many lines the cards take when each lists at most limit
+// log entries.
+func (p *cardPlan) height(limit int) int {
+	total := 0
+	for start := 0; start < len(p.rows); start += p.perRow {
+		end := min(start+p.perRow, len(p.rows))
+		total += rowHeight(p.rows[start:end], p.tails[start:end], limit) + 2 // the borders
+	}
+	return total
+}
+
+// tailLimit is how many log entries each card may list so that the cards
+// fit in height lines: at most maxTailLines, zero when even that does not
+// fit.
+func (p *cardPlan) tailLimit(height int) int {
 	for limit := maxTailLines; limit > 0; limit-- {
-		total := 0
-		for start := 0; start < len(rows); start += perRow {
-			end := min(start+perRow, len(rows))
-			total += rowHeight(rows[start:end], tails[start:end], limit) + 2 // the borders
-		}
-		if total <= height {
+		if p.height(limit) <= height {
 			return limit
 		}
 	}
 	return 0
+}
+
+// viewCards lays the node cards out in rows as wide as the terminal, each
+// card in a row as tall as the tallest, each ending with the newest limit
+// entries of its node's log, the same number on every card. The frames are
+// drawn by hand rather than by lipgloss: a frame a message, for seven
+// cards, is where most of View's time went.
+func viewCards(c *programContext, nodes []*nodeState, p *cardPlan, limit int) string {
+	border := c.styles.Card.GetBorderStyle()
+	var b strings.Builder
+	for start := 0; start < len(nodes); start += p.perRow {
+		end := min(start+p.perRow, len(nodes))
+		cardHeight := rowHeight(p.rows[start:end], p.tails[start:end], limit)
+		cards := make([][]string, 0, end-start)
+		for i := start; i < end; i++ {
+			lines := p.bodies[i]
+			if tail := tailLines(c, nodes[i].status, p.inner, limit); len(tail) > 0 {
+				lines = append(lines[:len(lines):len(lines)], tail...)
+			}
+			cards = append(cards, frameCard(lines, p.inner, cardHeight, border, p.frames[i]))
+		}
+		for j := range cardHeight + 2 {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			for _, card := range cards {
+				b.WriteString(card[j])
+			}
+		}
+	}
+	return b.String()
+}
+
+// frameCard draws lines (none wider than inner) in border, styled by
+// style, with a space either side, height lines tall inside the border.
+func frameCard(lines []string, inner, height int, border lipgloss.Border, style lipgloss.Style) []string {
+	out := make([]string, 0, height+2)
+	out = append(out, style.Render(border.TopLeft+strings.Repeat(border.Top, inner+2)+border.TopRight))
+	left, right := style.Render(border.Left)+" ", " "+style.Render(border.Right)
+	for j := range height {
+		line := ""
+		if j < len(lines) {
+			line = lines[j]
+		}
+		out = append(out, left+line+strings.Repeat(" ", max(0, inner-ansi.StringWidth(line)))+right)
+	}
+	return append(out, style.Render(border.BottomLeft+strings.Repeat(border.Bottom, inner+2)+border.BottomRight))
 }
 
 // rowHeight is the inner height of a row of cards whose bodies take rows
@@ -92,7 +151,11 @@ func rowHeight(rows, tails []int, limit int) int {
 func cardBody(c *programContext, n *nodeState, inner int) string {
 	st := &c.styles
 	b := n.badge()
-	head := []string{st.ID.Render(n.node.ID) + " " + b.style(st).Render(b.text())}
+	first := st.ID.Render(n.node.ID) + " " + b.style(st).Render(b.text())
+	if b == badgeLeader {
+		first += " " + pulse(c, n)
+	}
+	head := []string{first}
 	if n.status.GetPaused() {
 		head = append(head, st.Paused.Render(pausedText))
 	}
@@ -157,17 +220,45 @@ func timerBar(c *programContext, n *nodeState, inner int) string {
 		st.BarEmpty.Render(strings.Repeat("░", barWidth-full)) + " " + secs
 }
 
-// tallyLines shows a (pre-)candidate's votes so far against the quorum.
+// The marks of a vote tally, one per node, readable without colour.
+const (
+	// voteGranted, voteDenied and voteWaiting mark a node that granted its
+	// (pre-)vote, refused it, or has not answered.
+	voteGranted = "●"
+	voteDenied  = "✗"
+	voteWaiting = "○"
+)
+
+// tallyLines shows a (pre-)candidate's votes so far against the quorum, and
+// each node's answer: granted, denied, or waiting.
 func tallyLines(c *programContext, s *pb.NodeStatus, inner int) []string {
-	st := &c.styles
 	fields := []string{fmt.Sprintf("votes %d of %d needed", len(s.GetVotesGranted()), c.quorum)}
-	for _, id := range s.GetVotesGranted() {
-		fields = append(fields, st.Good.Render("✓")+" "+clean(id))
-	}
-	for _, id := range s.GetVotesRejected() {
-		fields = append(fields, st.Bad.Render("✗")+" "+clean(id))
+	for _, id := range c.ids {
+		fields = append(fields, voteMark(&c.styles, s, id)+" "+id)
 	}
 	return flow(inner, fields...)
+}
+
+// voteMark is node id's answer to the (pre-)candidate whose status is s.
+func voteMark(st *Styles, s *pb.NodeStatus, id string) string {
+	switch {
+	case slices.Contains(s.GetVotesGranted(), id):
+		return st.Good.Render(voteGranted)
+	case slices.Contains(s.GetVotesRejected(), id):
+		return st.Bad.Render(voteDenied)
+	default:
+		return st.Faint.Render(voteWaiting)
+	}
+}
+
+// pulse is the leader's heartbeat mark: lit (♥) for a moment after the
+// node reported sending heartbeats or entries, dark (♡) otherwise, so the
+// card beats while heartbeats go out and stops when the leader goes quiet.
+func pulse(c *programContext, n *nodeState) string {
+	if n.pulsing(c.now) {
+		return c.styles.Pulse.Render("♥")
+	}
+	return c.styles.Faint.Render("♡")
 }
 
 // peerLines shows how far the leader has replicated to each peer, one peer
@@ -213,30 +304,11 @@ func downLines(c *programContext, n *nodeState, inner int) []string {
 		st.Faint.Render(fmt.Sprintf("(attempt %d)", n.failures+1)))...)
 }
 
-// flow packs fields into lines at most width cells wide, two spaces apart,
-// never splitting a field; a field wider than width gets a line of its own.
-func flow(width int, fields ...string) []string {
-	var lines []string
-	cur := ""
-	for _, f := range fields {
-		switch {
-		case cur == "":
-			cur = f
-		case lipgloss.Width(cur)+2+lipgloss.Width(f) <= width:
-			cur += "  " + f
-		default:
-			lines = append(lines, cur)
-			cur = f
-		}
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines
-}
-
 // label is a faint name followed by its value.
 func label(st *Styles, name, value string) string {
+	if l, ok := st.Labels[name]; ok {
+		return l + " " + value
+	}
 	return st.Faint.Render(name) + " " + value
 }
 
@@ -246,4 +318,10 @@ func orDash(s string) string {
 		return "-"
 	}
 	return clean(s)
+}
+
+// flow packs fields into lines at most width cells wide, two spaces apart,
+// never splitting a field; a field wider than width gets a line of its own.
+func flow(width int, fields ...string) []string {
+	return wrapItems(fields, "  ", width)
 }

@@ -15,6 +15,9 @@ type programContext struct {
 	now time.Time
 	// quorum is how many votes win an election in this cluster.
 	quorum int
+	// ids are the cluster's node ids, in the cluster file's order, for the
+	// vote tallies.
+	ids []string
 }
 
 const (

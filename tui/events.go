@@ -144,20 +144,21 @@ func roleName(r pb.Role) string {
 	}
 }
 
-// viewEvents draws the event pane height lines tall: a heading, then the
-// newest lines that fit, oldest first, each cut to the width.
-func viewEvents(c *programContext, log *eventLog, height int) string {
+// viewEvents draws the event pane width cells wide and height lines tall:
+// a heading, then the newest lines that fit, oldest first, each cut to the
+// width.
+func viewEvents(c *programContext, log *eventLog, width, height int) string {
 	if height < 1 {
 		return ""
 	}
 	st := &c.styles
 	heading := st.Section.Render("events") + " " + st.Faint.Render(fmt.Sprintf("(%d)", log.total))
 	lines := make([]string, 0, height)
-	lines = append(lines, ansi.Truncate(heading, c.width, "…"))
+	lines = append(lines, ansi.Truncate(heading, width, "…"))
 	for _, e := range log.last(height - 1) {
 		line := st.EventTime.Render(e.at.Format("15:04:05.000")) + " " +
 			st.EventNode.Render(e.node) + " " + e.text
-		lines = append(lines, ansi.Truncate(line, c.width, "…"))
+		lines = append(lines, ansi.Truncate(line, width, "…"))
 	}
 	return padLines(strings.Join(lines, "\n"), height)
 }

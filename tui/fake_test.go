@@ -20,7 +20,10 @@ import (
 	"github.com/easykv/easykv/netlink/pb"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+// update is the -update flag: set, it rewrites testdata/*.golden from the
+// current output. The golden package that teatest uses defines it, and a
+// flag can only be defined once.
+var update = flag.Lookup("update").Value.(flag.Getter)
 
 // t0 is the fake clock's start: 21:40:01.123 UTC.
 var t0 = time.Date(2025, 11, 25, 21, 40, 1, 123_000_000, time.UTC)
@@ -318,7 +321,7 @@ func statusEv(s *pb.NodeStatus) *pb.WatchEvent {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if update.Get().(bool) {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

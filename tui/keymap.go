@@ -7,9 +7,21 @@ import "github.com/charmbracelet/bubbles/key"
 type KeyMap struct {
 	// Submit runs the command in the prompt.
 	Submit key.Binding
-	// Complete accepts the prompt's suggested completion (handled by the
-	// text input; listed here so the help shows it).
+	// Complete completes the word before the cursor: a command, a node id
+	// or a key; pressed again it cycles through the candidates.
 	Complete key.Binding
+	// HistoryPrev and HistoryNext browse the commands run before, as a
+	// shell does.
+	HistoryPrev, HistoryNext key.Binding
+	// PauseLeader pauses the current leader; ResumeAll resumes every node.
+	PauseLeader, ResumeAll key.Binding
+	// Clear empties the event pane and the status line.
+	Clear key.Binding
+	// LogBack and LogForward scroll the log view half a page towards older
+	// or newer entries ([ and ] only when the prompt is empty); LogFollow
+	// makes it follow the newest entries again (end, while scrolled back;
+	// otherwise end moves the prompt's cursor).
+	LogBack, LogForward, LogFollow key.Binding
 	// Help toggles the help overlay; only when the prompt is empty, so "?"
 	// can still be typed into a command.
 	Help key.Binding
@@ -17,6 +29,13 @@ type KeyMap struct {
 	Cancel key.Binding
 	// Quit leaves the dashboard from anywhere.
 	Quit key.Binding
+	// ReplayPause, ReplayStep, ReplayFaster, ReplaySlower, ReplayBack,
+	// ReplayForward and ReplayRestart control a replay (see Replay): pause
+	// or resume, step to the next event, double or halve the speed, seek 5 s
+	// back or forward, start again. Disabled, so unlisted, in a live
+	// dashboard; a replay enables them, and takes them only while the prompt
+	// is empty.
+	ReplayPause, ReplayStep, ReplayFaster, ReplaySlower, ReplayBack, ReplayForward, ReplayRestart key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's bindings.
@@ -27,6 +46,29 @@ func DefaultKeyMap() KeyMap {
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help / clear")),
 		Quit:     key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+
+		// Log view keys; pgup and pgdown are free in the text input.
+		LogBack:    key.NewBinding(key.WithKeys("pgup", "["), key.WithHelp("pgup/[", "log view: older")),
+		LogForward: key.NewBinding(key.WithKeys("pgdown", "]"), key.WithHelp("pgdn/]", "log view: newer")),
+		LogFollow:  key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "log view: follow the tail")),
+
+		// Keys the text input does not edit with (it uses ctrl+a b d e f h
+		// k n p u v w); ctrl+p/ctrl+n only move through its suggestions,
+		// which the prompt does not use.
+		HistoryPrev: key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "older command")),
+		HistoryNext: key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "newer command")),
+		PauseLeader: key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "pause the leader")),
+		ResumeAll:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "resume all")),
+		Clear:       key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "clear events")),
+
+		// Replay keys; the log view has [ and ], the history ↑ and ↓.
+		ReplayPause:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "replay: pause/resume"), key.WithDisabled()),
+		ReplayStep:    key.NewBinding(key.WithKeys("."), key.WithHelp(".", "replay: next event"), key.WithDisabled()),
+		ReplayFaster:  key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "replay: faster ×2"), key.WithDisabled()),
+		ReplaySlower:  key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "replay: slower ÷2"), key.WithDisabled()),
+		ReplayBack:    key.NewBinding(key.WithKeys("left"), key.WithHelp("←", "replay: back 5s"), key.WithDisabled()),
+		ReplayForward: key.NewBinding(key.WithKeys("right"), key.WithHelp("→", "replay: forward 5s"), key.WithDisabled()),
+		ReplayRestart: key.NewBinding(key.WithKeys("0", "home"), key.WithHelp("0/home", "replay: restart"), key.WithDisabled()),
 	}
 }
 
@@ -37,5 +79,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the key list in the help overlay.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Submit, k.Complete}, {k.Help, k.Cancel, k.Quit}}
+	return [][]key.Binding{{k.Submit, k.Complete}, {k.Help, k.Cancel, k.Quit}, {k.HistoryPrev, k.HistoryNext},
+		{k.PauseLeader, k.ResumeAll, k.Clear}, {k.LogBack, k.LogForward, k.LogFollow},
+		{k.ReplayPause, k.ReplayStep, k.ReplayFaster, k.ReplaySlower, k.ReplayBack, k.ReplayForward, k.ReplayRestart}}
 }

@@ -27,6 +27,13 @@ const (
 	// promptNode stands in the event pane's node column for the results of
 	// commands typed at the prompt.
 	promptNode = ">"
+	// kvPatience, maxKVRetries and kvRetryDelay bound how a patient model
+	// (piped mode) waits out an election: a command is sent again every
+	// kvRetryDelay, until kvPatience after it was run (by the model's
+	// clock) or maxKVRetries times (by the wall clock's ticks).
+	kvPatience   = 5 * time.Second
+	maxKVRetries = 50
+	kvRetryDelay = 100 * time.Millisecond
 )
 
 // errEmptyAnswer stands for a KV call that returned neither an answer nor
@@ -46,6 +53,16 @@ type kvOp struct {
 	// asked are the ids of the nodes asked so far, in order; the last one is
 	// being asked now.
 	asked []string
+	// retries counts the times it was sent again after meeting an election
+	// (patient mode only).
+	retries int
+}
+
+// kvRetryMsg says a put, get or delete that met an election is to be sent
+// again, to whichever node leads by then.
+type kvRetryMsg struct {
+	// op is the operation, its request unchanged.
+	op kvOp
 }
 
 // put runs "put KEY VALUE"; VALUE is the rest of the line, spaces inside it
@@ -94,7 +111,7 @@ func (m *Model) get(args []string) tea.Cmd {
 			start: m.ctx.now,
 		}
 		if m.nodes[idx].conn == nil {
-			m.finish(op, id+" is not connected", true)
+			m.finish(op, failed(id+" is not connected"))
 			return nil
 		}
 		return m.send(idx, op)
@@ -116,7 +133,7 @@ func (m *Model) route(op kvOp) tea.Cmd {
 	op.start = m.ctx.now
 	idx := m.kvTarget()
 	if idx < 0 {
-		m.finish(op, "no node is connected", true)
+		m.finish(op, failed("no node is connected"))
 		return nil
 	}
 	return m.send(idx, op)
@@ -176,13 +193,21 @@ func (m *Model) kvDone(msg kvDoneMsg) tea.Cmd {
 	if msg.err == nil && msg.resp.GetCode() == pb.ErrorCode_NOT_LEADER && !op.req.GetStale() {
 		idx, why := m.redirect(op, msg.resp)
 		if idx < 0 {
-			m.finish(op, why, true)
+			if cmd := m.retryLater(op, why); cmd != nil {
+				return cmd
+			}
+			m.finish(op, failed(why))
 			return nil
 		}
 		return m.send(idx, op)
 	}
-	text, isErr := kvResult(op, msg.resp, msg.err, msg.at.Sub(op.start))
-	m.finish(op, text, isErr)
+	answer := kvResult(op, msg.resp, msg.err, msg.at.Sub(op.start))
+	if msg.err == nil && retryable(msg.resp.GetCode()) {
+		if cmd := m.retryLater(op, answer.text); cmd != nil {
+			return cmd
+		}
+	}
+	m.finish(op, answer)
 	switch {
 	case msg.err != nil:
 	case msg.resp.GetCode() == pb.ErrorCode_NOT_FOUND:
@@ -191,6 +216,45 @@ func (m *Model) kvDone(msg kvDoneMsg) tea.Cmd {
 		m.rememberKey(op.req.GetKey(), op.req.GetOpType() != pb.KvRequest_DELETE)
 	}
 	return nil
+}
+
+// retryable says an answer means the cluster is between leaders: the same
+// request, sent again once one is elected, can succeed. A write answered
+// TIMEOUT may have been applied; sent again with its session and sequence
+// number, it is applied at most once.
+func retryable(code pb.ErrorCode) bool {
+	switch code {
+	case pb.ErrorCode_TIMEOUT, pb.ErrorCode_UNAVAILABLE, pb.ErrorCode_PAUSED:
+		return true
+	}
+	return false
+}
+
+// retryLater schedules op to be sent again in a moment, when the model is
+// patient (piped mode, where no one can type the command again) and op has
+// not waited kvPatience or been retried maxKVRetries times; otherwise nil.
+// why is the failure it waits out, for the status line.
+func (m *Model) retryLater(op kvOp, why string) tea.Cmd {
+	if !m.repl.patient || op.req.GetStale() || op.retries >= maxKVRetries || m.ctx.now.Sub(op.start) >= kvPatience {
+		return nil
+	}
+	m.setStatus("%s → %s; trying again…", op.echo, why)
+	op.retries++
+	op.asked = nil // a fresh round of redirects
+	return tea.Tick(kvRetryDelay, func(time.Time) tea.Msg { return kvRetryMsg{op: op} })
+}
+
+// kvRetry sends op again, to the node most likely to lead now.
+func (m *Model) kvRetry(op kvOp) tea.Cmd {
+	idx := m.kvTarget()
+	if idx < 0 {
+		if cmd := m.retryLater(op, "no node is connected"); cmd != nil {
+			return cmd
+		}
+		m.finish(op, failed("no node is connected"))
+		return nil
+	}
+	return m.send(idx, op)
 }
 
 // redirect is the node a NOT_LEADER answer to op points to, or -1 and why
@@ -218,16 +282,39 @@ func (m *Model) redirect(op kvOp, resp *pb.KvResponse) (int, string) {
 	return idx, ""
 }
 
-// finish shows op's result on the status line and in the event pane.
-func (m *Model) finish(op kvOp, result string, isErr bool) {
-	line := clean(op.echo + " → " + result)
-	m.status = statusLine{text: line, isErr: isErr}
+// kvAnswer is how a put, get or delete ended, worded for the dashboard and
+// for piped mode.
+type kvAnswer struct {
+	// text follows the command and an arrow on the status line and in the
+	// event pane: "OK at index 8 via n2 (3.2ms)".
+	text string
+	// plain is what piped mode prints, as redis-cli would: `OK (n2, 3.2ms)`,
+	// `"alice"`, `(nil)`; empty for a failure, which prints text.
+	plain string
+	// isErr says the command failed.
+	isErr bool
+}
+
+// failed is a failure worded as text.
+func failed(text string) kvAnswer { return kvAnswer{text: text, isErr: true} }
+
+// finish shows op's result on the status line and in the event pane, and
+// hands it to piped mode.
+func (m *Model) finish(op kvOp, a kvAnswer) {
+	line := clean(op.echo + " → " + a.text)
+	m.status = statusLine{text: line, isErr: a.isErr, at: m.ctx.now}
 	m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: line})
+	switch {
+	case a.isErr:
+		m.emit("(error) " + clean(a.text))
+	default:
+		m.emit(a.plain)
+	}
 }
 
 // kvResult words the last answer to op, which took took from when it was
-// typed: the text after the arrow, and whether it is a failure.
-func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) (string, bool) {
+// typed.
+func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) kvAnswer {
 	node := op.asked[len(op.asked)-1]
 	isWrite := op.req.GetOpType() != pb.KvRequest_GET
 	maybe := ""
@@ -237,41 +324,45 @@ func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) (stri
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Sprintf("no answer from %s within %v%s", node, kvTimeout, maybe), true
+			return failed(fmt.Sprintf("no answer from %s within %v%s", node, kvTimeout, maybe))
 		}
-		return fmt.Sprintf("%s: %v%s", node, err, maybe), true
+		return failed(fmt.Sprintf("%s: %v%s", node, err, maybe))
 	}
 	via := fmt.Sprintf("via %s (%s", node, latency(took))
 	if len(op.asked) > 1 {
 		via += ", redirected by " + strings.Join(op.asked[:len(op.asked)-1], ", ")
 	}
 	via += ")"
+	ok := fmt.Sprintf("OK (%s, %s)", node, latency(took))
 	switch resp.GetCode() {
 	case pb.ErrorCode_OK:
 		switch op.req.GetOpType() {
 		case pb.KvRequest_GET:
-			return strconv.Quote(abbrev(resp.GetValue(), maxShownValue)) + " " + via, false
+			return kvAnswer{
+				text:  strconv.Quote(abbrev(resp.GetValue(), maxShownValue)) + " " + via,
+				plain: strconv.Quote(resp.GetValue()),
+			}
 		case pb.KvRequest_DELETE:
-			return "deleted" + atIndex(resp) + " " + via, false
+			return kvAnswer{text: "deleted" + atIndex(resp) + " " + via, plain: ok}
 		default:
-			return "OK" + atIndex(resp) + " " + via, false
+			return kvAnswer{text: "OK" + atIndex(resp) + " " + via, plain: ok}
 		}
 	case pb.ErrorCode_NOT_FOUND:
-		return "(not found) " + via, false
+		return kvAnswer{text: "(not found) " + via, plain: "(nil)"}
 	case pb.ErrorCode_PAUSED:
-		return node + " is paused" + detail(resp), true
+		return failed(node + " is paused" + detail(resp))
 	case pb.ErrorCode_TIMEOUT:
-		return "timed out on " + node + detail(resp) + maybe, true
+		return failed("timed out on " + node + detail(resp) + maybe)
 	case pb.ErrorCode_UNAVAILABLE:
-		return node + " is unavailable" + detail(resp), true
+		return failed(node + " is unavailable" + detail(resp))
 	case pb.ErrorCode_BAD_REQUEST:
-		return node + " rejected it" + detail(resp), true
+		return failed(node + " rejected it" + detail(resp))
 	case pb.ErrorCode_UNAUTHENTICATED:
-		return node + " refused it: not authenticated" + detail(resp), true
+		return failed(node + " refused it: not authenticated" + detail(resp))
 	case pb.ErrorCode_NOT_LEADER:
-		return node + " is not the leader" + detail(resp), true
+		return failed(node + " is not the leader" + detail(resp))
 	default:
-		return fmt.Sprintf("%s answered %v%s", node, resp.GetCode(), detail(resp)), true
+		return failed(fmt.Sprintf("%s answered %v%s", node, resp.GetCode(), detail(resp)))
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -419,7 +421,7 @@ func TestTabCompletesKVCommandsAndKnownKeys(t *testing.T) {
 		defer h.send(tea.KeyMsg{Type: tea.KeyEsc})
 		return h.m.input.Value()
 	}
-	for typed, want := range map[string]string{"g": "get ", "pu": "put ", "de": "delete "} {
+	for typed, want := range map[string]string{"g": "get ", "pu": "put ", "de": "del", "st": "status", "dele": "delete "} {
 		if got := complete(typed); got != want {
 			t.Errorf("tab after %q gave %q, want %q", typed, got, want)
 		}
@@ -434,10 +436,23 @@ func TestTabCompletesKVCommandsAndKnownKeys(t *testing.T) {
 	if got := complete("delete u"); got != "delete user:1" {
 		t.Errorf("after a put, tab after \"delete u\" gave %q, want delete user:1", got)
 	}
+	// A put's value must follow its key: the completion ends in a space.
+	if got := complete("put u"); got != "put user:1 " {
+		t.Errorf("after a put, tab after \"put u\" gave %q, want \"put user:1 \"", got)
+	}
+	// Keys read are remembered too; the newest is offered first.
+	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "x"}, nil)
+	h.run(h.typeLine("get user:2"))
+	if got := complete("get u"); got != "get user:" {
+		t.Errorf("with two keys, tab after \"get u\" gave %q, want their common prefix", got)
+	}
+	if want := "2 completions: user:2  user:1"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
 	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_OK}, nil)
 	h.run(h.typeLine("delete user:1"))
-	if got := complete("get u"); got != "get u" {
-		t.Errorf("after the delete, tab still completes %q", got)
+	if got := complete("get u"); got != "get user:2" {
+		t.Errorf("after the delete of user:1, tab after \"get u\" gave %q, want get user:2 alone", got)
 	}
 }
 
@@ -447,8 +462,12 @@ func TestKnownKeysBounded(t *testing.T) {
 		h.m.rememberKey(fmt.Sprint("k", i), true)
 	}
 	h.m.rememberKey("k40", true) // again: moves to the front, not twice
-	if len(h.m.knownKeys) != maxKnownKeys || h.m.knownKeys[0] != "k40" || h.m.knownKeys[1] != "k36" {
+	newest := fmt.Sprint("k", maxKnownKeys+4)
+	if len(h.m.knownKeys) != maxKnownKeys || h.m.knownKeys[0] != "k40" || h.m.knownKeys[1] != newest {
 		t.Errorf("known keys %v, want %d, newest first", h.m.knownKeys, maxKnownKeys)
+	}
+	if slices.Contains(h.m.knownKeys, "k0") {
+		t.Error("the oldest key was kept")
 	}
 }
 
@@ -468,5 +487,67 @@ func TestLatency(t *testing.T) {
 		if got := latency(tt.d); got != tt.want {
 			t.Errorf("latency(%v) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+func TestPatientModelWaitsOutAnElection(t *testing.T) {
+	h := kvHarness(t)
+	h.m.repl.patient = true
+	var mu sync.Mutex
+	answers := []*pb.KvResponse{
+		{Code: pb.ErrorCode_TIMEOUT, Message: "leadership lost before the write was applied"},
+		{Code: pb.ErrorCode_NOT_LEADER}, // between leaders: knows of none
+		{Code: pb.ErrorCode_OK, Index: 9},
+	}
+	h.dialer.conn(t, "n2").kv = func(*pb.KvRequest) (*pb.KvResponse, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		h.clock.advance(time.Millisecond)
+		resp := answers[0]
+		answers = answers[1:]
+		return resp, nil
+	}
+	cmd := h.typeLine("put k v")
+	cmd = h.send(cmd())
+	mustContain(t, h.m.status.text, "put k v → timed out on n2: leadership lost before the write was applied; the write may or may not have been applied; trying again…")
+	h.run(cmd)
+	if want := "put k v → OK at index 9 via n2 (3.0ms)"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+	// The same request each time: one session, one sequence number.
+	want := `PUT k "v" c0ffee/1 false`
+	if got := kvCallsOf(h, "n2"); strings.Join(got, "; ") != strings.Join([]string{want, want, want}, "; ") {
+		t.Errorf("n2 asked %q, want the same put three times", got)
+	}
+}
+
+func TestPatienceRunsOut(t *testing.T) {
+	tests := []struct {
+		name    string
+		patient bool
+		took    time.Duration
+	}{
+		{"impatient", false, time.Millisecond},
+		{"patience spent", true, kvPatience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := kvHarness(t)
+			h.m.repl.patient = tt.patient
+			h.answer("n2", tt.took, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER}, nil)
+			if cmd := h.send(h.typeLine("get k")()); cmd != nil {
+				t.Errorf("no retry wanted, got a command giving %T", cmd())
+			}
+			if want := "get k → n2 is not the leader and knows of none"; !h.m.status.isErr || !strings.HasPrefix(h.m.status.text, want) {
+				t.Errorf("status = %q, want error %q", h.m.status.text, want)
+			}
+		})
+	}
+	// A read of one node's own copy is never retried.
+	h := kvHarness(t)
+	h.m.repl.patient = true
+	h.answer("n3", 0, &pb.KvResponse{Code: pb.ErrorCode_PAUSED}, nil)
+	if cmd := h.send(h.typeLine("get k @n3")()); cmd != nil {
+		t.Error("a stale read was retried")
 	}
 }

@@ -102,14 +102,19 @@ func TestLogTailNarrow(t *testing.T) {
 
 // TestLogTailShrinksToFit draws the replicating cluster at every height from
 // roomy to cramped: the frame always fits, and a shorter terminal never lists
-// more entries than a taller one.
+// more entries than a taller one that shows the log view alike (the log view
+// takes the cards' room while it fits, and gives it back when it does not).
 func TestLogTailShrinksToFit(t *testing.T) {
 	for _, width := range []int{80, 120} {
 		h := replicating(t, width, 60)
-		prev := -1
+		prev, prevLog := -1, ""
 		for height := 60; height >= 8; height-- {
 			h.send(tea.WindowSizeMsg{Width: width, Height: height})
 			frame := h.view()
+			logView := logViewKind(frame)
+			if logView != prevLog {
+				prev, prevLog = -1, logView
+			}
 			checkFits(t, frame, width, height)
 			if got := len(strings.Split(frame, "\n")); got != height {
 				t.Errorf("%dx%d: frame is %d lines", width, height, got)
@@ -169,5 +174,18 @@ func TestTailLines(t *testing.T) {
 	}
 	if got := tailLines(c, &pb.NodeStatus{}, 30, 8); got != nil {
 		t.Errorf("no entries gave %q", got)
+	}
+}
+
+// logViewKind says how frame shows the log view: not at all, without or
+// with the leader's markers.
+func logViewKind(frame string) string {
+	switch {
+	case !strings.Contains(frame, "log ("):
+		return "none"
+	case strings.Contains(frame, "^"):
+		return "markers"
+	default:
+		return "compact"
 	}
 }

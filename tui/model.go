@@ -39,6 +39,16 @@ type Options struct {
 	// redirect is applied once. It must not be zero; main draws it at
 	// random, tests fix it.
 	ClientID uint64
+	// HistoryFile keeps the prompt's history across runs, one command a
+	// line (see DefaultHistoryFile); empty keeps it in memory only.
+	HistoryFile string
+	// SteadyFrames draws a new frame only after the frame tick, a key, a
+	// resize or an answer: what the nodes stream (tens of messages a
+	// second from a busy cluster) shows with the next tick, so drawing
+	// costs 15 frames a second however busy the cluster is. Bubble Tea
+	// asks for a View after every message; without it each one is drawn
+	// (tests see every message's effect at once).
+	SteadyFrames bool
 }
 
 // Model is the dashboard. Use it through a pointer: Update changes it in place.
@@ -66,6 +76,18 @@ type Model struct {
 	sequence uint64
 	// knownKeys are keys seen to exist, newest first, for tab completion.
 	knownKeys []string
+	// repl is the prompt's history, completion and piped-mode output.
+	repl repl
+	// traffic adds up the nodes' MESSAGES events for the traffic pane.
+	traffic trafficLog
+	// stats are the header's election time and commit rate.
+	stats clusterStats
+	// logScroll is the log view's position: following, or held back.
+	logScroll logScroll
+	// frame is the last frame drawn, for SteadyFrames.
+	frame string
+	// stale says something since the last frame must show in the next.
+	stale bool
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -109,9 +131,11 @@ func New(opts Options) (*Model, error) {
 		}
 		seen[n.ID] = true
 		m.nodes = append(m.nodes, &nodeState{node: n})
+		m.ctx.ids = append(m.ctx.ids, clean(n.ID))
 	}
-	m.input = newPrompt(&m.ctx.styles, m.nodes)
+	m.input = newPrompt(&m.ctx.styles)
 	m.help = newHelp(&m.ctx.styles)
+	m.initREPL()
 	m.resize(defaultWidth, defaultHeight)
 	return m, nil
 }
@@ -129,6 +153,10 @@ func (m *Model) Init() tea.Cmd {
 // is drawn next is measured against the same instant.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.ctx.now = m.opts.Now()
+	m.expireStatus()
+	if _, stream := msg.(eventsMsg); !stream {
+		m.stale = true
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
@@ -151,6 +179,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case kvDoneMsg:
 		return m, m.kvDone(msg)
+	case kvRetryMsg:
+		return m, m.kvRetry(msg.op)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -199,10 +229,13 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.input.Reset()
 		}
 		return nil
+	case m.logKey(msg):
+		return nil
 	case key.Matches(msg, m.keys.Submit):
-		line := m.input.Value()
-		m.input.Reset()
-		return m.execute(line)
+		return m.submit()
+	}
+	if cmd, ok := m.replKey(msg); ok {
+		return cmd
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -261,6 +294,9 @@ func (m *Model) down(idx int, err error) tea.Cmd {
 func (m *Model) receive(msg eventsMsg) tea.Cmd {
 	n := m.nodes[msg.node]
 	for _, ev := range msg.events {
+		if m.observe(msg.node, ev) {
+			continue
+		}
 		if ev.GetKind() == pb.WatchEvent_STATUS {
 			if st := ev.GetStatus(); st != nil {
 				n.status, n.statusAt = st, m.ctx.now

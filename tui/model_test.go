@@ -222,7 +222,7 @@ func TestCandidateShowsTally(t *testing.T) {
 	h.deliver("n3", statusEv(follower("n3", 4, "", 1100, 400)))
 	frame := h.view()
 	golden(t, "candidate", frame)
-	mustContain(t, frame, "◐ candidate", "◌ precandidate", "votes 1 of 2 needed  ✓ n1  ✗ n3", "✓ n2")
+	mustContain(t, frame, "◐ candidate", "◌ precandidate", "votes 1 of 2 needed  ● n1  ○ n2", "✗ n3", "votes 1 of 2 needed  ○ n1  ● n2", "○ n3")
 }
 
 func TestPausedAndDownNodes(t *testing.T) {

@@ -35,6 +35,12 @@ type nodeState struct {
 	failures int
 	// retryAt is when the next dial starts; zero while dialling or connected.
 	retryAt time.Time
+	// log is what the statuses' log tails told of the node's log, for the
+	// log view; kept while the node is down, as its last known log.
+	log logCache
+	// beatAt is when the leader card's heartbeat mark last lit up, by the
+	// model's clock (see pulseLit).
+	beatAt time.Time
 }
 
 // badge is the word-and-glyph label of a node's state on its card.
@@ -88,6 +94,12 @@ func (b badge) text() string {
 	}
 }
 
+// glyph is the badge's glyph alone, for the log view's narrow row labels.
+func (b badge) glyph() string {
+	g, _, _ := strings.Cut(b.text(), " ")
+	return g
+}
+
 // style is the badge's colour, also used for the card border.
 func (b badge) style(st *Styles) lipgloss.Style {
 	switch b {
@@ -106,8 +118,12 @@ func (b badge) style(st *Styles) lipgloss.Style {
 	}
 }
 
-// pausedText marks a paused node next to its role badge.
-const pausedText = "⏸ PAUSED"
+// pausedText marks a paused node next to its role badge; pausedGlyph
+// stands for it where there is room for one cell only.
+const (
+	pausedText  = pausedGlyph + " PAUSED"
+	pausedGlyph = "⏸"
+)
 
 // The marks of a node's network faults, next to its role badge: the scissors
 // say a link is cut, the stopwatch that the node's messages are held.
@@ -135,6 +151,19 @@ func (n *nodeState) faultMarks() []string {
 		marks = append(marks, delayText+(time.Duration(ms)*time.Millisecond).String())
 	}
 	return marks
+}
+
+// beat records, at now, that the node sent heartbeats or entries: the mark
+// lights up, unless it did less than pulsePeriod ago.
+func (n *nodeState) beat(now time.Time) {
+	if n.beatAt.IsZero() || now.Sub(n.beatAt) >= pulsePeriod {
+		n.beatAt = now
+	}
+}
+
+// pulsing says the heartbeat mark is lit: within pulseLit of a beat.
+func (n *nodeState) pulsing(now time.Time) bool {
+	return !n.beatAt.IsZero() && now.Sub(n.beatAt) < pulseLit
 }
 
 // electionRemaining is the node's election timer now: what the last status

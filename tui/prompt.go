@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -17,28 +18,37 @@ import (
 // promptText is drawn before what the user types.
 const promptText = "> "
 
-// commandHelp lists the prompt's commands for the help overlay, in order.
-// Each description fits the overlay's width beside the widest command, on
-// one line, so that the overlay still fits an 80x24 terminal.
+// commandHelp lists the prompt's commands for the help overlay and piped
+// mode's help, in order. Each description fits the overlay's width beside
+// the widest command, on one line, so that the overlay still fits an 80x24
+// terminal.
 var commandHelp = [][2]string{
 	{"put KEY VALUE", "set KEY to VALUE (rest of line) via the leader"},
 	{"get KEY [@ID]", "read KEY via leader; @ID: node ID's stale copy"},
 	{"delete KEY", "remove KEY via the leader (also: del KEY)"},
 	{"pause ID / resume ID", "stop / restart node ID's timers and Raft traffic"},
+	{"resume all", "resume every connected node"},
 	{"partition ID", "cut node ID off from every peer (timers run)"},
 	{"isolate ID PEER…", "cut node ID off from the PEERs only"},
 	{"delay ID DURATION", "hold node ID's outgoing Raft traffic (0 clears)"},
 	{"heal ID", "undo partition, isolate and delay on node ID"},
-	{"help", "show this help"},
-	{"quit", "leave the dashboard"},
+	{"status", "one line per node: role, term, leader, indexes"},
+	{"clear", "empty the event pane and the status line"},
+	{"help", "show this help (also ? on an empty prompt)"},
+	{"quit", "leave the dashboard (also: exit)"},
 }
 
-// maxKnownKeys caps how many keys tab completion remembers.
-const maxKnownKeys = 32
+const (
+	// maxKnownKeys caps how many keys tab completion remembers.
+	maxKnownKeys = 256
+	// statusTTL is how long a status line stays up before it clears
+	// itself, by the model's clock.
+	statusTTL = 5 * time.Second
+)
 
-// newPrompt builds the command line; tab completes commands and node ids
-// (see suggestions).
-func newPrompt(st *Styles, nodes []*nodeState) textinput.Model {
+// newPrompt builds the command line. Its own suggestions are off: tab,
+// ↑ and ↓ are the model's (see replKey).
+func newPrompt(st *Styles) textinput.Model {
 	in := textinput.New()
 	in.Prompt = promptText
 	in.Placeholder = "put KEY VALUE, get KEY, delete KEY, pause ID, resume ID, help"
@@ -48,37 +58,8 @@ func newPrompt(st *Styles, nodes []*nodeState) textinput.Model {
 	in.CompletionStyle = st.Placeholder
 	in.Cursor.Style = st.PromptText
 	in.Cursor.TextStyle = st.PromptText
-	in.ShowSuggestions = true
-	in.SetSuggestions(suggestions(nodes, nil))
 	in.Focus()
 	return in
-}
-
-// suggestions are what tab completes: the commands, "pause n1" and the like
-// for every node, "isolate n1 n2" for every pair, "delay n1 " to be
-// followed by a duration, and get, put and delete of the keys, newest
-// first, that the dashboard has seen exist.
-func suggestions(nodes []*nodeState, keys []string) []string {
-	out := []string{"put ", "get ", "delete ", "help", "quit"}
-	for _, verb := range []string{"pause", "resume", "partition", "heal"} {
-		for _, n := range nodes {
-			out = append(out, verb+" "+n.node.ID)
-		}
-	}
-	for _, n := range nodes {
-		for _, peer := range nodes {
-			if peer != n {
-				out = append(out, "isolate "+n.node.ID+" "+peer.node.ID)
-			}
-		}
-	}
-	for _, n := range nodes {
-		out = append(out, "delay "+n.node.ID+" ")
-	}
-	for _, k := range keys {
-		out = append(out, "get "+k, "put "+k+" ", "delete "+k)
-	}
-	return out
 }
 
 // rememberKey teaches tab completion that key exists (or, when exists is
@@ -90,7 +71,34 @@ func (m *Model) rememberKey(key string, exists bool) {
 		keys = keys[:min(len(keys), maxKnownKeys)]
 	}
 	m.knownKeys = keys
-	m.input.SetSuggestions(suggestions(m.nodes, keys))
+}
+
+// repl is the prompt's memory beyond the line being typed.
+type repl struct {
+	// history holds the commands run, for ↑ and ↓, and keeps them in a file.
+	history *history
+	// completion is where repeated tabs are in a list of candidates.
+	completion completion
+	// adminSent is when the last admin command went to each node, by index,
+	// for the latency piped mode prints.
+	adminSent map[int]time.Time
+	// sink, when set, gets the plain-text result of every command: piped
+	// mode prints them. Nil in the dashboard.
+	sink func(line string)
+	// patient sends a put, get or delete again when it meets an election,
+	// rather than failing at once (see retryLater): piped mode, where no
+	// one is there to type it again.
+	patient bool
+}
+
+// initREPL loads the history file; a file that cannot be read costs the
+// history, not the dashboard, and is reported once on the status line.
+func (m *Model) initREPL() {
+	h, err := loadHistory(m.opts.HistoryFile)
+	m.repl = repl{history: h, adminSent: map[int]time.Time{}}
+	if err != nil {
+		m.setError("history not kept: %v", err)
+	}
 }
 
 // statusLine is the answer to the last command.
@@ -99,16 +107,90 @@ type statusLine struct {
 	text string
 	// isErr draws it as an error.
 	isErr bool
+	// at is when it was set, by the model's clock; it clears itself
+	// statusTTL later. Zero never clears.
+	at time.Time
 }
 
 // setStatus reports a command's progress or success.
 func (m *Model) setStatus(format string, args ...any) {
-	m.status = statusLine{text: clean(fmt.Sprintf(format, args...))}
+	m.status = statusLine{text: clean(fmt.Sprintf(format, args...)), at: m.ctx.now}
 }
 
-// setError reports a command's failure.
+// setError reports a command's failure; piped mode prints it.
 func (m *Model) setError(format string, args ...any) {
-	m.status = statusLine{text: clean(fmt.Sprintf(format, args...)), isErr: true}
+	text := clean(fmt.Sprintf(format, args...))
+	m.status = statusLine{text: text, isErr: true, at: m.ctx.now}
+	m.emit("(error) " + text)
+}
+
+// expireStatus clears a status line older than statusTTL, so an error does
+// not stay up after it stopped being news.
+func (m *Model) expireStatus() {
+	if at := m.status.at; !at.IsZero() && m.ctx.now.Sub(at) >= statusTTL {
+		m.status = statusLine{}
+	}
+}
+
+// emit hands a command's plain result to piped mode, if it is listening.
+func (m *Model) emit(line string) {
+	if m.repl.sink != nil {
+		m.repl.sink(line)
+	}
+}
+
+// submit runs the prompt's line and adds it to the history. A history file
+// that cannot be written is reported once; the command runs all the same.
+func (m *Model) submit() tea.Cmd {
+	line := m.input.Value()
+	m.input.Reset()
+	m.repl.completion = completion{}
+	err := m.repl.history.add(line)
+	cmd := m.execute(line)
+	if err != nil && m.repl.history.noteOnce() {
+		// Said once, in the event pane for good, and on the status line
+		// unless the command has just put its own error there.
+		text := clean(fmt.Sprintf("history not kept: %v", err))
+		m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: text})
+		if !m.status.isErr {
+			m.status = statusLine{text: text, isErr: true, at: m.ctx.now}
+		}
+	}
+	return cmd
+}
+
+// replKey handles the prompt's own keys: ↑ and ↓ browse the history, tab
+// completes, and the action keys. It reports whether it took the key.
+func (m *Model) replKey(msg tea.KeyMsg) (tea.Cmd, bool) {
+	switch {
+	case key.Matches(msg, m.keys.HistoryPrev):
+		if line, ok := m.repl.history.prev(m.input.Value()); ok {
+			m.setPrompt(line)
+		}
+		return nil, true
+	case key.Matches(msg, m.keys.HistoryNext):
+		if line, ok := m.repl.history.next(m.input.Value()); ok {
+			m.setPrompt(line)
+		}
+		return nil, true
+	case key.Matches(msg, m.keys.Complete):
+		m.complete()
+		return nil, true
+	case key.Matches(msg, m.keys.PauseLeader):
+		return m.pauseLeader(), true
+	case key.Matches(msg, m.keys.ResumeAll):
+		return m.resumeAll(), true
+	case key.Matches(msg, m.keys.Clear):
+		m.clear()
+		return nil, true
+	}
+	return nil, false
+}
+
+// setPrompt replaces what the prompt holds, the cursor at its end.
+func (m *Model) setPrompt(line string) {
+	m.input.SetValue(line)
+	m.input.CursorEnd()
 }
 
 // execute runs one line typed at the prompt.
@@ -128,6 +210,9 @@ func (m *Model) execute(line string) tea.Cmd {
 	case "pause":
 		return m.simpleAdmin(verb, pb.AdminCommand_PAUSE, args)
 	case "resume":
+		if len(args) == 1 && strings.EqualFold(args[0], "all") {
+			return m.resumeAll()
+		}
 		return m.simpleAdmin(verb, pb.AdminCommand_RESUME, args)
 	case "partition":
 		return m.simpleAdmin(verb, pb.AdminCommand_PARTITION, args)
@@ -137,14 +222,22 @@ func (m *Model) execute(line string) tea.Cmd {
 		return m.isolate(args)
 	case "delay":
 		return m.delay(args)
+	case "status":
+		return m.statusCmd(args)
+	case "clear":
+		m.clear()
+		return nil
 	case "help":
 		m.showHelp = true
 		m.setStatus("help: esc or ? closes it")
+		for _, c := range commandHelp {
+			m.emit(fmt.Sprintf("%-*s  %s", commandHelpWidth(), c[0], c[1]))
+		}
 		return nil
 	case "quit", "exit":
 		return tea.Quit
 	default:
-		m.setError("unknown command %q: try put, get, delete, pause, resume, partition, isolate, delay, heal, help or quit", word)
+		m.setError("unknown command %q: help lists the commands", word)
 		return nil
 	}
 }
@@ -229,6 +322,7 @@ func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 		return nil
 	}
 	m.setStatus("%s %s: sent…", verb, n.node.ID)
+	m.repl.adminSent[idx] = m.ctx.now
 	return adminCmd(idx, n.conn, req)
 }
 
@@ -248,6 +342,7 @@ func (m *Model) adminDone(msg adminDoneMsg) {
 		m.setError("%s %s: %s", verb, n.node.ID, reason)
 	default:
 		m.setStatus("%s %s: done", verb, n.node.ID)
+		m.emit(fmt.Sprintf("OK (%s, %s)", n.node.ID, latency(m.ctx.now.Sub(m.repl.adminSent[msg.node]))))
 		if st := msg.resp.GetStatus(); st != nil && n.conn != nil {
 			n.status, n.statusAt = st, m.ctx.now
 		}
@@ -256,11 +351,7 @@ func (m *Model) adminDone(msg adminDoneMsg) {
 
 // unknownNode reports a command naming a node that is not in the cluster.
 func (m *Model) unknownNode(verb, id string) {
-	ids := make([]string, len(m.nodes))
-	for i, n := range m.nodes {
-		ids[i] = n.node.ID
-	}
-	m.setError("%s: unknown node %q (nodes: %s)", verb, id, strings.Join(ids, ", "))
+	m.setError("%s: unknown node %q (nodes: %s)", verb, id, strings.Join(m.nodeIDs(), ", "))
 }
 
 // nodeIndex finds a node by id; -1 when there is none.
@@ -271,4 +362,136 @@ func (m *Model) nodeIndex(id string) int {
 		}
 	}
 	return -1
+}
+
+// pauseLeader pauses the node that leads the highest term, the quickest way
+// to watch an election.
+func (m *Model) pauseLeader() tea.Cmd {
+	idx := m.leaderIndex()
+	if idx < 0 {
+		m.setError("pause leader: no connected node is leading")
+		return nil
+	}
+	return m.admin("pause", m.nodes[idx].node.ID, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE})
+}
+
+// leaderIndex is the unpaused connected node reporting leader in the
+// highest term; -1 when there is none.
+func (m *Model) leaderIndex() int {
+	leader := -1
+	for i, n := range m.nodes {
+		st := n.status
+		if n.conn == nil || st.GetPaused() || st.GetRole() != pb.Role_ROLE_LEADER {
+			continue
+		}
+		if leader < 0 || st.GetTerm() > m.nodes[leader].status.GetTerm() {
+			leader = i
+		}
+	}
+	return leader
+}
+
+// resumeAll resumes every connected node. It asks them all rather than
+// those whose last status said paused: a status can be a moment old, and
+// resuming a running node does nothing.
+func (m *Model) resumeAll() tea.Cmd {
+	var cmds []tea.Cmd
+	for _, n := range m.nodes {
+		if n.conn != nil {
+			cmds = append(cmds, m.admin("resume", n.node.ID, &pb.AdminRequest{Command: pb.AdminCommand_RESUME}))
+		}
+	}
+	if len(cmds) == 0 {
+		m.setError("resume all: no node is connected")
+		return nil
+	}
+	m.setStatus("resume all: sent to %d nodes…", len(cmds))
+	return tea.Batch(cmds...)
+}
+
+// clear empties the event pane and the status line.
+func (m *Model) clear() {
+	m.events = eventLog{}
+	m.status = statusLine{}
+}
+
+// statusCmd runs "status [ID]": a line per node (or for node ID) in the
+// event pane, and a summary of the cluster on the status line.
+func (m *Model) statusCmd(args []string) tea.Cmd {
+	nodes := m.nodes
+	switch {
+	case len(args) > 1:
+		m.setError("usage: status [ID]")
+		return nil
+	case len(args) == 1:
+		idx := m.nodeIndex(args[0])
+		if idx < 0 {
+			m.unknownNode("status", args[0])
+			return nil
+		}
+		nodes = m.nodes[idx : idx+1]
+	}
+	for _, n := range nodes {
+		line := nodeSummary(n)
+		m.events.add(eventLine{at: m.ctx.now, node: n.node.ID, text: line})
+		m.emit(n.node.ID + " " + line)
+	}
+	m.setStatus("status: %s", m.clusterSummary())
+	return nil
+}
+
+// clusterSummary is the cluster in a few words: its leader and how many
+// nodes are up, down and paused.
+func (m *Model) clusterSummary() string {
+	up, down, paused := 0, 0, 0
+	for _, n := range m.nodes {
+		switch {
+		case n.conn == nil && n.err != nil:
+			down++
+		case n.conn != nil:
+			up++
+			if n.status.GetPaused() {
+				paused++
+			}
+		}
+	}
+	leader := "no leader"
+	if idx := m.leaderIndex(); idx >= 0 {
+		leader = fmt.Sprintf("leader %s (term %d)", m.nodes[idx].node.ID, m.nodes[idx].status.GetTerm())
+	}
+	return fmt.Sprintf("%s; %d up, %d down, %d paused", leader, up, down, paused)
+}
+
+// nodeSummary is one node as the status command words it, plain enough to
+// read without colour and to parse: "leader term=3 commit=7 applied=7
+// last=7", "follower term=3 leader=n1 … paused", "down: connection refused".
+func nodeSummary(n *nodeState) string {
+	st := n.status
+	switch {
+	case n.conn == nil && n.err != nil:
+		return "down: " + clean(n.err.Error())
+	case n.conn == nil:
+		return "connecting"
+	case st == nil:
+		return "connected, no status yet"
+	}
+	role := strings.TrimPrefix(strings.ToLower(st.GetRole().String()), "role_")
+	parts := []string{strings.ReplaceAll(role, "_", ""), fmt.Sprintf("term=%d", st.GetTerm())}
+	if l := st.GetLeaderId(); l != "" && st.GetRole() != pb.Role_ROLE_LEADER {
+		parts = append(parts, "leader="+clean(l))
+	}
+	parts = append(parts, fmt.Sprintf("commit=%d applied=%d last=%d", st.GetCommitIndex(), st.GetAppliedIndex(), st.GetLastIndex()))
+	if st.GetPaused() {
+		parts = append(parts, "paused")
+	}
+	if st.GetPartitioned() {
+		parts = append(parts, "partitioned")
+	}
+	if peers := st.GetIsolatedFrom(); len(peers) > 0 {
+		parts = append(parts, "isolated="+clean(strings.Join(peers, ",")))
+	}
+	if ms := st.GetDelayMs(); ms > 0 {
+		parts = append(parts, "delay="+(time.Duration(ms)*time.Millisecond).String())
+	}
+	return strings.Join(parts, " ")
 }

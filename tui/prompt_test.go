@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -55,7 +56,7 @@ func TestPromptErrors(t *testing.T) {
 		setup func(*harness)
 		want  string
 	}{
-		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": try put, get, delete, pause, resume, partition, isolate, delay, heal, help or quit`},
+		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": help lists the commands`},
 		{"missing id", "pause", nil, "usage: pause ID"},
 		{"extra args", "resume n1 n2", nil, "usage: resume ID"},
 		{"unknown node", "pause n9", nil, `pause: unknown node "n9" (nodes: n1, n2, n3)`},
@@ -195,5 +196,209 @@ func TestBurstOfTextIsText(t *testing.T) {
 		if _, quit := cmd().(tea.QuitMsg); quit {
 			t.Error("typing \"ctrl+c\" quit")
 		}
+	}
+}
+
+func TestStatusLineClearsItself(t *testing.T) {
+	h := newHarness(t, 3)
+	h.typeLine("pause n9")
+	want := `pause: unknown node "n9" (nodes: n1, n2, n3)`
+	h.tick(statusTTL - time.Millisecond)
+	if h.m.status.text != want {
+		t.Fatalf("status = %q just before it is due to clear, want %q", h.m.status.text, want)
+	}
+	mustContain(t, h.view(), want)
+	h.tick(time.Millisecond)
+	if h.m.status.text != "" {
+		t.Errorf("status = %q %v after it was set, want it cleared", h.m.status.text, statusTTL)
+	}
+	if strings.Contains(h.view(), "unknown node") {
+		t.Error("the frame still shows the cleared error")
+	}
+	// A new status starts its own count.
+	h.typeLine("pause n8")
+	h.tick(statusTTL / 2)
+	if !strings.Contains(h.m.status.text, "n8") {
+		t.Errorf("status = %q, want the new error", h.m.status.text)
+	}
+}
+
+func TestStatusCommand(t *testing.T) {
+	h := kvHarness(t)
+	paused := follower("n3", 3, "n2", 1000, 900)
+	paused.Paused, paused.DelayMs, paused.IsolatedFrom = true, 200, []string{"n1"}
+	h.deliver("n3", statusEv(paused))
+	h.typeLine("status")
+	want := "status: leader n2 (term 3); 3 up, 0 down, 1 paused"
+	if h.m.status.text != want || h.m.status.isErr {
+		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	var lines []string
+	for _, e := range h.m.events.last(3) {
+		lines = append(lines, e.node+" "+e.text)
+	}
+	wantLines := []string{
+		"n1 follower term=3 leader=n2 commit=7 applied=7 last=7",
+		"n2 leader term=3 commit=7 applied=7 last=7",
+		"n3 follower term=3 leader=n2 commit=7 applied=7 last=7 paused isolated=n1 delay=200ms",
+	}
+	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("event pane ends with\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+
+	h.typeLine("status n2")
+	if got := lastEvent(h); got != wantLines[1] {
+		t.Errorf("status n2 added %q, want %q", got, wantLines[1])
+	}
+	h.typeLine("status n2 n3")
+	if h.m.status.text != "usage: status [ID]" {
+		t.Errorf("status = %q, want the usage", h.m.status.text)
+	}
+}
+
+func TestStatusOfDownAndConnectingNodes(t *testing.T) {
+	h := newHarness(t, 3)
+	h.connect("n1")
+	h.dialer.setFail("n2", errors.New("connection refused"))
+	h.connect("n2")
+	h.typeLine("status")
+	var lines []string
+	for _, e := range h.m.events.last(3) {
+		lines = append(lines, e.node+" "+e.text)
+	}
+	want := "n1 connected, no status yet\nn2 down: connection refused\nn3 connecting"
+	if got := strings.Join(lines, "\n"); got != want {
+		t.Errorf("status lines\n%s\nwant\n%s", got, want)
+	}
+	if want := "status: no leader; 1 up, 1 down, 0 paused"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+}
+
+func TestClear(t *testing.T) {
+	for _, how := range []string{"command", "ctrl+l"} {
+		t.Run(how, func(t *testing.T) {
+			h := kvHarness(t)
+			h.typeLine("pause n9")
+			if how == "command" {
+				h.typeLine("clear")
+			} else {
+				h.send(tea.KeyMsg{Type: tea.KeyCtrlL})
+			}
+			if got := h.m.events.last(10); len(got) != 0 {
+				t.Errorf("event pane still holds %d lines", len(got))
+			}
+			if h.m.status.text != "" {
+				t.Errorf("status = %q, want none", h.m.status.text)
+			}
+		})
+	}
+}
+
+func TestPauseLeaderKey(t *testing.T) {
+	h := kvHarness(t) // n2 leads
+	cmd := h.send(tea.KeyMsg{Type: tea.KeyCtrlP})
+	if cmd == nil {
+		t.Fatal("ctrl+p gave no command")
+	}
+	h.send(cmd())
+	if got := h.dialer.conn(t, "n2").adminCalls(); len(got) != 1 || got[0] != pb.AdminCommand_PAUSE {
+		t.Errorf("n2 got %v, want [PAUSE]", got)
+	}
+	for _, id := range []string{"n1", "n3"} {
+		if got := h.dialer.conn(t, id).adminCalls(); len(got) != 0 {
+			t.Errorf("%s got %v, want nothing", id, got)
+		}
+	}
+	if h.m.input.Value() != "" {
+		t.Errorf("ctrl+p typed %q", h.m.input.Value())
+	}
+
+	// With no leader there is nothing to pause.
+	h = newHarness(t, 3)
+	connectAll(h)
+	if cmd := h.send(tea.KeyMsg{Type: tea.KeyCtrlP}); cmd != nil {
+		t.Error("ctrl+p with no leader gave a command")
+	}
+	if want := "pause leader: no connected node is leading"; h.m.status.text != want || !h.m.status.isErr {
+		t.Errorf("status = %q, want error %q", h.m.status.text, want)
+	}
+}
+
+func TestResumeAll(t *testing.T) {
+	for _, how := range []string{"resume all", "ctrl+r"} {
+		t.Run(how, func(t *testing.T) {
+			h := newHarness(t, 3)
+			h.connect("n1")
+			h.connect("n2")
+			var cmd tea.Cmd
+			if how == "ctrl+r" {
+				cmd = h.send(tea.KeyMsg{Type: tea.KeyCtrlR})
+			} else {
+				cmd = h.typeLine(how)
+			}
+			if cmd == nil {
+				t.Fatal("no command")
+			}
+			mustContain(t, h.m.status.text, "resume all: sent to 2 nodes")
+			batch, ok := cmd().(tea.BatchMsg)
+			if !ok || len(batch) != 2 {
+				t.Fatalf("command gave %T, want a batch of 2", cmd())
+			}
+			for _, c := range batch {
+				h.send(c())
+			}
+			for _, id := range []string{"n1", "n2"} {
+				if got := h.dialer.conn(t, id).adminCalls(); len(got) != 1 || got[0] != pb.AdminCommand_RESUME {
+					t.Errorf("%s got %v, want [RESUME]", id, got)
+				}
+			}
+		})
+	}
+	h := newHarness(t, 3)
+	if cmd := h.send(tea.KeyMsg{Type: tea.KeyCtrlR}); cmd != nil {
+		t.Error("ctrl+r with nothing connected gave a command")
+	}
+	if want := "resume all: no node is connected"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+}
+
+func TestHelpListsEveryCommandAndKey(t *testing.T) {
+	h := newHarness(t, 3)
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}})
+	for _, size := range []tea.WindowSizeMsg{{Width: 120, Height: 40}, {Width: 80, Height: 24}} {
+		h.send(size)
+		frame := h.view()
+		for _, verb := range commandNames {
+			mustContain(t, frame, verb)
+		}
+		for _, group := range h.m.keys.FullHelp() {
+			for _, b := range group {
+				if b.Enabled() { // a live dashboard's; a replay's are disabled
+					mustContain(t, frame, b.Help().Key+" "+b.Help().Desc)
+				}
+			}
+		}
+		mustContain(t, frame, "★ LEADER yellow", "● follower green", "◐ candidate orange", "◌ precandidate purple",
+			"✖ DOWN red", "⏸ PAUSED blue", "✓ committed", "not yet dim", "error red")
+		checkFits(t, frame, size.Width, size.Height)
+	}
+}
+
+func TestHelpUsesAWideShortTerminal(t *testing.T) {
+	h := newHarness(t, 3)
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}})
+	h.send(tea.WindowSizeMsg{Width: 170, Height: 30})
+	frame := h.view()
+	checkFits(t, frame, 170, 30)
+	// Side by side, everything is there at length.
+	mustContain(t, frame, commandHelp[0][1], "log view: a cell per entry shows its term", legend[0])
+	side := false
+	for _, line := range strings.Split(frame, "\n") {
+		side = side || strings.Contains(line, "put KEY VALUE") && strings.Contains(line, "★ LEADER")
+	}
+	if !side {
+		t.Errorf("commands and legend are not side by side:\n%s", frame)
 	}
 }

@@ -40,18 +40,64 @@ type Styles struct {
 	// HelpBox frames the help overlay; HelpHeading, HelpKey and HelpDesc are
 	// its headings, keys or commands, and descriptions.
 	HelpBox, HelpHeading, HelpKey, HelpDesc lipgloss.Style
+	// TermSolid and TermDim colour the log view's cells by their entry's
+	// term, the palette repeating: solid once the node knows the entry is
+	// committed, dim before (the commit point mark says the same without
+	// colour). Pick one with termStyle.
+	TermSolid, TermDim []lipgloss.Style
+	// Pulse is the leader's heartbeat mark while lit (the glyph changes
+	// too).
+	Pulse lipgloss.Style
+	// Spark is the header's sparkline of commits per second.
+	Spark lipgloss.Style
+	// Labels are the names label puts before values, already rendered in
+	// Faint: View draws dozens a frame, and a frame follows every message.
+	Labels map[string]string
+}
+
+// labelNames are the names rendered once into Styles.Labels.
+var labelNames = []string{"term", "vote", "leader", "commit", "applied", "last", "match", "next", "elected", "commits/s"}
+
+// termPalette are the colours of terms 1, 2, … in the log view, repeating.
+var termPalette = []string{"39", "208", "42", "170", "220", "81", "203", "141"}
+
+// termStyles builds one style per palette colour: solid as a background
+// behind dark text, or dim as the text's colour.
+func termStyles(r *lipgloss.Renderer, solid bool) []lipgloss.Style {
+	out := make([]lipgloss.Style, len(termPalette))
+	for i, c := range termPalette {
+		if solid {
+			out[i] = r.NewStyle().Background(lipgloss.Color(c)).Foreground(lipgloss.Color("16"))
+		} else {
+			out[i] = r.NewStyle().Foreground(lipgloss.Color(c)).Faint(true)
+		}
+	}
+	return out
+}
+
+// termStyle is the style of term in palette (which termStyles built).
+func termStyle(palette []lipgloss.Style, term int64) lipgloss.Style {
+	if len(palette) == 0 || term <= 0 {
+		return lipgloss.Style{}
+	}
+	return palette[(term-1)%int64(len(palette))]
 }
 
 // DefaultStyles builds the dashboard's styles on r, which decides how much
 // colour reaches the terminal (tests use one with the Ascii profile: none).
 func DefaultStyles(r *lipgloss.Renderer) Styles {
 	fg := func(c string) lipgloss.Style { return r.NewStyle().Foreground(lipgloss.Color(c)) }
+	faint := fg("245")
+	labels := make(map[string]string, len(labelNames))
+	for _, name := range labelNames {
+		labels[name] = faint.Render(name)
+	}
 	return Styles{
 		Title:        r.NewStyle().Bold(true),
 		Clock:        fg("245"),
 		Card:         r.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1),
 		ID:           r.NewStyle().Bold(true),
-		Faint:        fg("245"),
+		Faint:        faint,
 		Leader:       fg("220").Bold(true),
 		Follower:     fg("42"),
 		Candidate:    fg("208").Bold(true),
@@ -78,5 +124,10 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		HelpHeading:  r.NewStyle().Bold(true),
 		HelpKey:      fg("39"),
 		HelpDesc:     fg("250"),
+		TermSolid:    termStyles(r, true),
+		TermDim:      termStyles(r, false),
+		Pulse:        fg("196").Bold(true),
+		Spark:        fg("42"),
+		Labels:       labels,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -89,5 +90,26 @@ func TestTinyTerminalsDoNotPanic(t *testing.T) {
 			checkFits(t, frame, size.Width, size.Height)
 			checkFits(t, help, size.Width, size.Height)
 		}
+	}
+}
+
+// TestSteadyFrames: with SteadyFrames, what the nodes stream shows at the
+// next frame tick, not at once; keys show at once.
+func TestSteadyFrames(t *testing.T) {
+	h := newHarness(t, 3)
+	h.m.opts.SteadyFrames = true
+	h.connect("n1")
+	h.tick(0)
+	before := h.view()
+	h.deliver("n1", statusEv(leaderStatus("n1", 7)))
+	if got := h.view(); got != before {
+		t.Fatalf("a streamed status was drawn before the tick:\n%s", got)
+	}
+	h.tick(time.Second / 15)
+	after := h.view()
+	mustContain(t, after, "LEADER", "term 7")
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'g'}})
+	if got := h.view(); got == after || !strings.Contains(got, "> g") {
+		t.Fatalf("a key was not drawn at once:\n%s", got)
 	}
 }

@@ -7,18 +7,43 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/easykv/easykv/tui"
 )
+
+// goodCluster is a valid cluster file; nothing listens on its addresses.
+const goodCluster = `name: demo
+nodes:
+  - {id: n1, addr: 127.0.0.1:1}
+  - {id: n2, addr: 127.0.0.1:2}
+  - {id: n3, addr: 127.0.0.1:3}
+data_dir: ./data
+heartbeat: 100ms
+election_timeout: 1s
+`
+
+// noEnv is an empty environment.
+func noEnv(string) string { return "" }
+
+// writeFile writes content to name in dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 func TestRunRejectsBadInvocations(t *testing.T) {
 	dir := t.TempDir()
-	garbage := filepath.Join(dir, "garbage.yaml")
-	if err := os.WriteFile(garbage, []byte("nodes: [\n\t{id: n1"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty.yaml")
-	if err := os.WriteFile(empty, []byte("name: demo\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	garbage := writeFile(t, dir, "garbage.yaml", "nodes: [\n\t{id: n1")
+	empty := writeFile(t, dir, "empty.yaml", "name: demo\n")
+	good := writeFile(t, dir, "cluster.yaml", goodCluster)
+	notRecording := writeFile(t, dir, "not.jsonl", "hello\n")
+	oldVersion := writeFile(t, dir, "v0.jsonl", `{"format":"easykv-tui-record","version":0,"nodes":[{"id":"n1"}]}`+"\n")
+	missing := filepath.Join(dir, "nope.yaml")
+	unwritable := filepath.Join(dir, "no-such-dir", "rec.jsonl")
 	tests := []struct {
 		name string
 		args []string
@@ -26,15 +51,23 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 	}{
 		{"no --cluster", nil, "--cluster FILE is required"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
+		{"bad bool", []string{"--no-color=maybe", "--cluster", good}, "no-color"},
 		{"stray argument", []string{"--cluster", garbage, "extra"}, `unexpected argument "extra"`},
-		{"missing file", []string{"--cluster", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{"missing file", []string{"--cluster", missing}, "nope.yaml"},
 		{"not yaml", []string{"--cluster", garbage}, ""},
 		{"no nodes", []string{"--cluster", empty}, ""},
+		{"record unwritable", []string{"--cluster", good, "--record", unwritable}, "no-such-dir"},
+		{"record with replay", []string{"--replay", notRecording, "--record", filepath.Join(dir, "r")}, "--record and --replay"},
+		{"replay with cluster", []string{"--replay", notRecording, "--cluster", good}, "takes no --cluster"},
+		{"replay missing", []string{"--replay", missing}, "nope.yaml"},
+		{"replay not a recording", []string{"--replay", notRecording}, "not an easykv-tui recording"},
+		{"replay old version", []string{"--replay", oldVersion}, "version 0"},
+		{"replay empty", []string{"--replay", empty}, "not an easykv-tui recording"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
+			code := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr, noEnv)
 			if code != 2 {
 				t.Errorf("exit status %d, want 2", code)
 			}
@@ -50,15 +83,74 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 			}
 		})
 	}
+	if _, err := os.Stat(filepath.Join(dir, "r")); !os.IsNotExist(err) {
+		t.Errorf("a rejected invocation created its --record file (stat: %v)", err)
+	}
 }
 
 func TestRunHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-h"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"-h"}, strings.NewReader(""), &stdout, &stderr, noEnv); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
-	if !strings.Contains(stdout.String(), "--cluster FILE") || stderr.Len() != 0 {
-		t.Errorf("stdout %q stderr %q, want usage on stdout only", stdout.String(), stderr.String())
+	for _, want := range []string{"--cluster FILE", "--replay FILE", "-no-color", "-record"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("usage lacks %q: %s", want, stdout.String())
+		}
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr %q, want usage on stdout only", stderr.String())
+	}
+}
+
+func TestColourless(t *testing.T) {
+	tests := []struct {
+		flag    bool
+		noColor string // NO_COLOR's value
+		want    bool
+	}{
+		{false, "", false},
+		{false, "1", true},
+		{false, "0", true}, // any non-empty value, says no-color.org
+		{true, "", true},
+		{true, "1", true},
+	}
+	for _, tt := range tests {
+		getenv := func(k string) string {
+			if k == "NO_COLOR" {
+				return tt.noColor
+			}
+			return ""
+		}
+		if got := colourless(tt.flag, getenv); got != tt.want {
+			t.Errorf("colourless(--no-color=%t, NO_COLOR=%q) = %t, want %t", tt.flag, tt.noColor, got, tt.want)
+		}
+	}
+}
+
+// TestPipedModeRecords: with stdin not a terminal the command runs the
+// piped commands (none here) and exits 0 instead of opening a terminal;
+// --record has written its header by then.
+func TestPipedModeRecords(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "cluster.yaml", goodCluster)
+	recFile := filepath.Join(dir, "rec.jsonl")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--cluster", good, "--record", recFile}, strings.NewReader(""), &stdout, &stderr, noEnv)
+	if code != 0 {
+		t.Errorf("exit status %d, want 0; stderr %q", code, stderr.String())
+	}
+	f, err := os.Open(recFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec, err := tui.ReadRecording(f)
+	if err != nil {
+		t.Fatalf("read the recording: %v", err)
+	}
+	if h := rec.Header; h.Cluster != "demo" || len(h.Nodes) != 3 || h.Nodes[1] != (tui.RecordNode{ID: "n2", Addr: "127.0.0.1:2"}) {
+		t.Errorf("header %+v, want cluster demo and its three nodes", h)
 	}
 }
 

@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runTUIPiped runs easykv-tui on h's cluster with script as its stdin, a
+// pipe and not a terminal, and reports how it ended.
+func runTUIPiped(t *testing.T, h *Harness, script string) cmdResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bins.tui, "--cluster", h.cfgPath)
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// A state directory of the test's own, so no run touches the user's.
+	cmd.Env = append(childEnv(), "XDG_STATE_HOME="+filepath.Join(t.TempDir(), "state"))
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("easykv-tui with piped stdin: still running after %s; stdout:\n%s\nstderr:\n%s", runTimeout, stdout.String(), stderr.String())
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run easykv-tui: %v", err)
+	}
+	res := cmdResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	t.Logf("easykv-tui --cluster %s < script: exit %d\nstdout:\n%sstderr:\n%s", h.cfgPath, res.code, res.stdout, res.stderr)
+	return res
+}
+
+// TestTUIPipe feeds commands to the dashboard through a pipe, as a script
+// or redis-cli user would, and reads the plain answers of real nodes.
+func TestTUIPipe(t *testing.T) {
+	h := StartCluster(t, 3)
+	h.waitLeader()
+
+	res := runTUIPiped(t, h, "put a 1\nget a\ndelete a\nget a\nstatus\n")
+	if res.code != 0 {
+		t.Fatalf("exit %d, want 0 at the end of input; stderr:\n%s", res.code, res.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+	// A write names the node that answered it, the leader, and its latency.
+	ok := `^OK \(n\d, [0-9.]+(ms|s)\)$`
+	want := []string{
+		ok,
+		`^"1"$`,
+		ok,
+		`^\(nil\)$`,
+		`^n1 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
+		`^n2 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
+		`^n3 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("printed %d lines, want %d:\n%s", len(lines), len(want), res.stdout)
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d is %q, want it to match %s", i+1, lines[i], re)
+		}
+	}
+	// The leader that took the writes is the one status shows.
+	writer := regexp.MustCompile(`^OK \((n\d),`).FindStringSubmatch(lines[0])
+	if writer != nil && !strings.Contains(res.stdout, "\n"+writer[1]+" leader term=") {
+		t.Errorf("status does not show %s, which answered the put, leading:\n%s", writer[1], res.stdout)
+	}
+	if strings.Contains(res.stdout, "\x1b") {
+		t.Errorf("output holds escape sequences: %q", res.stdout)
+	}
+}
+
+// TestTUIPipeKeepsGoingAfterErrors checks a failed command is printed and
+// the script goes on, still exiting 0, and that a paused leader's
+// successor takes the next write.
+func TestTUIPipeKeepsGoingAfterErrors(t *testing.T) {
+	h := StartCluster(t, 3)
+	leader, _ := h.waitLeader()
+
+	script := "# comments and blank lines are skipped\n\nfrobnicate\npause nine\npause " + leader +
+		"\nput b 2\nget b\nresume " + leader + "\n"
+	res := runTUIPiped(t, h, script)
+	if res.code != 0 {
+		t.Fatalf("exit %d, want 0 at the end of input; stderr:\n%s", res.code, res.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+	want := []string{
+		`^\(error\) unknown command "frobnicate"`,
+		`^\(error\) pause: unknown node "nine"`,
+		`^OK \(` + leader + `, `,
+		`^OK \(n\d, `, // the new leader's answer, after the election
+		`^"2"$`,
+		`^OK \(` + leader + `, `,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("printed %d lines, want %d:\n%s", len(lines), len(want), res.stdout)
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d is %q, want it to match %s", i+1, lines[i], re)
+		}
+	}
+	if strings.HasPrefix(lines[3], "OK ("+leader+",") {
+		t.Errorf("the paused leader %s answered the put: %q", leader, lines[3])
+	}
+}

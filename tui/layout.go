@@ -1,0 +1,103 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+)
+
+const (
+	// minLowerLines is the least the traffic and event panes are left when
+	// the nodes and the log view take the rest.
+	minLowerLines = 4
+	// minTrafficLines is the least the traffic pane is given above the
+	// event pane; with less it is left out.
+	minTrafficLines = 3
+	// sideBySideWidth is the narrowest terminal that puts the traffic pane
+	// beside the event pane rather than above it.
+	sideBySideWidth = 140
+	// minTrafficWidth and maxTrafficWidth bound the traffic pane's width
+	// beside the event pane.
+	minTrafficWidth, maxTrafficWidth = 40, 64
+	// paneGap separates the traffic pane from the event pane beside it.
+	paneGap = "  "
+)
+
+// viewBody draws what is between the header and the footer, height lines:
+// the nodes (as cards when they fit with the event pane's heading and two
+// lines, else one line each), the log view when the panes below still
+// keep minLowerLines (with match and next markers when they keep twice
+// that), then the traffic and event panes, beside each other on a wide
+// terminal, one above the other on a narrow one. The cards' log tails get
+// what room is left once a quarter of the height is kept for the panes.
+func (m *Model) viewBody(height int) string {
+	c := &m.ctx
+	plan := planCards(c, m.nodes)
+	table := plan.height(0)+minEventLines > height
+	nodesHeight := plan.height(0)
+	if table {
+		nodesHeight = len(m.nodes)
+	}
+	logHeight, markers := 0, false
+	switch full, compact := logViewHeight(m.nodes, true), logViewHeight(m.nodes, false); {
+	case height-nodesHeight-full >= 2*minLowerLines:
+		logHeight, markers = full, true
+	case height-nodesHeight-compact >= minLowerLines:
+		logHeight = compact
+	}
+	var parts []string
+	if table {
+		parts = append(parts, viewTable(c, m.nodes))
+	} else {
+		limit := plan.tailLimit(height - logHeight - max(minEventLines, height/4))
+		parts = append(parts, viewCards(c, m.nodes, plan, limit))
+		nodesHeight = plan.height(limit)
+	}
+	if logHeight > 0 {
+		parts = append(parts, viewLog(c, m.nodes, &m.logScroll, c.width, markers))
+	}
+	if rest := height - nodesHeight - logHeight; rest > 0 {
+		parts = append(parts, m.viewPanes(rest))
+	}
+	return padLines(strings.Join(parts, "\n"), height)
+}
+
+// viewPanes draws the traffic and event panes in height lines.
+func (m *Model) viewPanes(height int) string {
+	c := &m.ctx
+	if c.width < sideBySideWidth && height < minTrafficLines+minEventLines {
+		return viewEvents(c, &m.events, c.width, height)
+	}
+	traffic := m.traffic.lines(c.now, m.nodeRank)
+	if c.width >= sideBySideWidth {
+		tw := min(max(c.width/3, minTrafficWidth), maxTrafficWidth)
+		left := strings.Split(viewTraffic(c, traffic, tw, height), "\n")
+		right := strings.Split(viewEvents(c, &m.events, c.width-tw-len(paneGap), height), "\n")
+		var b strings.Builder
+		for i := range height {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			l := ""
+			if i < len(left) {
+				l = left[i]
+			}
+			b.WriteString(l)
+			b.WriteString(strings.Repeat(" ", tw-lipgloss.Width(l)))
+			b.WriteString(paneGap)
+			if i < len(right) {
+				b.WriteString(right[i])
+			}
+		}
+		return b.String()
+	}
+	// Stacked: traffic gets what it needs up to half (its heading and at
+	// least one line, "no messages reported" if none), when that is at
+	// least minTrafficLines and the events keep their heading and two
+	// lines.
+	th := min(max(len(traffic), 1)+1, (height+1)/2)
+	if th < minTrafficLines || height-th < minEventLines {
+		return viewEvents(c, &m.events, c.width, height)
+	}
+	return padLines(viewTraffic(c, traffic, c.width, th), th) + "\n" + viewEvents(c, &m.events, c.width, height-th)
+}

@@ -1,0 +1,384 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
+
+// lockedClock is a clock that moves only when told, safe to read from the
+// commands' goroutines as RunScript runs them.
+type lockedClock struct {
+	// mu guards now.
+	mu sync.Mutex
+	// now is the time it reads.
+	now time.Time
+}
+
+func (c *lockedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *lockedClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// kvLatency is how long the fake cluster takes to answer, by its clock.
+const kvLatency = 1200 * time.Microsecond
+
+// scriptCluster is a fake cluster of n1..n3 for RunScript: n2 leads term 3
+// and keeps the data, the others send clients to it.
+type scriptCluster struct {
+	// dialer hands out the connections and can fail dials.
+	dialer *fakeDialer
+	// clock moves kvLatency with each answer.
+	clock *lockedClock
+	// gate, when not nil, holds back n2's status until it is closed.
+	gate chan struct{}
+	// mu guards data and writes.
+	mu sync.Mutex
+	// data is the leader's store.
+	data map[string]string
+	// writes counts the writes applied: every node's commit index.
+	writes int64
+}
+
+func newScriptCluster() *scriptCluster {
+	return &scriptCluster{dialer: newFakeDialer(), clock: &lockedClock{now: t0}, data: map[string]string{}}
+}
+
+// opts are RunScript's options for the cluster.
+func (c *scriptCluster) opts() Options {
+	var nodes []Node
+	for i := 1; i <= 3; i++ {
+		nodes = append(nodes, Node{ID: fmt.Sprintf("n%d", i), Addr: fmt.Sprintf("127.0.0.1:700%d", i)})
+	}
+	return Options{
+		Cluster: "demo", Nodes: nodes, Dial: c.dial, Now: c.clock.Now, ClientID: testClientID,
+		StatusInterval: 5 * time.Millisecond,
+	}
+}
+
+func (c *scriptCluster) dial(ctx context.Context, n Node) (NodeConn, error) {
+	conn, err := c.dialer.dial(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	fc := conn.(*fakeConn)
+	fc.kv = func(req *pb.KvRequest) (*pb.KvResponse, error) { return c.kv(n.ID, req), nil }
+	sc := &scriptConn{fakeConn: fc, status: func() *pb.NodeStatus { return c.status(n.ID) }}
+	if n.ID == "n2" {
+		sc.gate = c.gate
+	}
+	return sc, nil
+}
+
+// status is node id's status now: n2 leads, and every node has committed
+// every write.
+func (c *scriptCluster) status(id string) *pb.NodeStatus {
+	st := follower(id, 3, "n2", 1000, 900)
+	if id == "n2" {
+		st = leaderStatus(id, 3)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st.CommitIndex, st.AppliedIndex, st.LastIndex = c.writes, c.writes, c.writes
+	return st
+}
+
+// kv answers req as node id would.
+func (c *scriptCluster) kv(id string, req *pb.KvRequest) *pb.KvResponse {
+	c.clock.advance(kvLatency)
+	if id != "n2" {
+		return &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n2"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch req.GetOpType() {
+	case pb.KvRequest_PUT:
+		c.data[req.GetKey()] = req.GetValue()
+		c.writes++
+	case pb.KvRequest_DELETE:
+		delete(c.data, req.GetKey())
+		c.writes++
+	default:
+		v, ok := c.data[req.GetKey()]
+		if !ok {
+			return &pb.KvResponse{Code: pb.ErrorCode_NOT_FOUND}
+		}
+		return &pb.KvResponse{Value: v}
+	}
+	return &pb.KvResponse{}
+}
+
+// scriptConn is a fakeConn whose stream sends a status every interval,
+// once its gate (if any) opens, and closes when the watch ends, as a real
+// one does.
+type scriptConn struct {
+	*fakeConn
+	// status is the node's status at the time of asking.
+	status func() *pb.NodeStatus
+	// gate holds the statuses back until closed; nil sends them at once.
+	gate <-chan struct{}
+}
+
+func (c *scriptConn) Watch(ctx context.Context, interval time.Duration) (<-chan *pb.WatchEvent, error) {
+	ch := make(chan *pb.WatchEvent, 1)
+	go func() {
+		defer close(ch)
+		if c.gate != nil {
+			select {
+			case <-c.gate:
+			case <-ctx.Done():
+				return
+			}
+		}
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case ch <- statusEv(c.status()):
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// runScript runs script against c and returns what it printed.
+func runScript(t *testing.T, c *scriptCluster, script string) string {
+	t.Helper()
+	var out strings.Builder
+	if err := RunScript(context.Background(), c.opts(), strings.NewReader(script), &out); err != nil {
+		t.Fatalf("RunScript: %v", err)
+	}
+	return out.String()
+}
+
+func TestRunScriptPrintsEachResult(t *testing.T) {
+	c := newScriptCluster()
+	script := `# a comment, then a blank line
+
+put a 1
+get a
+   put  msg  hello   world
+get msg
+delete a
+get a
+status
+frob
+pause n9
+pause n1
+get msg @n3
+quit
+put never run
+`
+	got := runScript(t, c, script)
+	want := `OK (n2, 1.2ms)
+"1"
+OK (n2, 1.2ms)
+"hello   world"
+OK (n2, 1.2ms)
+(nil)
+n1 follower term=3 leader=n2 commit=3 applied=3 last=3
+n2 leader term=3 commit=3 applied=3 last=3
+n3 follower term=3 leader=n2 commit=3 applied=3 last=3
+(error) unknown command "frob": help lists the commands
+(error) pause: unknown node "n9" (nodes: n1, n2, n3)
+OK (n1, 0.0ms)
+(error) n3 is not the leader
+`
+	if got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(got, "\x1b") {
+		t.Error("output holds escape sequences")
+	}
+	// The leader was asked directly, and the line after quit never ran.
+	if calls := kvCallsOf(&harness{t: t, dialer: c.dialer}, "n2"); len(calls) != 6 {
+		t.Errorf("n2 got %d requests, want 6: %q", len(calls), calls)
+	}
+	if calls := kvCallsOf(&harness{t: t, dialer: c.dialer}, "n1"); len(calls) != 0 {
+		t.Errorf("n1 got %q, want nothing", calls)
+	}
+}
+
+func TestRunScriptHelpAndEmptyInput(t *testing.T) {
+	c := newScriptCluster()
+	if got := runScript(t, c, ""); got != "" {
+		t.Errorf("empty input printed %q", got)
+	}
+	got := runScript(t, newScriptCluster(), "help\nclear\n")
+	for _, cmd := range commandHelp {
+		mustContain(t, got, cmd[0]+" ", cmd[1])
+	}
+	if n := strings.Count(got, "\n"); n != len(commandHelp) {
+		t.Errorf("help printed %d lines, want %d (clear prints nothing):\n%s", n, len(commandHelp), got)
+	}
+}
+
+func TestRunScriptWaitsForALeader(t *testing.T) {
+	c := newScriptCluster()
+	c.gate = make(chan struct{})
+	var out strings.Builder
+	done := make(chan error, 1)
+	go func() { done <- RunScript(context.Background(), c.opts(), strings.NewReader("put k v\n"), &out) }()
+	// Let n2 speak once every node has been dialled: until then, and until
+	// its status arrives, no node claims to lead.
+	deadline := time.Now().Add(5 * time.Second)
+	for c.dialer.dials("n1") == 0 || c.dialer.dials("n2") == 0 || c.dialer.dials("n3") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("RunScript never dialled every node")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(c.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "OK (n2, 1.2ms)\n" {
+		t.Errorf("output %q, want the put answered by n2", got)
+	}
+	h := &harness{t: t, dialer: c.dialer}
+	if calls := kvCallsOf(h, "n1"); len(calls) != 0 {
+		t.Errorf("n1 was asked %q before the leader was known", calls)
+	}
+}
+
+func TestRunScriptWithANodeDown(t *testing.T) {
+	c := newScriptCluster()
+	c.dialer.setFail("n3", errors.New("connection refused"))
+	got := runScript(t, c, "put k v\nstatus n3\n")
+	if want := "OK (n2, 1.2ms)\nn3 down: connection refused\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+}
+
+func TestRunScriptEnds(t *testing.T) {
+	t.Run("bad options", func(t *testing.T) {
+		if err := RunScript(context.Background(), Options{}, strings.NewReader(""), io.Discard); err == nil {
+			t.Error("RunScript without nodes gave no error")
+		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		c := newScriptCluster()
+		in := io.MultiReader(strings.NewReader("put k v\n"), iotest.ErrReader(errors.New("disk on fire")))
+		var out strings.Builder
+		err := RunScript(context.Background(), c.opts(), in, &out)
+		if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+			t.Errorf("RunScript = %v, want the read error", err)
+		}
+		if out.String() != "OK (n2, 1.2ms)\n" {
+			t.Errorf("output %q, want the put's answer before the error", out.String())
+		}
+	})
+	t.Run("write error", func(t *testing.T) {
+		c := newScriptCluster()
+		err := RunScript(context.Background(), c.opts(), strings.NewReader("status\nstatus\n"), failingWriter{})
+		if err == nil || !strings.Contains(err.Error(), "pipe closed") {
+			t.Errorf("RunScript = %v, want the write error", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		c := newScriptCluster()
+		pr, pw := io.Pipe() // input that never ends
+		defer pw.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- RunScript(ctx, c.opts(), pr, io.Discard) }()
+		if _, err := pw.Write([]byte("status\n")); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("RunScript = %v, want context.Canceled", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("RunScript did not return after its context was cancelled")
+		}
+	})
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("pipe closed") }
+
+func TestScriptReadyIsBounded(t *testing.T) {
+	c := newScriptCluster()
+	c.gate = make(chan struct{}) // n2 never says it leads
+	m, err := New(c.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newScriptRunner(context.Background(), m)
+	defer r.close()
+	r.start()
+	start := time.Now()
+	if err := r.waitReady(50 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond || took > 5*time.Second {
+		t.Errorf("waitReady returned after %v, want its 50ms bound", took)
+	}
+	if r.ready() {
+		t.Error("ready with no leader known")
+	}
+}
+
+func TestScriptRunnerRunsSequences(t *testing.T) {
+	seq := tea.Sequence(func() tea.Msg { return 1 }, func() tea.Msg { return 2 })()
+	cmds, ok := sequence(seq)
+	if !ok || len(cmds) != 2 {
+		t.Fatalf("sequence(%T) = %d commands, %v; want 2", seq, len(cmds), ok)
+	}
+	batch, ok := runInOrder(cmds)().(tea.BatchMsg)
+	if !ok || len(batch) != 2 || batch[0]() != 1 || batch[1]() != 2 {
+		t.Errorf("runInOrder gave %v, want the messages 1 then 2", batch)
+	}
+	if _, ok := sequence(tea.BatchMsg{}); ok {
+		t.Error("a batch was taken for a sequence")
+	}
+}
+
+func TestScriptDropsStatusOlderThanTheOneKept(t *testing.T) {
+	c := newScriptCluster()
+	m, err := New(c.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newScriptRunner(context.Background(), m)
+	defer r.close()
+	paused := leaderStatus("n1", 3)
+	paused.Paused, paused.UnixMs = true, 200 // what the pause's answer said
+	m.nodes[0].status = paused
+	stale, fresh := leaderStatus("n1", 3), leaderStatus("n1", 3)
+	stale.UnixMs, fresh.UnixMs = 199, 300
+	other := &pb.WatchEvent{Kind: pb.WatchEvent_ROLE_CHANGED, NodeId: "n1"}
+	got := r.dropStale(eventsMsg{node: 0, events: []*pb.WatchEvent{statusEv(stale), other, statusEv(fresh)}})
+	if len(got.events) != 2 || got.events[0] != other || got.events[1].GetStatus() != fresh {
+		t.Errorf("dropStale kept %v, want the other event and the fresh status", got.events)
+	}
+}
