@@ -1,24 +1,35 @@
 // Package tui is easykv's live dashboard: a Bubble Tea program that keeps one
-// connection to every node of a cluster and draws, for each, a card with its
-// role, term, vote, leader, a draining election timer, its log indexes and
-// the tail of its log (committed entries marked ✓, the rest ·), an event pane
-// fed by the nodes' watch streams, and a prompt for commands such as
-// "put user:1 alice", "get user:1" or "pause n2".
+// connection to every node of a cluster and shows Raft at work on it.
 //
-// Network faults are set from the prompt too: "partition n1" cuts a node
-// off from every peer, "isolate n1 n2" from the peers named, "delay n1
-// 200ms" holds its outgoing Raft messages, and "heal n1" undoes them all.
-// The node keeps its timers and its clients, so the dashboard watches it
-// time out and the others elect a leader without it. A card marks its
-// node's faults in words ("✂ PARTITIONED", "✂ isolated from n2", "⏱ +200ms")
-// and the event pane shows each change as the node words it.
+// The screen, top to bottom: a header telling the story (cluster, nodes up,
+// down and paused, leader and term, commit index, time since the election,
+// a sparkline of commits per second); a card per node with its role (a word
+// and a glyph, so it reads without colour), term, vote, leader, a draining
+// election timer, its indexes, a candidate's vote tally (● granted, ○
+// waiting, ✗ denied per node), the leader's view of each follower and a
+// heartbeat pulse, and the tail of its log (committed entries ✓, the rest
+// ·); a RaftScope-like log view, one row per node, entries aligned by index
+// and showing their terms, with the leader's match (^) and next (>) markers
+// under each follower; the traffic pane, the Raft messages the nodes report
+// (MESSAGES events) summed over the last two seconds ("n1 → n3
+// AppendEntries ×12 entries", "n3 → n1 ok match=57"); the event pane; and a
+// prompt. Seven nodes fit an 80×24 terminal as one line each; a large
+// terminal gets every pane. Layout is in layout.go and view.go.
 //
-// Puts, deletes and reads go to the node the dashboard believes leads (a
-// read can name a node instead: "get user:1 @n2" reads its own copy, which
-// may be stale), follow NOT_LEADER hints for a few hops, and are shown on the
-// status line and in the event pane. Writes carry the dashboard's session id
-// ([Options.ClientID]) and a sequence number that a redirected write keeps,
-// so the cluster applies it once.
+// The prompt takes put, get, delete, pause, resume, partition, isolate,
+// delay, heal, status, clear, help and quit, keeps its history across runs
+// (history.go), and completes commands, node ids and keys with tab
+// (complete.go). Puts, deletes and reads go to the node the dashboard
+// believes leads (a read can name a node instead: "get user:1 @n2" reads
+// its own copy, which may be stale), follow NOT_LEADER hints for a few
+// hops, and carry the dashboard's session id ([Options.ClientID]) and a
+// sequence number that a redirected write keeps, so the cluster applies it
+// once. With stdin not a terminal, [RunScript] runs the same commands line
+// by line and prints each result plainly.
+//
+// A [Recorder] wraps the [DialFunc] and writes everything the nodes send,
+// with its time, as JSON lines; a [Replay] feeds such a recording to the
+// same Model against a replay clock, with pause, step, speed and seek.
 //
 // The model never touches a socket itself. Every dial, stream read, admin
 // call and key-value request runs inside a tea.Cmd, through the injected
@@ -26,7 +37,9 @@
 // clock, so tests drive the model with fakes and get the same frame every
 // run.
 //
-// The screen is redrawn at a steady rate however busy the cluster is: stream
-// events are coalesced into one message per read of a node's channel, and a
-// 15 Hz tick moves the election timers between status updates.
+// Drawing stays cheap however busy the cluster is: styles are built once
+// (styles.go), stream events are coalesced into one message per read of a
+// node's channel, a 15 Hz tick moves the timers between status updates,
+// and with [Options.SteadyFrames] a frame is drawn only for that tick, a
+// key or an answer, not for every message a node streams.
 package tui
