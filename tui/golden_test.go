@@ -222,6 +222,18 @@ func tail(log []*pb.LogEntry, last int64) []*pb.LogEntry {
 	return log[max(0, last-8):last]
 }
 
+// termRuns are the status log_terms of log up to last, as a node sends
+// them: the terms of its last 256 entries as runs.
+func termRuns(log []*pb.LogEntry, last int64) []*pb.TermRun {
+	var runs []*pb.TermRun
+	for _, e := range log[max(0, last-256):last] {
+		if n := len(runs); n == 0 || runs[n-1].GetTerm() != e.GetTerm() {
+			runs = append(runs, &pb.TermRun{FirstIndex: e.GetIndex(), Term: e.GetTerm()})
+		}
+	}
+	return runs
+}
+
 // leaderScene is n1 leading term 3 of a cluster of size nodes, committed up
 // to 40 with 44 entries, its followers at different match indexes (the
 // last one far behind and refusing entries), with the traffic of the last
@@ -247,7 +259,7 @@ func leaderScene(size int) map[string][]*pb.WatchEvent {
 		}
 		st := follower(id, 3, "n1", 1000+int64(i)*100, 900)
 		st.CommitIndex, st.AppliedIndex, st.LastIndex, st.LastTerm = min(match, 40), min(match, 40), match, log[match-1].GetTerm()
-		st.LogTail = tail(log, match)
+		st.LogTail, st.LogTerms = tail(log, match), termRuns(log, match)
 		ok := &pb.Traffic{Kind: pb.Traffic_APPEND_OK, From: id, To: "n1", Sent: true, Count: 5, Match: match}
 		if i == size {
 			ok = sent(pb.Traffic_APPEND_REJECT, id, "n1", 2)
@@ -263,7 +275,7 @@ func leaderScene(size int) map[string][]*pb.WatchEvent {
 		statusEv(&pb.NodeStatus{
 			Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 3, VotedFor: "n1", LeaderId: "n1",
 			CommitIndex: 40, AppliedIndex: 40, LastIndex: 44, LastTerm: 3, HeartbeatMs: 100, ElectionTimeoutMs: 1000,
-			Peers: peers, LogTail: tail(log, 44),
+			Peers: peers, LogTail: tail(log, 44), LogTerms: termRuns(log, 44),
 		}),
 		messages("n1", traffic...),
 	}
