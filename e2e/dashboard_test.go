@@ -35,7 +35,10 @@ func startTUI(t *testing.T, env []string, args ...string) *tmuxScreen {
 	}
 	s := &tmuxScreen{t: t, session: fmt.Sprintf("easykv-e2e-%d", time.Now().UnixNano())}
 	env = append([]string{"XDG_STATE_HOME=" + t.TempDir()}, env...)
-	cmd := fmt.Sprintf("env %s %s %s", strings.Join(env, " "), bins.tui, strings.Join(args, " "))
+	// Without CI and NO_COLOR from the test's own environment: termenv
+	// draws without colour when CI is set (as it is on CI machines), and
+	// the tests decide about colour themselves.
+	cmd := fmt.Sprintf("env -u CI -u NO_COLOR %s %s %s", strings.Join(env, " "), bins.tui, strings.Join(args, " "))
 	out, err := exec.Command("tmux", "new-session", "-d", "-s", s.session, "-x", "120", "-y", "40", cmd).CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
