@@ -146,14 +146,6 @@ func makeLeader(t testing.TB, r *Raft) {
 	drain(r)
 }
 
-func msgTypes(ms []Message) []MsgType {
-	var ts []MsgType
-	for _, m := range ms {
-		ts = append(ts, m.Type)
-	}
-	return ts
-}
-
 func TestNewValidatesConfig(t *testing.T) {
 	good := func() Config {
 		return Config{ID: "n1", Peers: three, ElectionTicks: 10, HeartbeatTicks: 1, Rand: rand.New(rand.NewPCG(1, 1)), Storage: NewMemoryStorage()}

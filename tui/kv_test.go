@@ -418,7 +418,7 @@ func TestTabCompletesKVCommandsAndKnownKeys(t *testing.T) {
 			h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 		}
 		h.send(tea.KeyMsg{Type: tea.KeyTab})
-		defer h.send(tea.KeyMsg{Type: tea.KeyEsc})
+		defer func() { h.send(tea.KeyMsg{Type: tea.KeyEsc}) }() // leave the prompt empty
 		return h.m.input.Value()
 	}
 	for typed, want := range map[string]string{"g": "get ", "pu": "put ", "de": "del", "st": "status", "dele": "delete "} {

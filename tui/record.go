@@ -128,7 +128,7 @@ func NewRecorder(w io.Writer, cluster string, nodes []Node, statusInterval time.
 		Start: r.start.Round(0), StatusIntervalMs: statusInterval.Milliseconds(),
 	}
 	for i, n := range nodes {
-		h.Nodes = append(h.Nodes, RecordNode{ID: n.ID, Addr: n.Addr})
+		h.Nodes = append(h.Nodes, RecordNode(n))
 		r.index[n.ID] = i
 	}
 	line, err := json.Marshal(h)

@@ -91,7 +91,7 @@ func NewReplay(rec *Recording, opts Options) (*Replay, error) {
 	opts.Cluster = rec.Header.Cluster
 	opts.Nodes = make([]Node, len(rec.Header.Nodes))
 	for i, n := range rec.Header.Nodes {
-		opts.Nodes[i] = Node{ID: n.ID, Addr: n.Addr}
+		opts.Nodes[i] = Node(n)
 	}
 	opts.Dial = func(context.Context, Node) (NodeConn, error) { return nil, errReplayDial }
 	opts.Now = r.now
