@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/easykv/easykv/netlink/pb"
 )
 
 // TestBadConfigExit2: a node given a bad flag or cluster file exits with
@@ -82,4 +84,27 @@ func containsAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// TestSecondNodeOnSameDataDir: a second easykv-node for a running node's
+// id (so its data dir) exits 1 naming the locked directory, before it reads
+// or repairs anything there; the running node and the cluster go on.
+func TestSecondNodeOnSameDataDir(t *testing.T) {
+	skipIfShort(t)
+	h := StartCluster(t, 3)
+	leader, _ := h.waitLeader()
+	res := runBinary(t, bins.node, "--cluster", h.cfgPath, "--id", leader)
+	if res.code != 1 {
+		t.Errorf("exit status %d, want 1", res.code)
+	}
+	line := strings.TrimSuffix(res.stderr, "\n")
+	if strings.Contains(line, "\n") || !strings.Contains(line, "in use by another easykv-node") || !strings.Contains(line, "LOCK") {
+		t.Errorf("stderr %q, want one line saying the data dir is in use", res.stderr)
+	}
+	if r := h.Ctl("put", "after", "second-start"); r.code != 0 || r.stdout != "OK\n" {
+		t.Fatalf("put after the refused start: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if st := h.mustStatus(leader); st.GetRole() != pb.Role_ROLE_LEADER {
+		t.Errorf("%s is %v after the refused start, want still leader", leader, st.GetRole())
+	}
 }

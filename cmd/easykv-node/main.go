@@ -112,6 +112,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 // serve runs the node until ctx is done or it fails.
 func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir string, logger *slog.Logger) error {
+	unlock, err := lockDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	store, err := segmentlog.OpenHardState(dataDir)
 	if err != nil {
 		return err
