@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -72,8 +73,15 @@ func Parse(data []byte, dir string) (*Config, error) {
 		}
 		return nil, invalid("%s", oneLine(err.Error()))
 	}
+	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+		// A second document would be ignored silently: say so instead.
+		return nil, invalid("more than one YAML document (--- separates them)")
+	}
 	if f.Name == nil || *f.Name == "" {
 		return nil, invalid("missing key: name")
+	}
+	if !printable(*f.Name) {
+		return nil, invalid("name %q: control characters are not allowed", *f.Name)
 	}
 	if len(f.Nodes) == 0 {
 		return nil, invalid("missing key: nodes")
@@ -97,6 +105,9 @@ func Parse(data []byte, dir string) (*Config, error) {
 	for i, n := range f.Nodes {
 		if n.ID == "" {
 			return nil, invalid("nodes[%d]: missing key: id", i)
+		}
+		if !validID(n.ID) {
+			return nil, invalid("nodes[%d]: id %q: want 1 to %d letters, digits, '.', '_' or '-' (it names the node's data directory)", i, n.ID, maxIDLen)
 		}
 		if n.Addr == "" {
 			return nil, invalid("node %s: missing key: addr", n.ID)
@@ -153,6 +164,37 @@ func duration(key string, v *string) (time.Duration, error) {
 		return 0, invalid("%s: must be positive, got %s", key, d)
 	}
 	return d, nil
+}
+
+// maxIDLen bounds a node id, which names a directory and shows on every
+// card of the dashboard.
+const maxIDLen = 64
+
+// validID says whether id can name a node: it becomes a directory under
+// data_dir, so no path separators, no "." or "..", nothing a terminal
+// would act on.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > maxIDLen || id == "." || id == ".." {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// printable says whether s holds no control characters.
+func printable(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func invalid(format string, args ...any) error {
