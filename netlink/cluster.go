@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,7 +265,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 	for {
 		if attempts > 0 && !hinted {
 			backoff = min(max(2*backoff, firstBackoff), maxBackoff)
-			sleep(ctx, backoff/2+mrand.N(backoff/2+1))
+			sleepUnless(ctx, nil, jitter(backoff))
 		}
 		if ctx.Err() != nil || c.closed.Load() {
 			return Result{}, c.giveUp(ctx, isWrite && maybe, attempts, lastErr)
@@ -470,14 +469,4 @@ func describe(resp *pb.KvResponse) string {
 		return resp.GetCode().String() + ": " + msg
 	}
 	return resp.GetCode().String()
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

@@ -185,7 +185,7 @@ func (l *link) run(ctx context.Context) {
 			log.Warn("peer link down", "err", err, "retry_in", backoff)
 			quiet = true
 		}
-		if !sleepCtx(ctx, jitter(backoff)) {
+		if !sleepUnless(ctx, nil, jitter(backoff)) {
 			return
 		}
 		backoff = min(2*backoff, l.max)
@@ -268,7 +268,7 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 					if err := bw.Flush(); err != nil {
 						return fmt.Errorf("write: %w", err)
 					}
-					if !waitDelay(ctx, readerDone, wait) {
+					if !sleepUnless(ctx, readerDone, wait) {
 						return ctx.Err() // nil when the peer closed the connection
 					}
 					conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -293,9 +293,10 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 	}
 }
 
-// waitDelay waits d for a delayed message; it reports false when ctx ends
-// or the peer closes the connection first.
-func waitDelay(ctx context.Context, readerDone <-chan struct{}, d time.Duration) bool {
+// sleepUnless waits d; it reports false when ctx ends or stop (when not nil)
+// closes first: the peer closed the connection while a delayed message
+// waited.
+func sleepUnless(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -303,7 +304,7 @@ func waitDelay(ctx context.Context, readerDone <-chan struct{}, d time.Duration)
 		return true
 	case <-ctx.Done():
 		return false
-	case <-readerDone:
+	case <-stop:
 		return false
 	}
 }
@@ -334,16 +335,4 @@ func (l *link) write(bw *bufio.Writer, m *pb.RaftKvMessage) error {
 // redial in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether d elapsed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -32,9 +32,10 @@ func (r *recordingSnapshots) Save(m *kvmap.Map) error {
 
 var _ SnapshotStore = (*recordingSnapshots)(nil)
 
-// snapshotNode opens a one-member node on dir that snapshots every 10
-// applied entries; stop stops it and closes its log.
-func snapshotNode(t *testing.T, dir string, snaps SnapshotStore) (n *Node, stop func()) {
+// diskNode opens and runs a one-member node on a real log and hard state
+// in dir, taking snapshots into snaps (nil: none) every 10 applied
+// entries; stop stops it and closes its log.
+func diskNode(t *testing.T, dir string, snaps SnapshotStore) (n *Node, stop func()) {
 	t.Helper()
 	wal, err := segmentlog.Open(filepath.Join(dir, "wal"), segmentlog.Options{SegmentSize: 64 << 10})
 	if err != nil {
@@ -60,26 +61,35 @@ func snapshotNode(t *testing.T, dir string, snaps SnapshotStore) (n *Node, stop 
 	return n, func() { cancel(); <-finished; wal.Close() }
 }
 
-// putUntilOK writes key=value, retrying while the node has no leader yet.
-func putUntilOK(t *testing.T, n *Node, key, value string, seq uint64) {
+// kvWhileElecting sends req to n, again while n answers NOT_LEADER (it
+// has not elected itself yet), as a client would, for up to 5 s.
+func kvWhileElecting(t *testing.T, n *Node, req *pb.KvRequest) *pb.KvResponse {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value, ClientId: 3, Sequence: seq})
-		if resp.GetCode() == pb.ErrorCode_OK {
-			return
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		resp := n.KV(ctx, req)
+		cancel()
 		if resp.GetCode() != pb.ErrorCode_NOT_LEADER || time.Now().After(deadline) {
-			t.Fatalf("put %s: %v", key, resp)
+			return resp
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// putUntilOK writes key=value in client 3's session and fails the test
+// unless it is acknowledged.
+func putUntilOK(t *testing.T, n *Node, key, value string, seq uint64) {
+	t.Helper()
+	if resp := kvWhileElecting(t, n, &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value, ClientId: 3, Sequence: seq}); resp.GetCode() != pb.ErrorCode_OK {
+		t.Fatalf("put %s: %v", key, resp)
 	}
 }
 
 func TestNodeRestartsFromSnapshot(t *testing.T) {
 	dir := t.TempDir()
 	snaps := &recordingSnapshots{SnapshotDir: kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}), saved: make(chan uint64, 100)}
-	n, stop := snapshotNode(t, dir, snaps)
+	n, stop := diskNode(t, dir, snaps)
 	for i := 1; i <= 30; i++ {
 		putUntilOK(t, n, fmt.Sprintf("k%d", i%4), fmt.Sprintf("v%d", i), uint64(i))
 	}
@@ -95,7 +105,7 @@ func TestNodeRestartsFromSnapshot(t *testing.T) {
 
 	// Restart: the state is the snapshot plus the log after it, the
 	// same as before.
-	n, stop = snapshotNode(t, dir, kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}))
+	n, stop = diskNode(t, dir, kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}))
 	defer stop()
 	if got := n.Status().GetAppliedIndex(); got < int64(last) {
 		t.Errorf("restarted node starts at applied %d, want at least the snapshot's %d", got, last)
@@ -122,11 +132,7 @@ func TestNodeRestartsFromSnapshot(t *testing.T) {
 	}
 	// The session survived the snapshot: the last write again is not
 	// applied twice.
-	resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "k2", Value: "again", ClientId: 3, Sequence: 30})
-	for resp.GetCode() == pb.ErrorCode_NOT_LEADER {
-		time.Sleep(5 * time.Millisecond)
-		resp = n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "k2", Value: "again", ClientId: 3, Sequence: 30})
-	}
+	kvWhileElecting(t, n, &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "k2", Value: "again", ClientId: 3, Sequence: 30})
 	if got := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_GET, Key: "k2", Stale: true}); got.GetValue() != "v30" {
 		t.Errorf("k2 after a retried write = %q, want v30 (applied once)", got.GetValue())
 	}
@@ -135,7 +141,7 @@ func TestNodeRestartsFromSnapshot(t *testing.T) {
 func TestNodeRefusesDamagedSnapshot(t *testing.T) {
 	dir := t.TempDir()
 	snapDir := filepath.Join(dir, "snap")
-	n, stop := snapshotNode(t, dir, kvmap.NewSnapshotDir(snapDir, kvmap.Options{}))
+	n, stop := diskNode(t, dir, kvmap.NewSnapshotDir(snapDir, kvmap.Options{}))
 	for i := 1; i <= 12; i++ {
 		putUntilOK(t, n, "k", fmt.Sprintf("v%d", i), uint64(i))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -249,69 +248,35 @@ func TestWireRoundTrip(t *testing.T) {
 // the same session applies once, and a restart replays the log.
 func TestNodeSingleMemberKV(t *testing.T) {
 	dir := t.TempDir()
-	run := func() (*Node, func()) {
-		wal, err := segmentlog.Open(filepath.Join(dir, "wal"), segmentlog.Options{SegmentSize: 64 << 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		store, err := segmentlog.OpenHardState(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := NewNode(NodeConfig{
-			ID: "n1", Members: map[string]string{"n1": "a1"},
-			Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
-			Storage: store, Log: wal, Transport: &fakeTransport{log: &opLog{}}, Seed: 7,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		finished := make(chan struct{})
-		go func() { defer close(finished); n.Run(ctx) }()
-		return n, func() { cancel(); <-finished; wal.Close() }
-	}
-	// do retries while the node has no leader yet, as a client would.
-	do := func(n *Node, req *pb.KvRequest) *pb.KvResponse {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			resp := n.KV(ctx, req)
-			cancel()
-			if resp.GetCode() != pb.ErrorCode_NOT_LEADER || time.Now().After(deadline) {
-				return resp
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	// Without snapshots: a restart replays the whole log.
+	run := func() (*Node, func()) { return diskNode(t, dir, nil) }
 	put := &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "user:1", Value: "alice", ClientId: 9, Sequence: 1}
 	n, stop := run()
-	if resp := do(n, put); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() || resp.GetIndex() < 2 {
+	if resp := kvWhileElecting(t, n, put); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() || resp.GetIndex() < 2 {
 		t.Fatalf("put: %v", resp)
 	}
 	// The same session and sequence again: applied once, original result.
 	overwrite := &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "user:1", Value: "bob", ClientId: 9, Sequence: 1}
-	if resp := do(n, overwrite); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() {
+	if resp := kvWhileElecting(t, n, overwrite); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() {
 		t.Fatalf("retried put: %v", resp)
 	}
 	get := &pb.KvRequest{OpType: pb.KvRequest_GET, Key: "user:1"}
-	if resp := do(n, get); resp.GetCode() != pb.ErrorCode_OK || resp.GetValue() != "alice" {
+	if resp := kvWhileElecting(t, n, get); resp.GetCode() != pb.ErrorCode_OK || resp.GetValue() != "alice" {
 		t.Fatalf("get after retried put: %v", resp)
 	}
 	del := &pb.KvRequest{OpType: pb.KvRequest_DELETE, Key: "gone", ClientId: 9, Sequence: 2}
-	if resp := do(n, del); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() {
+	if resp := kvWhileElecting(t, n, del); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() {
 		t.Fatalf("delete of a missing key: %v", resp)
 	}
 	stop()
 
 	n, stop = run()
 	defer stop()
-	if resp := do(n, get); resp.GetCode() != pb.ErrorCode_OK || resp.GetValue() != "alice" {
+	if resp := kvWhileElecting(t, n, get); resp.GetCode() != pb.ErrorCode_OK || resp.GetValue() != "alice" {
 		t.Fatalf("get after restart: %v", resp)
 	}
 	stale := &pb.KvRequest{OpType: pb.KvRequest_GET, Key: "nope", Stale: true}
-	if resp := do(n, stale); resp.GetCode() != pb.ErrorCode_NOT_FOUND {
+	if resp := kvWhileElecting(t, n, stale); resp.GetCode() != pb.ErrorCode_NOT_FOUND {
 		t.Fatalf("stale get of a missing key: %v", resp)
 	}
 }
