@@ -203,6 +203,10 @@ const (
 	AdminCommand_HEAL          AdminCommand = 4 // undo PARTITION, ISOLATE and DELAY
 	AdminCommand_ISOLATE       AdminCommand = 5 // drop all Raft traffic to and from the peers listed
 	AdminCommand_DELAY         AdminCommand = 6 // delay outbound Raft traffic by delay_ms (0 clears)
+	// SLOW_DISK stalls each of the node's disk syncs (log entries, hard
+	// state) by stall_ms before it runs (0 clears; HEAL clears it too): a
+	// slow or overloaded disk, for tests and the chaos schedule.
+	AdminCommand_SLOW_DISK AdminCommand = 7
 )
 
 // Enum value maps for AdminCommand.
@@ -215,6 +219,7 @@ var (
 		4: "HEAL",
 		5: "ISOLATE",
 		6: "DELAY",
+		7: "SLOW_DISK",
 	}
 	AdminCommand_value = map[string]int32{
 		"ADMIN_UNKNOWN": 0,
@@ -224,6 +229,7 @@ var (
 		"HEAL":          4,
 		"ISOLATE":       5,
 		"DELAY":         6,
+		"SLOW_DISK":     7,
 	}
 )
 
@@ -1622,7 +1628,11 @@ type NodeStatus struct {
 	// last_index), run-length encoded: each run's term holds from its
 	// first_index up to the next run's, the last run up to last_index.
 	// A log view can draw every cell from these without the entries.
-	LogTerms      []*TermRun `protobuf:"bytes,26,rep,name=log_terms,json=logTerms,proto3" json:"log_terms,omitempty"`
+	LogTerms []*TermRun `protobuf:"bytes,26,rep,name=log_terms,json=logTerms,proto3" json:"log_terms,omitempty"`
+	// A digest of the state machine (its keys and values) as of
+	// applied_index, in hex: equal on every node that applied the same index.
+	StateDigest   string `protobuf:"bytes,27,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
+	DiskStallMs   int64  `protobuf:"varint,28,opt,name=disk_stall_ms,json=diskStallMs,proto3" json:"disk_stall_ms,omitempty"` // each disk sync waits this long (SLOW_DISK)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1837,6 +1847,20 @@ func (x *NodeStatus) GetLogTerms() []*TermRun {
 		return x.LogTerms
 	}
 	return nil
+}
+
+func (x *NodeStatus) GetStateDigest() string {
+	if x != nil {
+		return x.StateDigest
+	}
+	return ""
+}
+
+func (x *NodeStatus) GetDiskStallMs() int64 {
+	if x != nil {
+		return x.DiskStallMs
+	}
+	return 0
 }
 
 // TermRun is a stretch of log entries of one term.
@@ -2178,6 +2202,7 @@ type AdminRequest struct {
 	Command       AdminCommand           `protobuf:"varint,1,opt,name=command,proto3,enum=easykv.AdminCommand" json:"command,omitempty"`
 	Peers         []string               `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`                     // ISOLATE: the peers to cut off
 	DelayMs       int64                  `protobuf:"varint,3,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"` // DELAY: how long
+	StallMs       int64                  `protobuf:"varint,4,opt,name=stall_ms,json=stallMs,proto3" json:"stall_ms,omitempty"` // SLOW_DISK: how long each sync waits
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2229,6 +2254,13 @@ func (x *AdminRequest) GetPeers() []string {
 func (x *AdminRequest) GetDelayMs() int64 {
 	if x != nil {
 		return x.DelayMs
+	}
+	return 0
+}
+
+func (x *AdminRequest) GetStallMs() int64 {
+	if x != nil {
+		return x.StallMs
 	}
 	return 0
 }
@@ -2423,7 +2455,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"matchIndex\x12\x1d\n" +
 	"\n" +
 	"next_index\x18\x03 \x01(\x03R\tnextIndex\x12#\n" +
-	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\x85\a\n" +
+	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\xcc\a\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2454,7 +2486,9 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\vpartitioned\x18\x17 \x01(\bR\vpartitioned\x12#\n" +
 	"\risolated_from\x18\x18 \x03(\tR\fisolatedFrom\x12\x19\n" +
 	"\bdelay_ms\x18\x19 \x01(\x03R\adelayMs\x12,\n" +
-	"\tlog_terms\x18\x1a \x03(\v2\x0f.easykv.TermRunR\blogTerms\">\n" +
+	"\tlog_terms\x18\x1a \x03(\v2\x0f.easykv.TermRunR\blogTerms\x12!\n" +
+	"\fstate_digest\x18\x1b \x01(\tR\vstateDigest\x12\"\n" +
+	"\rdisk_stall_ms\x18\x1c \x01(\x03R\vdiskStallMs\">\n" +
 	"\aTermRun\x12\x1f\n" +
 	"\vfirst_index\x18\x01 \x01(\x03R\n" +
 	"firstIndex\x12\x12\n" +
@@ -2510,11 +2544,12 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rAPPEND_REJECT\x10\x04\x12\b\n" +
 	"\x04VOTE\x10\x05\x12\x10\n" +
 	"\fVOTE_GRANTED\x10\x06\x12\x0f\n" +
-	"\vVOTE_DENIED\x10\a\"o\n" +
+	"\vVOTE_DENIED\x10\a\"\x8a\x01\n" +
 	"\fAdminRequest\x12.\n" +
 	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\x12\x14\n" +
 	"\x05peers\x18\x02 \x03(\tR\x05peers\x12\x19\n" +
-	"\bdelay_ms\x18\x03 \x01(\x03R\adelayMs\"a\n" +
+	"\bdelay_ms\x18\x03 \x01(\x03R\adelayMs\x12\x19\n" +
+	"\bstall_ms\x18\x04 \x01(\x03R\astallMs\"a\n" +
 	"\rAdminResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
@@ -2538,7 +2573,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rROLE_FOLLOWER\x10\x00\x12\x16\n" +
 	"\x12ROLE_PRE_CANDIDATE\x10\x01\x12\x12\n" +
 	"\x0eROLE_CANDIDATE\x10\x02\x12\x0f\n" +
-	"\vROLE_LEADER\x10\x03*i\n" +
+	"\vROLE_LEADER\x10\x03*x\n" +
 	"\fAdminCommand\x12\x11\n" +
 	"\rADMIN_UNKNOWN\x10\x00\x12\t\n" +
 	"\x05PAUSE\x10\x01\x12\n" +
@@ -2547,7 +2582,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\tPARTITION\x10\x03\x12\b\n" +
 	"\x04HEAL\x10\x04\x12\v\n" +
 	"\aISOLATE\x10\x05\x12\t\n" +
-	"\x05DELAY\x10\x06B%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
+	"\x05DELAY\x10\x06\x12\r\n" +
+	"\tSLOW_DISK\x10\aB%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
 
 var (
 	file_kv_raft_proto_rawDescOnce sync.Once
