@@ -58,7 +58,9 @@
 //     while it goes on with the steps below and with later Readys, as long
 //     as the writes of successive Readys happen in order (writes queued
 //     together may share one fsync). Once rd.Entries are durable, it calls
-//     StableTo with the index and term of the last one. Term, vote and
+//     StableTo(rd.Mark). If StableTo takes the report, the caller shows
+//     those entries through Storage before it calls the core again; if
+//     not, it must not show them (see "Stale reports" below). Term, vote and
 //     entries must be durable before any message that depends on them
 //     leaves the node: a vote granted, then forgotten in a crash, could
 //     elect two leaders in one term; an entry acknowledged, then lost,
@@ -97,16 +99,50 @@
 //     new committed entries.
 //
 // StableTo may come at any time, also between Ready and Advance; on a
-// leader it may commit entries (its own copies now count), which the next
-// Ready carries. A report about an entry that a conflicting append has
-// replaced since it was handed out is ignored; the replacement is reported
-// in its turn. Tick, Step, Propose and ReadIndex may be called between
-// Ready and Advance; what they produce waits for the next Ready. A caller
-// that persists synchronously simply persists, calls StableTo, sends,
-// applies and advances. If the caller stops (a crash), it restarts with
-// New from its durable log (Config.Storage), the hard state it last made
-// durable, and the index its state machine had applied (Config.Applied, 0
-// if the state machine is rebuilt from the log).
+// leader the next Ready counts the entries it made durable towards a
+// commit (its own copies now count). Tick, Step, Propose and ReadIndex may
+// be called between Ready and Advance; what they produce waits for the
+// next Ready. A caller that persists synchronously simply persists, calls
+// StableTo, sends, applies and advances.
+//
+// # Stale reports
+//
+// Writes complete in order, but late: while one is being synced, a
+// follower may hear from two new leaders, each replacing the entries the
+// last one sent. A report about the first write can then name an entry
+// that is back in the log — the same index and term — while a write
+// still queued will overwrite it on disk with something else before the
+// last one puts it back. Taking such a report would let the core read
+// that index from Storage in between, and apply an entry that was never
+// committed. So every truncation that replaces entries already handed out
+// starts a new epoch of the log, each Ready.Mark names the epoch its
+// entries were handed out in, and StableTo ignores a mark from an earlier
+// epoch, however its index and term compare. Nothing is lost: the writes
+// queued after the truncation cover every entry the stale write did, and
+// their report, taken, makes all of them durable at once. Until then the
+// core reads those indexes from its unstable entries, never from Storage,
+// which is why the caller must not show a write the core did not take.
+//
+// # Restarting
+//
+// If the caller stops (a crash), it restarts with New from its durable
+// log (Config.Storage), the hard state it last made durable, and the
+// index its state machine had applied (Config.Applied, 0 if the state
+// machine is rebuilt from the log).
+//
+// The runtime syncs a write's entries before its hard state, so a crash
+// between the two leaves entries of a term the saved hard state has not
+// reached (a follower that takes a new leader's first MsgApp writes the
+// term change and that leader's entries in one job; a single node that
+// elects itself writes its vote and its no-op). New repairs this: the
+// term becomes the last entry's, with no vote. That is safe because the
+// hard state is saved before any message that depends on it leaves, and
+// saved terms only grow: no vote for that term was durable, so none was
+// sent, and the node may vote in it as if it never had. Saving the hard
+// state first instead would be wrong: its commit index could then name
+// entries that the same write is about to replace, which a restart would
+// apply. The repaired hard state goes out in the first Ready, and is
+// saved before anything is sent in that term.
 //
 // Step returns an error, wrapping ErrUnknownPeer, ErrWrongRecipient or
 // ErrInvalidMessage, for a message no correct peer can send; the message is

@@ -18,7 +18,13 @@ type raftLog struct {
 	// entries up to it are being persisted, the rest are not handed out
 	// yet. A conflicting append lowers it to just before the conflict, so
 	// that the replacements are handed out too.
-	handed  uint64
+	handed uint64
+	// epoch counts the truncations that replaced entries already handed
+	// out. A durability report names the epoch its entries were handed
+	// out in (LogMark); one from an earlier epoch is stale: a write
+	// queued after it replaced some of what it covers, and what it made
+	// durable may be overwritten on disk by the time the core reads it.
+	epoch   uint64
 	applied uint64 // highest index the state machine has applied
 }
 
@@ -129,6 +135,9 @@ func (l *raftLog) append(e Entry) {
 // es's entries but not the slice.
 func (l *raftLog) truncateAndAppend(es []Entry) {
 	first := es[0].Index
+	if first <= l.handed {
+		l.epoch++
+	}
 	l.handed = min(l.handed, first-1)
 	switch {
 	case len(l.unstable) == 0 || first == l.lastIndex()+1:
@@ -205,25 +214,27 @@ func (l *raftLog) toHandOut() int {
 }
 
 // nextUnstable returns the unstable entries not handed out yet, for
-// Ready, and remembers them as handed out.
-func (l *raftLog) nextUnstable() []Entry {
+// Ready, with their mark, and remembers them as handed out.
+func (l *raftLog) nextUnstable() ([]Entry, LogMark) {
 	k := l.toHandOut()
 	if k == 0 {
-		return nil
+		return nil, LogMark{}
 	}
 	n := len(l.unstable)
-	l.handed = l.unstable[n-1].Index
-	return l.unstable[n-k : n : n]
+	last := l.unstable[n-1]
+	l.handed = last.Index
+	return l.unstable[n-k : n : n], LogMark{Index: last.Index, Term: last.Term, Epoch: l.epoch}
 }
 
-// stableTo records that the entries up to index i, whose entry has term t,
-// are durable: the log reads them from storage from now on. When the
-// entry at i has another term, or is gone, a conflicting append replaced
-// it after it was handed out, and the replacement will be reported in its
-// turn. It reports whether any entry became durable.
-func (l *raftLog) stableTo(i, t uint64) bool {
+// stableTo records that the entries handed out up to m are durable: the
+// log reads them from storage from now on. A mark from an earlier epoch is
+// stale (a truncation replaced entries handed out before it), and so is
+// one whose entry is gone or has another term; the writes queued since
+// will report in their turn. It reports whether it took the report.
+func (l *raftLog) stableTo(m LogMark) bool {
 	n := len(l.unstable)
-	if n == 0 || i < l.unstable[0].Index || i > l.handed || i > l.unstable[n-1].Index || l.unstable[i-l.unstable[0].Index].Term != t {
+	i := m.Index
+	if m.Epoch != l.epoch || n == 0 || i < l.unstable[0].Index || i > l.handed || i > l.unstable[n-1].Index || l.unstable[i-l.unstable[0].Index].Term != m.Term {
 		return false
 	}
 	l.unstable = l.unstable[i-l.unstable[0].Index+1:]

@@ -127,6 +127,18 @@ func (s *segmentStorage) write(entries []Entry) error {
 	return s.log.Sync()
 }
 
+// forget stops showing the core the entries from first on, which a write
+// the core did not take has overwritten on disk: the core reads none of
+// them until a later write it takes shows them again (stable). It runs on
+// the Run goroutine.
+func (s *segmentStorage) forget(first uint64) {
+	s.last = min(s.last, first-1)
+	if len(s.recent) > 0 && first <= s.recent[len(s.recent)-1].Index {
+		keep := max(0, int(first)-int(s.recent[0].Index))
+		s.recent = s.recent[:keep:keep]
+	}
+}
+
 // stable shows the core entries that write has made durable, from
 // entries[0].Index on: they replace what the core saw there, and the
 // newest stay in recent. It runs on the Run goroutine.

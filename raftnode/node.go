@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,6 +117,7 @@ type Node struct {
 	durable, queuedHard HardState
 	// persister writes what Readys hand out; started and stopped by Run.
 	persister *persister
+	stall     diskStall    // the SLOW_DISK fault, read by the persister
 	wire      entryEncoder // encodes the entries of one Ready's messages; owned by the Run goroutine
 
 	snap atomic.Pointer[snapshot] // latest state, for Status from any goroutine
@@ -139,6 +141,8 @@ type snapshot struct {
 	tail func() []*pb.LogEntry
 	// terms are the terms of the last logTermsLen entries.
 	terms []TermRun
+	// digest is the state machine's digest at status.Applied.
+	digest string
 }
 
 type adminRequest struct {
@@ -229,7 +233,7 @@ func (n *Node) Run(ctx context.Context) error {
 	paused := false
 	lastTick := time.Now()
 	defer n.clients.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
-	n.persister = newPersister(n.storage, n.cfg.Storage, n.cfg.Transport, n.lateSent)
+	n.persister = newPersister(n.storage, n.cfg.Storage, n.cfg.Transport, n.lateSent, &n.stall)
 	go n.persister.run()
 	// Stopped first, so that no write is under way when Run returns (the
 	// caller closes the log then).
@@ -320,9 +324,15 @@ func (n *Node) written(w written) error {
 		n.logger.Error("cannot persist; stopping", "err", w.err)
 		return fmt.Errorf("%w: %w", ErrStorage, w.err)
 	}
-	if k := len(w.entries); k > 0 {
-		n.storage.stable(w.entries)
-		n.core.StableTo(w.entries[k-1].Index, w.entries[k-1].Term)
+	// The core's view of the log changes only with a report it takes: a
+	// stale one's entries are being replaced by a write still queued,
+	// which reports them in its turn (doc.go, step 1).
+	if len(w.entries) > 0 {
+		if n.core.StableTo(w.mark) {
+			n.storage.stable(w.entries)
+		} else {
+			n.storage.forget(w.entries[0].Index)
+		}
 	}
 	if w.savedHard {
 		n.durable = HardState{Term: w.hardState.Term, Vote: w.hardState.Vote}
@@ -368,7 +378,7 @@ func (n *Node) handleReady(rd Ready, paused bool) {
 	if saveHard {
 		n.queuedHard = HardState{Term: hs.Term, Vote: hs.Vote}
 	}
-	n.persister.add(rd.Entries, hs, saveHard, late)
+	n.persister.add(writeJob{entries: rd.Entries, mark: rd.Mark, hardState: hs, saveHard: saveHard, msgs: late})
 	for _, e := range rd.CommittedEntries {
 		n.apply(e)
 	}
@@ -440,6 +450,7 @@ func (n *Node) publishSnapshot(paused bool, lastTick time.Time) {
 	n.snap.Store(&snapshot{
 		status:   n.core.Status(),
 		terms:    n.core.LogTermRuns(logTermsLen),
+		digest:   n.kv.Digest(),
 		paused:   paused,
 		lastTick: lastTick,
 		tail:     sync.OnceValue(func() []*pb.LogEntry { return tailToWire(tail) }),
@@ -461,19 +472,16 @@ func (n *Node) StepPeer(w *pb.RaftKvMessage) {
 	}
 }
 
-// Admin pauses or resumes the node, or sets or heals network faults.
+// Admin pauses or resumes the node, or sets or heals network and disk
+// faults.
 func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse {
 	switch req.GetCommand() {
-	case pb.AdminCommand_PARTITION, pb.AdminCommand_HEAL, pb.AdminCommand_ISOLATE, pb.AdminCommand_DELAY:
-		// Faults live in the transport and server, not in the Raft loop.
-		if n.cfg.Faults == nil {
-			return &pb.AdminResponse{Error: "network faults are not available on this node"}
-		}
-		changed, err := n.cfg.Faults.Apply(req)
+	case pb.AdminCommand_SLOW_DISK, pb.AdminCommand_PARTITION, pb.AdminCommand_HEAL, pb.AdminCommand_ISOLATE, pb.AdminCommand_DELAY:
+		changed, err := n.fault(req)
 		if err != nil {
 			return &pb.AdminResponse{Error: err.Error()}
 		}
-		n.logger.Info("network fault", "change", changed)
+		n.logger.Info("fault", "change", changed)
 		n.publish(&pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, NodeId: n.cfg.ID, UnixMs: time.Now().UnixMilli(), Reason: changed})
 		return &pb.AdminResponse{Ok: true, Status: n.Status()}
 	}
@@ -492,6 +500,44 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 	case <-ctx.Done():
 		return &pb.AdminResponse{Error: ctx.Err().Error()}
 	}
+}
+
+// fault sets or heals an injected fault and says what changed. Network
+// faults live in the transport and server, the disk stall in the
+// persister; none passes through the Raft loop. HEAL undoes all of them.
+func (n *Node) fault(req *pb.AdminRequest) (string, error) {
+	cmd := req.GetCommand()
+	if cmd == pb.AdminCommand_SLOW_DISK {
+		stall := time.Duration(req.GetStallMs()) * time.Millisecond
+		if err := n.stall.set(stall); err != nil {
+			return "", err
+		}
+		if stall == 0 {
+			return "disk stall cleared", nil
+		}
+		return "disk syncs stall " + stall.String(), nil
+	}
+	var changes []string
+	switch {
+	case n.cfg.Faults != nil:
+		changed, err := n.cfg.Faults.Apply(req)
+		if err != nil {
+			return "", err
+		}
+		changes = append(changes, changed)
+	case cmd != pb.AdminCommand_HEAL:
+		return "", errors.New("network faults are not available on this node")
+	}
+	if cmd == pb.AdminCommand_HEAL {
+		if n.stall.get() > 0 {
+			changes = append(changes, "disk stall cleared")
+		}
+		_ = n.stall.set(0) // 0 is always in range
+	}
+	if len(changes) == 0 {
+		changes = append(changes, "healed")
+	}
+	return strings.Join(changes, "; "), nil
 }
 
 // Subscribe returns a channel of events for one watcher and a function that

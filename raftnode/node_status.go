@@ -35,6 +35,8 @@ func (n *Node) Status() *pb.NodeStatus {
 		VotesGranted:          st.VotesGranted,
 		VotesRejected:         st.VotesRejected,
 		LogTail:               s.tail(),
+		StateDigest:           s.digest,
+		DiskStallMs:           n.stall.get().Milliseconds(),
 	}
 	for _, run := range s.terms {
 		out.LogTerms = append(out.LogTerms, &pb.TermRun{FirstIndex: int64(run.First), Term: int64(run.Term)})

@@ -18,6 +18,7 @@ type persister struct {
 	hard      HardStateStore  // saves the hard state
 	transport Transport       // sends the messages that waited for a write
 	sent      *sharedTraffic  // counts what send hands to the transport
+	stall     *diskStall      // the SLOW_DISK fault: each sync waits this long first
 
 	mu      sync.Mutex
 	queue   writeQueue // writes not started; guarded by mu
@@ -34,6 +35,7 @@ type persister struct {
 // written is a completed write, or the error that ended the persister.
 type written struct {
 	entries   []Entry   // now durable
+	mark      LogMark   // names the last of entries
 	hardState HardState // now durable, when savedHard
 	savedHard bool      // hardState was saved
 	err       error     // the write failed: nothing more is written
@@ -41,12 +43,13 @@ type written struct {
 
 // newPersister returns a persister over storage and hard whose queue
 // starts after the storage's last index; run starts it.
-func newPersister(storage *segmentStorage, hard HardStateStore, transport Transport, sent *sharedTraffic) *persister {
+func newPersister(storage *segmentStorage, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall) *persister {
 	return &persister{
 		storage:   storage,
 		hard:      hard,
 		transport: transport,
 		sent:      sent,
+		stall:     stall,
 		queue:     writeQueue{last: storage.LastIndex()},
 		wake:      make(chan struct{}, 1),
 		done:      make(chan written, 64),
@@ -58,14 +61,14 @@ func newPersister(storage *segmentStorage, hard HardStateStore, transport Transp
 // add queues the writes of one Ready and the messages that must wait for
 // them. With nothing to write and nothing being written, the messages
 // leave at once: everything handed out before is durable.
-func (p *persister) add(entries []Entry, hs HardState, saveHard bool, msgs []Message) {
+func (p *persister) add(rd writeJob) {
 	p.mu.Lock()
-	if len(entries) == 0 && !saveHard && !p.writing && p.queue.empty() {
+	if len(rd.entries) == 0 && !rd.saveHard && !p.writing && p.queue.empty() {
 		p.mu.Unlock()
-		p.send(msgs)
+		p.send(rd.msgs)
 		return
 	}
-	p.queue.add(entries, hs, saveHard, msgs)
+	p.queue.add(rd)
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -117,14 +120,25 @@ func (p *persister) run() {
 }
 
 // write carries out one job: entries, then hard state, each durable
-// before it returns.
+// before it returns. Under the SLOW_DISK fault each of the two waits
+// first.
 func (p *persister) write(j writeJob) written {
-	w := written{entries: j.entries, hardState: j.hardState, savedHard: j.saveHard}
-	if err := p.storage.write(j.entries); err != nil {
-		w.err = fmt.Errorf("persist log entries: %w", err)
-		return w
+	w := written{entries: j.entries, mark: j.mark, hardState: j.hardState, savedHard: j.saveHard}
+	if len(j.entries) > 0 {
+		if err := p.stall.wait(p.stop); err != nil {
+			w.err = err
+			return w
+		}
+		if err := p.storage.write(j.entries); err != nil {
+			w.err = fmt.Errorf("persist log entries: %w", err)
+			return w
+		}
 	}
 	if j.saveHard {
+		if err := p.stall.wait(p.stop); err != nil {
+			w.err = err
+			return w
+		}
 		hs := segmentlog.HardState{Term: j.hardState.Term, Vote: j.hardState.Vote, Commit: j.hardState.Commit}
 		if err := p.hard.Save(hs); err != nil {
 			w.err = fmt.Errorf("persist hard state: %w", err)

@@ -41,7 +41,7 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *segmentStorage) {
 	log := &opLog{}
 	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
 	storage := newSegmentStorage(wal)
-	p := newPersister(storage, store, &fakeTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})})
+	p := newPersister(storage, store, &fakeTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{})
 	go p.run()
 	t.Cleanup(p.close) // before the log closes
 	return p, store, storage
@@ -84,12 +84,12 @@ func nextWritten(t *testing.T, p *persister) written {
 func TestPersisterOrder(t *testing.T) {
 	p, store, storage := newTestPersister(t)
 	vote := Message{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}
-	p.add(nil, HardState{Term: 2, Vote: "n2"}, true, []Message{vote})
+	p.add(writeJob{hardState: HardState{Term: 2, Vote: "n2"}, saveHard: true, msgs: []Message{vote}})
 	// The save is held; later Readys' messages and entries queue behind
 	// it.
 	waitWriting(t, p)
-	p.add([]Entry{{Index: 1, Term: 2}}, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}})
-	p.add([]Entry{{Index: 2, Term: 2}}, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 2}})
+	p.add(writeJob{entries: []Entry{{Index: 1, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
+	p.add(writeJob{entries: []Entry{{Index: 2, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 2}}})
 	store.gate <- struct{}{}
 	w := nextWritten(t, p)
 	if w.err != nil || !w.savedHard || w.hardState.Vote != "n2" || len(w.entries) != 0 {
@@ -117,7 +117,7 @@ func TestPersisterOrder(t *testing.T) {
 		t.Fatalf("last index %d after the write is taken in", storage.LastIndex())
 	}
 	// Idle: a Ready with only messages sends them at once.
-	p.add(nil, HardState{}, false, []Message{vote})
+	p.add(writeJob{msgs: []Message{vote}})
 	if ops := store.log.snapshot(); len(ops) != 5 {
 		t.Fatalf("an idle persister held a message: %q", ops)
 	}
@@ -129,9 +129,9 @@ func TestPersisterOrder(t *testing.T) {
 func TestPersisterFails(t *testing.T) {
 	p, store, _ := newTestPersister(t)
 	store.saveErr = errors.New("disk on fire")
-	p.add(nil, HardState{Term: 2}, true, []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}})
+	p.add(writeJob{hardState: HardState{Term: 2}, saveHard: true, msgs: []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}}})
 	waitWriting(t, p)
-	p.add([]Entry{{Index: 1, Term: 2}}, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}})
+	p.add(writeJob{entries: []Entry{{Index: 1, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
 	store.gate <- struct{}{}
 	if w := nextWritten(t, p); !errors.Is(w.err, store.saveErr) {
 		t.Fatalf("failed write reported %v", w.err)
@@ -143,7 +143,7 @@ func TestPersisterFails(t *testing.T) {
 	}
 	// Nothing leaves directly either: the failed write may have been
 	// what a message depends on.
-	p.add(nil, HardState{}, false, []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2}})
+	p.add(writeJob{msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2}}})
 	if ops := store.log.snapshot(); len(ops) != 0 {
 		t.Fatalf("after a failed write: %q", ops)
 	}
@@ -153,9 +153,9 @@ func TestPersisterFails(t *testing.T) {
 // drops what is queued behind it, unsent.
 func TestPersisterCloseDropsQueued(t *testing.T) {
 	p, store, _ := newTestPersister(t)
-	p.add(nil, HardState{Term: 2}, true, nil)
+	p.add(writeJob{hardState: HardState{Term: 2}, saveHard: true, msgs: nil})
 	waitWriting(t, p)
-	p.add(nil, HardState{Term: 3}, true, []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 3}})
+	p.add(writeJob{hardState: HardState{Term: 3}, saveHard: true, msgs: []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 3}}})
 	closed := make(chan struct{})
 	go func() {
 		p.close()
@@ -174,5 +174,47 @@ func TestPersisterCloseDropsQueued(t *testing.T) {
 	}
 	if ops := store.log.snapshot(); !slices.Equal(ops, []string{"save term=2 vote="}) {
 		t.Fatalf("operations %q: the queued write went on after close", ops)
+	}
+}
+
+// TestPersisterDiskStall: under the SLOW_DISK fault a write waits before
+// it syncs, its messages with it; clearing the fault lets it finish, and
+// closing the persister ends the wait without writing.
+func TestPersisterDiskStall(t *testing.T) {
+	p, store, storage := newTestPersister(t)
+	if err := p.stall.set(MaxDiskStall); err != nil {
+		t.Fatal(err)
+	}
+	p.add(writeJob{entries: []Entry{{Index: 1, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
+	waitWriting(t, p)
+	select {
+	case w := <-p.done:
+		t.Fatalf("a write finished during a %v stall: %+v", MaxDiskStall, w)
+	default:
+	}
+	if got := store.log.snapshot(); len(got) != 0 || storage.log.LastIndex() != 0 {
+		t.Fatalf("written or sent during the stall: %v, log ends at %d", got, storage.log.LastIndex())
+	}
+	if err := p.stall.set(0); err != nil {
+		t.Fatal(err)
+	}
+	if w := nextWritten(t, p); w.err != nil || storage.log.LastIndex() != 1 {
+		t.Fatalf("after clearing the stall: %+v, log ends at %d", w, storage.log.LastIndex())
+	}
+	for _, bad := range []time.Duration{-time.Millisecond, MaxDiskStall + time.Millisecond} {
+		if err := p.stall.set(bad); err == nil {
+			t.Errorf("stall %v accepted", bad)
+		}
+	}
+
+	// A node that stops during a stall stops at once, writing nothing.
+	if err := p.stall.set(MaxDiskStall); err != nil {
+		t.Fatal(err)
+	}
+	p.add(writeJob{entries: []Entry{{Index: 2, Term: 2}}})
+	waitWriting(t, p)
+	p.close()
+	if storage.log.LastIndex() != 1 {
+		t.Fatalf("written while stopping: log ends at %d", storage.log.LastIndex())
 	}
 }

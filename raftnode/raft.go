@@ -119,6 +119,9 @@ type Raft struct {
 	// appended: leader: entries were appended since the last Ready; Ready
 	// offers them to the followers, all at once.
 	appended bool
+	// ownDurable: leader: StableTo made more of its own log durable since
+	// the last Ready, which recounts the commit index.
+	ownDurable bool
 
 	msgs         []Message   // outbound, not yet handed out and advanced
 	events       []Event     // happened, not yet handed out and advanced
@@ -150,8 +153,14 @@ func New(cfg Config) (*Raft, error) {
 		// The entries before the first are gone; the state machine must
 		// hold them already.
 		return nil, fmt.Errorf("%w: applied %d before first index %d", ErrInvalidConfig, cfg.Applied, l.firstIndex())
-	case lastTerm > hs.Term:
-		return nil, fmt.Errorf("%w: last entry has term %d, after current term %d", ErrInvalidConfig, lastTerm, hs.Term)
+	}
+	persisted := hs
+	if lastTerm > hs.Term {
+		// The runtime makes a write's entries durable before its hard
+		// state; a crash between the two leaves entries of a term the
+		// saved hard state has not reached. Raise the term to theirs with
+		// no vote (doc.go, "Restarting").
+		hs = HardState{Term: lastTerm, Commit: hs.Commit}
 	}
 	peers := slices.Clone(cfg.Peers)
 	slices.Sort(peers) // a fixed order keeps runs reproducible
@@ -172,7 +181,7 @@ func New(cfg Config) (*Raft, error) {
 		commit:    max(hs.Commit, cfg.Applied),
 		log:       l,
 		role:      RoleFollower,
-		persisted: hs,
+		persisted: persisted,
 	}
 	r.resetElectionTimer()
 	return r, nil

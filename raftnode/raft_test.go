@@ -104,8 +104,8 @@ func persistReady(r *Raft, rd Ready) {
 
 // stableReady reports rd.Entries stable.
 func stableReady(r *Raft, rd Ready) {
-	if n := len(rd.Entries); n > 0 {
-		r.StableTo(rd.Entries[n-1].Index, rd.Entries[n-1].Term)
+	if len(rd.Entries) > 0 {
+		r.StableTo(rd.Mark)
 	}
 }
 
@@ -173,7 +173,6 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"commit past log", func(c *Config) { c.HardState = HardState{Term: 1, Commit: 1} }, "commit 1 beyond last index 0"},
 		{"applied past log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1), HardState{Term: 1}, 2 }, "applied 2 beyond last index 1"},
 		{"applied within log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1, 1), HardState{Term: 1}, 2 }, ""},
-		{"entry from the future", func(c *Config) { c.Storage, c.HardState.Term = storageWith(2), 1 }, "after current term"},
 		{"unreadable storage", func(c *Config) { c.Storage = brokenStorage{} }, "cannot tell the term"},
 		{"applied before a compacted log", func(c *Config) {
 			c.Storage, c.HardState = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1}

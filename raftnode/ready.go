@@ -11,8 +11,11 @@ type Ready struct {
 	// Entries are new log entries to persist, each handed out once. If
 	// Entries[0].Index is not past the log's last index as persisted so
 	// far, the entries from there on are replaced: truncate, then append.
-	// Once they are durable, the caller reports it with StableTo.
+	// Once they are durable, the caller reports it with StableTo(Mark).
 	Entries []Entry
+	// Mark names the last of Entries and the log's epoch as they were
+	// handed out; zero without Entries.
+	Mark LogMark
 	// MustSync says the term, vote or log changed: persist and fsync
 	// HardState and Entries before sending Messages. When false, a
 	// non-empty HardState differs only in Commit, which may be written
@@ -28,6 +31,17 @@ type Ready struct {
 	ReadStates       []ReadState // reads that became safe, to answer once applied
 	DroppedReads     []uint64    // ctxs of reads lost with leadership, to fail
 	Events           []Event     // what happened since the last Ready, in order
+}
+
+// LogMark names a batch of entries handed out in Ready.Entries, for the
+// report that they are durable (StableTo).
+type LogMark struct {
+	Index uint64 // the batch's last entry
+	Term  uint64 // its term
+	// Epoch counts the truncations of handed-out entries before the batch
+	// was handed out; a report from an earlier epoch than the log's is
+	// stale and ignored.
+	Epoch uint64
 }
 
 // handedOut remembers what Ready returned, so Advance drops exactly that.
@@ -46,7 +60,7 @@ func (r *Raft) hardState() HardState {
 
 // HasReady reports whether Ready has anything for the caller to do.
 func (r *Raft) HasReady() bool {
-	return len(r.msgs) > 0 || len(r.events) > 0 || r.hardState() != r.persisted ||
+	return len(r.msgs) > 0 || len(r.events) > 0 || r.hardState() != r.persisted || r.ownDurable ||
 		r.log.toHandOut() > 0 || r.log.applied < r.applicable() || r.reads.canStart() ||
 		len(r.readStates) > 0 || len(r.droppedReads) > 0
 }
@@ -65,14 +79,22 @@ func (r *Raft) applicable() uint64 {
 // the last round start a new one, so that all of them share its
 // heartbeats. Call Advance once the work is done.
 func (r *Raft) Ready() Ready {
+	if r.ownDurable && r.role == RoleLeader && r.maybeCommit() {
+		// The leader's own copies made durable since count from now on:
+		// with the followers' acknowledgements they may make a quorum.
+		r.bcastCommit()
+	}
+	r.ownDurable = false
 	if r.appended && r.role == RoleLeader {
 		r.bcastAppend()
 	}
 	r.appended = false
 	r.flushReadRound()
 	hs := r.hardState()
+	entries, mark := r.log.nextUnstable()
 	rd := Ready{
-		Entries:      r.log.nextUnstable(),
+		Entries:      entries,
+		Mark:         mark,
 		Messages:     slices.Clone(r.msgs),
 		ReadStates:   slices.Clone(r.readStates),
 		DroppedReads: slices.Clone(r.droppedReads),
@@ -124,18 +146,16 @@ func (r *Raft) Advance() {
 }
 
 // StableTo tells the core that the entries handed out in Ready.Entries up
-// to index, whose entry has term term, are durable, as are the entries
-// handed out before them. It may be called at any time, also between Ready
-// and Advance. A report about an entry that a conflicting append replaced
-// since is ignored: the replacement is reported in its turn.
-func (r *Raft) StableTo(index, term uint64) {
-	if !r.log.stableTo(index, term) {
-		return
+// to m are durable, as are the entries handed out before them, and reports
+// whether it took the report. It may be called at any time, also between
+// Ready and Advance. A stale report (doc.go: a truncation replaced entries
+// handed out before it) is ignored: a later one covers its entries. When
+// it takes the report, the core reads those entries from Storage from its
+// next call on; on a leader, the next Ready counts them towards a commit.
+func (r *Raft) StableTo(m LogMark) bool {
+	if !r.log.stableTo(m) {
+		return false
 	}
-	// The leader's own entries count from now on: with the followers'
-	// acknowledgements they may make a quorum. What that commits goes out
-	// with the next Ready.
-	if r.role == RoleLeader && r.maybeCommit() {
-		r.bcastCommit()
-	}
+	r.ownDurable = r.ownDurable || r.role == RoleLeader
+	return true
 }

@@ -20,14 +20,22 @@ const (
 // mirrors the runtime: a node sends the MsgApps of a Ready whose term is
 // already durable, queues the Ready's writes and its other messages
 // (writeQueue, as the runtime's persister), applies the committed entries
-// and advances; when a write completes, its storage records the entries
-// and hard state, the messages that waited for them are sent, and the core
-// hears StableTo. With slowRate, writes take a while: messages are
-// delivered and stepped, and more Readys taken, before they complete. A
-// crash loses everything not written; a restart rebuilds the core from
-// storage. After every Ready it checks the safety properties of
-// the Raft paper's Figure 3, and that every committed entry is durable on
-// a quorum, failing the test on a violation. Everything random comes from
+// and advances. The disk is an actor too: a write completes in the
+// runtime's steps — cut off a conflicting suffix and append the entries
+// (fsync), save the hard state — then the messages that waited for it are
+// sent and the core hears StableTo. With slowRate, writes take a while:
+// messages are delivered and stepped, and more Readys taken, before they
+// complete; with stallRate a node's disk stalls for whole ticks, so its
+// writes finish late, across elections and leader changes, always in the
+// order they were queued. With crashRate a node may crash after any
+// durability step (part of an append, the hard-state save, a snapshot of
+// its state machine) or before persisting a Ready; a crash loses
+// everything not durable, and a restart rebuilds the core from exactly
+// what the simulated disk holds (failing the run if the core refuses it).
+// After every Ready it checks the safety properties of the Raft paper's
+// Figure 3, that every committed entry is durable on a quorum, and that
+// every node's applied sequence is a prefix of the one committed
+// sequence, failing the test on a violation. Everything random comes from
 // seeds, so a run is reproducible.
 type sim struct {
 	t     testing.TB          // fails the run
@@ -47,23 +55,36 @@ type sim struct {
 	longRate  float64
 	longDelay int  // bound of a long hold, in ticks
 	hold      bool // keep every message in the network until released
-	// crashRate is the chance that a node crashes after sending the
-	// MsgApps of a Ready, before persisting it, and again after persisting
-	// it, before sending the rest.
+	// crashRate is the chance that a node crashes at each crash point:
+	// after sending the MsgApps of a Ready, before persisting it; during
+	// or after a write of entries; after a hard-state save; after a
+	// snapshot of its state machine.
 	crashRate float64
 	// slowRate is the chance that a node's writes stay queued after a
 	// Ready, while other messages are delivered and more Readys taken;
 	// they complete, oldest first, within the same tick.
 	slowRate float64
-	queue    []flight  // messages in the network, not yet due
-	due      []Message // messages in the network that may arrive now, in send order
-	now      int       // ticks run so far
+	// stallRate is the chance that a node's disk stalls after a Ready: its
+	// writes stay queued for 1 to stallTicks ticks, while it and everyone
+	// else go on.
+	stallRate  float64
+	stallTicks int
+	// snapshotRate is the chance that a node saves a snapshot of its state
+	// machine after applying entries. With it, a restarted node's state
+	// machine starts from its last snapshot (keepApplied aside).
+	snapshotRate float64
+	queue        []flight  // messages in the network, not yet due
+	due          []Message // messages in the network that may arrive now, in send order
+	now          int       // ticks run so far
 
 	leaders map[uint64]string            // term → the only node that ever led it
 	votes   map[string]map[uint64]string // node → term → its durable vote
 	// committed[i-1] is the entry committed at index i, as first seen
 	// committed on any node; every node must agree (State Machine Safety).
 	committed []Entry
+	// committedBy[i-1] is the term of the node that first saw index i
+	// committed: the entry was committed in that term or an earlier one.
+	committedBy []uint64
 	// logged records every entry ever persisted, by (index, term), with
 	// the term before it: two logs with the same entry must agree on it
 	// and on the term before it, which by induction is Log Matching.
@@ -105,6 +126,12 @@ type simNode struct {
 	// commitChecked is the commit index up to which the core's commits
 	// were checked to be durable on a quorum, as they happened.
 	commitChecked uint64
+	// stalledUntil is the tick before which the node's disk completes no
+	// write (stallRate).
+	stalledUntil int
+	// snapshot is the applied index of the node's last durable snapshot
+	// of its state machine (snapshotRate).
+	snapshot uint64
 }
 
 // loggedEntry is what sim.logged keeps of an entry.
@@ -158,7 +185,11 @@ func (s *sim) start(id string) {
 	n := s.nodes[id]
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	if !s.keepApplied {
+	switch {
+	case s.keepApplied:
+	case s.snapshotRate > 0:
+		n.applied = n.snapshot
+	default:
 		n.applied = 0
 	}
 	cfg := Config{
@@ -184,6 +215,7 @@ func (s *sim) start(id string) {
 	n.commitChecked = r.commit
 	n.writes = writeQueue{last: n.storage.LastIndex()}
 	n.queuedHard = n.stored
+	n.stalledUntil = 0
 }
 
 // crash loses id's memory, what it sent that is still in the network,
@@ -321,7 +353,7 @@ func (s *sim) deliver() {
 		}
 		if len(writing) > 0 && (len(s.due) == 0 || s.rng.IntN(4) == 0) {
 			id := writing[s.rng.IntN(len(writing))]
-			if s.completeWrite(id) {
+			if s.completeWrites(id) {
 				s.drain(id)
 			}
 			continue
@@ -342,11 +374,12 @@ func (s *sim) deliver() {
 	}
 }
 
-// writing returns the running nodes with writes queued.
+// writing returns the running nodes with writes queued and a disk that is
+// not stalled.
 func (s *sim) writing() []string {
 	var ids []string
 	for _, id := range s.ids {
-		if n := s.nodes[id]; n.r != nil && !n.writes.empty() {
+		if n := s.nodes[id]; n.r != nil && !n.writes.empty() && !s.stalled(id) {
 			ids = append(ids, id)
 		}
 	}
@@ -403,79 +436,142 @@ func (s *sim) drain(id string) {
 				late = append(late, m)
 			}
 		}
-		if s.crashRate > 0 && s.rng.Float64() < s.crashRate {
-			s.crash(id)
+		if s.diskCrash(id) {
 			return
 		}
 		// The simulated disk keeps every hard state, commit index included.
 		hs := rd.HardState
-		n.writes.add(rd.Entries, hs, !hs.IsEmpty(), late)
+		n.writes.add(writeJob{entries: rd.Entries, mark: rd.Mark, hardState: hs, saveHard: !hs.IsEmpty(), msgs: late})
 		if !hs.IsEmpty() {
 			n.queuedHard = hs
 		}
 		s.apply(id, rd.CommittedEntries)
+		if len(rd.CommittedEntries) > 0 && s.snapshotRate > 0 && s.rng.Float64() < s.snapshotRate {
+			n.snapshot = n.applied
+			s.note("t%d %s saves a snapshot at %d", s.now, id, n.snapshot)
+			if s.diskCrash(id) {
+				return
+			}
+		}
 		for _, rs := range rd.ReadStates {
 			s.checkRead(id, rs)
 		}
 		n.reads = append(n.reads, rd.ReadStates...)
 		n.dropped = append(n.dropped, rd.DroppedReads...)
 		n.r.Advance()
-		if s.slowRate > 0 && s.rng.Float64() < s.slowRate {
+		if s.stallRate > 0 && !s.stalled(id) && s.rng.Float64() < s.stallRate {
+			n.stalledUntil = s.now + 1 + s.rng.IntN(s.stallTicks)
+			s.note("t%d %s's disk stalls until t%d", s.now, id, n.stalledUntil)
+		}
+		if s.stalled(id) || s.slowRate > 0 && s.rng.Float64() < s.slowRate {
 			continue
 		}
-		for !n.writes.empty() {
-			if !s.completeWrite(id) {
-				return
-			}
+		if !n.writes.empty() && !s.completeWrites(id) {
+			return
 		}
 	}
 	s.checkStatus(id)
 }
 
-// completeWrite completes id's oldest queued write: persist it, send the
-// messages that waited for it, report it stable. It reports false when the
-// node crashed on the way.
+// completeWrites completes some of id's queued writes, oldest first, before
+// the core takes its next Ready: the runtime's loop takes in every write
+// its persister has finished meanwhile. It reports false when the node
+// crashed on the way.
+func (s *sim) completeWrites(id string) bool {
+	n := s.nodes[id]
+	for k := 1 + s.rng.IntN(len(n.writes.jobs)); k > 0; k-- {
+		if !s.completeWrite(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// stalled reports whether id's disk completes no write this tick.
+func (s *sim) stalled(id string) bool { return s.nodes[id].stalledUntil > s.now }
+
+// diskCrash crashes id at a crash point, with chance crashRate; it
+// reports whether it did.
+func (s *sim) diskCrash(id string) bool {
+	if s.crashRate > 0 && s.rng.Float64() < s.crashRate {
+		s.crash(id)
+		return true
+	}
+	return false
+}
+
+// completeWrite completes id's oldest queued write in the runtime's steps:
+// the entries (a crash may cut the append short), then the hard state,
+// then the messages that waited for them, then StableTo. It reports false
+// when the node crashed on the way.
 func (s *sim) completeWrite(id string) bool {
 	n := s.nodes[id]
 	j, _ := n.writes.take()
 	s.note("t%d %s completes a write of %d entries", s.now, id, len(j.entries))
-	s.persist(id, j)
-	s.checkSent(id, j.msgs)
-	if s.crashRate > 0 && s.rng.Float64() < s.crashRate {
-		s.crash(id)
+	if !s.persistEntries(id, j.entries) {
 		return false
 	}
+	if j.saveHard {
+		s.persistHard(id, j.hardState)
+		if s.diskCrash(id) {
+			return false
+		}
+	}
+	s.checkSent(id, j.msgs)
 	for _, m := range j.msgs {
 		s.send(m)
 	}
-	if i, t := j.last(); i > 0 {
-		n.r.StableTo(i, t)
+	if len(j.entries) > 0 {
+		n.r.StableTo(j.mark)
 	}
 	s.checkCommitted(id)
 	s.checkCommitDurable(id)
 	return true
 }
 
-// persist writes j's entries, then its hard state, to id's simulated
-// disk, checking that the log keeps what it committed and stays matched.
-func (s *sim) persist(id string, j writeJob) {
+// persistEntries writes entries to id's simulated disk as segmentlog
+// does: it cuts off the suffix they replace (durable at once), then
+// appends them and syncs. A crash (crashRate) may come after the cut and
+// any prefix of the appended entries, or right after the sync; persistEntries
+// reports false when it did. It checks that the log keeps what it
+// committed and stays matched.
+func (s *sim) persistEntries(id string, entries []Entry) bool {
+	if len(entries) == 0 {
+		return true
+	}
 	n := s.nodes[id]
-	if len(j.entries) > 0 {
-		if first := j.entries[0].Index; first <= n.checked {
-			s.fatalf("%s: persisting from %d would replace committed entries up to %d", id, first, n.checked)
-		}
-		if err := n.storage.Append(j.entries); err != nil {
-			s.fatalf("%s: append: %v", id, err)
-		}
-		for _, e := range j.entries {
-			prev, _ := n.storage.Term(e.Index - 1)
-			s.checkLogMatching(id, e, prev)
-		}
+	first := entries[0].Index
+	if first <= n.checked {
+		s.fatalf("%s: persisting from %d would replace committed entries up to %d", id, first, n.checked)
 	}
-	hs := j.hardState
-	if !j.saveHard {
-		return
+	durable := entries
+	crash := s.crashRate > 0 && s.rng.Float64() < s.crashRate
+	if crash {
+		durable = entries[:s.rng.IntN(len(entries)+1)]
 	}
+	if first <= n.storage.LastIndex() {
+		n.storage.entries = n.storage.entries[: first-1 : first-1]
+	}
+	if err := n.storage.Append(durable); err != nil {
+		s.fatalf("%s: append: %v", id, err)
+	}
+	for _, e := range durable {
+		prev, _ := n.storage.Term(e.Index - 1)
+		s.checkLogMatching(id, e, prev)
+	}
+	if crash {
+		s.note("t%d %s crashes with %d of %d entries from %d durable", s.now, id, len(durable), len(entries), first)
+		s.crash(id)
+		return false
+	}
+	return true
+}
+
+// persistHard saves hs to id's simulated disk, checking that the term
+// never goes back, that the commit index is in the durable log, and that
+// the node never votes twice in a term.
+func (s *sim) persistHard(id string, hs HardState) {
+	n := s.nodes[id]
 	if hs.Term < n.stored.Term {
 		s.fatalf("%s: term goes back from %d to %d", id, n.stored.Term, hs.Term)
 	}
@@ -587,6 +683,7 @@ func (s *sim) agree(id string, e Entry) {
 	}
 	s.checkDurableQuorum(id, e)
 	s.committed = append(s.committed, e)
+	s.committedBy = append(s.committedBy, s.nodes[id].r.term)
 }
 
 // checkDurableQuorum fails unless e, newly known committed by id, is
@@ -606,11 +703,13 @@ func (s *sim) checkDurableQuorum(id string, e Entry) {
 }
 
 // checkLeaderCompleteness fails unless the new leader id holds every
-// entry known committed (paper §5.4, Leader Completeness).
+// entry committed in an earlier term (paper §5.4, Leader Completeness). A
+// leader of an older term may win late, with votes whose writes were slow,
+// after later terms have committed more.
 func (s *sim) checkLeaderCompleteness(id string) {
 	r := s.nodes[id].r
-	for _, e := range s.committed {
-		if !r.log.matchTerm(e.Index, e.Term) {
+	for i, e := range s.committed {
+		if s.committedBy[i] < r.term && !r.log.matchTerm(e.Index, e.Term) {
 			s.fatalf("leader %s of term %d lacks committed entry %d (term %d)", id, r.term, e.Index, e.Term)
 		}
 	}

@@ -148,8 +148,8 @@ func TestLogUnstable(t *testing.T) {
 	}
 
 	// Hand out 3..5, then a conflict at 4 arrives before they are durable.
-	handed := l.nextUnstable()
-	if got := l.nextUnstable(); got != nil {
+	handed, mark := l.nextUnstable()
+	if got, _ := l.nextUnstable(); got != nil {
 		t.Fatalf("handed out again: %v", got)
 	}
 	l.truncateAndAppend([]Entry{{Term: 4, Index: 4}})
@@ -161,21 +161,21 @@ func TestLogUnstable(t *testing.T) {
 	}
 	// Entry 5 of term 3 is gone: its report changes nothing, and 3 stays
 	// unstable until the replacement after it is durable.
-	if l.stableTo(5, 3) || len(l.unstable) != 2 || l.stableIndex() != 2 {
+	if l.stableTo(mark) || len(l.unstable) != 2 || l.stableIndex() != 2 {
 		t.Fatalf("unstable %v after a report about a replaced entry", l.unstable)
 	}
 	if tm, _ := l.term(4); tm != 4 {
 		t.Fatalf("term(4) = %d, want 4 (the durable 3 is stale)", tm)
 	}
 	// Only the replacement is handed out.
-	next := l.nextUnstable()
+	next, mark := l.nextUnstable()
 	if len(next) != 1 || !entryEqual(next[0], Entry{Term: 4, Index: 4}) || l.lastIndex() != 4 {
 		t.Fatalf("handed out %v, last %d", next, l.lastIndex())
 	}
 	if err := l.storage.(*MemoryStorage).Append(next); err != nil {
 		t.Fatal(err)
 	}
-	if !l.stableTo(4, 4) || len(l.unstable) != 0 || l.stableIndex() != 4 {
+	if !l.stableTo(mark) || len(l.unstable) != 0 || l.stableIndex() != 4 {
 		t.Fatalf("unstable %v after the replacement is durable", l.unstable)
 	}
 	if tm, _ := l.term(4); tm != 4 {
@@ -296,4 +296,30 @@ func TestSegmentStorage(t *testing.T) {
 	}
 	s.stable(entries(last+1, 3, 3))
 	check("stable after the write")
+
+	// Writes the core did not take: a stale one over entries in memory,
+	// then a later one from past the first. The view forgets what the
+	// stale one overwrote, and the taken one shows the disk again,
+	// including the stale write's entries before it.
+	last = s.LastIndex()
+	stale := entries(last-5, 4, 4)
+	if err := s.write(stale); err != nil {
+		t.Fatal(err)
+	}
+	s.forget(stale[0].Index)
+	if s.LastIndex() != last-6 {
+		t.Fatalf("last index %d after forgetting from %d", s.LastIndex(), stale[0].Index)
+	}
+	if _, err := s.Term(last - 5); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Term of a forgotten entry: %v", err)
+	}
+	taken := entries(last-3, 2, 5)
+	if err := s.write(taken); err != nil {
+		t.Fatal(err)
+	}
+	s.stable(taken)
+	check("taken after a forgotten write")
+	if tm, _ := s.Term(last - 4); tm != 4 {
+		t.Fatalf("Term(%d) = %d, want the stale write's 4 from disk", last-4, tm)
+	}
 }

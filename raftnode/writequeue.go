@@ -6,18 +6,10 @@ package raftnode
 // waited for it (doc.go, steps 1 and 2).
 type writeJob struct {
 	entries   []Entry   // to append, replacing the log from entries[0].Index on
+	mark      LogMark   // names the last of entries, for StableTo
 	hardState HardState // to save, when saveHard
 	saveHard  bool      // the term or vote changed
 	msgs      []Message // to send once everything above is durable
-}
-
-// last returns the index and term of the job's last entry; 0, 0 without
-// entries.
-func (j *writeJob) last() (index, term uint64) {
-	if n := len(j.entries); n > 0 {
-		return j.entries[n-1].Index, j.entries[n-1].Term
-	}
-	return 0, 0
 }
 
 // writeQueue holds the writes of Readys that were handed out and not yet
@@ -34,26 +26,28 @@ type writeQueue struct {
 	last uint64
 }
 
-// add queues the writes of one Ready: its entries, its hard state when
-// saveHard, and the messages that must wait for them.
-func (q *writeQueue) add(entries []Entry, hs HardState, saveHard bool, msgs []Message) {
-	if len(entries) == 0 && !saveHard && len(msgs) == 0 {
+// add queues the writes of one Ready, given as a job: its entries and
+// their mark, its hard state when saveHard, and the messages that must
+// wait for them.
+func (q *writeQueue) add(rd writeJob) {
+	if len(rd.entries) == 0 && !rd.saveHard && len(rd.msgs) == 0 {
 		return
 	}
-	truncates := len(entries) > 0 && entries[0].Index <= q.last
+	truncates := len(rd.entries) > 0 && rd.entries[0].Index <= q.last
 	if len(q.jobs) == 0 || truncates {
 		q.jobs = append(q.jobs, writeJob{})
 	}
 	j := &q.jobs[len(q.jobs)-1]
-	// entries is the caller's (or the core's, clipped): appending to it
-	// copies, and later appends go to the job's own array.
-	j.entries = append(j.entries, entries...)
-	if saveHard {
-		j.hardState, j.saveHard = hs, true
+	// rd.entries is the caller's (or the core's, clipped): appending to
+	// it copies, and later appends go to the job's own array.
+	j.entries = append(j.entries, rd.entries...)
+	if rd.saveHard {
+		j.hardState, j.saveHard = rd.hardState, true
 	}
-	j.msgs = append(j.msgs, msgs...)
-	if n := len(entries); n > 0 {
-		q.last = entries[n-1].Index
+	j.msgs = append(j.msgs, rd.msgs...)
+	if n := len(rd.entries); n > 0 {
+		q.last = rd.entries[n-1].Index
+		j.mark = rd.mark // a merged job never spans a truncation, so one epoch
 	}
 }
 

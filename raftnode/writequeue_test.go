@@ -65,7 +65,7 @@ func TestWriteQueue(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := writeQueue{last: tc.last}
 			for _, rd := range tc.readys {
-				q.add(rd.entries, rd.hs, rd.saveHard, rd.msgs)
+				q.add(writeJob{entries: rd.entries, hardState: rd.hs, saveHard: rd.saveHard, msgs: rd.msgs})
 			}
 			var got []job
 			for {
@@ -102,11 +102,11 @@ func TestWriteQueueKeepsEntries(t *testing.T) {
 		arr[i] = Entry{Index: uint64(i + 1), Term: 1}
 	}
 	var q writeQueue
-	q.add(arr[:2], HardState{}, false, nil)
-	q.add(arr[2:3], HardState{}, false, nil)
+	q.add(writeJob{entries: arr[:2]})
+	q.add(writeJob{entries: arr[2:3]})
 	spare := arr[:4]
 	spare[3] = Entry{Index: 99}
-	q.add([]Entry{{Index: 4, Term: 1}}, HardState{}, false, nil)
+	q.add(writeJob{entries: []Entry{{Index: 4, Term: 1}}})
 	if spare[3].Index != 99 {
 		t.Fatalf("the queue wrote into a handed-out array: %+v", spare[3])
 	}
@@ -114,7 +114,7 @@ func TestWriteQueueKeepsEntries(t *testing.T) {
 	if len(j.entries) != 4 || j.entries[3].Index != 4 {
 		t.Fatalf("job entries %+v", j.entries)
 	}
-	q.add([]Entry{{Index: 5, Term: 1}}, HardState{}, false, nil)
+	q.add(writeJob{entries: []Entry{{Index: 5, Term: 1}}})
 	q.clear()
 	if !q.empty() {
 		t.Fatal("not empty after clear")
