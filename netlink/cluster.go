@@ -14,8 +14,10 @@ import (
 	"github.com/easykv/easykv/netlink/pb"
 )
 
-// Errors of a ClusterClient call, matched with errors.Is. The three are
-// distinct: an ErrUncertain error does not match ErrNoLeader.
+// Errors of a ClusterClient call, matched with errors.Is. The first three
+// are the kinds of failure and are distinct: an ErrUncertain error does not
+// match ErrNoLeader. ErrRetryWindow is not a fourth kind but a cause that
+// comes with ErrNoLeader or ErrUncertain.
 var (
 	// ErrNoLeader: the deadline passed (or ctx was cancelled) before any
 	// node could serve the call. For a write it also means the write was
@@ -35,6 +37,59 @@ var (
 	// too large to send). Returned at once, never retried; wrapped with the
 	// node and its message.
 	ErrRejected = errors.New("request rejected")
+	// ErrRetryWindow: a write stopped retrying because it reached its
+	// retry window (WriteRetryWindow, WriteRetryEntries) before ctx ended.
+	// It stands in the error where ctx's error would, wrapped by
+	// ErrUncertain when an attempt may have been applied and by ErrNoLeader
+	// otherwise.
+	ErrRetryWindow = errors.New("write retry window passed")
+)
+
+// The bound on a write's retries. A node applies a retried write once only
+// while the write's session lives: nodes forget a session SessionLifetime
+// log entries after they last applied one of its writes, and a retry that
+// reaches the cluster later than that is applied a second time. So a
+// ClusterClient stops retrying a write well inside that lifetime, whatever
+// the call's ctx allows.
+//
+// The lifetime is counted in log indexes. A failed KV answer does not say
+// where the cluster's log is (its index is set only on success), but a
+// node's status does (commit and last index), so the client keeps two bounds
+// and stops at the first it reaches:
+//
+//   - WriteRetryEntries, in entries. Before each retry of a write that may
+//     already have been applied, the client asks the node it is about to
+//     retry at for its status; the first answer's commit index is the base,
+//     and no retry is sent once the node's log reaches more than
+//     WriteRetryEntries past it. The write can only have been applied above
+//     the commit index of the moment of its first attempt, and a retry can
+//     only be appended at the end of the log of the node that receives it,
+//     so two applied copies are at most WriteRetryEntries apart, plus what
+//     the cluster appends between the first attempt and the first status
+//     answer and between a status answer and the retry it lets through: the
+//     session expires only if those two gaps hold 900,000 entries.
+//   - WriteRetryWindow, in time. No retry is sent later than this after the
+//     write's first attempt. This bounds those gaps, and is the whole bound
+//     when no node answers a status request (nodes stopped, the client cut
+//     off). At the measured peak of a 3-node cluster, about 7,500 writes/s
+//     (README, Performance), 30 seconds is about 225,000 entries, under a
+//     quarter of SessionLifetime; using it up within the window takes over
+//     33,000 entries/s sustained, more than four times that peak.
+//
+// Reads are bounded by neither: they have no session and change nothing,
+// so retrying one is always safe; only ctx bounds them.
+const (
+	// SessionLifetime is how many log entries a node keeps an unused
+	// session (kvmap's default SessionTTL, which nodes do not change).
+	SessionLifetime = 1_000_000
+	// WriteRetryWindow is the longest a write keeps sending retries after
+	// its first attempt; the call returns at the latest one AttemptTimeout
+	// later.
+	WriteRetryWindow = 30 * time.Second
+	// WriteRetryEntries is how far, in log entries, the log of the node a
+	// write is retried at may have grown past the write's start before the
+	// write stops retrying: a tenth of SessionLifetime.
+	WriteRetryEntries = 100_000
 )
 
 const (
@@ -58,7 +113,9 @@ type ClusterConfig struct {
 	// reuse one from an earlier ClusterClient: sequences restart at 1, so
 	// its writes would be taken for retries of old ones and not applied.
 	ClientID uint64
-	Timeout  time.Duration // deadline of a call whose ctx has none; 0 → 5s
+	// Timeout is the deadline of a call whose ctx has none; 0 → 5s. A write
+	// stops retrying after WriteRetryWindow even when its deadline is later.
+	Timeout time.Duration
 	// AttemptTimeout bounds one try at one node (dial plus request), so a
 	// stopped node (SIGSTOP, a hung disk) costs this much before the next
 	// node is tried, not the whole deadline. 0 → 1s. Shorter means faster
@@ -90,18 +147,32 @@ type Result struct {
 
 // ClusterClient runs puts, gets and deletes against a cluster: it finds the
 // leader, follows NOT_LEADER hints, and retries on other nodes until the
-// call's deadline. A write keeps the same (client id, sequence) across its
-// retries, so the cluster applies it once however often it is sent. It is
-// safe for concurrent use; writes from one ClusterClient run one at a time
-// (the cluster keeps one session slot per client id), reads run in parallel.
+// call's deadline. It is safe for concurrent use; writes from one
+// ClusterClient run one at a time (the cluster keeps one session slot per
+// client id), reads run in parallel.
+//
+// A write keeps the same (client id, sequence) across its retries, so the
+// cluster applies it once however often it is sent, for as long as the
+// session lives: nodes forget a session SessionLifetime (1,000,000) log
+// entries after they last applied one of its writes. A write therefore
+// stops retrying, even when ctx allows more, once WriteRetryWindow (30 s)
+// has passed since its first attempt or, if an attempt may have been
+// applied, once the node it would retry at reports a log more than
+// WriteRetryEntries (100,000) entries past the write's start (the client
+// asks that node for its status before each such retry). It then returns
+// ErrUncertain, or ErrNoLeader if no attempt can have been applied, with
+// ErrRetryWindow as the cause. Reads are bounded by ctx only.
 type ClusterClient struct {
-	id             uint64        // session id, never 0
-	timeout        time.Duration // Config.Timeout with its default
-	attemptTimeout time.Duration // Config.AttemptTimeout with its default
-	identity       Identity      // presented in every handshake
-	pool           *ClientPool   // lends connections; nil: dial them
-	log            *slog.Logger  // never nil
-	nodes          []*nodeConn   // in Config.Nodes order
+	id             uint64           // session id, never 0
+	timeout        time.Duration    // Config.Timeout with its default
+	attemptTimeout time.Duration    // Config.AttemptTimeout with its default
+	identity       Identity         // presented in every handshake
+	pool           *ClientPool      // lends connections; nil: dial them
+	log            *slog.Logger     // never nil
+	nodes          []*nodeConn      // in Config.Nodes order
+	retryWindow    time.Duration    // WriteRetryWindow; a field for tests
+	retryEntries   int64            // WriteRetryEntries; a field for tests
+	now            func() time.Time // time.Now; tests run a fake clock
 
 	writeSlot chan struct{} // holds a token while a write runs: a mutex that honours ctx
 	seq       uint64        // last write sequence allocated; guarded by writeSlot
@@ -133,6 +204,9 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 		pool:           cfg.Pool,
 		log:            cfg.Logger,
 		writeSlot:      make(chan struct{}, 1),
+		retryWindow:    WriteRetryWindow,
+		retryEntries:   WriteRetryEntries,
+		now:            time.Now,
 	}
 	seen := make(map[string]bool, len(cfg.Nodes))
 	for _, n := range cfg.Nodes {
@@ -241,9 +315,10 @@ func (c *ClusterClient) write(ctx context.Context, req *pb.KvRequest) (Result, e
 	return c.do(ctx, req)
 }
 
-// do sends req until a node answers it for good or ctx ends. It starts at
-// the last known leader, follows NOT_LEADER hints, and otherwise moves
-// round-robin through the nodes with a jittered backoff.
+// do sends req until a node answers it for good or ctx ends, or, for a
+// write, until its retry window passes. It starts at the last known leader,
+// follows NOT_LEADER hints, and otherwise moves round-robin through the
+// nodes with a jittered backoff.
 func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, error) {
 	if c.closed.Load() {
 		return Result{}, ErrClosed
@@ -257,6 +332,10 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 		backoff  time.Duration    // pause before the next attempt
 		hinted   bool             // the next attempt follows a fresh leader hint
 		refused  = map[int]bool{} // nodes whose handshake refused us
+		start    = c.now()        // a write's WriteRetryWindow runs from here
+		// entries is a write's WriteRetryEntries bound, from the first
+		// attempt after one that may have been applied.
+		entries *entryWindow
 	)
 	next := int(c.leader.Load())
 	if next == noLeader {
@@ -268,17 +347,30 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 			sleepUnless(ctx, nil, jitter(backoff))
 		}
 		if ctx.Err() != nil || c.closed.Load() {
-			return Result{}, c.giveUp(ctx, isWrite && maybe, attempts, lastErr)
+			return Result{}, giveUp(stopped(ctx), isWrite && maybe, attempts, lastErr)
+		}
+		if isWrite && attempts > 0 {
+			if waited := c.now().Sub(start); waited >= c.retryWindow {
+				why := fmt.Errorf("%w: %v since the first attempt, window %v", ErrRetryWindow, waited, c.retryWindow)
+				return Result{}, giveUp(why, maybe, attempts, lastErr)
+			}
+		}
+		if isWrite && maybe && entries == nil {
+			entries = &entryWindow{limit: c.retryEntries}
 		}
 		attempts++
 		i := next
 		n := c.nodes[i]
-		resp, sent, err := n.attempt(ctx, req)
+		resp, sent, err := n.attempt(ctx, req, entries)
 		// Only the first hop of a chain of hints skips the backoff, so
 		// two nodes naming each other cannot make a busy loop.
 		follow := hinted
 		hinted = false
 		if err != nil {
+			if errors.Is(err, ErrRetryWindow) {
+				// Stopped before sending: not an attempt.
+				return Result{}, giveUp(err, maybe, attempts-1, lastErr)
+			}
 			if errors.Is(err, ErrFrameTooLarge) {
 				return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %w", ErrRejected, n.ID, err))
 			}
@@ -352,17 +444,22 @@ func (c *ClusterClient) after(i int) int {
 	return (i + 1) % len(c.nodes)
 }
 
-// giveUp is the error of a call whose ctx ended (or whose client closed)
-// before any node served it: ErrUncertain when a write may have been
-// applied, else ErrNoLeader.
-func (c *ClusterClient) giveUp(ctx context.Context, maybe bool, attempts int, last error) error {
+// stopped is why a call stopped retrying: ctx's cause, or ErrClosed when
+// ctx is still live and the client was closed.
+func stopped(ctx context.Context) error {
+	if why := context.Cause(ctx); why != nil {
+		return why
+	}
+	return ErrClosed
+}
+
+// giveUp is the error of a call that stopped, for why, before any node
+// served it: ErrUncertain when a write may have been applied, else
+// ErrNoLeader.
+func giveUp(why error, maybe bool, attempts int, last error) error {
 	sentinel := ErrNoLeader
 	if maybe {
 		sentinel = ErrUncertain
-	}
-	why := context.Cause(ctx)
-	if why == nil {
-		why = ErrClosed
 	}
 	if last == nil {
 		return fmt.Errorf("%w: %w", sentinel, why)
@@ -399,15 +496,54 @@ func (c *ClusterClient) hint(resp *pb.KvResponse) int {
 	return noLeader
 }
 
+// entryWindow is a write's WriteRetryEntries bound, kept across its
+// attempts by do (one call, one goroutine).
+type entryWindow struct {
+	limit int64 // entries a node's log may grow past base before retries stop
+	base  int64 // commit index of the first status answer
+	based bool  // base is set
+}
+
+// admit checks the status of node, the node a retry is about to go to. The
+// first answer's commit index becomes the base: the write was applied, if
+// at all, above the commit index of the moment of its first attempt, which
+// is below the base by at most what the cluster committed since
+// (WriteRetryWindow bounds that). A retry is appended at the end of the log
+// of the node that receives it, or not at all, so once that log is more
+// than limit past the base, a retry could land too far from the write.
+func (w *entryWindow) admit(node string, st *pb.NodeStatus) error {
+	if !w.based {
+		w.base, w.based = st.GetCommitIndex(), true
+	}
+	top := max(st.GetLastIndex(), st.GetCommitIndex())
+	if top-w.base > w.limit {
+		return fmt.Errorf("%w: %s's log is at index %d, %d entries past index %d where the retries began, window %d entries",
+			ErrRetryWindow, node, top, top-w.base, w.base, w.limit)
+	}
+	return nil
+}
+
 // attempt sends req to the node once, within the attempt timeout. sent
 // reports whether the request went out, so that the node may have acted on
-// it even though err says otherwise.
-func (n *nodeConn) attempt(ctx context.Context, req *pb.KvRequest) (resp *pb.KvResponse, sent bool, err error) {
+// it even though err says otherwise. With entries (a retry of a write that
+// may have been applied), the node's status is asked first, and the request
+// is sent only if entries admits it: a node that does not answer gets
+// nothing, and an error wrapping ErrRetryWindow means the window passed.
+func (n *nodeConn) attempt(ctx context.Context, req *pb.KvRequest, entries *entryWindow) (resp *pb.KvResponse, sent bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, n.cc.attemptTimeout)
 	defer cancel()
 	cl, err := n.conn(actx)
 	if err != nil {
 		return nil, false, err
+	}
+	if entries != nil {
+		st, err := cl.Status(actx)
+		if err != nil {
+			return nil, false, fmt.Errorf("status before a retry: %w", n.noAnswer(ctx, actx, err))
+		}
+		if err := entries.admit(n.ID, st); err != nil {
+			return nil, false, err
+		}
 	}
 	resp, err = cl.KV(actx, req)
 	switch {
@@ -415,11 +551,18 @@ func (n *nodeConn) attempt(ctx context.Context, req *pb.KvRequest) (resp *pb.KvR
 		return resp, true, nil
 	case errors.Is(err, ErrFrameTooLarge):
 		return nil, false, err // refused before anything was written
-	case actx.Err() != nil && ctx.Err() == nil:
-		return nil, true, fmt.Errorf("no answer within %v: %w", n.cc.attemptTimeout, err)
 	default:
-		return nil, true, err
+		return nil, true, n.noAnswer(ctx, actx, err)
 	}
+}
+
+// noAnswer says so when err is the attempt timeout (actx) running out
+// rather than the call's ctx.
+func (n *nodeConn) noAnswer(ctx, actx context.Context, err error) error {
+	if actx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("no answer within %v: %w", n.cc.attemptTimeout, err)
+	}
+	return err
 }
 
 // conn returns the node's connection, dialling a new one when there is none

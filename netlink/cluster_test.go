@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -663,5 +664,185 @@ func TestClusterClientsSharePool(t *testing.T) {
 	pool.mu.Unlock()
 	if conns != 1 {
 		t.Errorf("%d pooled connections to n1, want 1", conns)
+	}
+}
+
+// fakeClock is a ClusterClient clock that moves only when told to.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (f *fakeClock) now() time.Time          { return time.Unix(0, f.ns.Load()) }
+func (f *fakeClock) advance(d time.Duration) { f.ns.Add(int64(d)) }
+
+// startWindowNode serves a fake node n1 that answers KV requests with
+// answer and status requests with status; each status request is counted
+// in probes.
+func startWindowNode(t *testing.T, log *kvLog, probes *atomic.Int64, answer answerFunc, status func(k int64) *pb.NodeStatus) NodeAddr {
+	t.Helper()
+	cfg := testServerConfig()
+	h := kvHandler("n1", log, answer)
+	h.status = func() *pb.NodeStatus { return status(probes.Add(1) - 1) }
+	_, addr, _ := startServer(t, cfg, h)
+	return NodeAddr{ID: "n1", Addr: addr}
+}
+
+// checkWindowStop checks err, the error of a write stopped by its retry
+// window: it matches want and ErrRetryWindow, not the other kind, and ctx
+// is still live.
+func checkWindowStop(t *testing.T, ctx context.Context, err, want error) {
+	t.Helper()
+	other := ErrUncertain
+	if want == ErrUncertain {
+		other = ErrNoLeader
+	}
+	if !errors.Is(err, want) || errors.Is(err, other) || !errors.Is(err, ErrRetryWindow) {
+		t.Fatalf("err = %v, want %v caused by ErrRetryWindow, not %v", err, want, other)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("err = %v, ctx.Err() = %v: want the window to stop the write while ctx still allows more", err, ctx.Err())
+	}
+}
+
+// TestClusterWriteStopsAtRetryWindow: a write whose attempts keep failing
+// stops retrying once WriteRetryWindow has passed since its first attempt,
+// although its ctx would allow more. Each request takes a third of the
+// window on the client's fake clock, so the third attempt is the last.
+// Every retry of a write that may have been applied is preceded by a status
+// request (the WriteRetryEntries check); a write that cannot have been
+// applied is retried without one, and fails ErrNoLeader.
+func TestClusterWriteStopsAtRetryWindow(t *testing.T) {
+	hang := func(ctx context.Context, _ int, _ *pb.KvRequest) *pb.KvResponse {
+		<-ctx.Done() // the answer is lost: never sent before the connection closes
+		return &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE}
+	}
+	tests := []struct {
+		name   string
+		answer answerFunc
+		want   error
+		// exact: the node moves the clock before the client sees the
+		// answer, so the count of attempts is exact. Without an answer,
+		// the client may time an attempt out before the node moved the
+		// clock for it, and make one more.
+		exact bool
+	}{
+		{"answers TIMEOUT", answerCode(pb.ErrorCode_TIMEOUT), ErrUncertain, true},
+		{"answers UNAVAILABLE", answerCode(pb.ErrorCode_UNAVAILABLE), ErrUncertain, true},
+		{"answers lost", hang, ErrUncertain, false},
+		{"NOT_LEADER without hint", redirectTo("", ""), ErrNoLeader, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &kvLog{}
+			clock := &fakeClock{}
+			var probes atomic.Int64
+			n1 := startWindowNode(t, log, &probes, func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse {
+				clock.advance(WriteRetryWindow / 3)
+				return tt.answer(ctx, n, req)
+			}, func(int64) *pb.NodeStatus {
+				return &pb.NodeStatus{Id: "n1", CommitIndex: 7, LastIndex: 7} // the log does not move
+			})
+			c := newTestClusterClient(t, ClusterConfig{AttemptTimeout: 100 * time.Millisecond}, n1)
+			c.now = clock.now
+			ctx := testCtx(t, 0)
+
+			_, err := c.Put(ctx, "k", "v")
+			checkWindowStop(t, ctx, err, tt.want)
+			seen := log.all()
+			if n := len(seen); n < 3 || tt.exact && n != 3 {
+				t.Errorf("n1 received %d requests, want 3 (at 0, 1/3 and 2/3 of the window)", n)
+			}
+			for _, s := range seen {
+				if s.req.GetSequence() != 1 || s.req.GetRequestId() != seen[0].req.GetRequestId() {
+					t.Errorf("retry with seq %d request %q, want 1 and %q", s.req.GetSequence(), s.req.GetRequestId(), seen[0].req.GetRequestId())
+				}
+			}
+			wantProbes := int64(len(seen) - 1)
+			if tt.want == ErrNoLeader {
+				wantProbes = 0
+			}
+			if probes.Load() != wantProbes {
+				t.Errorf("%d status requests for %d write requests, want %d", probes.Load(), len(seen), wantProbes)
+			}
+		})
+	}
+}
+
+// TestClusterWriteStopsAtRetryEntries: a write whose answers keep getting
+// lost stops retrying once the node it would retry at reports a log more
+// than the entry window past the commit index of the first status answer,
+// although its ctx and WriteRetryWindow would allow more.
+func TestClusterWriteStopsAtRetryEntries(t *testing.T) {
+	const window, step = 100, 50
+	log := &kvLog{}
+	var probes atomic.Int64
+	n1 := startWindowNode(t, log, &probes, answerCode(pb.ErrorCode_TIMEOUT), func(k int64) *pb.NodeStatus {
+		// The first answer's commit index, 1000, is the base; the log's
+		// end is what is compared with it: 2, 50, 100 (at the window:
+		// still retried), then 150 entries past it.
+		commit := 1000 + k*step
+		return &pb.NodeStatus{Id: "n1", CommitIndex: commit, LastIndex: commit + 2*(1-min(k, 1))}
+	})
+	c := newTestClusterClient(t, ClusterConfig{}, n1)
+	c.retryEntries = window
+	ctx := testCtx(t, 0)
+
+	_, err := c.Put(ctx, "k", "v")
+	checkWindowStop(t, ctx, err, ErrUncertain)
+	if !strings.Contains(err.Error(), "150 entries past index 1000") || !strings.Contains(err.Error(), "after 4 attempts; last: n1: TIMEOUT") {
+		t.Errorf("err = %q, want the log's distance from the base, the attempts and the last error", err)
+	}
+	if n, p := log.count("n1"), probes.Load(); n != 4 || p != 4 {
+		t.Errorf("n1 received %d write requests and %d status requests, want 4 and 4 (no status before the first attempt; the 4th status stops the write)", n, p)
+	}
+}
+
+// TestClusterReadsIgnoreRetryWindow: reads have no session, so the write
+// retry window does not bound them: a read keeps retrying past it, until
+// it succeeds or ctx ends, and asks for no status.
+func TestClusterReadsIgnoreRetryWindow(t *testing.T) {
+	log := &kvLog{}
+	clock := &fakeClock{}
+	store := &memStore{data: map[string]string{"k": "v"}}
+	var probes atomic.Int64
+	n1 := startWindowNode(t, log, &probes, func(ctx context.Context, n int, req *pb.KvRequest) *pb.KvResponse {
+		clock.advance(WriteRetryWindow / 3)
+		if n < 5 {
+			return answerCode(pb.ErrorCode_TIMEOUT)(ctx, n, req)
+		}
+		return store.answer(ctx, n, req)
+	}, func(int64) *pb.NodeStatus { return &pb.NodeStatus{Id: "n1"} })
+	c := newTestClusterClient(t, ClusterConfig{}, n1)
+	c.now = clock.now
+	c.retryEntries = 0
+	res, err := c.Get(testCtx(t, 0), "k", false)
+	if err != nil || res.Value != "v" || res.Attempts != 6 {
+		t.Fatalf("Get = %+v, %v; want v on the 6th attempt, twice the write retry window after the first", res, err)
+	}
+	if probes.Load() != 0 {
+		t.Errorf("%d status requests for a read, want none", probes.Load())
+	}
+}
+
+// TestSessionLifetimeIsKvmaps checks SessionLifetime against the state
+// machine the nodes run: a retry SessionLifetime entries after its write is
+// recognised, one entry later it is applied again.
+func TestSessionLifetimeIsKvmaps(t *testing.T) {
+	put := kvmap.Command{Op: kvmap.OpPut, Key: "k", Value: "v", ClientID: 42, Seq: 1}.Encode()
+	for _, tt := range []struct {
+		gap uint64 // log entries from the write to its retry
+		dup bool   // the retry is recognised as one
+	}{
+		{SessionLifetime, true},
+		{SessionLifetime + 1, false},
+	} {
+		m := kvmap.New(kvmap.Options{})
+		if r := m.Apply(1, put); r.Err != nil || r.Duplicate {
+			t.Fatalf("write = %+v, want applied", r)
+		}
+		if r := m.Apply(1+tt.gap, put); r.Err != nil || r.Duplicate != tt.dup {
+			t.Errorf("retry %d entries later = %+v, want Duplicate %v", tt.gap, r, tt.dup)
+		}
+	}
+	if WriteRetryEntries*10 > SessionLifetime {
+		t.Errorf("WriteRetryEntries %d is over a tenth of SessionLifetime %d", WriteRetryEntries, SessionLifetime)
 	}
 }

@@ -45,6 +45,23 @@
 // between two STATUS events. Requests still work on a watching connection,
 // so the dashboard needs one connection per node.
 //
+// # The cluster client
+//
+// ClusterClient runs puts, gets and deletes against the whole cluster: it
+// finds the leader, follows NOT_LEADER hints and retries on other nodes. A
+// write keeps its session (client id, sequence) across its retries, so the
+// cluster applies it once, but only while the session lives: nodes forget a
+// session SessionLifetime (1,000,000) log entries after they last applied
+// one of its writes, and a retry arriving later is applied again. So a
+// write stops retrying, whatever its ctx allows, WriteRetryWindow (30 s)
+// after its first attempt, and, once an attempt may have been applied,
+// as soon as the node it would retry at reports a log more than
+// WriteRetryEntries (100,000) entries past where its retries began (it asks
+// that node for its status before each such retry). The write then fails
+// with ErrUncertain (it may or may not have been applied), or ErrNoLeader
+// when no attempt can have been, with ErrRetryWindow as the cause. Reads
+// have no session and are retried until ctx ends.
+//
 // netlink does not import the packages that use it (raftnode, cluster,
 // tui); the node is reached through the Handler interface.
 package netlink
