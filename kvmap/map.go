@@ -79,14 +79,19 @@ func (m *Map) Apply(index uint64, data []byte) Result {
 		}
 	}
 	// Only a new key, and a value, allocate.
-	slot, existed := m.data.lookup(key)
+	at, existed := m.data.lookup(key)
 	switch {
-	case c.Op == OpPut && existed:
-		m.data.set(slot, string(value))
 	case c.Op == OpPut:
-		m.data.insert(string(key), string(value))
+		// An encoded put ends with its pair's canonical encoding, which
+		// is what the digest hashes.
+		h := hashPair(data[len(data)-pairLen(key, value):])
+		if existed {
+			m.data.set(at, string(value), h)
+		} else {
+			m.data.insert(string(key), string(value), h)
+		}
 	case existed: // OpDelete
-		m.data.remove(key, slot)
+		m.data.remove(key, at)
 	}
 	if c.ClientID != 0 {
 		if s == nil {

@@ -134,6 +134,7 @@ func decodeSnapshot(body []byte, opts Options) (*Map, error) {
 	data := newStore(int(min(nKeys, uint64(len(d.b)/2))))
 	var prev []byte
 	for i := uint64(0); i < nKeys && d.err == nil; i++ {
+		rec := d.b // the pair's canonical encoding, hashed for the digest
 		k := d.bytes("key")
 		v := d.bytes("value")
 		switch {
@@ -141,7 +142,7 @@ func decodeSnapshot(body []byte, opts Options) (*Map, error) {
 		case i > 0 && string(k) <= string(prev):
 			d.fail("key", "key %d is not above the one before it", i)
 		default:
-			data.insert(string(k), string(v))
+			data.insert(string(k), string(v), hashPair(rec[:len(rec)-len(d.b)]))
 			prev = k
 		}
 	}
