@@ -37,7 +37,7 @@ func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv inv
 // the node refuses (the command or the handshake), exitUnreachable when it
 // cannot be asked, exitUsage for a bad argument.
 func adminCommandWith(cmd pb.AdminCommand, build adminRequestFunc) func(ctx context.Context, a *app, inv invocation) error {
-	verb := strings.ToLower(cmd.String())
+	verb := strings.ReplaceAll(strings.ToLower(cmd.String()), "_", "-") // the command's name: SLOW_DISK is slow-disk
 	return func(ctx context.Context, a *app, inv invocation) error {
 		id := inv.args[0]
 		node, ok := findNode(inv.cfg, id)
@@ -90,19 +90,45 @@ func isolateRequest(cfg *cluster.Config, id string, peers []string) (*pb.AdminRe
 // delayRequest sets node id's outbound delay to the Go duration in args,
 // whole milliseconds from 0 (which clears it) to netlink.MaxFaultDelay.
 func delayRequest(_ *cluster.Config, _ string, args []string) (*pb.AdminRequest, error) {
-	d, err := time.ParseDuration(args[0])
+	ms, err := faultMillis("delay", "delay", args[0], "200ms, 1.5s", netlink.MaxFaultDelay)
 	if err != nil {
-		return nil, usagef("delay: bad duration %q (want e.g. 200ms, 1.5s, or 0 to clear)", args[0])
+		return nil, err
 	}
-	if d < 0 || d > netlink.MaxFaultDelay {
-		return nil, usagef("delay: %v is outside [0, %v]", d, netlink.MaxFaultDelay)
+	return &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: ms}, nil
+}
+
+// maxDiskStall is the longest stall slow-disk asks for: the node's own
+// bound (raftnode.MaxDiskStall), which the node checks again.
+const maxDiskStall = time.Minute
+
+// slowDiskRequest sets how long each of node id's disk syncs stalls to the
+// Go duration in args, whole milliseconds from 0 (which clears it) to
+// maxDiskStall.
+func slowDiskRequest(_ *cluster.Config, _ string, args []string) (*pb.AdminRequest, error) {
+	ms, err := faultMillis("slow-disk", "stall", args[0], "1500ms, 2s", maxDiskStall)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: ms}, nil
+}
+
+// faultMillis parses the Go duration arg of the fault command verb, which
+// sets a what, into whole milliseconds in [0, limit]; examples are shown
+// when arg is not a duration. Its errors are usage errors.
+func faultMillis(verb, what, arg, examples string, limit time.Duration) (int64, error) {
+	d, err := time.ParseDuration(arg)
+	if err != nil {
+		return 0, usagef("%s: bad duration %q (want e.g. %s, or 0 to clear)", verb, arg, examples)
+	}
+	if d < 0 || d > limit {
+		return 0, usagef("%s: %v is outside [0, %v]", verb, d, limit)
 	}
 	ms := d.Round(time.Millisecond).Milliseconds()
 	if d > 0 && ms == 0 {
-		// Rounding to nothing would clear the delay, the opposite of asking for one.
-		return nil, usagef("delay: %v is under a millisecond (0 clears the delay)", d)
+		// Rounding to nothing would clear the fault, the opposite of asking for one.
+		return 0, usagef("%s: %v is under a millisecond (0 clears the %s)", verb, d, what)
 	}
-	return &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: ms}, nil
+	return ms, nil
 }
 
 // findNode looks a node up by id in cfg.

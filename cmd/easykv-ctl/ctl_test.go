@@ -43,13 +43,16 @@ func writeCluster(t *testing.T) string {
 }
 
 // healthy is a three-node cluster with n1 leading, n2 isolated from n3 and
-// slowed down, and n3 paused.
+// slowed down, and n3 paused, its disk stalled, and too old a node to
+// report a state digest.
 func healthy() *fakeNet {
 	return &fakeNet{nodes: map[string]*fakeNode{
-		"127.0.0.1:7001": {status: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 12, LastIndex: 13}},
+		"127.0.0.1:7001": {status: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 12, LastIndex: 13,
+			StateDigest: "5d2a0c1e9b7f43a8d6e1f0a2b3c4d5e6"}},
 		"127.0.0.1:7002": {status: &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_FOLLOWER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 11, LastIndex: 13,
-			IsolatedFrom: []string{"n3"}, DelayMs: 1500}},
-		"127.0.0.1:7003": {status: &pb.NodeStatus{Id: "n3", Role: pb.Role_ROLE_FOLLOWER, Term: 4, Paused: true, CommitIndex: 9, AppliedIndex: 9, LastIndex: 10}},
+			IsolatedFrom: []string{"n3"}, DelayMs: 1500, StateDigest: "e0f1a2b3c4d5e6f708192a3b4c5d6e7f"}},
+		"127.0.0.1:7003": {status: &pb.NodeStatus{Id: "n3", Role: pb.Role_ROLE_FOLLOWER, Term: 4, Paused: true, CommitIndex: 9, AppliedIndex: 9, LastIndex: 10,
+			DiskStallMs: 2000}},
 	}}
 }
 
@@ -116,6 +119,14 @@ func TestUsageErrors(t *testing.T) {
 		{"delay too long", []string{"--cluster", cfg, "delay", "n1", "61s"}, "delay: 1m1s is outside [0, 1m0s]"},
 		{"delay under a millisecond", []string{"--cluster", cfg, "delay", "n1", "400us"}, "delay: 400µs is under a millisecond (0 clears the delay)"},
 		{"delay unknown id", []string{"--cluster", cfg, "delay", "n9", "1s"}, `unknown node "n9"`},
+		{"slow-disk without duration", []string{"--cluster", cfg, "slow-disk", "n1"}, "slow-disk: want 2 argument(s), got 1 (usage: easykv-ctl slow-disk ID DURATION)"},
+		{"slow-disk bad duration", []string{"--cluster", cfg, "slow-disk", "n1", "1500"}, `slow-disk: bad duration "1500" (want e.g. 1500ms, 2s, or 0 to clear)`},
+		{"slow-disk words", []string{"--cluster", cfg, "slow-disk", "n1", "slow"}, `slow-disk: bad duration "slow"`},
+		{"slow-disk negative", []string{"--cluster", cfg, "slow-disk", "n1", "--", "-500ms"}, "slow-disk: -500ms is outside [0, 1m0s]"},
+		{"slow-disk too long", []string{"--cluster", cfg, "slow-disk", "n1", "2m"}, "slow-disk: 2m0s is outside [0, 1m0s]"},
+		{"slow-disk under a millisecond", []string{"--cluster", cfg, "slow-disk", "n1", "10us"}, "slow-disk: 10µs is under a millisecond (0 clears the stall)"},
+		{"slow-disk unknown id", []string{"--cluster", cfg, "slow-disk", "n9", "1s"}, `unknown node "n9" (nodes: n1, n2, n3)`},
+		{"slow-disk three arguments", []string{"--cluster", cfg, "slow-disk", "n1", "1s", "2s"}, "slow-disk: want 2 argument(s), got 3"},
 		{"unreadable cluster file", []string{"--cluster", missing, "status"}, ""},
 		{"put without value", []string{"--cluster", cfg, "put", "k"}, "put: want 2 argument(s), got 1 (usage: easykv-ctl put KEY VALUE)"},
 		{"get without key", []string{"--cluster", cfg, "get", "--stale"}, "get: want 1 argument(s), got 0"},
@@ -166,7 +177,7 @@ func TestHelp(t *testing.T) {
 			if got.code != exitOK || got.stderr != "" {
 				t.Errorf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 			}
-			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "partition ID", "isolate ID PEER...", "delay ID DURATION", "heal ID", "put KEY VALUE", "get KEY [--stale]", "delete KEY", "bench put|get", "-cluster", "-timeout", "-o"} {
+			for _, want := range []string{"Usage: easykv-ctl", "status", "pause ID", "resume ID", "partition ID", "isolate ID PEER...", "delay ID DURATION", "slow-disk ID DURATION", "heal ID", "put KEY VALUE", "get KEY [--stale]", "delete KEY", "bench put|get", "-cluster", "-timeout", "-o"} {
 				if !strings.Contains(got.stdout, want) {
 					t.Errorf("usage lacks %q:\n%s", want, got.stdout)
 				}
@@ -182,13 +193,13 @@ func TestStatusTable(t *testing.T) {
 	if got.code != exitOK || got.stderr != "" {
 		t.Fatalf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 	}
-	want := `+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+-------------------------+
-| ID | ADDRESS        | REACHABLE | ROLE     | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED | FAULTS                  |
-+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+-------------------------+
-| n1 | 127.0.0.1:7001 | true      | leader   | 5    | n1     | 12     | 12      | 13   | false  | -                       |
-| n2 | 127.0.0.1:7002 | true      | follower | 5    | n1     | 12     | 11      | 13   | false  | isolated n3; delay 1.5s |
-| n3 | 127.0.0.1:7003 | true      | follower | 4    | -      | 9      | 9       | 10   | true   | -                       |
-+----+----------------+-----------+----------+------+--------+--------+---------+------+--------+-------------------------+
+	want := `+----+----------------+-----------+----------+------+--------+--------+---------+----------+------+--------+-------------------------+
+| ID | ADDRESS        | REACHABLE | ROLE     | TERM | LEADER | COMMIT | APPLIED | DIGEST   | LAST | PAUSED | FAULTS                  |
++----+----------------+-----------+----------+------+--------+--------+---------+----------+------+--------+-------------------------+
+| n1 | 127.0.0.1:7001 | true      | leader   | 5    | n1     | 12     | 12      | 5d2a0c1e | 13   | false  | -                       |
+| n2 | 127.0.0.1:7002 | true      | follower | 5    | n1     | 12     | 11      | e0f1a2b3 | 13   | false  | isolated n3; delay 1.5s |
+| n3 | 127.0.0.1:7003 | true      | follower | 4    | -      | 9      | 9       | -        | 10   | true   | disk stall 2s           |
++----+----------------+-----------+----------+------+--------+--------+---------+----------+------+--------+-------------------------+
 `
 	if got.stdout != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got.stdout, want)
@@ -230,11 +241,11 @@ func TestStatusJSON(t *testing.T) {
 			rows := parseRows(t, got.stdout)
 			want := []map[string]any{
 				{"id": "n1", "addr": "127.0.0.1:7001", "reachable": true, "role": "leader", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 12.0, "last_index": 13.0, "paused": false,
-					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0},
+					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0, "disk_stall_ms": 0.0, "state_digest": "5d2a0c1e9b7f43a8d6e1f0a2b3c4d5e6"},
 				{"id": "n2", "addr": "127.0.0.1:7002", "reachable": true, "role": "follower", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 11.0, "last_index": 13.0, "paused": false,
-					"partitioned": false, "isolated_from": []any{"n3"}, "delay_ms": 1500.0},
+					"partitioned": false, "isolated_from": []any{"n3"}, "delay_ms": 1500.0, "disk_stall_ms": 0.0, "state_digest": "e0f1a2b3c4d5e6f708192a3b4c5d6e7f"},
 				{"id": "n3", "addr": "127.0.0.1:7003", "reachable": true, "role": "follower", "term": 4.0, "voted_for": "", "leader": "", "commit_index": 9.0, "applied_index": 9.0, "last_index": 10.0, "paused": true,
-					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0},
+					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0, "disk_stall_ms": 2000.0, "state_digest": ""},
 			}
 			if !reflect.DeepEqual(rows, want) {
 				t.Errorf("rows:\n%v\nwant:\n%v", rows, want)
@@ -410,6 +421,53 @@ func TestAdmin(t *testing.T) {
 			wantCode:   exitOK,
 			wantStdout: "OK\n",
 			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_DELAY, DelayMs: 60000}},
+		},
+		{
+			name:       "slow-disk",
+			args:       []string{"slow-disk", "n2", "1500ms"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_SLOW_DISK, StallMs: 1500}},
+		},
+		{
+			name:       "slow-disk seconds json",
+			args:       []string{"slow-disk", "n2", "2s", "-o", "json"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "{\n  \"id\": \"n2\",\n  \"ok\": true\n}\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_SLOW_DISK, StallMs: 2000}},
+		},
+		{
+			name:       "slow-disk cleared",
+			args:       []string{"slow-disk", "n2", "0"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_SLOW_DISK}},
+		},
+		{
+			name:       "slow-disk at the limit",
+			args:       []string{"slow-disk", "n2", "60s"},
+			node:       fakeNode{admin: &pb.AdminResponse{Ok: true}},
+			wantCode:   exitOK,
+			wantStdout: "OK\n",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_SLOW_DISK, StallMs: 60000}},
+		},
+		{
+			name:       "slow-disk refused by an older node",
+			args:       []string{"slow-disk", "n2", "1s"},
+			node:       fakeNode{admin: &pb.AdminResponse{Error: "unknown admin command SLOW_DISK"}},
+			wantCode:   exitFailed,
+			wantStderr: "slow-disk n2: refused: unknown admin command SLOW_DISK",
+			wantSent:   []*pb.AdminRequest{{Command: pb.AdminCommand_SLOW_DISK, StallMs: 1000}},
+		},
+		{
+			name:       "slow-disk unreachable",
+			args:       []string{"slow-disk", "n2", "1s"},
+			node:       fakeNode{dialErr: errors.New("connection refused")},
+			wantCode:   exitUnreachable,
+			wantStderr: "slow-disk n2: connection refused",
 		},
 		{
 			name:       "dial fails",

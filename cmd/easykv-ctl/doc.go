@@ -9,7 +9,8 @@
 //	easykv-ctl --cluster cluster.yaml partition n1           # n1 drops Raft traffic to and from every peer
 //	easykv-ctl --cluster cluster.yaml isolate n1 n2 n3       # ... to and from n2 and n3 only
 //	easykv-ctl --cluster cluster.yaml delay n1 200ms         # n1's outgoing Raft traffic waits 200ms (0 clears)
-//	easykv-ctl --cluster cluster.yaml heal n1                # undo partition, isolate and delay
+//	easykv-ctl --cluster cluster.yaml slow-disk n1 1500ms    # each of n1's disk syncs waits 1.5s first (0 clears)
+//	easykv-ctl --cluster cluster.yaml heal n1                # undo partition, isolate, delay and slow-disk
 //	easykv-ctl --cluster cluster.yaml put user:1 alice     # prints OK
 //	easykv-ctl --cluster cluster.yaml get user:1           # prints alice
 //	easykv-ctl --cluster cluster.yaml get user:1 --stale   # from any node, maybe out of date
@@ -26,10 +27,19 @@
 //
 // partition, isolate and delay inject network faults into one node, for
 // watching the cluster cope: the node keeps serving clients and its timers
-// keep running, only its Raft traffic suffers. isolate adds to the peers
-// already isolated; heal clears every fault. status shows them in a FAULTS
-// column ("partitioned", "isolated n2,n3", "delay 200ms", "-") and, with
-// -o json, as partitioned, isolated_from and delay_ms.
+// keep running, only its Raft traffic suffers. slow-disk makes the node's
+// disk slow instead: each sync of log entries or hard state waits the
+// given time before it runs, so the node acknowledges writes late. isolate
+// adds to the peers already isolated; heal clears every fault, the disk
+// stall included. status shows them in a FAULTS column ("partitioned",
+// "isolated n2,n3", "delay 200ms", "disk stall 1.5s", "-") and, with -o
+// json, as partitioned, isolated_from, delay_ms and disk_stall_ms.
+//
+// status also shows each node's state digest, a hex digest of its keys and
+// values as of its applied index (kvmap.Map.Digest): nodes that applied the
+// same index must show the same digest. The table's DIGEST column shows its
+// first 8 characters; -o json has it whole in state_digest, "" from a node
+// too old to report one.
 //
 // bench runs --total operations from --clients workers, each with its own
 // ClusterClient and so its own session, as separate processes would. Keys

@@ -29,6 +29,8 @@ type statusRow struct {
 	Partitioned  bool     `json:"partitioned"`     // cut off from every peer by partition
 	IsolatedFrom []string `json:"isolated_from"`   // peers cut off by isolate, sorted; [] when none
 	DelayMs      int64    `json:"delay_ms"`        // outbound delay set by delay, 0 when none
+	DiskStallMs  int64    `json:"disk_stall_ms"`   // stall of each disk sync set by slow-disk, 0 when none
+	StateDigest  string   `json:"state_digest"`    // hex digest of the keys and values as of applied_index, "" if the node does not report one
 	Error        string   `json:"error,omitempty"` // why the node could not be reached
 	refused      bool     // the node answered but refused the handshake
 }
@@ -51,6 +53,8 @@ func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
 		Partitioned:  st.GetPartitioned(),
 		IsolatedFrom: append([]string{}, st.GetIsolatedFrom()...),
 		DelayMs:      st.GetDelayMs(),
+		DiskStallMs:  st.GetDiskStallMs(),
+		StateDigest:  st.GetStateDigest(),
 	}
 }
 
@@ -59,9 +63,9 @@ func unreachableRow(n cluster.Node, err error) statusRow {
 	return statusRow{ID: n.ID, Addr: n.Addr, IsolatedFrom: []string{}, Error: err.Error()}
 }
 
-// faults words a row's network faults for the table: "partitioned",
-// "isolated n2,n3", "delay 200ms", joined by "; " when several are set,
-// or "-" for none.
+// faults words a row's network and disk faults for the table:
+// "partitioned", "isolated n2,n3", "delay 200ms", "disk stall 1.5s", joined
+// by "; " when several are set, or "-" for none.
 func (r statusRow) faults() string {
 	var parts []string
 	if r.Partitioned {
@@ -72,6 +76,9 @@ func (r statusRow) faults() string {
 	}
 	if r.DelayMs > 0 {
 		parts = append(parts, "delay "+(time.Duration(r.DelayMs)*time.Millisecond).String())
+	}
+	if r.DiskStallMs > 0 {
+		parts = append(parts, "disk stall "+(time.Duration(r.DiskStallMs)*time.Millisecond).String())
 	}
 	return dash(strings.Join(parts, "; "))
 }
@@ -103,19 +110,33 @@ func writeStatus(w io.Writer, format string, rows []statusRow) error {
 
 // writeStatusTable prints rows in a boxed table like `etcdctl endpoint
 // status -w table`, one node per line, with "-" for values an unreachable
-// node could not give.
+// node could not give. DIGEST is the state digest as of APPLIED, cut to
+// its first digestShown characters: enough to see at a glance whether
+// nodes at the same index agree.
 func writeStatusTable(w io.Writer, rows []statusRow) error {
-	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "LAST", "PAUSED", "FAULTS"}
+	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "DIGEST", "LAST", "PAUSED", "FAULTS"}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		if !r.Reachable {
-			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-", "-"})
+			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-", "-", "-"})
 			continue
 		}
 		cells = append(cells, []string{r.ID, r.Addr, "true", dash(r.Role), fmt.Sprint(r.Term), dash(r.Leader),
-			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), fmt.Sprint(r.LastIndex), fmt.Sprint(r.Paused), r.faults()})
+			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), dash(shortDigest(r.StateDigest)), fmt.Sprint(r.LastIndex),
+			fmt.Sprint(r.Paused), r.faults()})
 	}
 	return writeBoxed(w, header, cells)
+}
+
+// digestShown is how many characters of a state digest the table shows.
+const digestShown = 8
+
+// shortDigest cuts a state digest to its first digestShown characters.
+func shortDigest(d string) string {
+	if utf8.RuneCountInString(d) <= digestShown {
+		return d
+	}
+	return string([]rune(d)[:digestShown])
 }
 
 // writeBoxed draws header and rows with +---+ rules and | separators, each

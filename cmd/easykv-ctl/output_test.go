@@ -34,7 +34,7 @@ func TestRoleName(t *testing.T) {
 // only for unreachable nodes.
 func TestStatusRowKeys(t *testing.T) {
 	base := []string{"id", "addr", "reachable", "role", "term", "voted_for", "leader", "commit_index", "applied_index", "last_index", "paused",
-		"partitioned", "isolated_from", "delay_ms"}
+		"partitioned", "isolated_from", "delay_ms", "disk_stall_ms", "state_digest"}
 	n := cluster.Node{ID: "n1", Addr: "127.0.0.1:7001"}
 	tests := []struct {
 		name string
@@ -66,15 +66,17 @@ func TestStatusRowKeys(t *testing.T) {
 func TestWriteStatusTable(t *testing.T) {
 	rows := []statusRow{
 		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570,
-			Partitioned: true},
+			Partitioned: true, StateDigest: "0123456789abcdef0123456789abcdef"},
 		{ID: "n2", Addr: "10.0.0.2:7002", Error: "connection refused"},
+		{ID: "n3", Addr: "10.0.0.3:7003", Reachable: true, Role: "follower", Term: 123, CommitIndex: 4567, AppliedIndex: 4567, LastIndex: 4567},
 	}
-	want := `+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+-------------+
-| ID       | ADDRESS       | REACHABLE | ROLE         | TERM | LEADER | COMMIT | APPLIED | LAST | PAUSED | FAULTS      |
-+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+-------------+
-| node-one | 10.0.0.1:7001 | true      | precandidate | 123  | -      | 4567   | 4560    | 4570 | false  | partitioned |
-| n2       | 10.0.0.2:7002 | false     | -            | -    | -      | -      | -       | -    | -      | -           |
-+----------+---------------+-----------+--------------+------+--------+--------+---------+------+--------+-------------+
+	want := `+----------+---------------+-----------+--------------+------+--------+--------+---------+----------+------+--------+-------------+
+| ID       | ADDRESS       | REACHABLE | ROLE         | TERM | LEADER | COMMIT | APPLIED | DIGEST   | LAST | PAUSED | FAULTS      |
++----------+---------------+-----------+--------------+------+--------+--------+---------+----------+------+--------+-------------+
+| node-one | 10.0.0.1:7001 | true      | precandidate | 123  | -      | 4567   | 4560    | 01234567 | 4570 | false  | partitioned |
+| n2       | 10.0.0.2:7002 | false     | -            | -    | -      | -      | -       | -        | -    | -      | -           |
+| n3       | 10.0.0.3:7003 | true      | follower     | 123  | -      | 4567   | 4567    | -        | 4567 | false  | -           |
++----------+---------------+-----------+--------------+------+--------+--------+---------+----------+------+--------+-------------+
 `
 	var buf bytes.Buffer
 	if err := writeStatusTable(&buf, rows); err != nil {
@@ -82,6 +84,20 @@ func TestWriteStatusTable(t *testing.T) {
 	}
 	if buf.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+func TestShortDigest(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"abc", "abc"},
+		{"01234567", "01234567"},
+		{"0123456789abcdef0123456789abcdef", "01234567"},
+		{"éééééééééé", "éééééééé"}, // a node's string is cut by characters, never mid-rune
+	} {
+		if got := shortDigest(tt.in); got != tt.want {
+			t.Errorf("shortDigest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 
@@ -96,7 +112,9 @@ func TestStatusRowFaults(t *testing.T) {
 		{"partitioned", &pb.NodeStatus{Partitioned: true}, "partitioned"},
 		{"isolated", &pb.NodeStatus{IsolatedFrom: []string{"n2", "n3"}}, "isolated n2,n3"},
 		{"delay", &pb.NodeStatus{DelayMs: 200}, "delay 200ms"},
-		{"all", &pb.NodeStatus{Partitioned: true, IsolatedFrom: []string{"n3"}, DelayMs: 60000}, "partitioned; isolated n3; delay 1m0s"},
+		{"disk stall", &pb.NodeStatus{DiskStallMs: 1500}, "disk stall 1.5s"},
+		{"all", &pb.NodeStatus{Partitioned: true, IsolatedFrom: []string{"n3"}, DelayMs: 60000, DiskStallMs: 2000},
+			"partitioned; isolated n3; delay 1m0s; disk stall 2s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
