@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +175,79 @@ func TestClassifyChaos(t *testing.T) {
 	for _, tt := range tests {
 		if got := classifyChaos(tt.kind, tt.err); got != tt.want {
 			t.Errorf("%s failing with %v: %s, want %s", tt.kind, tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestChaosCheckDigests: nodes at one applied index must report one
+// non-empty state digest and no fault left in force.
+func TestChaosCheckDigests(t *testing.T) {
+	const d1, d2 = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	ids := []string{"n1", "n2", "n3"}
+	st := func(digest string) *pb.NodeStatus { return &pb.NodeStatus{AppliedIndex: 42, StateDigest: digest} }
+	tests := []struct {
+		name     string
+		statuses map[string]*pb.NodeStatus
+		digest   string   // the common digest, "" for none
+		problems []string // substrings, one per problem expected
+	}{
+		{"agree", map[string]*pb.NodeStatus{"n1": st(d1), "n2": st(d1), "n3": st(d1)}, d1, nil},
+		{"one differs", map[string]*pb.NodeStatus{"n1": st(d1), "n2": st(d2), "n3": st(d1)}, "",
+			[]string{"state digests differ at the same applied index: n1 applied_index=42 state_digest=" + d1 + "; n2 applied_index=42 state_digest=" + d2}},
+		{"none reported", map[string]*pb.NodeStatus{"n1": st(""), "n2": st(""), "n3": st("")}, "",
+			[]string{"n1 reports no state digest at applied index 42", "n2 reports no state digest", "n3 reports no state digest"}},
+		{"one missing", map[string]*pb.NodeStatus{"n1": st(d1), "n2": st(""), "n3": st(d1)}, "",
+			[]string{"n2 reports no state digest", `n2 applied_index=42 state_digest=""`}},
+		{"stall left", map[string]*pb.NodeStatus{"n1": st(d1), "n2": {AppliedIndex: 42, StateDigest: d1, DiskStallMs: 800}, "n3": st(d1)}, d1,
+			[]string{"n2 still has a fault after the final heal: paused=false partitioned=false isolated_from=[] delay_ms=0 disk_stall_ms=800"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := chaosCheckDigests(ids, tt.statuses)
+			if c.digest != tt.digest || c.applied != 42 {
+				t.Errorf("digest %q at %d, want %q at 42", c.digest, c.applied, tt.digest)
+			}
+			if len(c.problems) != len(tt.problems) {
+				t.Fatalf("problems %q, want %d like %q", c.problems, len(tt.problems), tt.problems)
+			}
+			for i, want := range tt.problems {
+				if !strings.Contains(c.problems[i], want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, c.problems[i], want)
+				}
+			}
+			if tt.digest != "" && c.String() != tt.digest+" on all 3 nodes at applied index 42" {
+				t.Errorf("summary %q", c.String())
+			}
+		})
+	}
+}
+
+// TestChaosSlowDiskFault: a slow-disk fault says its stall in the
+// timeline, drawn within bounds, and hits the leader or any node.
+func TestChaosSlowDiskFault(t *testing.T) {
+	f := &chaosFault{kind: faultSlowDiskLeader, targets: []string{"n2"}, stall: 1250 * time.Millisecond}
+	e := chaosEvent{at: 1500 * time.Millisecond, action: "inject", kind: f.kind, targets: f.targets, detail: f.detail(), leader: "n2", term: 3}
+	if got, want := e.String(), "   1.500s  inject  slow-disk-leader    n2            leader n2 (term 3)  stall 1.25s"; got != want {
+		t.Errorf("timeline line\n%q, want\n%q", got, want)
+	}
+	if got := (&chaosFault{kind: faultKillNode}).detail(); got != "" {
+		t.Errorf("kill9 detail %q, want none", got)
+	}
+	n := &chaosNemesis{rng: rand.New(rand.NewPCG(1, 2))}
+	lo, hi := chaosStallMax, chaosStallMin
+	for range 2000 {
+		d := n.stall()
+		if d < chaosStallMin || d > chaosStallMax || d%time.Millisecond != 0 {
+			t.Fatalf("stall %v: want whole milliseconds in [%v, %v]", d, chaosStallMin, chaosStallMax)
+		}
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo > chaosStallMin+100*time.Millisecond || hi < chaosStallMax-100*time.Millisecond {
+		t.Errorf("2000 stalls span only [%v, %v]", lo, hi)
+	}
+	for _, k := range []chaosFaultKind{faultSlowDiskLeader, faultSlowDiskNode} {
+		if !slices.Contains(chaosFaultKinds, k) || k.mechanism() != mechSlowDisk {
+			t.Errorf("%s: in schedule %t, mechanism %d", k, slices.Contains(chaosFaultKinds, k), k.mechanism())
 		}
 	}
 }

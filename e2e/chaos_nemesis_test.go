@@ -25,6 +25,11 @@ const (
 	chaosOverlap   = 0.4
 	chaosMaxActive = 2
 	chaosAdminWait = 2 * time.Second // one admin command, dial included
+	// A slow-disk fault stalls each of its node's disk syncs by a time
+	// drawn from chaosStallMin..chaosStallMax: a few heartbeats to a few
+	// election timeouts.
+	chaosStallMin = 500 * time.Millisecond
+	chaosStallMax = 3000 * time.Millisecond
 )
 
 // chaosFaultKind names a fault and whom it hits.
@@ -40,6 +45,8 @@ const (
 	faultPartitionLeader   chaosFaultKind = "partition-leader"   // admin PARTITION, later HEAL
 	faultPartitionMinority chaosFaultKind = "partition-minority" // 1-2 nodes each PARTITIONed
 	faultPartitionMajority chaosFaultKind = "partition-majority" // 3 nodes each PARTITIONed
+	faultSlowDiskLeader    chaosFaultKind = "slow-disk-leader"   // admin SLOW_DISK stall, later SLOW_DISK 0
+	faultSlowDiskNode      chaosFaultKind = "slow-disk-node"     // the same, any node
 )
 
 // chaosFaultKinds is every fault the nemesis picks from.
@@ -47,6 +54,7 @@ var chaosFaultKinds = []chaosFaultKind{
 	faultStopLeader, faultStopNode, faultKillLeader, faultKillNode,
 	faultPauseLeader, faultPauseNode,
 	faultPartitionLeader, faultPartitionMinority, faultPartitionMajority,
+	faultSlowDiskLeader, faultSlowDiskNode,
 }
 
 // chaosMechanism is how a fault is done and undone.
@@ -57,6 +65,7 @@ const (
 	mechKill                            // SIGKILL / restart
 	mechPause                           // admin PAUSE / RESUME
 	mechPartition                       // admin PARTITION / HEAL
+	mechSlowDisk                        // admin SLOW_DISK stall / SLOW_DISK 0
 )
 
 func (k chaosFaultKind) mechanism() chaosMechanism {
@@ -67,6 +76,8 @@ func (k chaosFaultKind) mechanism() chaosMechanism {
 		return mechKill
 	case faultPauseLeader, faultPauseNode:
 		return mechPause
+	case faultSlowDiskLeader, faultSlowDiskNode:
+		return mechSlowDisk
 	default:
 		return mechPartition
 	}
@@ -76,6 +87,7 @@ func (k chaosFaultKind) mechanism() chaosMechanism {
 type chaosFault struct {
 	kind    chaosFaultKind // what was done
 	targets []string       // to which nodes
+	stall   time.Duration  // mechSlowDisk: how long each disk sync stalls
 	start   time.Duration  // when, on the history clock
 	healAt  time.Time      // when it is to be undone
 	healed  time.Duration  // when it was undone, on the history clock; 0 while in force
@@ -87,6 +99,7 @@ type chaosEvent struct {
 	action  string         // "inject" or "heal"
 	kind    chaosFaultKind // the fault
 	targets []string       // the nodes it hit
+	detail  string         // what the fault set, as "stall 1.2s"; "" when nothing to say
 	leader  string         // who led just before, "" when nobody was known to
 	term    int64          // the leader's term
 }
@@ -96,7 +109,19 @@ func (e chaosEvent) String() string {
 	if e.leader != "" {
 		leader = fmt.Sprintf("%s (term %d)", e.leader, e.term)
 	}
-	return fmt.Sprintf("%8.3fs  %-6s  %-18s  %-12s  leader %s", e.at.Seconds(), e.action, e.kind, strings.Join(e.targets, ","), leader)
+	line := fmt.Sprintf("%8.3fs  %-6s  %-18s  %-12s  leader %s", e.at.Seconds(), e.action, e.kind, strings.Join(e.targets, ","), leader)
+	if e.detail != "" {
+		line += "  " + e.detail
+	}
+	return line
+}
+
+// detail is what f sets, for the timeline: its stall for a slow disk.
+func (f *chaosFault) detail() string {
+	if f.kind.mechanism() == mechSlowDisk {
+		return "stall " + f.stall.String()
+	}
+	return ""
 }
 
 // chaosNemesis injects and heals faults on the harness's nodes. Its
@@ -152,6 +177,13 @@ func (n *chaosNemesis) gap() time.Duration {
 	return chaosGapMin + time.Duration(n.rng.Int64N(int64(chaosGapMax-chaosGapMin)))
 }
 
+// stall is a random disk stall for a slow-disk fault, in whole
+// milliseconds from chaosStallMin to chaosStallMax.
+func (n *chaosNemesis) stall() time.Duration {
+	ms := n.rng.Int64N((chaosStallMax - chaosStallMin).Milliseconds() + 1)
+	return chaosStallMin + time.Duration(ms)*time.Millisecond
+}
+
 // inject starts one random fault on nodes not already under one. Kinds
 // that cannot be applied now (no known leader, too few free nodes) are
 // passed over for another.
@@ -168,9 +200,12 @@ func (n *chaosNemesis) inject() {
 		}
 		hold := chaosHoldMin + time.Duration(n.rng.Int64N(int64(chaosHoldMax-chaosHoldMin)))
 		f := &chaosFault{kind: kind, targets: targets, start: n.since(), healAt: time.Now().Add(hold)}
-		n.record(chaosEvent{at: f.start, action: "inject", kind: kind, targets: targets, leader: leader, term: term})
+		if kind.mechanism() == mechSlowDisk {
+			f.stall = n.stall()
+		}
+		n.record(chaosEvent{at: f.start, action: "inject", kind: kind, targets: targets, detail: f.detail(), leader: leader, term: term})
 		for _, id := range targets {
-			n.apply(kind.mechanism(), id)
+			n.apply(f, id)
 		}
 		n.active = append(n.active, f)
 		n.counts[kind]++
@@ -199,7 +234,7 @@ func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
 		return out
 	}
 	switch kind {
-	case faultStopLeader, faultKillLeader, faultPauseLeader, faultPartitionLeader:
+	case faultStopLeader, faultKillLeader, faultPauseLeader, faultPartitionLeader, faultSlowDiskLeader:
 		leader, _ := n.leaders.current()
 		if leader == "" || n.busy(leader) {
 			return nil
@@ -236,7 +271,7 @@ func (n *chaosNemesis) heal(f *chaosFault) {
 	at := n.since()
 	n.record(chaosEvent{at: at, action: "heal", kind: f.kind, targets: f.targets, leader: leader, term: term})
 	for _, id := range f.targets {
-		n.undo(f.kind.mechanism(), id)
+		n.undo(f, id)
 	}
 	f.healed = at
 	n.active = slices.DeleteFunc(n.active, func(g *chaosFault) bool { return g == f })
@@ -244,8 +279,9 @@ func (n *chaosNemesis) heal(f *chaosFault) {
 }
 
 // healAll undoes every fault in force, then makes sure of it: every
-// running node gets SIGCONT, RESUME and HEAL, which are harmless on a
-// healthy node.
+// running node gets SIGCONT, RESUME and HEAL (which clears a disk stall
+// too), all harmless on a healthy node. chaosConverge later checks that no
+// node still reports a fault.
 func (n *chaosNemesis) healAll() {
 	for len(n.active) > 0 {
 		n.heal(n.active[0])
@@ -258,14 +294,14 @@ func (n *chaosNemesis) healAll() {
 		if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 			n.h.t.Fatalf("chaos: SIGCONT %s: %v", id, err)
 		}
-		n.mustAdmin(id, pb.AdminCommand_RESUME)
-		n.mustAdmin(id, pb.AdminCommand_HEAL)
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_RESUME})
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_HEAL})
 	}
 }
 
-// apply does one node's part of a fault.
-func (n *chaosNemesis) apply(m chaosMechanism, id string) {
-	switch m {
+// apply does node id's part of fault f.
+func (n *chaosNemesis) apply(f *chaosFault, id string) {
+	switch f.kind.mechanism() {
 	case mechStop:
 		if err := n.h.procs[id].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 			n.h.t.Fatalf("chaos: SIGSTOP %s: %v", id, err)
@@ -273,15 +309,17 @@ func (n *chaosNemesis) apply(m chaosMechanism, id string) {
 	case mechKill:
 		n.h.KillNode(id)
 	case mechPause:
-		n.mustAdmin(id, pb.AdminCommand_PAUSE)
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE})
 	case mechPartition:
-		n.mustAdmin(id, pb.AdminCommand_PARTITION)
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_PARTITION})
+	case mechSlowDisk:
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: f.stall.Milliseconds()})
 	}
 }
 
-// undo heals one node's part of a fault.
-func (n *chaosNemesis) undo(m chaosMechanism, id string) {
-	switch m {
+// undo heals node id's part of fault f.
+func (n *chaosNemesis) undo(f *chaosFault, id string) {
+	switch f.kind.mechanism() {
 	case mechStop:
 		if err := n.h.procs[id].cmd.Process.Signal(syscall.SIGCONT); err != nil {
 			n.h.t.Fatalf("chaos: SIGCONT %s: %v", id, err)
@@ -289,27 +327,29 @@ func (n *chaosNemesis) undo(m chaosMechanism, id string) {
 	case mechKill:
 		n.h.RestartNode(id)
 	case mechPause:
-		n.mustAdmin(id, pb.AdminCommand_RESUME)
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_RESUME})
 	case mechPartition:
-		n.mustAdmin(id, pb.AdminCommand_HEAL)
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_HEAL})
+	case mechSlowDisk:
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK}) // stall 0 clears it
 	}
 }
 
-// mustAdmin runs an admin command on node id, retrying briefly (a node
+// mustAdmin runs an admin request on node id, retrying briefly (a node
 // just resumed from SIGSTOP may be slow to answer), and fails the test if
 // the node never accepts it. A node that does not know the command fails
 // the test at once, saying so: a chaos run without that fault would pass
 // for the wrong reason.
-func (n *chaosNemesis) mustAdmin(id string, cmd pb.AdminCommand) {
+func (n *chaosNemesis) mustAdmin(id string, req *pb.AdminRequest) {
 	n.h.t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		err := n.h.chaosAdmin(id, cmd)
+		err := n.h.chaosAdmin(id, req)
 		if err == nil {
 			return
 		}
 		if errors.Is(err, errChaosUnsupported) {
-			n.h.t.Fatalf("chaos: %v: the node does not implement admin %s, which the chaos test needs", err, cmd)
+			n.h.t.Fatalf("chaos: %v: the node does not implement admin %s, which the chaos test needs", err, req.GetCommand())
 		}
 		if time.Now().After(deadline) {
 			n.h.t.Fatalf("chaos: %v (for %s)", err, waitTimeout)
@@ -321,16 +361,20 @@ func (n *chaosNemesis) mustAdmin(id string, cmd pb.AdminCommand) {
 // errChaosUnsupported says a node answered "unknown admin command".
 var errChaosUnsupported = errors.New("admin command unsupported")
 
-// chaosAdmin sends one admin command to node id over a fresh connection.
-func (h *Harness) chaosAdmin(id string, cmd pb.AdminCommand) error {
+// chaosAdmin sends one admin request to node id over a fresh connection.
+func (h *Harness) chaosAdmin(id string, req *pb.AdminRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), chaosAdminWait)
 	defer cancel()
+	cmd := req.GetCommand().String()
+	if req.GetCommand() == pb.AdminCommand_SLOW_DISK {
+		cmd += fmt.Sprintf(" %dms", req.GetStallMs())
+	}
 	c, err := netlink.Dial(ctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID})
 	if err != nil {
 		return fmt.Errorf("admin %s on %s: %w", cmd, id, err)
 	}
 	defer c.Close()
-	resp, err := c.Admin(ctx, cmd)
+	resp, err := c.AdminRequest(ctx, req)
 	switch {
 	case err != nil:
 		return fmt.Errorf("admin %s on %s: %w", cmd, id, err)

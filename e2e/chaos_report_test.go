@@ -168,7 +168,7 @@ func (a *chaosArtifacts) annotations() []porcupine.Annotation {
 			Tag:             "faults",
 			Start:           f.start.Nanoseconds(),
 			End:             stop,
-			Description:     fmt.Sprintf("%s %s", f.kind, strings.Join(f.targets, ",")),
+			Description:     strings.TrimSpace(fmt.Sprintf("%s %s %s", f.kind, strings.Join(f.targets, ","), f.detail())),
 			BackgroundColor: "#f4c7c3",
 		})
 	}

@@ -18,8 +18,9 @@ import (
 const chaosCheckTimeout = 3 * time.Minute
 
 // TestChaos runs concurrent clients against five nodes while a nemesis
-// stops, kills, pauses and partitions them, then checks what the clients
-// saw, in the manner of Jepsen and etcd's robustness tests:
+// stops, kills, pauses and partitions them and slows their disks, then
+// checks what the clients saw, in the manner of Jepsen and etcd's
+// robustness tests:
 //
 //   - the history of puts, deletes and linearizable gets, with the final
 //     reads of every key after all faults are healed, is linearizable
@@ -27,7 +28,9 @@ const chaosCheckTimeout = 3 * time.Minute
 //     happened is pending forever, one that certainly did not is left out);
 //   - no term ever had two leaders, as seen on every node's watch stream;
 //   - every key's final value was written by someone, and is the last
-//     acknowledged write when nothing else can explain another value.
+//     acknowledged write when nothing else can explain another value;
+//   - once healed, every node reaches the same applied index and reports
+//     the same state digest there, and no fault is left in force.
 //
 // It runs for $CHAOS_DURATION (skipped when unset, and with -short);
 // $CHAOS_SEED replays a fault and operation schedule (timing still
@@ -95,6 +98,7 @@ func TestChaos(t *testing.T) {
 	nem.healAll()
 	h.waitLeader()
 	final := chaosFinalReads(h, hist)
+	converged := chaosConverge(h)
 	stopWatching()
 	watchers.Wait()
 
@@ -114,6 +118,7 @@ func TestChaos(t *testing.T) {
 		fmt.Sprintf("chaos: porcupine: %s in %s over %d operations (%d uncertain writes kept, %d never observed left out)",
 			check.result, check.elapsed.Round(time.Millisecond), len(check.ops), check.keptUncertain, check.prunedUnseen),
 		fmt.Sprintf("chaos: final reads: %d of %d keys; last-write rule applied to %d", len(final), chaosKeys, finalRep.lastRule),
+		fmt.Sprintf("chaos: state digest: %s", converged),
 	}
 	t.Logf("chaos: leader of each term: %s", leaders.terms())
 	for _, line := range art.summary {
@@ -133,6 +138,10 @@ func TestChaos(t *testing.T) {
 	for _, p := range finalRep.problems {
 		art.save()
 		t.Errorf("final value: %s; %s", p, where)
+	}
+	for _, p := range converged.problems {
+		art.save()
+		t.Errorf("final state: %s; %s", p, where)
 	}
 	for _, op := range counts.rejected {
 		art.save()
