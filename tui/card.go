@@ -147,6 +147,20 @@ func rowHeight(rows, tails []int, limit int) int {
 	return h
 }
 
+// diskStallText is followed by how long each of a node's disk syncs
+// stalls (SLOW_DISK): the stopwatch of a held message, on the disk.
+const diskStallText = "⏱ disk +"
+
+// diskStallMark marks a node whose disk syncs are stalled, "⏱ disk +1.5s",
+// or is "" for none.
+func diskStallMark(st *pb.NodeStatus) string {
+	ms := st.GetDiskStallMs()
+	if ms <= 0 {
+		return ""
+	}
+	return diskStallText + (time.Duration(ms) * time.Millisecond).String()
+}
+
 // cardBody is the text inside one node's card, inner cells wide.
 func cardBody(c *programContext, n *nodeState, inner int) string {
 	st := &c.styles
@@ -160,6 +174,9 @@ func cardBody(c *programContext, n *nodeState, inner int) string {
 		head = append(head, st.Paused.Render(pausedText))
 	}
 	for _, mark := range n.faultMarks() {
+		head = append(head, st.Fault.Render(mark))
+	}
+	if mark := diskStallMark(n.status); mark != "" {
 		head = append(head, st.Fault.Render(mark))
 	}
 	lines := flow(inner, head...)

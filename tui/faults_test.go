@@ -167,6 +167,32 @@ func TestFaultMarksOnCards(t *testing.T) {
 	mustContain(t, h.view(), "n2 healed")
 }
 
+// TestDiskStallMarkOnCard: a node whose disk syncs stall (SLOW_DISK) says
+// so on its card next to any network fault, and the mark goes with the
+// stall.
+func TestDiskStallMarkOnCard(t *testing.T) {
+	h := faultyCluster(t, 120, 40)
+	n3 := follower("n3", 4, "n1", 1000, 400)
+	n3.DelayMs, n3.DiskStallMs = 1500, 2500
+	h.deliver("n3", statusEv(n3))
+	mustContain(t, cardOf(t, h.view(), "n3"), "⏱ +1.5s", "⏱ disk +2.5s")
+	for _, id := range []string{"n1", "n2"} {
+		if card := cardOf(t, h.view(), id); strings.Contains(card, "disk") {
+			t.Errorf("%s has no stall but its card shows one:\n%s", id, card)
+		}
+	}
+
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	frame := h.view()
+	checkFits(t, frame, 80, 24)
+	mustContain(t, frame, "⏱ disk +2.5s")
+
+	h.deliver("n3", statusEv(follower("n3", 4, "n1", 1000, 400)))
+	if card := cardOf(t, h.view(), "n3"); strings.Contains(card, "disk") {
+		t.Errorf("cleared stall still shows:\n%s", card)
+	}
+}
+
 // TestFaultAnswerUpdatesCard takes the status in the node's answer at once,
 // before the stream catches up, as pause does.
 func TestFaultAnswerUpdatesCard(t *testing.T) {
