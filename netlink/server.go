@@ -28,7 +28,8 @@ type Handler interface {
 	// for a subscriber that falls behind rather than blocking. Events may
 	// be shared between subscribers: netlink never modifies them.
 	Subscribe() (events <-chan *pb.WatchEvent, cancel func())
-	// Admin runs an admin command (pause, resume).
+	// Admin runs an admin command: pause and resume, or a network or disk
+	// fault (partition, isolate, delay, slow-disk, heal).
 	Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse
 	// StartKV starts a client operation and returns without waiting for
 	// it: it hands the answer to reply, once, from any goroutine, later or
