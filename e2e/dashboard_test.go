@@ -4,96 +4,55 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
-	"time"
+	"unicode/utf8"
 
 	"github.com/easykv/easykv/netlink/pb"
 )
 
-// tmuxScreen runs easykv-tui in a detached tmux session: a real terminal,
-// typed into with send-keys and read with capture-pane.
-type tmuxScreen struct {
-	t       *testing.T // the owning test
-	session string     // tmux session name, unique per test
-}
+// The size of the terminal the dashboard runs in.
+const tuiCols, tuiRows = 120, 40
 
-// startDashboard opens easykv-tui on h's cluster in a 120×40 tmux terminal
-// and ends the session when the test ends.
-func startDashboard(t *testing.T, h *Harness) *tmuxScreen {
+// startDashboard opens easykv-tui on h's cluster in a 120×40 terminal and
+// ends it when the test ends.
+func startDashboard(t *testing.T, h *Harness) *terminal {
 	t.Helper()
 	return startTUI(t, nil, "--cluster", h.cfgPath)
 }
 
-// startTUI runs easykv-tui with args in a 120×40 tmux terminal, with env
-// ("NAME=value") added to its environment, and ends the session when the
-// test ends. Its history goes to the test's temp dir, not the user's.
-func startTUI(t *testing.T, env []string, args ...string) *tmuxScreen {
+// startTUI runs easykv-tui with args in a 120×40 pseudo-terminal, with env
+// ("NAME=value") added to its environment, and ends it when the test ends.
+// Its history goes to the test's temp dir, not the user's.
+func startTUI(t *testing.T, env []string, args ...string) *terminal {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatalf("tmux is needed to drive the dashboard in a real terminal (.ci/run installs it): %v", err)
-	}
-	s := &tmuxScreen{t: t, session: fmt.Sprintf("easykv-e2e-%d", time.Now().UnixNano())}
-	env = append([]string{"XDG_STATE_HOME=" + t.TempDir()}, env...)
-	// Without CI and NO_COLOR from the test's own environment: termenv
-	// draws without colour when CI is set (as it is on CI machines), and
-	// the tests decide about colour themselves.
-	cmd := fmt.Sprintf("env -u CI -u NO_COLOR %s %s %s", strings.Join(env, " "), bins.tui, strings.Join(args, " "))
-	out, err := exec.Command("tmux", "new-session", "-d", "-s", s.session, "-x", "120", "-y", "40", cmd).CombinedOutput()
-	if err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", s.session).Run() })
-	return s
+	cmd := exec.Command(bins.tui, args...)
+	cmd.Env = append(tuiEnv(t), env...)
+	return startTerminal(t, tuiCols, tuiRows, cmd)
 }
 
-func (s *tmuxScreen) capture() string {
-	out, err := exec.Command("tmux", "capture-pane", "-p", "-t", s.session).Output()
-	if err != nil {
-		return ""
-	}
-	return string(out)
-}
-
-// typeLine types line at the dashboard prompt and presses enter.
-func (s *tmuxScreen) typeLine(line string) {
-	s.t.Helper()
-	if out, err := exec.Command("tmux", "send-keys", "-t", s.session, "-l", line).CombinedOutput(); err != nil {
-		s.t.Fatalf("tmux send-keys: %v: %s", err, out)
-	}
-	if out, err := exec.Command("tmux", "send-keys", "-t", s.session, "Enter").CombinedOutput(); err != nil {
-		s.t.Fatalf("tmux send-keys: %v: %s", err, out)
-	}
-}
-
-// waitScreen polls the terminal until cond holds for its text.
-func (s *tmuxScreen) waitScreen(what string, cond func(screen string) bool) string {
-	s.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		screen := s.capture()
-		if cond(screen) {
-			return screen
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("timed out waiting for the dashboard to show %s; screen:\n%s", what, screen)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// alive reports whether the dashboard's tmux session still exists.
-func (s *tmuxScreen) alive() bool {
-	return exec.Command("tmux", "has-session", "-t", s.session).Run() == nil
+// tuiEnv is the environment of easykv-tui in a terminal: the binaries'
+// usual one, an xterm's TERM, a state directory of the test's own, and
+// neither CI nor NO_COLOR nor COLORTERM from the test's own environment:
+// termenv draws without colour when CI is set (as it is on CI machines),
+// and the tests decide about colour themselves.
+func tuiEnv(t *testing.T) []string {
+	env := slices.DeleteFunc(childEnv(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains([]string{"CI", "NO_COLOR", "COLORTERM", "TERM", "XDG_STATE_HOME"}, name)
+	})
+	return append(env, "TERM=xterm-256color", "XDG_STATE_HOME="+t.TempDir())
 }
 
 var headerLeader = regexp.MustCompile(`leader (n\d) \(term (\d+)\)`)
 
-// TestDashboardShowsElectionAndPause drives the real dashboard in tmux
-// against three real nodes: it shows the elected leader, a put typed at the
-// prompt replicates to every card's log tail and a get reads it back, `pause`
-// typed at the prompt pauses the leader and the screen shows the new leader, `resume` brings
-// it back as a follower, and `quit` exits.
+// TestDashboardShowsElectionAndPause drives the real dashboard in a
+// pseudo-terminal against three real nodes: it shows the elected leader, a
+// put typed at the prompt replicates to every card's log tail and a get
+// reads it back, `pause` typed at the prompt pauses the leader and the
+// screen shows the new leader, `resume` brings it back as a follower, a
+// narrower terminal gets narrower cards, and `quit` exits 0.
 func TestDashboardShowsElectionAndPause(t *testing.T) {
 	skipIfShort(t)
 	h := StartCluster(t, 3)
@@ -147,12 +106,31 @@ func TestDashboardShowsElectionAndPause(t *testing.T) {
 		t.Fatalf("resuming %s changed the term from %d to %d", leader, newTerm, term)
 	}
 
-	scr.typeLine("quit")
-	deadline := time.Now().Add(waitTimeout)
-	for scr.alive() {
-		if time.Now().After(deadline) {
-			t.Fatalf("dashboard still running after quit; screen:\n%s", scr.capture())
-		}
-		time.Sleep(pollInterval)
+	// Resized, the dashboard draws again for the new width: the row of
+	// cards spans it exactly.
+	if w := cardRowWidth(scr.screen()); w != tuiCols {
+		t.Fatalf("the cards span %d columns of %d before the resize; screen:\n%s", w, tuiCols, scr.screen())
 	}
+	const cols, rows = 90, 36
+	scr.resize(cols, rows)
+	scr.waitScreen(fmt.Sprintf("the cards redrawn %d columns wide", cols), func(screen string) bool {
+		return cardRowWidth(screen) == cols && headerLeader.MatchString(screen)
+	})
+
+	scr.typeLine("quit")
+	if code := scr.waitExit(); code != 0 {
+		t.Fatalf("dashboard exited %d after quit, want 0; screen:\n%s", code, scr.screen())
+	}
+}
+
+// cardRowWidth is the width, in cells, of the first line of screen that
+// holds the cards' top borders; 0 if there is none.
+func cardRowWidth(screen string) int {
+	for line := range strings.Lines(screen) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(line, "╭") && strings.HasSuffix(line, "╮") {
+			return utf8.RuneCountInString(line)
+		}
+	}
+	return 0
 }

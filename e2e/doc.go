@@ -1,8 +1,14 @@
 // Package e2e holds end-to-end tests that run real easykv-node processes on
 // loopback ports and drive them through the netlink client, the easykv-ctl
-// binary and the easykv-tui dashboard in tmux: elections, pause and resume,
+// binary and the easykv-tui dashboard: elections, pause and resume,
 // replicated writes, kill -9 and restart, a corrupt log, hostile input,
 // authentication, signals and bad configuration.
+//
+// The dashboard runs as the real binary in a pseudo-terminal
+// (github.com/creack/pty) driven from Go; its screen is read cell by cell,
+// characters and colours, through a terminal emulator
+// (github.com/charmbracelet/x/vt). See terminal_test.go. Nothing but Go is
+// needed: no tmux.
 //
 // TestMain builds the binaries once (with -race when the tests run with
 // -race, so data races inside the node fail its exit status). Each test

@@ -110,3 +110,36 @@ func TestTUIPipeKeepsGoingAfterErrors(t *testing.T) {
 		t.Errorf("the paused leader %s answered the put: %q", leader, lines[3])
 	}
 }
+
+// TestTUIPipeToTerminal pipes a script in with a terminal on stdout, as in
+// `easykv-tui --cluster c.yaml < script` typed at a shell: the answers are
+// the same plain lines, without colour, left on the terminal's main screen
+// (a full-screen dashboard would have drawn on the alternate one and
+// restored the main one, empty, at exit).
+func TestTUIPipeToTerminal(t *testing.T) {
+	h := StartCluster(t, 3)
+	h.waitLeader()
+
+	cmd := exec.Command(bins.tui, "--cluster", h.cfgPath)
+	cmd.Stdin = strings.NewReader("put a 1\nget a\n")
+	cmd.Env = tuiEnv(t)
+	// Wide enough that no answer wraps.
+	term := startTerminal(t, 200, 10, cmd)
+	if code := term.waitExit(); code != 0 {
+		t.Fatalf("exit %d, want 0 at the end of input; screen:\n%s", code, term.screen())
+	}
+	screen := term.screen()
+	t.Logf("screen:\n%s", screen)
+	want := []string{`^OK \(n\d, [0-9.]+(ms|s)\)$`, `^"1"$`}
+	for i, re := range want {
+		if line := term.line(i); !regexp.MustCompile(re).MatchString(line) {
+			t.Errorf("line %d is %q, want it to match %s", i+1, line, re)
+		}
+	}
+	if line := term.line(len(want)); line != "" {
+		t.Errorf("line %d is %q, want nothing after the answers", len(want)+1, line)
+	}
+	if term.coloured() {
+		t.Errorf("piped mode draws in colour on a terminal:\n%s", screen)
+	}
+}

@@ -3,8 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,55 +17,6 @@ import (
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/tui"
 )
-
-// pressKeys sends tmux key names (e.g. "Space", "0") to the terminal.
-func (s *tmuxScreen) pressKeys(keys ...string) {
-	s.t.Helper()
-	args := append([]string{"send-keys", "-t", s.session}, keys...)
-	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
-		s.t.Fatalf("tmux send-keys: %v: %s", err, out)
-	}
-}
-
-// captureEscapes is the screen with its colours and attributes as escape
-// sequences.
-func (s *tmuxScreen) captureEscapes() string {
-	s.t.Helper()
-	out, err := exec.Command("tmux", "capture-pane", "-e", "-p", "-t", s.session).Output()
-	if err != nil {
-		s.t.Fatalf("tmux capture-pane: %v", err)
-	}
-	return string(out)
-}
-
-// sgr matches a Select Graphic Rendition sequence; its parameters follow.
-var sgr = regexp.MustCompile("\x1b\\[([0-9;:]*)m")
-
-// coloured reports whether screen sets a foreground or background colour
-// anywhere.
-func coloured(screen string) bool {
-	for _, m := range sgr.FindAllStringSubmatch(screen, -1) {
-		for _, p := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ';' || r == ':' }) {
-			var n int
-			if _, err := fmt.Sscan(p, &n); err == nil && (30 <= n && n <= 48 && n != 39 || 90 <= n && n <= 107) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// waitExit waits for the program in the terminal to end.
-func (s *tmuxScreen) waitExit() {
-	s.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for s.alive() {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("dashboard still running after quit; screen:\n%s", s.capture())
-		}
-		time.Sleep(pollInterval)
-	}
-}
 
 // electionEvent says whether ev is part of an election's story: a role or
 // a leader changing.
@@ -209,8 +160,9 @@ var replayPaused = regexp.MustCompile(`REPLAY \S+ [0-9:.]+(/[0-9:.]+)? ⏸`)
 // checks the recording against what the nodes reported on streams of the
 // test's own, and plays it back (--replay) in a real terminal: the leaders
 // appear in the order they were elected, the replay restarts, pauses, and
-// refuses to write. On the way it checks that the dashboard has colour,
-// and none under NO_COLOR.
+// refuses to write. On the way it checks, cell by cell, that the dashboard
+// has colour (the leader's in another than the followers'), and none under
+// NO_COLOR.
 func TestTUIReplay(t *testing.T) {
 	h := StartCluster(t, 3)
 	old, oldTerm := h.waitLeader()
@@ -221,8 +173,17 @@ func TestTUIReplay(t *testing.T) {
 		m := headerLeader.FindStringSubmatch(screen)
 		return m != nil && m[1] == old && m[2] == fmt.Sprint(oldTerm)
 	})
-	if screen := scr.captureEscapes(); !coloured(screen) {
-		t.Fatalf("the dashboard draws without colour though neither --no-color nor NO_COLOR is set:\n%q", screen)
+	if !scr.coloured() {
+		t.Fatalf("the dashboard draws without colour though neither --no-color nor NO_COLOR is set:\n%s", scr.screen())
+	}
+	// Roles are told apart by colour too: the leader's star is drawn in
+	// one, not the followers'.
+	scr.waitScreen("the leader's and a follower's cards", func(screen string) bool {
+		return strings.Contains(screen, "★ LEADER") && strings.Contains(screen, "● follower")
+	})
+	star, follower := glyphColour(t, scr, "★ LEADER"), glyphColour(t, scr, "● follower")
+	if star == nil || follower == nil || sameColour(star, follower) {
+		t.Fatalf("leader's ★ in %v, a follower's ● in %v: want two colours; screen:\n%s", star, follower, scr.screen())
 	}
 	h.waitFor("the test's own streams", func() (bool, string) {
 		return watcher.live(h.ids), fmt.Sprint(watcher.snapshot())
@@ -257,7 +218,9 @@ func TestTUIReplay(t *testing.T) {
 		return true, ""
 	})
 	scr.typeLine("quit")
-	scr.waitExit()
+	if code := scr.waitExit(); code != 0 {
+		t.Fatalf("the recording dashboard exited %d after quit, want 0", code)
+	}
 
 	rec, err := readRecording(recPath)
 	if err != nil {
@@ -287,8 +250,8 @@ func TestTUIReplay(t *testing.T) {
 	}
 	play := startTUI(t, []string{"NO_COLOR=1"}, "--replay", recPath)
 	play.waitScreen(fmt.Sprintf("the replay of leader %s (term %d)", old, oldTerm), oldOnScreen)
-	if screen := play.captureEscapes(); coloured(screen) {
-		t.Fatalf("NO_COLOR=1, yet the replay draws in colour:\n%q", screen)
+	if play.coloured() {
+		t.Fatalf("NO_COLOR=1, yet the replay draws in colour; screen:\n%s", play.screen())
 	}
 	play.waitScreen(fmt.Sprintf("the replay of the election of %s (term %d)", leader, term), newOnScreen)
 	play.waitScreen(old+" following again, at the end", func(screen string) bool {
@@ -297,11 +260,11 @@ func TestTUIReplay(t *testing.T) {
 	})
 
 	// 0 restarts: the first leader again. Space pauses; . steps on.
-	play.pressKeys("0")
+	play.send("0")
 	play.waitScreen("the first leader after a restart", oldOnScreen)
-	play.pressKeys("Space")
+	play.send(" ")
 	paused := play.waitScreen("the replay paused", replayPaused.MatchString)
-	play.pressKeys(".")
+	play.send(".")
 	// Paused, the screen is still; a step applies an event (maybe within
 	// the same tenth of a second) and stays paused.
 	play.waitScreen("a step from the paused screen", func(screen string) bool {
@@ -312,5 +275,25 @@ func TestTUIReplay(t *testing.T) {
 		return strings.Contains(screen, "put: replay: read-only")
 	})
 	play.typeLine("quit")
-	play.waitExit()
+	if code := play.waitExit(); code != 0 {
+		t.Fatalf("the replay exited %d after quit, want 0", code)
+	}
+}
+
+// glyphColour is the foreground colour of the first cell of text on tm's
+// screen; the test fails if text is not there.
+func glyphColour(t *testing.T, tm *terminal, text string) color.Color {
+	t.Helper()
+	x, y, ok := tm.find(text)
+	if !ok {
+		t.Fatalf("%q is not on the screen:\n%s", text, tm.screen())
+	}
+	return tm.fg(x, y)
+}
+
+// sameColour says whether a and b are the same colour.
+func sameColour(a, b color.Color) bool {
+	r1, g1, b1, a1 := a.RGBA()
+	r2, g2, b2, a2 := b.RGBA()
+	return r1 == r2 && g1 == g2 && b1 == b2 && a1 == a2
 }

@@ -244,9 +244,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 
 // typeRunes gives the prompt a burst of typed text one rune at a time.
 // Bubble Tea hands text that arrives faster than it reads (typing over a
-// slow link, tmux send-keys) to Update as one message per word, and key
-// bindings match a message by its text: a burst "delete" would otherwise be
-// the delete key, "end" the end key and "enter" would run the command.
+// slow link, a test writing to the pty) to Update as one message per word,
+// and key bindings match a message by its text: a burst "delete" would
+// otherwise be the delete key, "end" the end key and "enter" would run the
+// command.
 func (m *Model) typeRunes(msg tea.KeyMsg) tea.Cmd {
 	cmds := make([]tea.Cmd, 0, len(msg.Runes))
 	for _, r := range msg.Runes {
