@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 const (
-	// dashboardCols and dashboardRows are the size of the tmux window the
-	// dashboard runs in while it is measured: a large terminal, so every
-	// pane is drawn.
+	// dashboardCols and dashboardRows are the size of the pseudo-terminal
+	// the dashboard runs in while it is measured: a large terminal, so
+	// every pane is drawn.
 	dashboardCols, dashboardRows = 160, 50
 	// dashboardIdle is how long the dashboard is measured watching an idle
 	// cluster.
@@ -35,38 +35,26 @@ type dashboardCPU struct {
 	note    string  // why it was not measured; empty when it was
 }
 
-// errNoTmux means the dashboard cannot be given a terminal to run in.
-var errNoTmux = errors.New("tmux not found")
-
-// measureDashboard runs easykv-tui from bin in a tmux window watching kv,
-// and measures its CPU use for a while with the cluster idle, then while w
-// runs against it.
+// measureDashboard runs easykv-tui from bin in a 160×50 pseudo-terminal
+// watching kv, and measures its CPU use for a while with the cluster idle,
+// then while w runs against it. Its output goes through a terminal
+// emulator, which answers its queries as a terminal would; the emulator's
+// own work is benchrun's, not counted.
 func measureDashboard(ctx context.Context, kv *easykvCluster, bin string, w workload) (dashboardCPU, error) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		return dashboardCPU{note: "not measured: " + errNoTmux.Error()}, nil
+	tm, err := startTerminal(ctx, dashboardCols, dashboardRows, dashboardEnv(os.Environ()),
+		filepath.Join(bin, "easykv-tui"), "--cluster", kv.cfg)
+	if errors.Is(err, errNoPty) {
+		return dashboardCPU{note: "not measured: " + err.Error()}, nil
 	}
-	session := fmt.Sprintf("easykv-bench-%d", os.Getpid())
-	tui := filepath.Join(bin, "easykv-tui")
-	start := command(ctx, "tmux", "new-session", "-d", "-s", session,
-		"-x", strconv.Itoa(dashboardCols), "-y", strconv.Itoa(dashboardRows),
-		"exec "+shellQuote(tui)+" --cluster "+shellQuote(kv.cfg))
-	if out, err := start.CombinedOutput(); err != nil {
-		return dashboardCPU{}, fmt.Errorf("start dashboard: %w: %s", err, strings.TrimSpace(string(out)))
-	}
-	defer command(context.Background(), "tmux", "kill-session", "-t", session).Run()
-	out, err := command(ctx, "tmux", "display-message", "-p", "-t", session, "#{pane_pid}").Output()
 	if err != nil {
-		return dashboardCPU{}, fmt.Errorf("dashboard pid: %w", err)
+		return dashboardCPU{}, fmt.Errorf("start dashboard: %w", err)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		return dashboardCPU{}, fmt.Errorf("dashboard pid %q: %w", out, err)
-	}
-	if err := waitScreen(ctx, session, "LEADER"); err != nil {
+	defer tm.close()
+	if err := tm.waitScreen(ctx, "LEADER"); err != nil {
 		return dashboardCPU{}, err
 	}
 	cpu := dashboardCPU{load64: w.name}
-	if cpu.idle, err = cpuDuring(pid, func() error {
+	if cpu.idle, err = cpuDuring(tm.pid(), func() error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -76,7 +64,7 @@ func measureDashboard(ctx context.Context, kv *easykvCluster, bin string, w work
 	}); err != nil {
 		return dashboardCPU{}, err
 	}
-	cpu.load, err = cpuDuring(pid, func() error {
+	cpu.load, err = cpuDuring(tm.pid(), func() error {
 		res, _, err := kv.bench(ctx, w)
 		cpu.loadOps = res.OpsPerSec
 		return err
@@ -84,21 +72,16 @@ func measureDashboard(ctx context.Context, kv *easykvCluster, bin string, w work
 	return cpu, err
 }
 
-// waitScreen polls the tmux session's screen until it shows text.
-func waitScreen(ctx context.Context, session, text string) error {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	for {
-		out, err := command(ctx, "tmux", "capture-pane", "-p", "-t", session).Output()
-		if err == nil && strings.Contains(string(out), text) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("dashboard never showed %q: %w; last screen:\n%s", text, ctx.Err(), out)
-		case <-time.After(pollInterval):
-		}
-	}
+// dashboardEnv is env for the measured dashboard: an xterm's TERM, and
+// neither CI nor NO_COLOR nor COLORTERM, so that it draws in colour, as in
+// a terminal, whatever the environment benchrun runs in (termenv draws
+// without colour when CI is set).
+func dashboardEnv(env []string) []string {
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains([]string{"CI", "NO_COLOR", "COLORTERM", "TERM"}, name)
+	})
+	return append(env, "TERM=xterm-256color")
 }
 
 // cpuDuring runs f and returns the CPU time process pid used meanwhile, in
@@ -140,9 +123,4 @@ func cpuTicks(pid int) (int64, error) {
 		return 0, fmt.Errorf("dashboard cpu: /proc/%d/stat: %w", pid, err)
 	}
 	return utime + stime, nil
-}
-
-// shellQuote quotes s for the shell tmux runs its command with.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

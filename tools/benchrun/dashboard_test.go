@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -31,13 +32,14 @@ func TestCPUTicksOfMissingProcess(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"/tmp/bin/easykv-tui": `'/tmp/bin/easykv-tui'`,
-		"it's here":           `'it'\''s here'`,
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
+func TestDashboardEnv(t *testing.T) {
+	in := []string{"HOME=/root", "CI=true", "NO_COLOR=1", "TERM=dumb", "COLORTERM=truecolor", "PATH=/bin", "CIRCLE=1"}
+	want := []string{"HOME=/root", "PATH=/bin", "CIRCLE=1", "TERM=xterm-256color"}
+	got := dashboardEnv(in)
+	if !slices.Equal(got, want) {
+		t.Errorf("dashboardEnv(%q) = %q, want %q", in, got, want)
+	}
+	if in[1] != "CI=true" {
+		t.Errorf("dashboardEnv changed its argument: %q", in)
 	}
 }

@@ -6,10 +6,11 @@
 // node reports itself leader. When ../shared/bench/etcd-peer.sh is present
 // it does the same to a 3-member etcd in the same run, through etcd's own
 // benchmark tool, and prints a table of both with the ratios. 5-node figures
-// are easykv only: the script starts 3 etcd members. Last, with tmux
-// installed, it runs easykv-tui in a 160×50 tmux window watching the easykv
-// cluster and reports the dashboard's CPU use, idle and under the 64-client
-// put load.
+// are easykv only: the script starts 3 etcd members. Last, it runs
+// easykv-tui in a 160×50 pseudo-terminal watching the easykv cluster, its
+// output parsed by a terminal emulator as a terminal window would (no tmux
+// needed), and reports the dashboard's CPU use from /proc, idle and under
+// the 64-client put load.
 //
 //	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 9] [--out FILE]
 //

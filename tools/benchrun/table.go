@@ -104,7 +104,7 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 		if d := b.dashboard; d.note != "" {
 			fmt.Fprintf(w, "dashboard CPU: %s\n", d.note)
 		} else {
-			fmt.Fprintf(w, "dashboard CPU (easykv-tui in a %d×%d tmux window): %.1f%% of a core watching the idle cluster, %.1f%% during %s (%.0f ops/s)\n",
+			fmt.Fprintf(w, "dashboard CPU (easykv-tui in a %d×%d pseudo-terminal): %.1f%% of a core watching the idle cluster, %.1f%% during %s (%.0f ops/s)\n",
 				dashboardCols, dashboardRows, d.idle, d.load, d.load64, d.loadOps)
 		}
 		fmt.Fprintln(w)
