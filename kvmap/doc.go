@@ -14,19 +14,19 @@
 //
 // # Digest
 //
-// Map.Digest summarises the keys and values, and nothing else, in 32 hex
+// Map.Digest summarises the keys and values, and nothing else, in 16 hex
 // digits, so that nodes can check they hold the same state: two nodes that
-// applied the same index must report the same digest. It is the sum, lane
-// by lane mod 2^64, of a 128-bit hash of every pair (two XXH64s of the
-// pair's length-prefixed encoding, with fixed seeds: the same in every
-// process and on every platform, unlike hash/maphash). A sum does not
+// applied the same index must report the same digest. It is the sum, mod
+// 2^64, of a hash of every pair (XXH64 of the pair's length-prefixed
+// encoding: the same in every process and on every platform, unlike
+// hash/maphash). A sum does not
 // depend on the order pairs were written in, and Apply keeps it up to date
 // in O(1) per entry: a put hashes its new pair once, straight from the
 // entry's bytes, and each slot keeps its pair's hash so that a delete or
 // overwrite subtracts the old one without hashing it again. Reading it
 // costs nothing but formatting. Clone copies it; ReadSnapshot recomputes
 // it while reading the pairs; sessions, the applied index and no-ops do
-// not enter it. An empty map's digest is 32 zeros.
+// not enter it. An empty map's digest is 16 zeros.
 //
 // # Sessions
 //
