@@ -1,25 +1,20 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
 const authToken = "open-sesame"
 
-// authHarness is a Harness whose cluster.yaml sets auth_token. Harness's
-// own status calls present no token, so this one has its own.
+// authHarness is a Harness whose cluster.yaml sets auth_token.
 type authHarness struct {
 	*Harness
 }
@@ -27,90 +22,7 @@ type authHarness struct {
 // startAuthCluster is StartCluster with auth_token in cluster.yaml.
 func startAuthCluster(t *testing.T, n int) *authHarness {
 	t.Helper()
-	skipIfShort(t)
-	h := &Harness{t: t, dir: t.TempDir(), procs: map[string]*proc{}}
-	h.cfgPath = filepath.Join(h.dir, "cluster.yaml")
-	for i := 1; i <= n; i++ {
-		h.ids = append(h.ids, fmt.Sprintf("n%d", i))
-	}
-	t.Cleanup(h.dumpLogsOnFailure)
-	t.Cleanup(h.stopAll)
-	a := &authHarness{h}
-	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.addrs = map[string]string{}
-		for i, id := range h.ids {
-			h.addrs[id] = fmt.Sprintf("127.0.0.1:%d", ports[i])
-		}
-		a.writeConfigAs(h.cfgPath, "auth_token: "+authToken+"\n")
-		for _, id := range h.ids {
-			h.startNode(id, fmt.Sprintf("attempt %d", attempt))
-		}
-		err = a.waitReachable()
-		if err == nil {
-			return a
-		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
-			t.Fatalf("start cluster: %v", err)
-		}
-		h.killAll()
-		if err := os.RemoveAll(filepath.Join(h.dir, "data")); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// writeConfigAs writes the cluster's cluster.yaml to path with extra
-// lines (the auth_token, or a wrong one, or none) at the end.
-func (a *authHarness) writeConfigAs(path, extra string) string {
-	a.t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nnodes:\n", clusterName)
-	for _, id := range a.ids {
-		fmt.Fprintf(&b, "  - {id: %s, addr: %s}\n", id, a.addrs[id])
-	}
-	fmt.Fprintf(&b, "data_dir: ./data\nheartbeat: %s\nelection_timeout: %s\n%s", heartbeat, electionTimeout, extra)
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		a.t.Fatal(err)
-	}
-	return path
-}
-
-// status asks node id for its status presenting token.
-func (a *authHarness) status(id, token string) (*pb.NodeStatus, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
-	defer cancel()
-	c, err := netlink.Dial(ctx, a.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID, AuthToken: token})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return c.Status(ctx)
-}
-
-// waitReachable is Harness.waitReachable with the token.
-func (a *authHarness) waitReachable() error {
-	var last error
-	a.waitFor("every node to answer", func() (bool, string) {
-		for _, id := range a.ids {
-			if p := a.procs[id]; p.exited() {
-				tail := a.logTail(id, 5)
-				if last = fmt.Errorf("%s exited during start:\n%s", id, tail); strings.Contains(tail, bindRaceText) {
-					last = fmt.Errorf("%s: %w", id, errPortTaken)
-				}
-				return true, ""
-			}
-			if _, err := a.status(id, authToken); err != nil {
-				return false, fmt.Sprintf("%s: %v", id, err)
-			}
-		}
-		last = nil
-		return true, ""
-	})
-	return last
+	return &authHarness{StartCluster(t, n, withAuthToken(authToken))}
 }
 
 // waitLeader is Harness.waitLeader with the token: one leader that the
@@ -121,7 +33,7 @@ func (a *authHarness) waitLeader(among ...string) (id string, term int64) {
 		statuses := map[string]*pb.NodeStatus{}
 		var leaders []string
 		for _, n := range among {
-			st, err := a.status(n, authToken)
+			st, err := a.statusWith(n, authToken)
 			if err != nil {
 				return false, fmt.Sprintf("%s: %v", n, err)
 			}
@@ -183,7 +95,7 @@ func TestAuthToken(t *testing.T) {
 			t.Fatalf("%s %s with the token: exit %d %q", cmd, follower, res.code, res.stderr)
 		}
 	}
-	if st, err := a.status(follower, authToken); err != nil || st.GetPaused() {
+	if st, err := a.statusWith(follower, authToken); err != nil || st.GetPaused() {
 		t.Fatalf("%s after pause and resume: %v, %v", follower, st, err)
 	}
 
@@ -230,7 +142,7 @@ func TestAuthToken(t *testing.T) {
 		t.Errorf("leader %s in term %d after the refusals, want %s in term %d", l, tm, leader, term)
 	}
 	for _, id := range a.ids {
-		if st, err := a.status(id, authToken); err != nil || st.GetPaused() {
+		if st, err := a.statusWith(id, authToken); err != nil || st.GetPaused() {
 			t.Errorf("%s after the refusals: %v, %v", id, st, err)
 		}
 	}
@@ -271,7 +183,7 @@ func TestAuthToken(t *testing.T) {
 		a.startNode(outsider, "wrong token")
 		a.cfgPath = good
 		a.waitFor(outsider+" to give up on hearing a leader", func() (bool, string) {
-			st, err := a.status(outsider, "not-"+authToken)
+			st, err := a.statusWith(outsider, "not-"+authToken)
 			if err != nil {
 				return false, err.Error()
 			}

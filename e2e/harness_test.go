@@ -33,6 +33,7 @@ const (
 	clusterName   = "e2e"                    // name: in cluster.yaml
 	clientID      = "e2e"                    // how the harness introduces itself to nodes
 	bindRaceText  = "address already in use" // a node lost its port to someone else
+	raceText      = "WARNING: DATA RACE"     // a -race node found a data race
 )
 
 // Harness runs one test's cluster of easykv-node processes on loopback.
@@ -44,6 +45,22 @@ type Harness struct {
 	ids     []string          // node ids in cluster.yaml order
 	addrs   map[string]string // listen address by node id
 	procs   map[string]*proc  // the node's current process by id; nil once stopped
+
+	heartbeat, electionTimeout time.Duration // cluster.yaml's timing
+	token                      string        // cluster.yaml's auth_token, presented by Status; "" for none
+}
+
+// ClusterOption changes the cluster StartCluster starts.
+type ClusterOption func(*Harness)
+
+// withTiming sets cluster.yaml's heartbeat and election timeout.
+func withTiming(heartbeat, electionTimeout time.Duration) ClusterOption {
+	return func(h *Harness) { h.heartbeat, h.electionTimeout = heartbeat, electionTimeout }
+}
+
+// withAuthToken sets cluster.yaml's auth_token; the harness presents it.
+func withAuthToken(token string) ClusterOption {
+	return func(h *Harness) { h.token = token }
 }
 
 // proc is one easykv-node process.
@@ -63,21 +80,27 @@ func (p *proc) exited() bool {
 	}
 }
 
-// StartCluster starts n nodes (n1..nN) and waits until each answers a
-// status request. If a node loses its port to another process between the
-// harness picking it and the node binding it, the whole cluster is started
-// again on fresh ports.
-func StartCluster(t *testing.T, n int) *Harness {
+// StartCluster starts n nodes (n1..nN), with heartbeat and
+// electionTimeout unless opts say otherwise, and waits until each answers
+// a status request. If a node loses its port to another process between
+// the harness picking it and the node binding it, the whole cluster is
+// started again on fresh ports.
+func StartCluster(t *testing.T, n int, opts ...ClusterOption) *Harness {
 	t.Helper()
 	skipIfShort(t)
-	h := &Harness{t: t, dir: t.TempDir(), procs: map[string]*proc{}}
+	h := &Harness{t: t, dir: t.TempDir(), procs: map[string]*proc{}, heartbeat: heartbeat, electionTimeout: electionTimeout}
+	for _, opt := range opts {
+		opt(h)
+	}
 	h.cfgPath = filepath.Join(h.dir, "cluster.yaml")
 	for i := 1; i <= n; i++ {
 		h.ids = append(h.ids, fmt.Sprintf("n%d", i))
 	}
 	// Cleanups run last-registered first: processes stop, then logs are
-	// dumped (complete, shutdown included), then the temp dir goes.
+	// checked for races and dumped (complete, shutdown included), then the
+	// temp dir goes.
 	t.Cleanup(h.dumpLogsOnFailure)
+	t.Cleanup(h.checkRaces)
 	t.Cleanup(h.stopAll)
 
 	for attempt := 1; ; attempt++ {
@@ -129,14 +152,40 @@ func freePorts(n int) ([]int, error) {
 // writeConfig writes cluster.yaml for the current addresses.
 func (h *Harness) writeConfig() {
 	h.t.Helper()
+	extra := ""
+	if h.token != "" {
+		extra = "auth_token: " + h.token + "\n"
+	}
+	h.writeConfigAs(h.cfgPath, extra)
+}
+
+// writeConfigAs writes the cluster's cluster.yaml, without auth_token, to
+// path with extra lines at the end, and returns path.
+func (h *Harness) writeConfigAs(path, extra string) string {
+	h.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: %s\nnodes:\n", clusterName)
 	for _, id := range h.ids {
 		fmt.Fprintf(&b, "  - {id: %s, addr: %s}\n", id, h.addrs[id])
 	}
-	fmt.Fprintf(&b, "data_dir: ./data\nheartbeat: %s\nelection_timeout: %s\n", heartbeat, electionTimeout)
-	if err := os.WriteFile(h.cfgPath, []byte(b.String()), 0o644); err != nil {
+	fmt.Fprintf(&b, "data_dir: ./data\nheartbeat: %s\nelection_timeout: %s\n%s", h.heartbeat, h.electionTimeout, extra)
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		h.t.Fatal(err)
+	}
+	return path
+}
+
+// checkRaces fails the test if a node's log reports a data race: a -race
+// node that was killed cannot report one through its exit status.
+func (h *Harness) checkRaces() {
+	for _, id := range h.ids {
+		b, err := os.ReadFile(h.logPath(id))
+		if err != nil {
+			continue
+		}
+		if i := strings.Index(string(b), raceText); i >= 0 {
+			h.t.Errorf("%s's log reports a data race:\n%s", id, b[i:min(len(b), i+4000)])
+		}
 	}
 }
 
@@ -205,11 +254,17 @@ func (h *Harness) waitReachable(ids ...string) error {
 	}
 }
 
-// Status asks node id for its status over a fresh connection.
+// Status asks node id for its status over a fresh connection, presenting
+// the cluster's auth token.
 func (h *Harness) Status(id string) (*pb.NodeStatus, error) {
+	return h.statusWith(id, h.token)
+}
+
+// statusWith asks node id for its status presenting token.
+func (h *Harness) statusWith(id, token string) (*pb.NodeStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
 	defer cancel()
-	c, err := netlink.Dial(ctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID})
+	c, err := netlink.Dial(ctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID, AuthToken: token})
 	if err != nil {
 		return nil, err
 	}
