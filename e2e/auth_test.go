@@ -119,6 +119,8 @@ func TestAuthToken(t *testing.T) {
 				{[]string{"delete", "k"}, []int{1}},
 				{[]string{"pause", leader}, []int{1}},
 				{[]string{"resume", follower}, []int{1}},
+				{[]string{"slow-disk", leader, "3s"}, []int{1}},
+				{[]string{"partition", follower}, []int{1}},
 			} {
 				args := c.args
 				res := a.ctlWith(path, args...)
@@ -142,7 +144,7 @@ func TestAuthToken(t *testing.T) {
 		t.Errorf("leader %s in term %d after the refusals, want %s in term %d", l, tm, leader, term)
 	}
 	for _, id := range a.ids {
-		if st, err := a.statusWith(id, authToken); err != nil || st.GetPaused() {
+		if st, err := a.statusWith(id, authToken); err != nil || st.GetPaused() || st.GetDiskStallMs() != 0 || st.GetPartitioned() {
 			t.Errorf("%s after the refusals: %v, %v", id, st, err)
 		}
 	}
