@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -94,7 +95,7 @@ func eventText(ev *pb.WatchEvent, node string) string {
 	term := ev.GetTerm()
 	switch ev.GetKind() {
 	case pb.WatchEvent_ROLE_CHANGED:
-		return fmt.Sprintf("became %s (term %d)", roleName(ev.GetRole()), term)
+		return fmt.Sprintf("became %s (term %d)", netlink.RoleName(ev.GetRole()), term)
 	case pb.WatchEvent_TERM_CHANGED:
 		return fmt.Sprintf("moved to term %d", term)
 	case pb.WatchEvent_VOTE_REQUESTED:
@@ -127,20 +128,6 @@ func eventText(ev *pb.WatchEvent, node string) string {
 		return "changed its network faults"
 	default:
 		return fmt.Sprintf("sent event %s", ev.GetKind())
-	}
-}
-
-// roleName is a role as the event pane words it.
-func roleName(r pb.Role) string {
-	switch r {
-	case pb.Role_ROLE_LEADER:
-		return "leader"
-	case pb.Role_ROLE_CANDIDATE:
-		return "candidate"
-	case pb.Role_ROLE_PRE_CANDIDATE:
-		return "precandidate"
-	default:
-		return "follower"
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -80,13 +81,13 @@ func (n *nodeState) badge() badge {
 func (b badge) text() string {
 	switch b {
 	case badgeLeader:
-		return "★ LEADER"
+		return "★ " + strings.ToUpper(netlink.RoleName(pb.Role_ROLE_LEADER))
 	case badgeCandidate:
-		return "◐ candidate"
+		return "◐ " + netlink.RoleName(pb.Role_ROLE_CANDIDATE)
 	case badgePreCandidate:
-		return "◌ precandidate"
+		return "◌ " + netlink.RoleName(pb.Role_ROLE_PRE_CANDIDATE)
 	case badgeFollower:
-		return "● follower"
+		return "● " + netlink.RoleName(pb.Role_ROLE_FOLLOWER)
 	case badgeDown:
 		return "✖ DOWN"
 	default:

@@ -475,8 +475,7 @@ func nodeSummary(n *nodeState) string {
 	case st == nil:
 		return "connected, no status yet"
 	}
-	role := strings.TrimPrefix(strings.ToLower(st.GetRole().String()), "role_")
-	parts := []string{strings.ReplaceAll(role, "_", ""), fmt.Sprintf("term=%d", st.GetTerm())}
+	parts := []string{netlink.RoleName(st.GetRole()), fmt.Sprintf("term=%d", st.GetTerm())}
 	if l := st.GetLeaderId(); l != "" && st.GetRole() != pb.Role_ROLE_LEADER {
 		parts = append(parts, "leader="+clean(l))
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -42,7 +43,7 @@ func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
 		ID:           n.ID,
 		Addr:         n.Addr,
 		Reachable:    true,
-		Role:         roleName(st.GetRole()),
+		Role:         netlink.RoleName(st.GetRole()),
 		Term:         st.GetTerm(),
 		VotedFor:     st.GetVotedFor(),
 		Leader:       st.GetLeaderId(),
@@ -81,23 +82,6 @@ func (r statusRow) faults() string {
 		parts = append(parts, "disk stall "+(time.Duration(r.DiskStallMs)*time.Millisecond).String())
 	}
 	return dash(strings.Join(parts, "; "))
-}
-
-// roleName is the lower-case role name used in tables and JSON.
-func roleName(r pb.Role) string {
-	switch r {
-	case pb.Role_ROLE_FOLLOWER:
-		return "follower"
-	case pb.Role_ROLE_PRE_CANDIDATE:
-		return "precandidate"
-	case pb.Role_ROLE_CANDIDATE:
-		return "candidate"
-	case pb.Role_ROLE_LEADER:
-		return "leader"
-	default:
-		// A newer node may report a role this client does not know yet.
-		return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
-	}
 }
 
 // writeStatus prints rows as a table or a JSON array.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/easykv/easykv/cluster"
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -24,8 +25,8 @@ func TestRoleName(t *testing.T) {
 		{pb.Role(42), "42"},
 	}
 	for _, tt := range tests {
-		if got := roleName(tt.role); got != tt.want {
-			t.Errorf("roleName(%v) = %q, want %q", tt.role, got, tt.want)
+		if got := netlink.RoleName(tt.role); got != tt.want {
+			t.Errorf("netlink.RoleName(%v) = %q, want %q", tt.role, got, tt.want)
 		}
 	}
 }
