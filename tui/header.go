@@ -158,29 +158,7 @@ func (m *Model) viewHeader() []string {
 	if m.opts.Cluster != "" {
 		title += " · " + clean(m.opts.Cluster)
 	}
-	var up, down, paused, dialling int
-	for _, n := range m.nodes {
-		switch {
-		case n.status.GetPaused():
-			paused++
-		case n.status != nil:
-			up++
-		case n.err != nil:
-			down++
-		default:
-			dialling++
-		}
-	}
-	counts := fmt.Sprintf("%d nodes: %d up", len(m.nodes), up)
-	if down > 0 {
-		counts += fmt.Sprintf(", %d down", down)
-	}
-	if paused > 0 {
-		counts += fmt.Sprintf(", %d paused", paused)
-	}
-	if dialling > 0 {
-		counts += fmt.Sprintf(", %d connecting", dialling)
-	}
+	counts := fmt.Sprintf("%d nodes: %s", len(m.nodes), countNodes(m.nodes))
 	fields := []string{st.Title.Render(title), counts, st.Title.Render(m.leaderSummary())}
 	if m.stats.commit > 0 {
 		fields = append(fields, label(st, "commit", fmt.Sprint(m.stats.commit)))

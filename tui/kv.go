@@ -139,36 +139,30 @@ func (m *Model) route(op kvOp) tea.Cmd {
 	return m.send(idx, op)
 }
 
-// kvTarget is the node a put, delete or linearizable get goes to first: of
-// the connected nodes that are not paused, the one reporting leader in the
-// highest term, or else the first; or else the first connected node, which
-// will say why it cannot serve. -1 when none is connected.
+// kvTarget is the node a put, delete or linearizable get goes to first:
+// the leader (leaderOf) if it is connected; or else the first connected node
+// that is not paused, or else the first connected one, which will say why it
+// cannot serve. -1 when none is connected.
 func (m *Model) kvTarget() int {
-	leader, other, paused := -1, -1, -1
+	if i := m.leaderIndex(); i >= 0 && m.nodes[i].conn != nil {
+		return i
+	}
+	other, paused := -1, -1
 	for i, n := range m.nodes {
-		st := n.status
 		switch {
 		case n.conn == nil:
-		case st.GetPaused():
+		case n.status.GetPaused():
 			if paused < 0 {
 				paused = i
-			}
-		case st.GetRole() == pb.Role_ROLE_LEADER:
-			if leader < 0 || st.GetTerm() > m.nodes[leader].status.GetTerm() {
-				leader = i
 			}
 		case other < 0:
 			other = i
 		}
 	}
-	switch {
-	case leader >= 0:
-		return leader
-	case other >= 0:
+	if other >= 0 {
 		return other
-	default:
-		return paused
 	}
+	return paused
 }
 
 // send asks node idx to run op, and says so on the status line.

@@ -329,17 +329,12 @@ func indexRuler(left int64, cols, cell int) string {
 // digits is how many characters v takes in decimal.
 func digits(v int64) int { return len(strconv.FormatInt(v, 10)) }
 
-// currentLeader is the node that reports itself leader in the highest
-// term, or nil.
+// currentLeader is the leader (leaderOf) among nodes, or nil.
 func currentLeader(nodes []*nodeState) *nodeState {
-	var leader *nodeState
-	for _, n := range nodes {
-		if n.status.GetRole() == pb.Role_ROLE_LEADER &&
-			(leader == nil || n.status.GetTerm() > leader.status.GetTerm()) {
-			leader = n
-		}
+	if i := leaderOf(nodes); i >= 0 {
+		return nodes[i]
 	}
-	return leader
+	return nil
 }
 
 // logKey scrolls the log view if msg is one of its keys, and says whether

@@ -375,22 +375,6 @@ func (m *Model) pauseLeader() tea.Cmd {
 	return m.admin("pause", m.nodes[idx].node.ID, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE})
 }
 
-// leaderIndex is the unpaused connected node reporting leader in the
-// highest term; -1 when there is none.
-func (m *Model) leaderIndex() int {
-	leader := -1
-	for i, n := range m.nodes {
-		st := n.status
-		if n.conn == nil || st.GetPaused() || st.GetRole() != pb.Role_ROLE_LEADER {
-			continue
-		}
-		if leader < 0 || st.GetTerm() > m.nodes[leader].status.GetTerm() {
-			leader = i
-		}
-	}
-	return leader
-}
-
 // resumeAll resumes every connected node. It asks them all rather than
 // those whose last status said paused: a status can be a moment old, and
 // resuming a running node does nothing.
@@ -440,26 +424,10 @@ func (m *Model) statusCmd(args []string) tea.Cmd {
 	return nil
 }
 
-// clusterSummary is the cluster in a few words: its leader and how many
-// nodes are up, down and paused.
+// clusterSummary is the cluster in a few words, as the header says it:
+// its leader and how many nodes are up, down and paused.
 func (m *Model) clusterSummary() string {
-	up, down, paused := 0, 0, 0
-	for _, n := range m.nodes {
-		switch {
-		case n.conn == nil && n.err != nil:
-			down++
-		case n.conn != nil:
-			up++
-			if n.status.GetPaused() {
-				paused++
-			}
-		}
-	}
-	leader := "no leader"
-	if idx := m.leaderIndex(); idx >= 0 {
-		leader = fmt.Sprintf("leader %s (term %d)", m.nodes[idx].node.ID, m.nodes[idx].status.GetTerm())
-	}
-	return fmt.Sprintf("%s; %d up, %d down, %d paused", leader, up, down, paused)
+	return fmt.Sprintf("%s; %d nodes: %s", m.leaderSummary(), len(m.nodes), countNodes(m.nodes))
 }
 
 // nodeSummary is one node as the status command words it, plain enough to

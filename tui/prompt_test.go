@@ -229,7 +229,7 @@ func TestStatusCommand(t *testing.T) {
 	paused.Paused, paused.DelayMs, paused.IsolatedFrom = true, 200, []string{"n1"}
 	h.deliver("n3", statusEv(paused))
 	h.typeLine("status")
-	want := "status: leader n2 (term 3); 3 up, 0 down, 1 paused"
+	want := "status: leader n2 (term 3); 3 nodes: 2 up, 1 paused" // as the header counts them
 	if h.m.status.text != want || h.m.status.isErr {
 		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
 	}
@@ -270,7 +270,7 @@ func TestStatusOfDownAndConnectingNodes(t *testing.T) {
 	if got := strings.Join(lines, "\n"); got != want {
 		t.Errorf("status lines\n%s\nwant\n%s", got, want)
 	}
-	if want := "status: no leader; 1 up, 1 down, 0 paused"; h.m.status.text != want {
+	if want := "status: no leader; 3 nodes: 0 up, 1 down, 2 connecting"; h.m.status.text != want {
 		t.Errorf("status = %q, want %q", h.m.status.text, want)
 	}
 }

@@ -44,13 +44,13 @@ func (m *Model) draw() string {
 	return strings.Join(append(lines, footer...), "\n")
 }
 
-// leaderSummary names the leader of the highest term any node reports.
+// leaderSummary names the leader (leaderOf) and its term.
 func (m *Model) leaderSummary() string {
-	leader := currentLeader(m.nodes)
-	if leader == nil {
+	idx := m.leaderIndex()
+	if idx < 0 {
 		return "no leader"
 	}
-	return fmt.Sprintf("leader %s (term %d)", leader.node.ID, leader.status.GetTerm())
+	return fmt.Sprintf("leader %s (term %d)", m.nodes[idx].node.ID, m.nodes[idx].status.GetTerm())
 }
 
 // viewStatus is the answer to the last command, cut to the width.
