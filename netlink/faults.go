@@ -18,6 +18,11 @@ import (
 // hold a node's traffic for hours.
 const MaxFaultDelay = 60 * time.Second
 
+// MaxDiskStall is the longest disk-sync stall a SLOW_DISK command may ask
+// for, as easykv-ctl and the dashboard check it: the node's own bound
+// (raftnode.MaxDiskStall), which the node checks again.
+const MaxDiskStall = time.Minute
+
 // ErrBadFault is wrapped by every error of Faults.Apply: the request asks for
 // something that is not a valid network fault of this node.
 var ErrBadFault = errors.New("bad fault request")

@@ -1,20 +1,10 @@
 package tui
 
 import (
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
-
-// commandNames are the prompt's commands as tab completes them.
-var commandNames = []string{
-	"put", "get", "delete", "pause", "resume", "partition", "isolate", "delay", "heal",
-	"status", "clear", "help", "quit",
-}
-
-// bareCommands are the commands that can be run without arguments.
-var bareCommands = []string{"status", "clear", "help", "quit"}
 
 // maxShownCandidates is how many candidates the status line lists.
 const maxShownCandidates = 12
@@ -104,29 +94,13 @@ func (m *Model) candidates(line string) (head, word string, cands []string, more
 	fields := strings.Fields(head)
 	if len(fields) == 0 {
 		cands = withPrefix(commandNames, strings.ToLower(word))
-		return head, word, cands, len(cands) == 1 && !slices.Contains(bareCommands, cands[0])
+		return head, word, cands, len(cands) == 1 && !lookupCommand(cands[0]).bare
 	}
-	verb, arg := strings.ToLower(fields[0]), len(fields)-1 // arg: which argument word is
-	var pool []string
-	switch {
-	case arg == 0 && (verb == "put" || verb == "get" || verb == "delete" || verb == "del"):
-		pool = m.knownKeys
-	case arg == 1 && verb == "get":
-		for _, id := range m.nodeIDs() {
-			pool = append(pool, "@"+id)
-		}
-	case arg == 0 && verb == "resume":
-		pool = append(m.nodeIDs(), "all")
-	case arg == 0 && slices.Contains([]string{"pause", "partition", "heal", "delay", "status"}, verb):
-		pool = m.nodeIDs()
-	case verb == "isolate":
-		// Any node not named yet: the one to isolate, then its peers.
-		pool = slices.DeleteFunc(m.nodeIDs(), func(id string) bool { return slices.Contains(fields[1:], id) })
+	c, arg := lookupCommand(fields[0]), len(fields)-1 // arg: which argument word is
+	if c == nil || c.complete == nil {
+		return head, word, nil, false
 	}
-	// A put's value, a delay's duration and an isolated node's first peer
-	// must follow.
-	more = arg == 0 && (verb == "put" || verb == "delay" || verb == "isolate")
-	return head, word, withPrefix(pool, word), more
+	return head, word, withPrefix(c.complete(m, arg, fields), word), arg == 0 && c.more
 }
 
 // nodeIDs are the cluster's node ids, in the cluster file's order.

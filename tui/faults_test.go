@@ -28,6 +28,8 @@ func TestFaultCommandsSendRequests(t *testing.T) {
 		{"delay n3 2500us", "n3", &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: 3}, "delay n3: done"},
 		{"delay n1 1m", "n1", &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: 60000}, "delay n1: done"},
 		{"delay n1 0", "n1", &pb.AdminRequest{Command: pb.AdminCommand_DELAY}, "delay n1: done"},
+		{"slow-disk n2 1500ms", "n2", &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: 1500}, "slow-disk n2: done"},
+		{"SLOW-DISK n3 0", "n3", &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK}, "slow-disk n3: done"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -76,6 +78,11 @@ func TestFaultCommandErrors(t *testing.T) {
 		{"delay too long", "delay n1 61s", nil, "delay: 1m1s is outside [0, 1m0s]"},
 		{"delay under a millisecond", "delay n1 400us", nil, "delay: 400µs is under a millisecond (0 clears the delay)"},
 		{"delay unknown node", "delay n9 1s", nil, `delay: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"slow-disk without duration", "slow-disk n1", nil, "usage: slow-disk ID DURATION (e.g. 1500ms, 2s, or 0 to clear)"},
+		{"slow-disk bad duration", "slow-disk n1 slow", nil, `slow-disk: bad duration "slow" (want e.g. 1500ms, 2s, or 0 to clear)`},
+		{"slow-disk too long", "slow-disk n1 2m", nil, "slow-disk: 2m0s is outside [0, 1m0s]"},
+		{"slow-disk under a millisecond", "slow-disk n1 10us", nil, "slow-disk: 10µs is under a millisecond (0 clears the stall)"},
+		{"slow-disk unknown node", "slow-disk n9 1s", nil, `slow-disk: unknown node "n9" (nodes: n1, n2, n3)`},
 		{"down node", "partition n3", func(h *harness) {
 			h.dialer.setFail("n3", errors.New("refused"))
 			h.connect("n3")
@@ -218,6 +225,8 @@ func TestTabCompletesFaultCommands(t *testing.T) {
 		{"isolate n2 n", "isolate n2 n1"},
 		{"isolate n1 n3", "isolate n1 n3"},
 		{"delay n2", "delay n2 "},
+		{"slow", "slow-disk "},
+		{"slow-disk n3", "slow-disk n3 "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typed, func(t *testing.T) {

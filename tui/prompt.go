@@ -18,26 +18,6 @@ import (
 // promptText is drawn before what the user types.
 const promptText = "> "
 
-// commandHelp lists the prompt's commands for the help overlay and piped
-// mode's help, in order. Each description fits the overlay's width beside
-// the widest command, on one line, so that the overlay still fits an 80x24
-// terminal.
-var commandHelp = [][2]string{
-	{"put KEY VALUE", "set KEY to VALUE (rest of line) via the leader"},
-	{"get KEY [@ID]", "read KEY via leader; @ID: node ID's stale copy"},
-	{"delete KEY", "remove KEY via the leader (also: del KEY)"},
-	{"pause ID / resume ID", "stop / restart node ID's timers and Raft traffic"},
-	{"resume all", "resume every connected node"},
-	{"partition ID", "cut node ID off from every peer (timers run)"},
-	{"isolate ID PEER…", "cut node ID off from the PEERs only"},
-	{"delay ID DURATION", "hold node ID's outgoing Raft traffic (0 clears)"},
-	{"heal ID", "undo partition, isolate and delay on node ID"},
-	{"status", "one line per node: role, term, leader, indexes"},
-	{"clear", "empty the event pane and the status line"},
-	{"help", "show this help (also ? on an empty prompt)"},
-	{"quit", "leave the dashboard (also: exit)"},
-}
-
 const (
 	// maxKnownKeys caps how many keys tab completion remembers.
 	maxKnownKeys = 256
@@ -199,47 +179,12 @@ func (m *Model) execute(line string) tea.Cmd {
 	if word == "" {
 		return nil
 	}
-	args := strings.Fields(rest)
-	switch verb := strings.ToLower(word); verb {
-	case "put":
-		return m.put(rest)
-	case "get":
-		return m.get(args)
-	case "delete", "del":
-		return m.del(verb, args)
-	case "pause":
-		return m.simpleAdmin(verb, pb.AdminCommand_PAUSE, args)
-	case "resume":
-		if len(args) == 1 && strings.EqualFold(args[0], "all") {
-			return m.resumeAll()
-		}
-		return m.simpleAdmin(verb, pb.AdminCommand_RESUME, args)
-	case "partition":
-		return m.simpleAdmin(verb, pb.AdminCommand_PARTITION, args)
-	case "heal":
-		return m.simpleAdmin(verb, pb.AdminCommand_HEAL, args)
-	case "isolate":
-		return m.isolate(args)
-	case "delay":
-		return m.delay(args)
-	case "status":
-		return m.statusCmd(args)
-	case "clear":
-		m.clear()
-		return nil
-	case "help":
-		m.showHelp = true
-		m.setStatus("help: esc or ? closes it")
-		for _, c := range commandHelp {
-			m.emit(fmt.Sprintf("%-*s  %s", commandHelpWidth(), c[0], c[1]))
-		}
-		return nil
-	case "quit", "exit":
-		return tea.Quit
-	default:
+	c := lookupCommand(word)
+	if c == nil {
 		m.setError("unknown command %q: help lists the commands", word)
 		return nil
 	}
+	return c.run(m, strings.ToLower(word), rest, strings.Fields(rest))
 }
 
 // splitWord cuts s into its first word and the rest, without the spaces
@@ -309,6 +254,31 @@ func (m *Model) delay(args []string) tea.Cmd {
 	return m.admin("delay", args[0], &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: ms})
 }
 
+// slowDisk runs "slow-disk ID DURATION": each of node ID's disk syncs
+// stalls for DURATION, a Go duration in whole milliseconds up to
+// netlink.MaxDiskStall; 0 clears it.
+func (m *Model) slowDisk(args []string) tea.Cmd {
+	if len(args) != 2 {
+		m.setError("usage: slow-disk ID DURATION (e.g. 1500ms, 2s, or 0 to clear)")
+		return nil
+	}
+	d, err := time.ParseDuration(args[1])
+	switch {
+	case err != nil:
+		m.setError("slow-disk: bad duration %q (want e.g. 1500ms, 2s, or 0 to clear)", args[1])
+		return nil
+	case d < 0 || d > netlink.MaxDiskStall:
+		m.setError("slow-disk: %v is outside [0, %v]", d, netlink.MaxDiskStall)
+		return nil
+	}
+	ms := d.Round(time.Millisecond).Milliseconds()
+	if d > 0 && ms == 0 {
+		m.setError("slow-disk: %v is under a millisecond (0 clears the stall)", d)
+		return nil
+	}
+	return m.admin("slow-disk", args[0], &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: ms})
+}
+
 // admin sends req, typed as verb, to node id over its connection.
 func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 	idx := m.nodeIndex(id)
@@ -330,7 +300,7 @@ func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 // node sent with it so the card changes without waiting for the stream.
 func (m *Model) adminDone(msg adminDoneMsg) {
 	n := m.nodes[msg.node]
-	verb := strings.ToLower(msg.req.GetCommand().String())
+	verb := strings.ReplaceAll(strings.ToLower(msg.req.GetCommand().String()), "_", "-") // SLOW_DISK is slow-disk
 	switch {
 	case msg.err != nil:
 		m.setError("%s %s: %v", verb, n.node.ID, msg.err)

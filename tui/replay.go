@@ -31,13 +31,6 @@ const (
 	replaySeek = 5 * time.Second
 )
 
-// readOnlyVerbs are the prompt's commands that talk to a node; a replay
-// answers them with ErrReadOnly.
-var readOnlyVerbs = map[string]bool{
-	"put": true, "get": true, "delete": true, "del": true, "pause": true, "resume": true,
-	"partition": true, "isolate": true, "delay": true, "heal": true,
-}
-
 // Replay plays a recording back in the dashboard: it is a tea.Model that
 // wraps a Model and feeds it, at their recorded offsets on a replay clock,
 // the same connection and stream messages the recorded dashboard got, so
@@ -253,7 +246,7 @@ func (r *Replay) key(msg tea.KeyMsg) bool {
 		return false
 	}
 	verb, _ := splitWord(r.model.input.Value())
-	if !readOnlyVerbs[strings.ToLower(verb)] {
+	if c := lookupCommand(verb); c == nil || !c.talksToNodes {
 		return false
 	}
 	r.model.input.Reset()

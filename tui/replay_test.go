@@ -290,7 +290,7 @@ func TestReplaySpeedLimits(t *testing.T) {
 func TestReplayIsReadOnlyAndLeavesThePromptItsKeys(t *testing.T) {
 	h := newReplayHarness(t, electionRecording())
 	h.wait(1300 * time.Millisecond) // n2 leads
-	for _, line := range []string{"put user:1 alice", "get user:1", "pause n2", "heal n1"} {
+	for _, line := range []string{"put user:1 alice", "get user:1", "pause n2", "heal n1", "slow-disk n1 1s"} {
 		for _, r := range line {
 			h.press(string(r))
 		}

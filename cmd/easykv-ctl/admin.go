@@ -99,7 +99,7 @@ func delayRequest(_ *cluster.Config, _ string, args []string) (*pb.AdminRequest,
 
 // maxDiskStall is the longest stall slow-disk asks for: the node's own
 // bound (raftnode.MaxDiskStall), which the node checks again.
-const maxDiskStall = time.Minute
+const maxDiskStall = netlink.MaxDiskStall
 
 // slowDiskRequest sets how long each of node id's disk syncs stalls to the
 // Go duration in args, whole milliseconds from 0 (which clears it) to
