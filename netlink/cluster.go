@@ -390,8 +390,8 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 			continue
 		}
 		code := resp.GetCode()
-		switch code {
-		case pb.ErrorCode_OK, pb.ErrorCode_NOT_FOUND:
+		switch outcome := CodeOutcome(code); {
+		case outcome == Served:
 			if isWrite || !req.GetStale() {
 				c.leader.Store(int32(i))
 			}
@@ -406,9 +406,13 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 				res.NodeID = n.ID
 			}
 			return res, nil
-		case pb.ErrorCode_BAD_REQUEST, pb.ErrorCode_UNAUTHENTICATED:
+		case outcome == Rejected:
 			return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %s", ErrRejected, n.ID, describe(resp)))
-		case pb.ErrorCode_NOT_LEADER:
+		case outcome == Unknown:
+			// A code from a newer node that this client does not know:
+			// stop, and do not claim a write was not applied.
+			return Result{}, c.rejected(isWrite, fmt.Errorf("%w by %s: unknown code %s", ErrRejected, n.ID, describe(resp)))
+		case code == pb.ErrorCode_NOT_LEADER:
 			// Refused before it was proposed (see ErrNoLeader): this
 			// attempt applied nothing.
 			if h := c.hint(resp); h != noLeader && h != i {
@@ -417,17 +421,11 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 			} else {
 				c.leader.CompareAndSwap(int32(i), noLeader)
 			}
-		case pb.ErrorCode_PAUSED:
-			// Refused without being proposed.
-			c.leader.CompareAndSwap(int32(i), noLeader)
-		case pb.ErrorCode_TIMEOUT, pb.ErrorCode_UNAVAILABLE:
-			// The node may have proposed it; the outcome is unknown.
-			maybe = true
-			c.leader.CompareAndSwap(int32(i), noLeader)
 		default:
-			// A code from a newer node that this client does not know:
-			// stop, and do not claim a write was not applied.
-			return Result{}, c.rejected(isWrite, fmt.Errorf("%w by %s: unknown code %s", ErrRejected, n.ID, describe(resp)))
+			// Refused without being proposed (PAUSED), or the node may have
+			// proposed it and the outcome is unknown (Uncertain).
+			maybe = maybe || outcome.MayHaveApplied()
+			c.leader.CompareAndSwap(int32(i), noLeader)
 		}
 		next = c.after(i)
 		lastErr = fmt.Errorf("%s: %s", n.ID, describe(resp))

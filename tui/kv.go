@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -213,15 +214,12 @@ func (m *Model) kvDone(msg kvDoneMsg) tea.Cmd {
 }
 
 // retryable says an answer means the cluster is between leaders: the same
-// request, sent again once one is elected, can succeed. A write answered
-// TIMEOUT may have been applied; sent again with its session and sequence
-// number, it is applied at most once.
+// request, sent again once one is elected, can succeed (netlink's
+// definition, the one ClusterClient retries on). A write answered TIMEOUT or
+// UNAVAILABLE may have been applied; sent again with its session and
+// sequence number, it is applied at most once.
 func retryable(code pb.ErrorCode) bool {
-	switch code {
-	case pb.ErrorCode_TIMEOUT, pb.ErrorCode_UNAVAILABLE, pb.ErrorCode_PAUSED:
-		return true
-	}
-	return false
+	return netlink.CodeOutcome(code).Retryable()
 }
 
 // retryLater schedules op to be sent again in a moment, when the model is
@@ -311,10 +309,12 @@ func (m *Model) finish(op kvOp, a kvAnswer) {
 func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) kvAnswer {
 	node := op.asked[len(op.asked)-1]
 	isWrite := op.req.GetOpType() != pb.KvRequest_GET
+	const mayHaveApplied = "; the write may or may not have been applied"
 	maybe := ""
-	if isWrite {
-		// A write whose answer was lost may be committed later all the same.
-		maybe = "; the write may or may not have been applied"
+	if isWrite && (err != nil || netlink.CodeOutcome(resp.GetCode()).MayHaveApplied()) {
+		// A write whose answer was lost, or that the node may have
+		// proposed, may be committed later all the same.
+		maybe = mayHaveApplied
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -348,7 +348,7 @@ func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) kvAns
 	case pb.ErrorCode_TIMEOUT:
 		return failed("timed out on " + node + detail(resp) + maybe)
 	case pb.ErrorCode_UNAVAILABLE:
-		return failed(node + " is unavailable" + detail(resp))
+		return failed(node + " is unavailable" + detail(resp) + maybe)
 	case pb.ErrorCode_BAD_REQUEST:
 		return failed(node + " rejected it" + detail(resp))
 	case pb.ErrorCode_UNAUTHENTICATED:
@@ -356,7 +356,8 @@ func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) kvAns
 	case pb.ErrorCode_NOT_LEADER:
 		return failed(node + " is not the leader" + detail(resp))
 	default:
-		return failed(fmt.Sprintf("%s answered %v%s", node, resp.GetCode(), detail(resp)))
+		// A code from a newer node: do not claim a write was not applied.
+		return failed(fmt.Sprintf("%s answered %v%s%s", node, resp.GetCode(), detail(resp), maybe))
 	}
 }
 

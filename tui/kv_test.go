@@ -231,6 +231,12 @@ func TestKVFailures(t *testing.T) {
 		{"unavailable", "get k", func(h *harness) {
 			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "no quorum"}, nil)
 		}, "get k → n2 is unavailable: no quorum"},
+		{"write unavailable", "put k v", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "no quorum"}, nil)
+		}, "put k v → n2 is unavailable: no quorum; the write may or may not have been applied"},
+		{"write paused: not applied", "delete k", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_PAUSED}, nil)
+		}, "delete k → n2 is paused"},
 		{"write timed out", "put k v", func(h *harness) {
 			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_TIMEOUT}, nil)
 		}, "put k v → timed out on n2; the write may or may not have been applied"},
@@ -246,6 +252,9 @@ func TestKVFailures(t *testing.T) {
 		{"unknown code", "get k", func(h *harness) {
 			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode(42)}, nil)
 		}, "get k → n2 answered 42"},
+		{"write, unknown code", "put k v", func(h *harness) {
+			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode(42)}, nil)
+		}, "put k v → n2 answered 42; the write may or may not have been applied"},
 		{"transport error", "delete k", func(h *harness) {
 			h.answer("n2", 0, nil, errors.New("connection reset"))
 		}, "delete k → n2: connection reset; the write may or may not have been applied"},
