@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -32,17 +33,13 @@ type chaosConvergence struct {
 // report with the run's artifacts.
 func chaosConverge(h *Harness) chaosConvergence {
 	h.t.Helper()
-	deadline := time.Now().Add(chaosConvergeWait)
-	for {
-		statuses, why := chaosSameApplied(h)
-		if statuses != nil {
-			return chaosCheckDigests(h.ids, statuses)
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("chaos: the nodes did not reach the same applied index within %s: %s", chaosConvergeWait, why)
-		}
-		time.Sleep(pollInterval)
-	}
+	var statuses map[string]*pb.NodeStatus
+	testkit.PollEvery(h.t, pollInterval, chaosConvergeWait, "chaos: every node at the same applied index", func() (bool, string) {
+		var why string
+		statuses, why = chaosSameApplied(h)
+		return statuses != nil, why
+	})
+	return chaosCheckDigests(h.ids, statuses)
 }
 
 // chaosSameApplied asks every node for its status and returns the

@@ -342,20 +342,13 @@ func (n *chaosNemesis) undo(f *chaosFault, id string) {
 // for the wrong reason.
 func (n *chaosNemesis) mustAdmin(id string, req *pb.AdminRequest) {
 	n.h.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	n.h.waitFor(fmt.Sprintf("chaos: %s to accept admin %s", id, req.GetCommand()), func() (bool, string) {
 		err := n.h.chaosAdmin(id, req)
-		if err == nil {
-			return
-		}
 		if errors.Is(err, errChaosUnsupported) {
 			n.h.t.Fatalf("chaos: %v: the node does not implement admin %s, which the chaos test needs", err, req.GetCommand())
 		}
-		if time.Now().After(deadline) {
-			n.h.t.Fatalf("chaos: %v (for %s)", err, waitTimeout)
-		}
-		time.Sleep(pollInterval)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 // errChaosUnsupported says a node answered "unknown admin command".

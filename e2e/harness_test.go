@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -319,20 +320,18 @@ func (h *Harness) KillNode(id string) {
 func (h *Harness) RestartNode(id string) *pb.NodeStatus {
 	h.t.Helper()
 	h.startNode(id, "restart")
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		st, err := h.Status(id)
-		if err == nil {
-			return st
+	var st *pb.NodeStatus
+	h.waitFor(id+" to answer after its restart", func() (bool, string) {
+		var err error
+		if st, err = h.Status(id); err == nil {
+			return true, ""
 		}
 		if h.procs[id].exited() {
 			h.t.Fatalf("%s exited during restart:\n%s", id, h.logTail(id, 10))
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s not answering %s after restart: %v", id, waitTimeout, err)
-		}
-		time.Sleep(pollInterval)
-	}
+		return false, err.Error()
+	})
+	return st
 }
 
 // stopAll stops every running node with SIGTERM (SIGKILL after stopGrace)
@@ -402,17 +401,7 @@ func (h *Harness) logTail(id string, n int) string {
 // with what was awaited and cond's last explanation.
 func (h *Harness) waitFor(what string, cond func() (ok bool, why string)) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %s waiting for %s: %s", waitTimeout, what, why)
-		}
-		time.Sleep(pollInterval)
-	}
+	testkit.PollEvery(h.t, pollInterval, waitTimeout, what, cond)
 }
 
 // resumeToFollow resumes the paused node old with easykv-ctl and waits
