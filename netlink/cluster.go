@@ -128,6 +128,24 @@ type ClusterConfig struct {
 	// that arrive together share reads and writes. nil: this client dials
 	// its own connection to each node.
 	Pool *ClientPool
+	// Dial, when set, opens the connections instead (Pool is then unused):
+	// for a caller that brings its own transport, such as the dashboard,
+	// or a test. Each connection it returns is the client's until the
+	// client finds it broken (Err) or is closed, and then closed by it.
+	Dial func(ctx context.Context, node NodeAddr) (KVConn, error)
+}
+
+// KVConn is one connection to a node as a ClusterClient uses it; *Client
+// satisfies it. Its dynamic type must be comparable (a pointer, say).
+type KVConn interface {
+	// KV sends one KV request and waits for its answer.
+	KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error)
+	// Status asks the node for its status.
+	Status(ctx context.Context) (*pb.NodeStatus, error)
+	// Err is why the connection broke; nil while it works.
+	Err() error
+	// Close closes it.
+	Close() error
 }
 
 // NodeAddr is one member of the cluster.
@@ -143,6 +161,9 @@ type Result struct {
 	NodeID   string // the node that answered
 	Index    int64  // log index the write was applied at, or the index a read waited for
 	Attempts int    // tries it took, 1 when the first node answered
+	// Asked are the ids of the nodes tried, one per attempt, in order; the
+	// last is the one that answered.
+	Asked []string
 }
 
 // ClusterClient runs puts, gets and deletes against a cluster: it finds the
@@ -163,16 +184,17 @@ type Result struct {
 // ErrUncertain, or ErrNoLeader if no attempt can have been applied, with
 // ErrRetryWindow as the cause. Reads are bounded by ctx only.
 type ClusterClient struct {
-	id             uint64           // session id, never 0
-	timeout        time.Duration    // Config.Timeout with its default
-	attemptTimeout time.Duration    // Config.AttemptTimeout with its default
-	identity       Identity         // presented in every handshake
-	pool           *ClientPool      // lends connections; nil: dial them
-	log            *slog.Logger     // never nil
-	nodes          []*nodeConn      // in Config.Nodes order
-	retryWindow    time.Duration    // WriteRetryWindow; a field for tests
-	retryEntries   int64            // WriteRetryEntries; a field for tests
-	now            func() time.Time // time.Now; tests run a fake clock
+	id             uint64                                                   // session id, never 0
+	timeout        time.Duration                                            // Config.Timeout with its default
+	attemptTimeout time.Duration                                            // Config.AttemptTimeout with its default
+	identity       Identity                                                 // presented in every handshake
+	pool           *ClientPool                                              // lends connections; nil: dial them
+	dial           func(ctx context.Context, node NodeAddr) (KVConn, error) // Config.Dial; nil: pool or Dial
+	log            *slog.Logger                                             // never nil
+	nodes          []*nodeConn                                              // in Config.Nodes order
+	retryWindow    time.Duration                                            // WriteRetryWindow; a field for tests
+	retryEntries   int64                                                    // WriteRetryEntries; a field for tests
+	now            func() time.Time                                         // time.Now; tests run a fake clock
 
 	writeSlot chan struct{} // holds a token while a write runs: a mutex that honours ctx
 	seq       uint64        // last write sequence allocated; guarded by writeSlot
@@ -186,7 +208,7 @@ type ClusterClient struct {
 type nodeConn struct {
 	NodeAddr                // who it is
 	mu       sync.Mutex     // guards c
-	c        *Client        // nil until dialled; replaced when its connection breaks
+	c        KVConn         // nil until dialled; replaced when its connection breaks
 	cc       *ClusterClient // owner, for identity and the closed flag
 }
 
@@ -202,6 +224,7 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 		attemptTimeout: cfg.AttemptTimeout,
 		identity:       cfg.Identity,
 		pool:           cfg.Pool,
+		dial:           cfg.Dial,
 		log:            cfg.Logger,
 		writeSlot:      make(chan struct{}, 1),
 		retryWindow:    WriteRetryWindow,
@@ -327,6 +350,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 	req.RequestId = fmt.Sprintf("%016x-%d", c.id, c.reqs.Add(1))
 	var (
 		attempts int
+		asked    []string         // the node of each attempt, for Result.Asked
 		maybe    bool             // an attempt of this write may have been applied
 		lastErr  error            // why the last attempt failed
 		backoff  time.Duration    // pause before the next attempt
@@ -361,6 +385,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 		attempts++
 		i := next
 		n := c.nodes[i]
+		asked = append(asked, n.ID)
 		resp, sent, err := n.attempt(ctx, req, entries)
 		// Only the first hop of a chain of hints skips the backoff, so
 		// two nodes naming each other cannot make a busy loop.
@@ -401,6 +426,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 				NodeID:   resp.GetNodeId(),
 				Index:    resp.GetIndex(),
 				Attempts: attempts,
+				Asked:    asked,
 			}
 			if res.NodeID == "" {
 				res.NodeID = n.ID
@@ -566,18 +592,14 @@ func (n *nodeConn) noAnswer(ctx, actx context.Context, err error) error {
 // conn returns the node's connection, dialling a new one when there is none
 // or it broke. The dial runs without the lock, so a slow node holds up
 // neither other callers nor Close.
-func (n *nodeConn) conn(ctx context.Context) (*Client, error) {
+func (n *nodeConn) conn(ctx context.Context) (KVConn, error) {
 	n.mu.Lock()
 	cl := n.c
 	n.mu.Unlock()
 	if cl != nil && cl.Err() == nil {
 		return cl, nil
 	}
-	dial := Dial
-	if n.cc.pool != nil {
-		dial = n.cc.pool.Dial
-	}
-	fresh, err := dial(ctx, n.Addr, n.cc.identity)
+	fresh, err := n.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -602,6 +624,22 @@ func (n *nodeConn) conn(ctx context.Context) (*Client, error) {
 		old.Close() // already broken; this only reaps its reader
 	}
 	return fresh, nil
+}
+
+// dial opens a connection to the node: by Config.Dial, the pool, or Dial.
+func (n *nodeConn) dial(ctx context.Context) (KVConn, error) {
+	if n.cc.dial != nil {
+		return n.cc.dial(ctx, n.NodeAddr)
+	}
+	dial := Dial
+	if n.cc.pool != nil {
+		dial = n.cc.pool.Dial
+	}
+	cl, err := dial(ctx, n.Addr, n.cc.identity)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return cl, nil
 }
 
 // describe is a refusal's code and message, for errors.

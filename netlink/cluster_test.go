@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,7 +232,7 @@ func TestClusterFollowsRedirect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (Result{NodeID: "n3", Index: 1, Attempts: 2}); res != want {
+			if want := (Result{NodeID: "n3", Index: 1, Attempts: 2, Asked: []string{"n1", "n3"}}); !reflect.DeepEqual(res, want) {
 				t.Errorf("Put = %+v, want %+v", res, want)
 			}
 			if c.Leader() != "n3" {
@@ -242,7 +243,7 @@ func TestClusterFollowsRedirect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (Result{Value: "v", Found: true, NodeID: "n3", Index: 2, Attempts: 1}); res != want {
+			if want := (Result{Value: "v", Found: true, NodeID: "n3", Index: 2, Attempts: 1, Asked: []string{"n3"}}); !reflect.DeepEqual(res, want) {
 				t.Errorf("Get = %+v, want %+v", res, want)
 			}
 			if log.count("n1") != 1 || log.count("n2") != 0 || log.count("n3") != 2 {
