@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -29,13 +30,13 @@ type segmentStorage struct {
 	// recent are the last entries made stable, consecutive and ending at
 	// last; empty when none were since the start, or a truncation reached
 	// before them.
-	recent []Entry
+	recent []raft.Entry
 
 	// Owned by the persister goroutine:
 	batch []segmentlog.Entry // scratch for the entries of one append
 }
 
-var _ Storage = (*segmentStorage)(nil)
+var _ raft.Storage = (*segmentStorage)(nil)
 
 // newSegmentStorage shows log, as it is now, to a core.
 func newSegmentStorage(log *segmentlog.Log) *segmentStorage {
@@ -47,7 +48,7 @@ func (s *segmentStorage) LastIndex() uint64  { return s.last }
 
 // cached returns the entries [lo, hi) from recent; false when recent does
 // not hold all of them.
-func (s *segmentStorage) cached(lo, hi uint64) ([]Entry, bool) {
+func (s *segmentStorage) cached(lo, hi uint64) ([]raft.Entry, bool) {
 	if len(s.recent) == 0 || lo < s.recent[0].Index || lo >= hi {
 		return nil, false
 	}
@@ -66,39 +67,39 @@ func (s *segmentStorage) Term(i uint64) (uint64, error) {
 		return es[0].Term, nil
 	}
 	if i > s.last {
-		return 0, fmt.Errorf("%w: term of %d, last index %d", ErrUnavailable, i, s.last)
+		return 0, fmt.Errorf("%w: term of %d, last index %d", raft.ErrUnavailable, i, s.last)
 	}
 	t, err := s.log.Term(i)
 	if errors.Is(err, segmentlog.ErrOutOfRange) {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return 0, fmt.Errorf("%w: %w", raft.ErrUnavailable, err)
 	}
 	return t, err
 }
 
-func (s *segmentStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
+func (s *segmentStorage) Entries(lo, hi, maxBytes uint64) ([]raft.Entry, error) {
 	if es, ok := s.cached(lo, hi); ok {
-		return limitSize(es, maxBytes, true), nil
+		return raft.LimitSize(es, maxBytes, true), nil
 	}
 	if hi > s.last+1 {
-		return nil, fmt.Errorf("%w: entries [%d, %d), last index %d", ErrUnavailable, lo, hi, s.last)
+		return nil, fmt.Errorf("%w: entries [%d, %d), last index %d", raft.ErrUnavailable, lo, hi, s.last)
 	}
 	es, err := s.log.Entries(lo, hi, maxBytes)
 	if errors.Is(err, segmentlog.ErrOutOfRange) {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", raft.ErrUnavailable, err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	// The segment log counts payload bytes only; the core also counts a
 	// fixed overhead per entry, so that a run of empty no-ops stays bounded.
-	out := make([]Entry, 0, len(es))
+	out := make([]raft.Entry, 0, len(es))
 	var size uint64
 	for _, e := range es {
-		size += uint64(len(e.Data)) + EntryOverhead
+		size += uint64(len(e.Data)) + raft.EntryOverhead
 		if len(out) > 0 && size > maxBytes {
 			break
 		}
-		out = append(out, Entry{Term: e.Term, Index: e.Index, Type: EntryType(e.Type), Data: e.Data})
+		out = append(out, raft.Entry{Term: e.Term, Index: e.Index, Type: raft.EntryType(e.Type), Data: e.Data})
 	}
 	return out, nil
 }
@@ -106,7 +107,7 @@ func (s *segmentStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 // write makes entries durable, first cutting off any conflicting suffix
 // they replace (Ready contract, step 1). It runs on the persister
 // goroutine; the core sees the entries once stable is called with them.
-func (s *segmentStorage) write(entries []Entry) error {
+func (s *segmentStorage) write(entries []raft.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -142,7 +143,7 @@ func (s *segmentStorage) forget(first uint64) {
 // stable shows the core entries that write has made durable, from
 // entries[0].Index on: they replace what the core saw there, and the
 // newest stay in recent. It runs on the Run goroutine.
-func (s *segmentStorage) stable(entries []Entry) {
+func (s *segmentStorage) stable(entries []raft.Entry) {
 	if len(entries) == 0 {
 		return
 	}
@@ -164,7 +165,7 @@ func (s *segmentStorage) stable(entries []Entry) {
 		// Start a new array with the newest recentEntries: slices handed
 		// out of the old one stay valid, and the cost is amortized.
 		keep := s.recent[max(0, len(s.recent)-recentEntries):]
-		s.recent = append(make([]Entry, 0, 2*recentEntries+len(entries)), keep...)
+		s.recent = append(make([]raft.Entry, 0, 2*recentEntries+len(entries)), keep...)
 	}
 	s.recent = append(s.recent, entries...)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -97,7 +98,7 @@ type NodeConfig struct {
 type Node struct {
 	cfg  NodeConfig
 	tick time.Duration // duration of one core tick
-	core *Raft         // owned by the Run goroutine
+	core *raft.Raft    // owned by the Run goroutine
 	// storage is the core's Storage, which persists Ready.Entries; owned
 	// by the Run goroutine.
 	storage *segmentStorage
@@ -105,16 +106,16 @@ type Node struct {
 	snaps   snapshotter // snapshots of kv; owned by the Run goroutine
 	logger  *slog.Logger
 
-	recvc  chan Message      // peer messages for the loop
+	recvc  chan raft.Message // peer messages for the loop
 	kvc    chan *kvCall      // client requests for the loop
 	adminc chan adminRequest // pause/resume for the loop
 
 	clients clientState // pending client requests; owned by the Run goroutine
-	role    Role        // the role as of the last event handled; owned by the Run goroutine
+	role    raft.Role   // the role as of the last event handled; owned by the Run goroutine
 	// durable is the term and vote last made durable, queuedHard the
 	// ones last handed to the persister (Commit is not kept in either);
 	// owned by the Run goroutine.
-	durable, queuedHard HardState
+	durable, queuedHard raft.HardState
 	// persister writes what Readys hand out; started and stopped by Run.
 	persister *persister
 	stall     diskStall    // the SLOW_DISK fault, read by the persister
@@ -133,14 +134,14 @@ type Node struct {
 
 // snapshot is the node's state as of the loop's last publication.
 type snapshot struct {
-	status   Status    // core status
-	paused   bool      // admin pause in effect
-	lastTick time.Time // when the core last ticked, to interpolate timers
+	status   raft.Status // core status
+	paused   bool        // admin pause in effect
+	lastTick time.Time   // when the core last ticked, to interpolate timers
 	// tail describes the last entries of the log, oldest first, on first
 	// use: the loop publishes far more often than anyone looks.
 	tail func() []*pb.LogEntry
 	// terms are the terms of the last logTermsLen entries.
-	terms []TermRun
+	terms []raft.TermRun
 	// digest is the state machine's digest at status.Applied.
 	digest string
 }
@@ -158,7 +159,7 @@ var ErrStorage = errors.New("storage failed")
 // NewNode restores the hard state and builds the core over the durable log.
 func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Heartbeat <= 0 || cfg.ElectionTimeout <= cfg.Heartbeat {
-		return nil, fmt.Errorf("%w: election timeout %s must be above heartbeat %s", ErrInvalidConfig, cfg.ElectionTimeout, cfg.Heartbeat)
+		return nil, fmt.Errorf("%w: election timeout %s must be above heartbeat %s", raft.ErrInvalidConfig, cfg.ElectionTimeout, cfg.Heartbeat)
 	}
 	hs, err := cfg.Storage.Load()
 	if err != nil {
@@ -181,13 +182,13 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	storage := newSegmentStorage(cfg.Log)
-	core, err := New(Config{
+	core, err := raft.New(raft.Config{
 		ID:             cfg.ID,
 		Peers:          peers,
 		ElectionTicks:  int(cfg.ElectionTimeout / tick),
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		HardState:      HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
+		HardState:      raft.HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
 		Applied:        kv.AppliedIndex(),
 		Storage:        storage,
 		PreVote:        true,
@@ -209,12 +210,12 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		kv:         kv,
 		snaps:      newSnapshotter(cfg.Snapshots, cfg.SnapshotEvery, kv.AppliedIndex()),
 		logger:     logger.With("node", cfg.ID),
-		recvc:      make(chan Message, recvQueue),
+		recvc:      make(chan raft.Message, recvQueue),
 		kvc:        make(chan *kvCall, kvQueue),
 		adminc:     make(chan adminRequest),
 		clients:    newClientState(),
-		durable:    HardState{Term: hs.Term, Vote: hs.Vote},
-		queuedHard: HardState{Term: hs.Term, Vote: hs.Vote},
+		durable:    raft.HardState{Term: hs.Term, Vote: hs.Vote},
+		queuedHard: raft.HardState{Term: hs.Term, Vote: hs.Vote},
 		subs:       map[chan *pb.WatchEvent]bool{},
 		traffic:    newTrafficTable(others),
 		lateSent:   &sharedTraffic{t: newTrafficTable(others)},
@@ -326,7 +327,7 @@ func (n *Node) written(w written) error {
 	}
 	// The core's view of the log changes only with a report it takes: a
 	// stale one's entries are being replaced by a write still queued,
-	// which reports them in its turn (doc.go, step 1).
+	// which reports them in its turn (raft/doc.go, step 1).
 	if len(w.entries) > 0 {
 		if n.core.StableTo(w.mark) {
 			n.storage.stable(w.entries)
@@ -335,12 +336,12 @@ func (n *Node) written(w written) error {
 		}
 	}
 	if w.savedHard {
-		n.durable = HardState{Term: w.hardState.Term, Vote: w.hardState.Vote}
+		n.durable = raft.HardState{Term: w.hardState.Term, Vote: w.hardState.Vote}
 	}
 	return nil
 }
 
-func (n *Node) step(m Message, paused bool) {
+func (n *Node) step(m raft.Message, paused bool) {
 	if paused {
 		return
 	}
@@ -354,15 +355,15 @@ func (n *Node) step(m Message, paused bool) {
 // hand the entries, the hard state and the other messages to the
 // persister, then apply committed entries and answer clients. A paused
 // node still persists and applies but sends nothing.
-func (n *Node) handleReady(rd Ready, paused bool) {
+func (n *Node) handleReady(rd raft.Ready, paused bool) {
 	// The leader's MsgApps go at once, so that the followers write the
-	// entries while the leader does (doc.go, step 2).
-	var late []Message
+	// entries while the leader does (raft/doc.go, step 2).
+	var late []raft.Message
 	n.wire.reset()
 	for _, m := range rd.Messages {
 		switch {
 		case paused:
-		case earlyMessage(m, n.durable.Term):
+		case raft.MayLeaveEarly(m, n.durable.Term):
 			n.traffic.count(true, &m)
 			n.cfg.Transport.Send(m.To, toWire(m, &n.wire))
 		default:
@@ -376,9 +377,9 @@ func (n *Node) handleReady(rd Ready, paused bool) {
 	hs := rd.HardState
 	saveHard := !hs.IsEmpty() && (hs.Term != n.queuedHard.Term || hs.Vote != n.queuedHard.Vote)
 	if saveHard {
-		n.queuedHard = HardState{Term: hs.Term, Vote: hs.Vote}
+		n.queuedHard = raft.HardState{Term: hs.Term, Vote: hs.Vote}
 	}
-	n.persister.add(writeJob{entries: rd.Entries, mark: rd.Mark, hardState: hs, saveHard: saveHard, msgs: late})
+	n.persister.add(raft.WriteJob{Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: saveHard, Msgs: late})
 	for _, e := range rd.CommittedEntries {
 		n.apply(e)
 	}
@@ -392,10 +393,10 @@ func (n *Node) handleReady(rd Ready, paused bool) {
 	for _, ev := range rd.Events {
 		n.logEvent(ev)
 		n.publish(n.eventToWire(ev))
-		if ev.Kind != EventRoleChanged {
+		if ev.Kind != raft.EventRoleChanged {
 			continue
 		}
-		if n.role == RoleLeader && ev.Role != RoleLeader {
+		if n.role == raft.RoleLeader && ev.Role != raft.RoleLeader {
 			// Writes proposed as leader may still commit under the next
 			// leader, or may be overwritten: the client must retry with
 			// the same sequence number, which applies it at most once.
@@ -407,20 +408,13 @@ func (n *Node) handleReady(rd Ready, paused bool) {
 	}
 }
 
-// earlyMessage reports whether m may leave before the Ready that holds it
-// is persisted, when durableTerm is the term on disk: a leader's MsgApp
-// (doc.go, step 2).
-func earlyMessage(m Message, durableTerm uint64) bool {
-	return m.Type == MsgApp && m.Term <= durableTerm
-}
-
-func (n *Node) logEvent(ev Event) {
+func (n *Node) logEvent(ev raft.Event) {
 	switch ev.Kind {
-	case EventRoleChanged:
+	case raft.EventRoleChanged:
 		n.logger.Info("role changed", "role", ev.Role.String(), "term", ev.Term)
-	case EventTermChanged:
+	case raft.EventTermChanged:
 		n.logger.Info("term changed", "term", ev.Term)
-	case EventLeaderChanged:
+	case raft.EventLeaderChanged:
 		n.logger.Info("leader changed", "leader", ev.Leader, "term", ev.Term)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 )
 
 // kvCall is one client request travelling to the Raft loop and back.
@@ -113,7 +114,7 @@ func (n *Node) handleKV(call *kvCall, paused bool) {
 
 // refuse fills resp for a request the core would not take.
 func (n *Node) refuse(resp *pb.KvResponse, err error) {
-	if errors.Is(err, ErrNotLeader) {
+	if errors.Is(err, raft.ErrNotLeader) {
 		n.notLeader(resp)
 		return
 	}
@@ -140,9 +141,9 @@ func (n *Node) readLocal(resp *pb.KvResponse, key string) {
 
 // apply hands one committed entry to the state machine and answers the
 // client waiting for it, if it is on this node.
-func (n *Node) apply(e Entry) {
+func (n *Node) apply(e raft.Entry) {
 	data := e.Data
-	if e.Type == EntryNoop {
+	if e.Type == raft.EntryNoop {
 		data = nil
 	}
 	res := n.kv.Apply(e.Index, data)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 )
 
 // Status reports the node's state, with the election timer interpolated to
@@ -45,7 +46,7 @@ func (n *Node) Status() *pb.NodeStatus {
 		partitioned, isolated, delay := n.cfg.Faults.State()
 		out.Partitioned, out.IsolatedFrom, out.DelayMs = partitioned, isolated, delay.Milliseconds()
 	}
-	if st.Role != RoleLeader {
+	if st.Role != raft.RoleLeader {
 		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tick
 		if !s.paused {
 			left -= now.Sub(s.lastTick)
@@ -66,12 +67,12 @@ func (n *Node) Status() *pb.NodeStatus {
 
 // tailToWire describes log entries for people watching: a no-op, or the
 // command in short form.
-func tailToWire(entries []Entry) []*pb.LogEntry {
+func tailToWire(entries []raft.Entry) []*pb.LogEntry {
 	out := make([]*pb.LogEntry, len(entries))
 	for i, e := range entries {
 		w := &pb.LogEntry{Term: int64(e.Term), Index: int64(e.Index), Type: pb.EntryType(e.Type)}
 		switch cmd, err := kvmap.DecodeCommand(e.Data); {
-		case e.Type == EntryNoop:
+		case e.Type == raft.EntryNoop:
 			w.Command = "(no-op)"
 		case err != nil:
 			w.Command = "(undecodable)"
@@ -83,7 +84,7 @@ func tailToWire(entries []Entry) []*pb.LogEntry {
 	return out
 }
 
-func (n *Node) eventToWire(ev Event) *pb.WatchEvent {
+func (n *Node) eventToWire(ev raft.Event) *pb.WatchEvent {
 	w := &pb.WatchEvent{
 		NodeId:   n.cfg.ID,
 		UnixMs:   time.Now().UnixMilli(),
@@ -95,29 +96,29 @@ func (n *Node) eventToWire(ev Event) *pb.WatchEvent {
 		PreVote:  ev.PreVote,
 	}
 	switch ev.Kind {
-	case EventRoleChanged:
+	case raft.EventRoleChanged:
 		w.Kind = pb.WatchEvent_ROLE_CHANGED
-	case EventTermChanged:
+	case raft.EventTermChanged:
 		w.Kind = pb.WatchEvent_TERM_CHANGED
-	case EventVoteRequested:
+	case raft.EventVoteRequested:
 		w.Kind = pb.WatchEvent_VOTE_REQUESTED
-	case EventVoteGranted:
+	case raft.EventVoteGranted:
 		w.Kind = pb.WatchEvent_VOTE_GRANTED
-	case EventVoteDenied:
+	case raft.EventVoteDenied:
 		w.Kind = pb.WatchEvent_VOTE_DENIED
-	case EventLeaderChanged:
+	case raft.EventLeaderChanged:
 		w.Kind = pb.WatchEvent_LEADER_CHANGED
 	}
 	return w
 }
 
-func roleToWire(r Role) pb.Role {
+func roleToWire(r raft.Role) pb.Role {
 	switch r {
-	case RolePreCandidate:
+	case raft.RolePreCandidate:
 		return pb.Role_ROLE_PRE_CANDIDATE
-	case RoleCandidate:
+	case raft.RoleCandidate:
 		return pb.Role_ROLE_CANDIDATE
-	case RoleLeader:
+	case raft.RoleLeader:
 		return pb.Role_ROLE_LEADER
 	default:
 		return pb.Role_ROLE_FOLLOWER

@@ -11,6 +11,7 @@ import (
 
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -225,14 +226,14 @@ func TestFromWireRefusesNonsense(t *testing.T) {
 
 // TestWireRoundTrip checks that every message type survives the envelope.
 func TestWireRoundTrip(t *testing.T) {
-	msgs := []Message{
-		{Type: MsgPreVote, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2},
-		{Type: MsgVote, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2},
-		{Type: MsgPreVoteResp, From: "n2", To: "n1", Term: 3, Reject: true, Reason: "lease"},
-		{Type: MsgVoteResp, From: "n2", To: "n1", Term: 3},
-		{Type: MsgApp, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2, Commit: 5,
-			Entries: []Entry{{Term: 3, Index: 8, Type: EntryNoop}, {Term: 3, Index: 9, Data: []byte("x")}}},
-		{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 6, Reject: true, ConflictTerm: 2, ConflictIndex: 4},
+	msgs := []raft.Message{
+		{Type: raft.MsgPreVote, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2},
+		{Type: raft.MsgVote, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2},
+		{Type: raft.MsgPreVoteResp, From: "n2", To: "n1", Term: 3, Reject: true, Reason: "lease"},
+		{Type: raft.MsgVoteResp, From: "n2", To: "n1", Term: 3},
+		{Type: raft.MsgApp, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2, Commit: 5,
+			Entries: []raft.Entry{{Term: 3, Index: 8, Type: raft.EntryNoop}, {Term: 3, Index: 9, Data: []byte("x")}}},
+		{Type: raft.MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 6, Reject: true, ConflictTerm: 2, ConflictIndex: 4},
 	}
 	for _, m := range msgs {
 		got, err := fromWire(toWire(m, nil))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -21,8 +22,8 @@ type persister struct {
 	stall     *diskStall      // the SLOW_DISK fault: each sync waits this long first
 
 	mu      sync.Mutex
-	queue   writeQueue // writes not started; guarded by mu
-	writing bool       // a write is running; guarded by mu
+	queue   raft.WriteQueue // writes not started; guarded by mu
+	writing bool            // a write is running; guarded by mu
 
 	wake chan struct{} // holds a token when the queue may have work
 	// done carries completed writes, in order, to the loop.
@@ -34,11 +35,11 @@ type persister struct {
 
 // written is a completed write, or the error that ended the persister.
 type written struct {
-	entries   []Entry   // now durable
-	mark      LogMark   // names the last of entries
-	hardState HardState // now durable, when savedHard
-	savedHard bool      // hardState was saved
-	err       error     // the write failed: nothing more is written
+	entries   []raft.Entry   // now durable
+	mark      raft.LogMark   // names the last of entries
+	hardState raft.HardState // now durable, when savedHard
+	savedHard bool           // hardState was saved
+	err       error          // the write failed: nothing more is written
 }
 
 // newPersister returns a persister over storage and hard whose queue
@@ -50,7 +51,7 @@ func newPersister(storage *segmentStorage, hard HardStateStore, transport Transp
 		transport: transport,
 		sent:      sent,
 		stall:     stall,
-		queue:     writeQueue{last: storage.LastIndex()},
+		queue:     raft.NewWriteQueue(storage.LastIndex()),
 		wake:      make(chan struct{}, 1),
 		done:      make(chan written, 64),
 		stop:      make(chan struct{}),
@@ -61,14 +62,14 @@ func newPersister(storage *segmentStorage, hard HardStateStore, transport Transp
 // add queues the writes of one Ready and the messages that must wait for
 // them. With nothing to write and nothing being written, the messages
 // leave at once: everything handed out before is durable.
-func (p *persister) add(rd writeJob) {
+func (p *persister) add(rd raft.WriteJob) {
 	p.mu.Lock()
-	if len(rd.entries) == 0 && !rd.saveHard && !p.writing && p.queue.empty() {
+	if len(rd.Entries) == 0 && !rd.SaveHard && !p.writing && p.queue.Empty() {
 		p.mu.Unlock()
-		p.send(rd.msgs)
+		p.send(rd.Msgs)
 		return
 	}
-	p.queue.add(rd)
+	p.queue.Add(rd)
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -92,7 +93,7 @@ func (p *persister) run() {
 			default:
 			}
 			p.mu.Lock()
-			j, ok := p.queue.take()
+			j, ok := p.queue.Take()
 			p.writing = ok
 			p.mu.Unlock()
 			if !ok {
@@ -100,7 +101,7 @@ func (p *persister) run() {
 			}
 			w := p.write(j)
 			if w.err == nil {
-				p.send(j.msgs)
+				p.send(j.Msgs)
 				p.mu.Lock()
 				p.writing = false
 				p.mu.Unlock()
@@ -122,24 +123,24 @@ func (p *persister) run() {
 // write carries out one job: entries, then hard state, each durable
 // before it returns. Under the SLOW_DISK fault each of the two waits
 // first.
-func (p *persister) write(j writeJob) written {
-	w := written{entries: j.entries, mark: j.mark, hardState: j.hardState, savedHard: j.saveHard}
-	if len(j.entries) > 0 {
+func (p *persister) write(j raft.WriteJob) written {
+	w := written{entries: j.Entries, mark: j.Mark, hardState: j.HardState, savedHard: j.SaveHard}
+	if len(j.Entries) > 0 {
 		if err := p.stall.wait(p.stop); err != nil {
 			w.err = err
 			return w
 		}
-		if err := p.storage.write(j.entries); err != nil {
+		if err := p.storage.write(j.Entries); err != nil {
 			w.err = fmt.Errorf("persist log entries: %w", err)
 			return w
 		}
 	}
-	if j.saveHard {
+	if j.SaveHard {
 		if err := p.stall.wait(p.stop); err != nil {
 			w.err = err
 			return w
 		}
-		hs := segmentlog.HardState{Term: j.hardState.Term, Vote: j.hardState.Vote, Commit: j.hardState.Commit}
+		hs := segmentlog.HardState{Term: j.HardState.Term, Vote: j.HardState.Vote, Commit: j.HardState.Commit}
 		if err := p.hard.Save(hs); err != nil {
 			w.err = fmt.Errorf("persist hard state: %w", err)
 		}
@@ -148,7 +149,7 @@ func (p *persister) write(j writeJob) written {
 }
 
 // send hands msgs to the transport, counting them.
-func (p *persister) send(msgs []Message) {
+func (p *persister) send(msgs []raft.Message) {
 	p.sent.countSent(msgs)
 	for _, m := range msgs {
 		p.transport.Send(m.To, toWire(m, nil))

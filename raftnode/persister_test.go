@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -83,13 +84,13 @@ func nextWritten(t *testing.T, p *persister) written {
 // runs are merged into the next.
 func TestPersisterOrder(t *testing.T) {
 	p, store, storage := newTestPersister(t)
-	vote := Message{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}
-	p.add(writeJob{hardState: HardState{Term: 2, Vote: "n2"}, saveHard: true, msgs: []Message{vote}})
+	vote := raft.Message{Type: raft.MsgVoteResp, From: "n1", To: "n2", Term: 2}
+	p.add(raft.WriteJob{HardState: raft.HardState{Term: 2, Vote: "n2"}, SaveHard: true, Msgs: []raft.Message{vote}})
 	// The save is held; later Readys' messages and entries queue behind
 	// it.
 	waitWriting(t, p)
-	p.add(writeJob{entries: []Entry{{Index: 1, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
-	p.add(writeJob{entries: []Entry{{Index: 2, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 2}}})
+	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 1, Term: 2}}, Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
+	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 2, Term: 2}}, Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 2}}})
 	store.gate <- struct{}{}
 	w := nextWritten(t, p)
 	if w.err != nil || !w.savedHard || w.hardState.Vote != "n2" || len(w.entries) != 0 {
@@ -117,7 +118,7 @@ func TestPersisterOrder(t *testing.T) {
 		t.Fatalf("last index %d after the write is taken in", storage.LastIndex())
 	}
 	// Idle: a Ready with only messages sends them at once.
-	p.add(writeJob{msgs: []Message{vote}})
+	p.add(raft.WriteJob{Msgs: []raft.Message{vote}})
 	if ops := store.log.snapshot(); len(ops) != 5 {
 		t.Fatalf("an idle persister held a message: %q", ops)
 	}
@@ -129,9 +130,9 @@ func TestPersisterOrder(t *testing.T) {
 func TestPersisterFails(t *testing.T) {
 	p, store, _ := newTestPersister(t)
 	store.saveErr = errors.New("disk on fire")
-	p.add(writeJob{hardState: HardState{Term: 2}, saveHard: true, msgs: []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 2}}})
+	p.add(raft.WriteJob{HardState: raft.HardState{Term: 2}, SaveHard: true, Msgs: []raft.Message{{Type: raft.MsgVoteResp, From: "n1", To: "n2", Term: 2}}})
 	waitWriting(t, p)
-	p.add(writeJob{entries: []Entry{{Index: 1, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
+	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 1, Term: 2}}, Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
 	store.gate <- struct{}{}
 	if w := nextWritten(t, p); !errors.Is(w.err, store.saveErr) {
 		t.Fatalf("failed write reported %v", w.err)
@@ -143,7 +144,7 @@ func TestPersisterFails(t *testing.T) {
 	}
 	// Nothing leaves directly either: the failed write may have been
 	// what a message depends on.
-	p.add(writeJob{msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2}}})
+	p.add(raft.WriteJob{Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2}}})
 	if ops := store.log.snapshot(); len(ops) != 0 {
 		t.Fatalf("after a failed write: %q", ops)
 	}
@@ -153,9 +154,9 @@ func TestPersisterFails(t *testing.T) {
 // drops what is queued behind it, unsent.
 func TestPersisterCloseDropsQueued(t *testing.T) {
 	p, store, _ := newTestPersister(t)
-	p.add(writeJob{hardState: HardState{Term: 2}, saveHard: true, msgs: nil})
+	p.add(raft.WriteJob{HardState: raft.HardState{Term: 2}, SaveHard: true, Msgs: nil})
 	waitWriting(t, p)
-	p.add(writeJob{hardState: HardState{Term: 3}, saveHard: true, msgs: []Message{{Type: MsgVoteResp, From: "n1", To: "n2", Term: 3}}})
+	p.add(raft.WriteJob{HardState: raft.HardState{Term: 3}, SaveHard: true, Msgs: []raft.Message{{Type: raft.MsgVoteResp, From: "n1", To: "n2", Term: 3}}})
 	closed := make(chan struct{})
 	go func() {
 		p.close()
@@ -185,7 +186,7 @@ func TestPersisterDiskStall(t *testing.T) {
 	if err := p.stall.set(MaxDiskStall); err != nil {
 		t.Fatal(err)
 	}
-	p.add(writeJob{entries: []Entry{{Index: 1, Term: 2}}, msgs: []Message{{Type: MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
+	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 1, Term: 2}}, Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 1}}})
 	waitWriting(t, p)
 	select {
 	case w := <-p.done:
@@ -211,7 +212,7 @@ func TestPersisterDiskStall(t *testing.T) {
 	if err := p.stall.set(MaxDiskStall); err != nil {
 		t.Fatal(err)
 	}
-	p.add(writeJob{entries: []Entry{{Index: 2, Term: 2}}})
+	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 2, Term: 2}}})
 	waitWriting(t, p)
 	p.close()
 	if storage.log.LastIndex() != 1 {

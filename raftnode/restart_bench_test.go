@@ -14,6 +14,7 @@ import (
 
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -55,7 +56,7 @@ func writeFixture(b *testing.B, dir, id string, n uint64) {
 	}
 	batch := make([]segmentlog.Entry, 0, 1000)
 	for i := uint64(1); i <= n; i++ {
-		batch = append(batch, segmentlog.Entry{Term: 1, Index: i, Type: uint8(EntryNormal), Data: fixtureCommand(i).Encode()})
+		batch = append(batch, segmentlog.Entry{Term: 1, Index: i, Type: uint8(raft.EntryNormal), Data: fixtureCommand(i).Encode()})
 		if len(batch) == cap(batch) || i == n {
 			if err := wal.Append(batch); err != nil {
 				b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 )
 
 // trafficWindow is how often, at most, a node publishes a MESSAGES event:
@@ -50,28 +51,28 @@ var slotWire = [numTrafficSlots]struct {
 }
 
 // slotOf returns m's slot, or numTrafficSlots for a type no peer sends.
-func slotOf(m *Message) trafficSlot {
+func slotOf(m *raft.Message) trafficSlot {
 	switch m.Type {
-	case MsgApp:
+	case raft.MsgApp:
 		if len(m.Entries) > 0 {
 			return slotAppend
 		}
 		return slotHeartbeat
-	case MsgAppResp:
+	case raft.MsgAppResp:
 		if m.Reject {
 			return slotAppendReject
 		}
 		return slotAppendOK
-	case MsgVote:
+	case raft.MsgVote:
 		return slotVote
-	case MsgPreVote:
+	case raft.MsgPreVote:
 		return slotPreVote
-	case MsgVoteResp:
+	case raft.MsgVoteResp:
 		if m.Reject {
 			return slotVoteDenied
 		}
 		return slotVoteGranted
-	case MsgPreVoteResp:
+	case raft.MsgPreVoteResp:
 		if m.Reject {
 			return slotPreVoteDenied
 		}
@@ -122,7 +123,7 @@ func (t *trafficTable) line(sent bool, peer int, s trafficSlot) *trafficLine {
 
 // count adds m, sent to m.To or received from m.From. Messages to or from
 // a node that is not a member are not counted: there is no line for them.
-func (t *trafficTable) count(sent bool, m *Message) {
+func (t *trafficTable) count(sent bool, m *raft.Message) {
 	peer := m.From
 	if sent {
 		peer = m.To
@@ -200,7 +201,7 @@ type sharedTraffic struct {
 }
 
 // countSent counts msgs as sent, under one lock.
-func (s *sharedTraffic) countSent(msgs []Message) {
+func (s *sharedTraffic) countSent(msgs []raft.Message) {
 	if len(msgs) == 0 {
 		return
 	}

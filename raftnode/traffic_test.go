@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
 
@@ -107,21 +108,21 @@ func (s trafficSum) String() string {
 }
 
 func TestTrafficTable(t *testing.T) {
-	ents := []Entry{{Term: 2, Index: 5}, {Term: 2, Index: 6}}
+	ents := []raft.Entry{{Term: 2, Index: 5}, {Term: 2, Index: 6}}
 	tests := []struct {
 		name string
 		sent bool
-		msgs []Message
+		msgs []raft.Message
 		want []*pb.Traffic
 	}{
 		{
 			name: "appends add up entries, heartbeats apart",
 			sent: true,
-			msgs: []Message{
-				{Type: MsgApp, From: "n1", To: "n2", Term: 2, Index: 4, LogTerm: 1, Entries: ents},
-				{Type: MsgApp, From: "n1", To: "n2", Term: 3, Index: 6, LogTerm: 2, Entries: ents[:1]},
-				{Type: MsgApp, From: "n1", To: "n3", Term: 3},
-				{Type: MsgApp, From: "n1", To: "n3", Term: 3},
+			msgs: []raft.Message{
+				{Type: raft.MsgApp, From: "n1", To: "n2", Term: 2, Index: 4, LogTerm: 1, Entries: ents},
+				{Type: raft.MsgApp, From: "n1", To: "n2", Term: 3, Index: 6, LogTerm: 2, Entries: ents[:1]},
+				{Type: raft.MsgApp, From: "n1", To: "n3", Term: 3},
+				{Type: raft.MsgApp, From: "n1", To: "n3", Term: 3},
 			},
 			want: []*pb.Traffic{
 				{Kind: pb.Traffic_APPEND, From: "n1", To: "n2", Sent: true, Count: 2, Entries: 3, Term: 3},
@@ -130,11 +131,11 @@ func TestTrafficTable(t *testing.T) {
 		},
 		{
 			name: "answers keep the highest match",
-			msgs: []Message{
-				{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 9},
-				{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 12},
-				{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 10},
-				{Type: MsgAppResp, From: "n3", To: "n1", Term: 2, Index: 40, Reject: true},
+			msgs: []raft.Message{
+				{Type: raft.MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 9},
+				{Type: raft.MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 12},
+				{Type: raft.MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 10},
+				{Type: raft.MsgAppResp, From: "n3", To: "n1", Term: 2, Index: 40, Reject: true},
 			},
 			want: []*pb.Traffic{
 				{Kind: pb.Traffic_APPEND_OK, From: "n2", To: "n1", Count: 3, Match: 12, Term: 2},
@@ -143,13 +144,13 @@ func TestTrafficTable(t *testing.T) {
 		},
 		{
 			name: "votes and pre-votes apart",
-			msgs: []Message{
-				{Type: MsgPreVote, From: "n2", To: "n1", Term: 5},
-				{Type: MsgVote, From: "n2", To: "n1", Term: 5},
-				{Type: MsgPreVoteResp, From: "n3", To: "n1", Term: 5},
-				{Type: MsgPreVoteResp, From: "n2", To: "n1", Term: 4, Reject: true},
-				{Type: MsgVoteResp, From: "n3", To: "n1", Term: 5},
-				{Type: MsgVoteResp, From: "n3", To: "n1", Term: 6, Reject: true},
+			msgs: []raft.Message{
+				{Type: raft.MsgPreVote, From: "n2", To: "n1", Term: 5},
+				{Type: raft.MsgVote, From: "n2", To: "n1", Term: 5},
+				{Type: raft.MsgPreVoteResp, From: "n3", To: "n1", Term: 5},
+				{Type: raft.MsgPreVoteResp, From: "n2", To: "n1", Term: 4, Reject: true},
+				{Type: raft.MsgVoteResp, From: "n3", To: "n1", Term: 5},
+				{Type: raft.MsgVoteResp, From: "n3", To: "n1", Term: 6, Reject: true},
 			},
 			want: []*pb.Traffic{
 				{Kind: pb.Traffic_VOTE, From: "n2", To: "n1", Count: 1, Term: 5},
@@ -162,9 +163,9 @@ func TestTrafficTable(t *testing.T) {
 		},
 		{
 			name: "strangers and unknown types are not counted",
-			msgs: []Message{
-				{Type: MsgApp, From: "n9", To: "n1", Term: 2},
-				{Type: MsgType(99), From: "n2", To: "n1", Term: 2},
+			msgs: []raft.Message{
+				{Type: raft.MsgApp, From: "n9", To: "n1", Term: 2},
+				{Type: raft.MsgType(99), From: "n2", To: "n1", Term: 2},
 			},
 		},
 	}
@@ -196,11 +197,11 @@ func TestTrafficTableMerge(t *testing.T) {
 	peers := []string{"n2", "n3"}
 	loop := newTrafficTable(peers)
 	shared := &sharedTraffic{t: newTrafficTable(peers)}
-	loop.count(true, &Message{Type: MsgApp, From: "n1", To: "n2", Term: 1, Entries: []Entry{{Term: 1, Index: 1}}})
-	loop.count(false, &Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 1, Index: 1})
-	shared.countSent([]Message{
-		{Type: MsgApp, From: "n1", To: "n2", Term: 2, Index: 1, LogTerm: 1, Entries: []Entry{{Term: 2, Index: 2}, {Term: 2, Index: 3}}},
-		{Type: MsgAppResp, From: "n1", To: "n3", Term: 2, Index: 7},
+	loop.count(true, &raft.Message{Type: raft.MsgApp, From: "n1", To: "n2", Term: 1, Entries: []raft.Entry{{Term: 1, Index: 1}}})
+	loop.count(false, &raft.Message{Type: raft.MsgAppResp, From: "n2", To: "n1", Term: 1, Index: 1})
+	shared.countSent([]raft.Message{
+		{Type: raft.MsgApp, From: "n1", To: "n2", Term: 2, Index: 1, LogTerm: 1, Entries: []raft.Entry{{Term: 2, Index: 2}, {Term: 2, Index: 3}}},
+		{Type: raft.MsgAppResp, From: "n1", To: "n3", Term: 2, Index: 7},
 	})
 	shared.moveTo(&loop)
 	want := []string{
@@ -229,7 +230,7 @@ func TestTrafficTableMerge(t *testing.T) {
 // TestTrafficCountAllocatesNothing: counting is on the hot path.
 func TestTrafficCountAllocatesNothing(t *testing.T) {
 	tab := newTrafficTable([]string{"n2", "n3", "n4", "n5"})
-	m := Message{Type: MsgApp, From: "n1", To: "n4", Term: 3, Entries: make([]Entry, 4)}
+	m := raft.Message{Type: raft.MsgApp, From: "n1", To: "n4", Term: 3, Entries: make([]raft.Entry, 4)}
 	if allocs := testing.AllocsPerRun(1000, func() { tab.count(true, &m) }); allocs != 0 {
 		t.Errorf("count allocates %.1f times a message", allocs)
 	}
@@ -437,9 +438,9 @@ func TestNodePublishesTraffic(t *testing.T) {
 // BenchmarkTrafficCount: the cost counting adds to each message.
 func BenchmarkTrafficCount(b *testing.B) {
 	tab := newTrafficTable([]string{"n2", "n3", "n4", "n5", "n6", "n7"})
-	msgs := []Message{
-		{Type: MsgApp, From: "n1", To: "n6", Term: 3, Entries: make([]Entry, 8)},
-		{Type: MsgAppResp, From: "n4", To: "n1", Term: 3, Index: 90},
+	msgs := []raft.Message{
+		{Type: raft.MsgApp, From: "n1", To: "n6", Term: 3, Entries: make([]raft.Entry, 8)},
+		{Type: raft.MsgAppResp, From: "n4", To: "n1", Term: 3, Index: 90},
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/raftnode/raft"
 )
 
 // errBadWire is wrapped by errors for peer frames that cannot be a Raft
@@ -28,7 +29,7 @@ func (c *entryEncoder) reset() {
 
 // encode returns es on the wire, reusing what it encoded before and
 // allocating the rest in one block.
-func (c *entryEncoder) encode(es []Entry) []*pb.LogEntry {
+func (c *entryEncoder) encode(es []raft.Entry) []*pb.LogEntry {
 	out := make([]*pb.LogEntry, len(es))
 	misses := 0
 	for i, e := range es {
@@ -54,7 +55,7 @@ func (c *entryEncoder) encode(es []Entry) []*pb.LogEntry {
 }
 
 // get returns e encoded before, or nil.
-func (c *entryEncoder) get(e Entry) *pb.LogEntry {
+func (c *entryEncoder) get(e raft.Entry) *pb.LogEntry {
 	if e.Index < c.first || e.Index-c.first >= uint64(len(c.ents)) {
 		return nil
 	}
@@ -83,12 +84,12 @@ func (c *entryEncoder) put(w *pb.LogEntry) {
 
 // toWire encodes a core message in the original easy-kv envelope; enc
 // (nil for none) shares the encoding of entries between messages.
-func toWire(m Message, enc *entryEncoder) *pb.RaftKvMessage {
+func toWire(m raft.Message, enc *entryEncoder) *pb.RaftKvMessage {
 	w := &pb.RaftKvMessage{NodeId: m.From, To: m.To}
 	switch m.Type {
-	case MsgPreVote, MsgVote:
+	case raft.MsgPreVote, raft.MsgVote:
 		w.Type = pb.RaftKvMessage_VOTE_REQUEST
-		if m.Type == MsgPreVote {
+		if m.Type == raft.MsgPreVote {
 			w.Type = pb.RaftKvMessage_PRE_VOTE_REQUEST
 		}
 		w.VoteRequest = &pb.VoteRequest{
@@ -97,13 +98,13 @@ func toWire(m Message, enc *entryEncoder) *pb.RaftKvMessage {
 			LastLogIndex: int64(m.Index),
 			LastLogTerm:  int64(m.LogTerm),
 		}
-	case MsgPreVoteResp, MsgVoteResp:
+	case raft.MsgPreVoteResp, raft.MsgVoteResp:
 		w.Type = pb.RaftKvMessage_VOTE_RESPONSE
-		if m.Type == MsgPreVoteResp {
+		if m.Type == raft.MsgPreVoteResp {
 			w.Type = pb.RaftKvMessage_PRE_VOTE_RESPONSE
 		}
 		w.VoteResponse = &pb.VoteResponse{Term: int64(m.Term), VoteGranted: !m.Reject, Reason: m.Reason}
-	case MsgApp:
+	case raft.MsgApp:
 		w.Type = pb.RaftKvMessage_APPEND_ENTRIES_REQUEST
 		req := &pb.AppendEntriesRequest{
 			Term:         int64(m.Term),
@@ -120,7 +121,7 @@ func toWire(m Message, enc *entryEncoder) *pb.RaftKvMessage {
 			req.Entries = enc.encode(m.Entries)
 		}
 		w.AppendEntriesRequest = req
-	case MsgAppResp:
+	case raft.MsgAppResp:
 		w.Type = pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE
 		w.AppendEntriesResponse = &pb.AppendEntriesResponse{
 			Term:          int64(m.Term),
@@ -136,67 +137,67 @@ func toWire(m Message, enc *entryEncoder) *pb.RaftKvMessage {
 
 // fromWire decodes a peer frame into a core message, refusing anything that
 // no correct peer sends. The core checks membership and recipient itself.
-func fromWire(w *pb.RaftKvMessage) (Message, error) {
-	m := Message{From: w.GetNodeId(), To: w.GetTo()}
+func fromWire(w *pb.RaftKvMessage) (raft.Message, error) {
+	m := raft.Message{From: w.GetNodeId(), To: w.GetTo()}
 	var nums []int64
 	switch w.GetType() {
 	case pb.RaftKvMessage_VOTE_REQUEST, pb.RaftKvMessage_PRE_VOTE_REQUEST:
 		req := w.GetVoteRequest()
 		if req == nil {
-			return Message{}, fmt.Errorf("%w: %s without vote_request", errBadWire, w.GetType())
+			return raft.Message{}, fmt.Errorf("%w: %s without vote_request", errBadWire, w.GetType())
 		}
 		if req.GetCandidateId() != m.From {
-			return Message{}, fmt.Errorf("%w: candidate %q sent by %q", errBadWire, req.GetCandidateId(), m.From)
+			return raft.Message{}, fmt.Errorf("%w: candidate %q sent by %q", errBadWire, req.GetCandidateId(), m.From)
 		}
-		m.Type = MsgVote
+		m.Type = raft.MsgVote
 		if w.GetType() == pb.RaftKvMessage_PRE_VOTE_REQUEST {
-			m.Type = MsgPreVote
+			m.Type = raft.MsgPreVote
 		}
 		nums = []int64{req.GetTerm(), req.GetLastLogIndex(), req.GetLastLogTerm()}
 		m.Term, m.Index, m.LogTerm = uint64(req.GetTerm()), uint64(req.GetLastLogIndex()), uint64(req.GetLastLogTerm())
 	case pb.RaftKvMessage_VOTE_RESPONSE, pb.RaftKvMessage_PRE_VOTE_RESPONSE:
 		resp := w.GetVoteResponse()
 		if resp == nil {
-			return Message{}, fmt.Errorf("%w: %s without vote_response", errBadWire, w.GetType())
+			return raft.Message{}, fmt.Errorf("%w: %s without vote_response", errBadWire, w.GetType())
 		}
-		m.Type = MsgVoteResp
+		m.Type = raft.MsgVoteResp
 		if w.GetType() == pb.RaftKvMessage_PRE_VOTE_RESPONSE {
-			m.Type = MsgPreVoteResp
+			m.Type = raft.MsgPreVoteResp
 		}
 		nums = []int64{resp.GetTerm()}
 		m.Term, m.Reject, m.Reason = uint64(resp.GetTerm()), !resp.GetVoteGranted(), resp.GetReason()
 	case pb.RaftKvMessage_APPEND_ENTRIES_REQUEST:
 		req := w.GetAppendEntriesRequest()
 		if req == nil {
-			return Message{}, fmt.Errorf("%w: %s without append_entries_request", errBadWire, w.GetType())
+			return raft.Message{}, fmt.Errorf("%w: %s without append_entries_request", errBadWire, w.GetType())
 		}
 		if req.GetLeaderId() != m.From {
-			return Message{}, fmt.Errorf("%w: leader %q sent by %q", errBadWire, req.GetLeaderId(), m.From)
+			return raft.Message{}, fmt.Errorf("%w: leader %q sent by %q", errBadWire, req.GetLeaderId(), m.From)
 		}
-		m.Type = MsgApp
+		m.Type = raft.MsgApp
 		nums = []int64{req.GetTerm(), req.GetPrevLogIndex(), req.GetPrevLogTerm(), req.GetLeaderCommit()}
 		m.Term, m.Index, m.LogTerm, m.Commit = uint64(req.GetTerm()), uint64(req.GetPrevLogIndex()), uint64(req.GetPrevLogTerm()), uint64(req.GetLeaderCommit())
 		m.ReadCtx = req.GetReadCtx()
 		for _, e := range req.GetEntries() {
 			nums = append(nums, e.GetTerm(), e.GetIndex())
-			m.Entries = append(m.Entries, Entry{Term: uint64(e.GetTerm()), Index: uint64(e.GetIndex()), Type: EntryType(e.GetType()), Data: e.GetData()})
+			m.Entries = append(m.Entries, raft.Entry{Term: uint64(e.GetTerm()), Index: uint64(e.GetIndex()), Type: raft.EntryType(e.GetType()), Data: e.GetData()})
 		}
 	case pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE:
 		resp := w.GetAppendEntriesResponse()
 		if resp == nil {
-			return Message{}, fmt.Errorf("%w: %s without append_entries_response", errBadWire, w.GetType())
+			return raft.Message{}, fmt.Errorf("%w: %s without append_entries_response", errBadWire, w.GetType())
 		}
-		m.Type = MsgAppResp
+		m.Type = raft.MsgAppResp
 		nums = []int64{resp.GetTerm(), resp.GetMatchIndex(), resp.GetConflictTerm(), resp.GetConflictIndex()}
 		m.Term, m.Index, m.Reject = uint64(resp.GetTerm()), uint64(resp.GetMatchIndex()), !resp.GetSuccess()
 		m.ConflictTerm, m.ConflictIndex = uint64(resp.GetConflictTerm()), uint64(resp.GetConflictIndex())
 		m.ReadCtx = resp.GetReadCtx()
 	default:
-		return Message{}, fmt.Errorf("%w: type %s is not a raft message", errBadWire, w.GetType())
+		return raft.Message{}, fmt.Errorf("%w: type %s is not a raft message", errBadWire, w.GetType())
 	}
 	for _, n := range nums {
 		if n < 0 {
-			return Message{}, fmt.Errorf("%w: negative term or index %d in %s", errBadWire, n, w.GetType())
+			return raft.Message{}, fmt.Errorf("%w: negative term or index %d in %s", errBadWire, n, w.GetType())
 		}
 	}
 	return m, nil

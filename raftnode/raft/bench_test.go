@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import (
 	"fmt"
@@ -40,7 +40,7 @@ func (s *windowStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 		return nil, fmt.Errorf("entries [%d, %d) of [%d, %d]: %w", lo, hi, s.first, s.LastIndex(), ErrUnavailable)
 	}
 	es := s.entries[lo-s.first : hi-s.first : hi-s.first]
-	return limitSize(es, maxBytes, true), nil
+	return LimitSize(es, maxBytes, true), nil
 }
 
 // Append adds es, which must follow the last entry, and forgets old ones.

@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import (
 	"flag"
@@ -7,7 +7,7 @@ import (
 )
 
 // diskSeeds is how many histories TestDiskFaults runs; `make test` runs
-// the default, `go test ./raftnode -run TestDiskFaults -disk.seeds 5000`
+// the default, `go test ./raftnode/raft -run TestDiskFaults -disk.seeds 5000`
 // many more.
 var diskSeeds = flag.Int("disk.seeds", 300, "histories TestDiskFaults runs")
 

@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import "slices"
 
@@ -184,13 +184,13 @@ func (l *raftLog) slice(lo, hi, maxBytes uint64) ([]Entry, bool) {
 	off := l.unstable[0].Index
 	u := l.unstable[split-off : hi-off : hi-off]
 	if len(out) == 0 {
-		return limitSize(u, maxBytes, true), true
+		return LimitSize(u, maxBytes, true), true
 	}
 	var used uint64
 	for _, e := range out {
 		used += entrySize(e)
 	}
-	u = limitSize(u, maxBytes-min(maxBytes, used), false)
+	u = LimitSize(u, maxBytes-min(maxBytes, used), false)
 	return append(slices.Clip(out), u...), true
 }
 

@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 // progressState is how a leader sends entries to one follower.
 type progressState uint8

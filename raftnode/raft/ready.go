@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import "slices"
 
@@ -158,4 +158,13 @@ func (r *Raft) StableTo(m LogMark) bool {
 	}
 	r.ownDurable = r.ownDurable || r.role == RoleLeader
 	return true
+}
+
+// earlyMessage reports whether m, handed out in a Ready, may be sent before
+// that Ready's writes are durable, when durableTerm is the term already
+// durable: only a leader's MsgApp of at most that term may (doc.go, the
+// Ready contract, step 2). Everything else waits for the write. The runtime
+// and the simulator both decide with it.
+func MayLeaveEarly(m Message, durableTerm uint64) bool {
+	return m.Type == MsgApp && m.Term <= durableTerm
 }

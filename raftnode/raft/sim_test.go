@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import (
 	"fmt"
@@ -120,7 +120,7 @@ type simNode struct {
 	reads   []ReadState // ReadStates handed out, in order
 	dropped []uint64    // DroppedReads handed out, in order
 	// writes are the writes of Readys handed out and not yet completed.
-	writes writeQueue
+	writes WriteQueue
 	// queuedHard is the term and vote of the last hard state queued.
 	queuedHard HardState
 	// commitChecked is the commit index up to which the core's commits
@@ -213,7 +213,7 @@ func (s *sim) start(id string) {
 	}
 	n.r = r
 	n.commitChecked = r.commit
-	n.writes = writeQueue{last: n.storage.LastIndex()}
+	n.writes = NewWriteQueue(n.storage.LastIndex())
 	n.queuedHard = n.stored
 	n.stalledUntil = 0
 }
@@ -379,7 +379,7 @@ func (s *sim) deliver() {
 func (s *sim) writing() []string {
 	var ids []string
 	for _, id := range s.ids {
-		if n := s.nodes[id]; n.r != nil && !n.writes.empty() && !s.stalled(id) {
+		if n := s.nodes[id]; n.r != nil && !n.writes.Empty() && !s.stalled(id) {
 			ids = append(ids, id)
 		}
 	}
@@ -430,7 +430,7 @@ func (s *sim) drain(id string) {
 		s.checkReady(id, rd)
 		var late []Message
 		for _, m := range rd.Messages {
-			if earlyMessage(m, n.stored.Term) {
+			if MayLeaveEarly(m, n.stored.Term) {
 				s.send(m)
 			} else {
 				late = append(late, m)
@@ -441,7 +441,7 @@ func (s *sim) drain(id string) {
 		}
 		// The simulated disk keeps every hard state, commit index included.
 		hs := rd.HardState
-		n.writes.add(writeJob{entries: rd.Entries, mark: rd.Mark, hardState: hs, saveHard: !hs.IsEmpty(), msgs: late})
+		n.writes.Add(WriteJob{Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: !hs.IsEmpty(), Msgs: late})
 		if !hs.IsEmpty() {
 			n.queuedHard = hs
 		}
@@ -466,7 +466,7 @@ func (s *sim) drain(id string) {
 		if s.stalled(id) || s.slowRate > 0 && s.rng.Float64() < s.slowRate {
 			continue
 		}
-		if !n.writes.empty() && !s.completeWrites(id) {
+		if !n.writes.Empty() && !s.completeWrites(id) {
 			return
 		}
 	}
@@ -506,23 +506,23 @@ func (s *sim) diskCrash(id string) bool {
 // when the node crashed on the way.
 func (s *sim) completeWrite(id string) bool {
 	n := s.nodes[id]
-	j, _ := n.writes.take()
-	s.note("t%d %s completes a write of %d entries", s.now, id, len(j.entries))
-	if !s.persistEntries(id, j.entries) {
+	j, _ := n.writes.Take()
+	s.note("t%d %s completes a write of %d entries", s.now, id, len(j.Entries))
+	if !s.persistEntries(id, j.Entries) {
 		return false
 	}
-	if j.saveHard {
-		s.persistHard(id, j.hardState)
+	if j.SaveHard {
+		s.persistHard(id, j.HardState)
 		if s.diskCrash(id) {
 			return false
 		}
 	}
-	s.checkSent(id, j.msgs)
-	for _, m := range j.msgs {
+	s.checkSent(id, j.Msgs)
+	for _, m := range j.Msgs {
 		s.send(m)
 	}
-	if len(j.entries) > 0 {
-		n.r.StableTo(j.mark)
+	if len(j.Entries) > 0 {
+		n.r.StableTo(j.Mark)
 	}
 	s.checkCommitted(id)
 	s.checkCommitDurable(id)
@@ -734,7 +734,7 @@ func (s *sim) apply(id string, ents []Entry) {
 // checkStatus checks id's state against the run's history.
 func (s *sim) checkStatus(id string) {
 	n := s.nodes[id]
-	if n.r == nil || !n.writes.empty() {
+	if n.r == nil || !n.writes.Empty() {
 		return
 	}
 	st := n.r.Status()

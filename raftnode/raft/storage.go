@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import (
 	"errors"
@@ -47,7 +47,7 @@ func entrySize(e Entry) uint64 {
 
 // limitSize returns the longest prefix of es that fits in maxBytes, but at
 // least one entry when atLeastOne.
-func limitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
+func LimitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
 	var size uint64
 	for i, e := range es {
 		size += entrySize(e)
@@ -100,7 +100,7 @@ func (s *MemoryStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 	// Clipped, so that a caller appending to the result cannot write into
 	// the storage.
 	es := s.entries[lo-1 : hi-1 : hi-1]
-	return limitSize(es, maxBytes, true), nil
+	return LimitSize(es, maxBytes, true), nil
 }
 
 // Append writes es, which must be consecutive with terms that never go

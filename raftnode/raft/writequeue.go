@@ -1,72 +1,79 @@
-package raftnode
+package raft
 
-// writeJob is the persisting of one or more Readys, in order: cut off the
-// log from entries[0].Index if it reaches that far, append entries, save
+// WriteJob is the persisting of one or more Readys, in order: cut off the
+// log from Entries[0].Index if it reaches that far, append Entries, save
 // the hard state, make all of it durable, then send the messages that
-// waited for it (doc.go, steps 1 and 2).
-type writeJob struct {
-	entries   []Entry   // to append, replacing the log from entries[0].Index on
-	mark      LogMark   // names the last of entries, for StableTo
-	hardState HardState // to save, when saveHard
-	saveHard  bool      // the term or vote changed
-	msgs      []Message // to send once everything above is durable
+// waited for it (doc.go, the Ready contract, steps 1 and 2). Once its
+// entries are durable, the caller reports Mark to StableTo.
+type WriteJob struct {
+	Entries   []Entry   // to append, replacing the log from Entries[0].Index on
+	Mark      LogMark   // names the last of Entries, for StableTo
+	HardState HardState // to save, when SaveHard
+	SaveHard  bool      // the term or vote changed
+	Msgs      []Message // to send once everything above is durable
 }
 
-// writeQueue holds the writes of Readys that were handed out and not yet
-// started, in order. Consecutive Readys merge into one job, so that one
-// fsync makes all of them durable (group commit), but never across a
+// WriteQueue holds the writes of Readys that were handed out and not yet
+// started, in order: the runtime's persister and the simulator's disk both
+// write from one. Consecutive Readys merge into one job, so that one fsync
+// makes all of them durable (group commit), but never across a
 // truncation: a message of an earlier Ready may acknowledge entries that
 // the truncation removes, and must leave while they are still durable (a
 // leader of the earlier term could count it). It is not safe for
 // concurrent use.
-type writeQueue struct {
-	jobs []writeJob // not started, oldest first
+type WriteQueue struct {
+	jobs []WriteJob // not started, oldest first
 	// last is the index of the last entry queued, or durable before that:
 	// entries that start at or before it replace some.
 	last uint64
 }
 
-// add queues the writes of one Ready, given as a job: its entries and
-// their mark, its hard state when saveHard, and the messages that must
-// wait for them.
-func (q *writeQueue) add(rd writeJob) {
-	if len(rd.entries) == 0 && !rd.saveHard && len(rd.msgs) == 0 {
+// NewWriteQueue returns an empty queue over a log whose last durable
+// index is last.
+func NewWriteQueue(last uint64) WriteQueue { return WriteQueue{last: last} }
+
+// Add queues the writes of one Ready, given as a job: its entries and
+// their mark, its hard state when SaveHard, and the messages that must
+// wait for them (the ones MayLeaveEarly does not let go at once). A job
+// with nothing in it is not queued.
+func (q *WriteQueue) Add(rd WriteJob) {
+	if len(rd.Entries) == 0 && !rd.SaveHard && len(rd.Msgs) == 0 {
 		return
 	}
-	truncates := len(rd.entries) > 0 && rd.entries[0].Index <= q.last
+	truncates := len(rd.Entries) > 0 && rd.Entries[0].Index <= q.last
 	if len(q.jobs) == 0 || truncates {
-		q.jobs = append(q.jobs, writeJob{})
+		q.jobs = append(q.jobs, WriteJob{})
 	}
 	j := &q.jobs[len(q.jobs)-1]
-	// rd.entries is the caller's (or the core's, clipped): appending to
+	// rd.Entries is the caller's (or the core's, clipped): appending to
 	// it copies, and later appends go to the job's own array.
-	j.entries = append(j.entries, rd.entries...)
-	if rd.saveHard {
-		j.hardState, j.saveHard = rd.hardState, true
+	j.Entries = append(j.Entries, rd.Entries...)
+	if rd.SaveHard {
+		j.HardState, j.SaveHard = rd.HardState, true
 	}
-	j.msgs = append(j.msgs, rd.msgs...)
-	if n := len(rd.entries); n > 0 {
-		q.last = rd.entries[n-1].Index
-		j.mark = rd.mark // a merged job never spans a truncation, so one epoch
+	j.Msgs = append(j.Msgs, rd.Msgs...)
+	if n := len(rd.Entries); n > 0 {
+		q.last = rd.Entries[n-1].Index
+		j.Mark = rd.Mark // a merged job never spans a truncation, so one epoch
 	}
 }
 
-// take removes and returns the oldest job; false when there is none.
-func (q *writeQueue) take() (writeJob, bool) {
+// Take removes and returns the oldest job; false when there is none.
+func (q *WriteQueue) Take() (WriteJob, bool) {
 	if len(q.jobs) == 0 {
-		return writeJob{}, false
+		return WriteJob{}, false
 	}
 	j := q.jobs[0]
-	q.jobs[0] = writeJob{}
+	q.jobs[0] = WriteJob{}
 	q.jobs = q.jobs[1:]
 	return j, true
 }
 
-// empty reports whether no job waits.
-func (q *writeQueue) empty() bool { return len(q.jobs) == 0 }
+// Empty reports whether no job waits.
+func (q *WriteQueue) Empty() bool { return len(q.jobs) == 0 }
 
-// clear drops every job, unwritten, when the node stops or crashes.
-func (q *writeQueue) clear() {
+// clear drops every job, unwritten, when the node crashes (the simulator).
+func (q *WriteQueue) clear() {
 	clear(q.jobs)
 	q.jobs = q.jobs[:0]
 }

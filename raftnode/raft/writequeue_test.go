@@ -1,4 +1,4 @@
-package raftnode
+package raft
 
 import (
 	"slices"
@@ -63,21 +63,21 @@ func TestWriteQueue(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q := writeQueue{last: tc.last}
+			q := WriteQueue{last: tc.last}
 			for _, rd := range tc.readys {
-				q.add(writeJob{entries: rd.entries, hardState: rd.hs, saveHard: rd.saveHard, msgs: rd.msgs})
+				q.Add(WriteJob{Entries: rd.entries, HardState: rd.hs, SaveHard: rd.saveHard, Msgs: rd.msgs})
 			}
 			var got []job
 			for {
-				j, ok := q.take()
+				j, ok := q.Take()
 				if !ok {
 					break
 				}
-				g := job{hs: j.hardState, saveHard: j.saveHard}
-				for _, e := range j.entries {
+				g := job{hs: j.HardState, saveHard: j.SaveHard}
+				for _, e := range j.Entries {
 					g.entries = append(g.entries, e.Index)
 				}
-				for _, m := range j.msgs {
+				for _, m := range j.Msgs {
 					g.msgs = append(g.msgs, m.To)
 				}
 				got = append(got, g)
@@ -87,7 +87,7 @@ func TestWriteQueue(t *testing.T) {
 			}) {
 				t.Errorf("jobs %+v, want %+v", got, tc.want)
 			}
-			if !q.empty() {
+			if !q.Empty() {
 				t.Error("not empty after taking every job")
 			}
 		})
@@ -101,22 +101,22 @@ func TestWriteQueueKeepsEntries(t *testing.T) {
 	for i := range arr {
 		arr[i] = Entry{Index: uint64(i + 1), Term: 1}
 	}
-	var q writeQueue
-	q.add(writeJob{entries: arr[:2]})
-	q.add(writeJob{entries: arr[2:3]})
+	var q WriteQueue
+	q.Add(WriteJob{Entries: arr[:2]})
+	q.Add(WriteJob{Entries: arr[2:3]})
 	spare := arr[:4]
 	spare[3] = Entry{Index: 99}
-	q.add(writeJob{entries: []Entry{{Index: 4, Term: 1}}})
+	q.Add(WriteJob{Entries: []Entry{{Index: 4, Term: 1}}})
 	if spare[3].Index != 99 {
 		t.Fatalf("the queue wrote into a handed-out array: %+v", spare[3])
 	}
-	j, _ := q.take()
-	if len(j.entries) != 4 || j.entries[3].Index != 4 {
-		t.Fatalf("job entries %+v", j.entries)
+	j, _ := q.Take()
+	if len(j.Entries) != 4 || j.Entries[3].Index != 4 {
+		t.Fatalf("job entries %+v", j.Entries)
 	}
-	q.add(writeJob{entries: []Entry{{Index: 5, Term: 1}}})
+	q.Add(WriteJob{Entries: []Entry{{Index: 5, Term: 1}}})
 	q.clear()
-	if !q.empty() {
+	if !q.Empty() {
 		t.Fatal("not empty after clear")
 	}
 }
