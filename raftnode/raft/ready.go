@@ -160,7 +160,7 @@ func (r *Raft) StableTo(m LogMark) bool {
 	return true
 }
 
-// earlyMessage reports whether m, handed out in a Ready, may be sent before
+// MayLeaveEarly reports whether m, handed out in a Ready, may be sent before
 // that Ready's writes are durable, when durableTerm is the term already
 // durable: only a leader's MsgApp of at most that term may (doc.go, the
 // Ready contract, step 2). Everything else waits for the write. The runtime

@@ -19,7 +19,7 @@ const (
 // links, drop, delay and reorder messages, crash and restart nodes. It
 // mirrors the runtime: a node sends the MsgApps of a Ready whose term is
 // already durable, queues the Ready's writes and its other messages
-// (writeQueue, as the runtime's persister), applies the committed entries
+// (WriteQueue, as the runtime's persister), applies the committed entries
 // and advances. The disk is an actor too: a write completes in the
 // runtime's steps — cut off a conflicting suffix and append the entries
 // (fsync), save the hard state — then the messages that waited for it are

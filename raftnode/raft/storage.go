@@ -45,8 +45,10 @@ func entrySize(e Entry) uint64 {
 	return uint64(len(e.Data)) + EntryOverhead
 }
 
-// limitSize returns the longest prefix of es that fits in maxBytes, but at
-// least one entry when atLeastOne.
+// LimitSize returns the longest prefix of es that fits in maxBytes, but at
+// least one entry when atLeastOne. A Storage bounds what Entries returns
+// with it, as MemoryStorage does, so that every Storage counts bytes the
+// way the core does (EntryOverhead per entry).
 func LimitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
 	var size uint64
 	for i, e := range es {
