@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/easykv/easykv/netlink"
 )
 
 // MaxDiskStall bounds the SLOW_DISK fault: a stall is a slow disk, not a
-// dead one.
-const MaxDiskStall = time.Minute
+// dead one. Clients check the same bound before they ask.
+const MaxDiskStall = netlink.MaxDiskStall
 
 // errStopped ends a write that was waiting out a disk stall when the node
 // stopped; nothing of it was written.
