@@ -263,6 +263,19 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 // ClientID is the session id the client's writes carry.
 func (c *ClusterClient) ClientID() uint64 { return c.id }
 
+// HintLeader makes node id the one the next call tries first, as if a node
+// had named it leader; an id not in the cluster is ignored. For a caller
+// that learns who leads by other means, such as the dashboard's status
+// stream.
+func (c *ClusterClient) HintLeader(id string) {
+	for i, n := range c.nodes {
+		if n.ID == id {
+			c.leader.Store(int32(i))
+			return
+		}
+	}
+}
+
 // Leader is the id of the last known leader, "" when none is known.
 func (c *ClusterClient) Leader() string {
 	if i := c.leader.Load(); i != noLeader {
@@ -397,18 +410,18 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 				return Result{}, giveUp(err, maybe, attempts-1, lastErr)
 			}
 			if errors.Is(err, ErrFrameTooLarge) {
-				return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %w", ErrRejected, n.ID, err))
+				return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %w", ErrRejected, n.ID, &AttemptError{Node: n.ID, Err: err}))
 			}
 			if errors.Is(err, ErrRefused) {
 				// One misconfigured node must not block a healthy
 				// majority: give up only when every node refused us.
 				refused[i] = true
 				if len(refused) == len(c.nodes) {
-					return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by every node, last %s: %w", ErrRejected, n.ID, err))
+					return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by every node, last %s: %w", ErrRejected, n.ID, &AttemptError{Node: n.ID, Err: err}))
 				}
 			}
 			maybe = maybe || sent
-			lastErr = fmt.Errorf("%s: %w", n.ID, err)
+			lastErr = fmt.Errorf("%s: %w", n.ID, &AttemptError{Node: n.ID, Err: err})
 			c.leader.CompareAndSwap(int32(i), noLeader)
 			next = c.after(i)
 			c.log.Debug("kv attempt failed", "op", req.GetOpType().String(), "request_id", req.GetRequestId(), "node", n.ID, "attempt", attempts, "err", err)
@@ -433,11 +446,11 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 			}
 			return res, nil
 		case outcome == Rejected:
-			return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %s", ErrRejected, n.ID, describe(resp)))
+			return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by %s: %w", ErrRejected, n.ID, &AttemptError{Node: n.ID, Resp: resp}))
 		case outcome == Unknown:
 			// A code from a newer node that this client does not know:
 			// stop, and do not claim a write was not applied.
-			return Result{}, c.rejected(isWrite, fmt.Errorf("%w by %s: unknown code %s", ErrRejected, n.ID, describe(resp)))
+			return Result{}, c.rejected(isWrite, fmt.Errorf("%w by %s: unknown code %w", ErrRejected, n.ID, &AttemptError{Node: n.ID, Resp: resp}))
 		case code == pb.ErrorCode_NOT_LEADER:
 			// Refused before it was proposed (see ErrNoLeader): this
 			// attempt applied nothing.
@@ -454,7 +467,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 			c.leader.CompareAndSwap(int32(i), noLeader)
 		}
 		next = c.after(i)
-		lastErr = fmt.Errorf("%s: %s", n.ID, describe(resp))
+		lastErr = fmt.Errorf("%s: %w", n.ID, &AttemptError{Node: n.ID, Resp: resp})
 		c.log.Debug("kv attempt refused", "op", req.GetOpType().String(), "request_id", req.GetRequestId(), "node", n.ID, "attempt", attempts, "code", code.String(), "leader_hint", resp.GetLeaderId())
 	}
 }
@@ -641,6 +654,27 @@ func (n *nodeConn) dial(ctx context.Context) (KVConn, error) {
 	}
 	return cl, nil
 }
+
+// AttemptError is how one attempt at one node failed: the node's refusal,
+// or the error that kept its answer from arriving. The errors of
+// ClusterClient calls wrap the last one (find it with errors.As), so a
+// caller can word the failure itself; its text is the code and message, or
+// the error, without the node.
+type AttemptError struct {
+	Node string         // the node tried
+	Resp *pb.KvResponse // its refusal; nil when Err is set
+	Err  error          // the transport failure or timeout; nil when Resp is set
+}
+
+func (e *AttemptError) Error() string {
+	if e.Resp != nil {
+		return describe(e.Resp)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap is Err, so errors.Is still finds the transport's errors.
+func (e *AttemptError) Unwrap() error { return e.Err }
 
 // describe is a refusal's code and message, for errors.
 func describe(resp *pb.KvResponse) string {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -78,5 +79,60 @@ func TestClusterClientDialsThroughConfigDial(t *testing.T) {
 		if !fc.closed {
 			t.Errorf("%s not closed by Close", id)
 		}
+	}
+}
+
+// TestClusterClientHintLeaderAndAttemptError: HintLeader picks the node
+// tried first, and a failed call's error wraps the last attempt's
+// AttemptError, with the node and its answer, beside the kind of failure.
+func TestClusterClientHintLeaderAndAttemptError(t *testing.T) {
+	answer := func(code pb.ErrorCode) func(*pb.KvRequest) *pb.KvResponse {
+		return func(*pb.KvRequest) *pb.KvResponse { return &pb.KvResponse{Code: code, Message: "why"} }
+	}
+	conns := map[string]*fakeKVConn{
+		"n1": {id: "n1", answer: answer(pb.ErrorCode_OK)},
+		"n2": {id: "n2", answer: answer(pb.ErrorCode_BAD_REQUEST)},
+	}
+	c, err := NewClusterClient(ClusterConfig{
+		Nodes: []NodeAddr{{ID: "n1", Addr: "a1"}, {ID: "n2", Addr: "a2"}},
+		Dial: func(_ context.Context, n NodeAddr) (KVConn, error) {
+			return conns[n.ID], nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.HintLeader("n9") // not a member: ignored
+	c.HintLeader("n2")
+	_, err = c.Get(t.Context(), "k", false)
+	var ae *AttemptError
+	if !errors.Is(err, ErrRejected) || !errors.As(err, &ae) {
+		t.Fatalf("Get = %v, want ErrRejected wrapping an AttemptError", err)
+	}
+	if ae.Node != "n2" || ae.Resp.GetCode() != pb.ErrorCode_BAD_REQUEST || ae.Error() != "BAD_REQUEST: why" {
+		t.Errorf("AttemptError = %+v (%q), want n2's BAD_REQUEST", ae, ae.Error())
+	}
+	if want := "request rejected by n2: BAD_REQUEST: why"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+
+	// A transport failure is kept as Err, and still matched through it.
+	lost := errors.New("connection reset")
+	conns["n2"].answer = nil
+	c2, err := NewClusterClient(ClusterConfig{
+		Nodes:   []NodeAddr{{ID: "n2", Addr: "a2"}},
+		Timeout: 50 * time.Millisecond,
+		Dial: func(context.Context, NodeAddr) (KVConn, error) {
+			return nil, lost
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	_, err = c2.Put(t.Context(), "k", "v")
+	if !errors.Is(err, ErrNoLeader) || !errors.Is(err, lost) || !errors.As(err, &ae) || ae.Node != "n2" || ae.Resp != nil {
+		t.Errorf("Put = %v, want ErrNoLeader wrapping n2's AttemptError with the dial error", err)
 	}
 }

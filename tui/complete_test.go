@@ -98,7 +98,7 @@ func TestTabOnlyCompletesTheEndOfTheLine(t *testing.T) {
 
 func TestKeysSeenInResultsComplete(t *testing.T) {
 	h := kvHarness(t)
-	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "v"}, nil)
+	h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "v", Found: true}, nil)
 	h.run(h.typeLine("get cart:9"))
 	h.typeText("delete c")
 	if got := h.press(tea.KeyTab); got != "delete cart:9" {

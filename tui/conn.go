@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -25,6 +27,10 @@ type NodeConn interface {
 	// KV runs a put, get or delete on the node; req is not modified, so a
 	// redirected write can be sent again as it is.
 	KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error)
+	// Status asks the node for its status once. The dashboard's
+	// ClusterClient asks it before it retries a write that may have been
+	// applied (netlink's WriteRetryEntries bound).
+	Status(ctx context.Context) (*pb.NodeStatus, error)
 	// Err says why the connection ended, once its stream is closed.
 	Err() error
 	// Close releases the connection.
@@ -49,9 +55,10 @@ const (
 	dialTimeout = 3 * time.Second
 	// adminTimeout bounds one admin command (pause, partition, …).
 	adminTimeout = 5 * time.Second
-	// kvTimeout bounds one put, get or delete on one node; a redirect gets
-	// a fresh one. A node that is alive answers TIMEOUT itself well before.
-	kvTimeout = 5 * time.Second
+	// defaultKVTimeout bounds one put, get or delete, its retries included
+	// (Options.KVTimeout); each try at one node has netlink's attempt
+	// timeout (1s) within it.
+	defaultKVTimeout = 5 * time.Second
 	// minBackoff and maxBackoff bound the wait between reconnects: quick
 	// enough to catch a restarted node, slow enough not to spin on a dead one.
 	minBackoff = 500 * time.Millisecond
@@ -117,15 +124,15 @@ type adminDoneMsg struct {
 	err error
 }
 
-// kvDoneMsg carries one node's answer to a put, get or delete.
+// kvDoneMsg carries how a put, get or delete ended.
 type kvDoneMsg struct {
-	// node is the index in Model.nodes of the node that was asked.
-	node int
-	// op is the operation, with the nodes asked so far.
+	// op is the operation.
 	op kvOp
-	// resp is the node's answer when err is nil.
-	resp *pb.KvResponse
-	// err is a transport failure or the timeout.
+	// res is the result when err is nil.
+	res netlink.Result
+	// err is the failure, as ClusterClient reports it: it wraps
+	// netlink.ErrRejected, ErrNoLeader or ErrUncertain (or none, for a
+	// stale get), and the last attempt's netlink.AttemptError.
 	err error
 	// at is when the answer came, by the injected clock: op.start to at is
 	// the latency shown.
@@ -196,15 +203,113 @@ func adminCmd(idx int, conn NodeConn, req *pb.AdminRequest) tea.Cmd {
 	}
 }
 
-// kvCmd sends op's request to a node over its connection.
-func kvCmd(idx int, conn NodeConn, op kvOp, now func() time.Time) tea.Cmd {
+// kvCmd runs op through the dashboard's ClusterClient, starting at the node
+// op.first, and reports how it ended.
+func kvCmd(kv *netlink.ClusterClient, op kvOp, now func() time.Time) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
-		defer cancel()
-		resp, err := conn.KV(ctx, op.req)
-		return kvDoneMsg{node: idx, op: op, resp: resp, err: err, at: now()}
+		kv.HintLeader(op.first)
+		ctx := context.Background() // the client's Timeout bounds the call
+		var res netlink.Result
+		var err error
+		switch op.req.GetOpType() {
+		case pb.KvRequest_PUT:
+			res, err = kv.Put(ctx, op.req.GetKey(), op.req.GetValue())
+		case pb.KvRequest_DELETE:
+			res, err = kv.Delete(ctx, op.req.GetKey())
+		default:
+			res, err = kv.Get(ctx, op.req.GetKey(), false)
+		}
+		return kvDoneMsg{op: op, res: res, err: err, at: now()}
 	}
 }
+
+// staleGetCmd asks op.first, over its connection conn, for its own copy of
+// a key: one request, never retried on another node. Its answer is sorted
+// by netlink.CodeOutcome, as ClusterClient sorts answers.
+func staleGetCmd(conn NodeConn, op kvOp, timeout time.Duration, now func() time.Time) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		resp, err := conn.KV(ctx, op.req)
+		msg := kvDoneMsg{op: op, at: now()}
+		switch {
+		case err != nil:
+			msg.err = fmt.Errorf("%s: %w", op.first, &netlink.AttemptError{Node: op.first, Err: err})
+		case netlink.CodeOutcome(resp.GetCode()) != netlink.Served:
+			msg.err = fmt.Errorf("%s: %w", op.first, &netlink.AttemptError{Node: op.first, Resp: resp})
+		default:
+			msg.res = netlink.Result{
+				Value: resp.GetValue(), Found: resp.GetCode() == pb.ErrorCode_OK && resp.GetFound(),
+				NodeID: op.first, Index: resp.GetIndex(), Attempts: 1, Asked: []string{op.first},
+			}
+		}
+		return msg
+	}
+}
+
+// connTable holds the dashboard's open connections by node id, for its
+// ClusterClient: the client "dials" by taking a node's watch connection
+// from it, so KV calls open no sockets of their own and a recording sees
+// the same connections as before.
+type connTable struct {
+	mu    sync.Mutex
+	conns map[string]NodeConn // the open connection of each connected node
+}
+
+// set records conn as node id's connection; nil removes it.
+func (t *connTable) set(id string, conn NodeConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if conn == nil {
+		delete(t.conns, id)
+		return
+	}
+	if t.conns == nil {
+		t.conns = map[string]NodeConn{}
+	}
+	t.conns[id] = conn
+}
+
+// get is node id's connection, nil when it has none.
+func (t *connTable) get(id string) NodeConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.conns[id]
+}
+
+// dial is the ClusterClient's Config.Dial: the node's current connection,
+// or errNotConnected.
+func (t *connTable) dial(_ context.Context, node netlink.NodeAddr) (netlink.KVConn, error) {
+	c := t.get(node.ID)
+	if c == nil {
+		return nil, errNotConnected
+	}
+	return &sharedConn{table: t, id: node.ID, NodeConn: c}, nil
+}
+
+// sharedConn lends a node's watch connection to the ClusterClient. Its
+// Close does nothing (the model owns the connection), and it reports itself
+// broken once the model dropped or replaced the connection, so the client
+// takes the new one.
+type sharedConn struct {
+	NodeConn
+	table *connTable // where the model keeps its connections
+	id    string     // the node's id
+}
+
+var _ netlink.KVConn = (*sharedConn)(nil)
+
+// Err is errNotConnected once the model no longer holds this connection,
+// else the connection's own Err.
+func (c *sharedConn) Err() error {
+	if c.table.get(c.id) != c.NodeConn {
+		return errNotConnected
+	}
+	return c.NodeConn.Err()
+}
+
+// Close does nothing: the connection is the model's.
+func (c *sharedConn) Close() error { return nil }
 
 // closeCmd ends a watch and closes its connection after the stream died.
 func closeCmd(conn NodeConn, cancel context.CancelFunc) tea.Cmd {

@@ -9,6 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -110,5 +111,36 @@ func TestBackoff(t *testing.T) {
 		if got := backoff(tt.failures); got != tt.want {
 			t.Errorf("backoff(%d) = %v, want %v", tt.failures, got, tt.want)
 		}
+	}
+}
+
+// TestConnTableLendsTheModelsConnections: the ClusterClient's dial takes a
+// node's current connection, never closes it, and sees it broken once the
+// model dropped or replaced it.
+func TestConnTableLendsTheModelsConnections(t *testing.T) {
+	var table connTable
+	n1 := netlink.NodeAddr{ID: "n1", Addr: "127.0.0.1:7001"}
+	if _, err := table.dial(t.Context(), n1); !errors.Is(err, errNotConnected) {
+		t.Fatalf("dial of a node not connected = %v, want errNotConnected", err)
+	}
+	first := newFakeConn()
+	table.set("n1", first)
+	lent, err := table.dial(t.Context(), n1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lent.Err(); err != nil {
+		t.Errorf("Err = %v while the model holds the connection", err)
+	}
+	if err := lent.Close(); err != nil || first.closed {
+		t.Errorf("Close = %v, closed %v: want the model's connection left open", err, first.closed)
+	}
+	table.set("n1", newFakeConn())
+	if err := lent.Err(); !errors.Is(err, errNotConnected) {
+		t.Errorf("Err after a reconnect = %v, want errNotConnected", err)
+	}
+	table.set("n1", nil)
+	if _, err := table.dial(t.Context(), n1); !errors.Is(err, errNotConnected) {
+		t.Errorf("dial after the connection dropped = %v, want errNotConnected", err)
 	}
 }

@@ -21,10 +21,11 @@
 // (history.go), and completes commands, node ids and keys with tab
 // (complete.go). Puts, deletes and reads go to the node the dashboard
 // believes leads (a read can name a node instead: "get user:1 @n2" reads
-// its own copy, which may be stale), follow NOT_LEADER hints for a few
-// hops, and carry the dashboard's session id ([Options.ClientID]) and a
-// sequence number that a redirected write keeps, so the cluster applies it
-// once. With stdin not a terminal, [RunScript] runs the same commands line
+// its own copy, which may be stale). From there a netlink.ClusterClient
+// over the dashboard's own connections runs them: it follows NOT_LEADER
+// hints and retries by netlink's one policy, and a write carries the
+// dashboard's session id ([Options.ClientID]) and a sequence number that
+// its retries keep, so the cluster applies it once. With stdin not a terminal, [RunScript] runs the same commands line
 // by line and prints each result plainly.
 //
 // A [Recorder] wraps the [DialFunc] and writes everything the nodes send,

@@ -61,6 +61,10 @@ type fakeConn struct {
 	kvs []*pb.KvRequest
 	// kvDeadline is the deadline of the latest KV call's context.
 	kvDeadline time.Time
+	// statusAnswer answers Status calls; nil answers an empty status.
+	statusAnswer func() (*pb.NodeStatus, error)
+	// statusCalls counts Status calls.
+	statusCalls int
 	// err is what Err reports.
 	err error
 	// closed says Close was called.
@@ -100,6 +104,24 @@ func (c *fakeConn) KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, e
 		return &pb.KvResponse{}, nil
 	}
 	return answer(req)
+}
+
+func (c *fakeConn) Status(context.Context) (*pb.NodeStatus, error) {
+	c.mu.Lock()
+	c.statusCalls++
+	answer := c.statusAnswer
+	c.mu.Unlock()
+	if answer == nil {
+		return &pb.NodeStatus{}, nil
+	}
+	return answer()
+}
+
+// statuses is how many Status calls were made.
+func (c *fakeConn) statuses() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.statusCalls
 }
 
 // kvCalls returns the recorded KV requests.
@@ -215,7 +237,7 @@ func newHarness(t *testing.T, n int) *harness {
 	h := &harness{t: t, clock: &fakeClock{now: t0}, dialer: newFakeDialer(), pending: map[string]tea.Cmd{}}
 	m, err := New(Options{
 		Cluster: "demo", Nodes: nodes, Dial: h.dialer.dial, Now: h.clock.Now,
-		Renderer: asciiRenderer(), ClientID: testClientID,
+		Renderer: asciiRenderer(), ClientID: testClientID, KVTimeout: testKVTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +249,10 @@ func newHarness(t *testing.T, n int) *harness {
 
 // testClientID is the dashboard's write session in tests.
 const testClientID = 0xC0FFEE
+
+// testKVTimeout is the dashboard's KV call limit in tests: what a call that
+// retries until it gives up costs in real time.
+const testKVTimeout = 300 * time.Millisecond
 
 // run runs cmd and gives its message to the model, then does the same with
 // the command the model answers with, until there is none: a put, get or

@@ -1,10 +1,8 @@
 package tui
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,10 +14,6 @@ import (
 )
 
 const (
-	// maxRedirects is how many NOT_LEADER hints one command follows: enough
-	// to cross an election, few enough that two nodes naming each other
-	// cannot keep it going.
-	maxRedirects = 3
 	// maxEchoValue is how much of a put's value its result repeats.
 	maxEchoValue = 24
 	// maxShownValue is how much of a value read is shown; the rest is long
@@ -28,42 +22,26 @@ const (
 	// promptNode stands in the event pane's node column for the results of
 	// commands typed at the prompt.
 	promptNode = ">"
-	// kvPatience, maxKVRetries and kvRetryDelay bound how a patient model
-	// (piped mode) waits out an election: a command is sent again every
-	// kvRetryDelay, until kvPatience after it was run (by the model's
-	// clock) or maxKVRetries times (by the wall clock's ticks).
-	kvPatience   = 5 * time.Second
-	maxKVRetries = 50
-	kvRetryDelay = 100 * time.Millisecond
+	// mayHaveApplied ends the failure of a write that may have been applied.
+	mayHaveApplied = "; the write may or may not have been applied"
 )
 
-// errEmptyAnswer stands for a KV call that returned neither an answer nor
-// an error.
-var errEmptyAnswer = errors.New("empty answer")
+// errNotConnected is a node's failure, to the dashboard's ClusterClient,
+// while the dashboard has no connection to it.
+var errNotConnected = errors.New("not connected")
 
-// kvOp is one put, get or delete typed at the prompt, carried from node to
-// node as it is redirected.
+// kvOp is one put, get or delete typed at the prompt.
 type kvOp struct {
 	// echo is the command as its result repeats it, e.g. "put user:1 alice".
 	echo string
-	// req is sent unchanged to every node asked, so a redirected write keeps
-	// its session and sequence number and is applied at most once.
+	// req is the request. A put, delete or linearizable get goes to the
+	// dashboard's ClusterClient, which stamps a write's session and
+	// sequence; a stale get goes to its node as it is.
 	req *pb.KvRequest
 	// start is when the command was run, by the model's clock.
 	start time.Time
-	// asked are the ids of the nodes asked so far, in order; the last one is
-	// being asked now.
-	asked []string
-	// retries counts the times it was sent again after meeting an election
-	// (patient mode only).
-	retries int
-}
-
-// kvRetryMsg says a put, get or delete that met an election is to be sent
-// again, to whichever node leads by then.
-type kvRetryMsg struct {
-	// op is the operation, its request unchanged.
-	op kvOp
+	// first is the id of the node asked first.
+	first string
 }
 
 // put runs "put KEY VALUE"; VALUE is the rest of the line, spaces inside it
@@ -74,7 +52,7 @@ func (m *Model) put(args string) tea.Cmd {
 		m.setError("usage: put KEY VALUE")
 		return nil
 	}
-	return m.write(kvOp{
+	return m.route(kvOp{
 		echo: "put " + key + " " + abbrev(value, maxEchoValue),
 		req:  &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value},
 	})
@@ -86,7 +64,7 @@ func (m *Model) del(verb string, args []string) tea.Cmd {
 		m.setError("usage: %s KEY", verb)
 		return nil
 	}
-	return m.write(kvOp{
+	return m.route(kvOp{
 		echo: "delete " + args[0],
 		req:  &pb.KvRequest{OpType: pb.KvRequest_DELETE, Key: args[0]},
 	})
@@ -110,26 +88,27 @@ func (m *Model) get(args []string) tea.Cmd {
 			echo:  "get " + args[0] + " @" + id,
 			req:   &pb.KvRequest{OpType: pb.KvRequest_GET, Key: args[0], Stale: true},
 			start: m.ctx.now,
+			first: id,
 		}
-		if m.nodes[idx].conn == nil {
+		n := m.nodes[idx]
+		if n.conn == nil {
 			m.finish(op, failed(id+" is not connected"))
 			return nil
 		}
-		return m.send(idx, op)
+		m.setStatus("%s → sent to %s…", op.echo, id)
+		// The user asked for this node's own copy: one request, to it
+		// alone, never retried elsewhere.
+		return staleGetCmd(n.conn, op, m.opts.KVTimeout, m.opts.Now)
 	default:
 		m.setError("usage: get KEY [@ID]")
 		return nil
 	}
 }
 
-// write sends a put or delete as the next write of the dashboard's session.
-func (m *Model) write(op kvOp) tea.Cmd {
-	m.sequence++
-	op.req.ClientId, op.req.Sequence = m.opts.ClientID, m.sequence
-	return m.route(op)
-}
-
-// route sends op to the node most likely to be the leader.
+// route runs a put, delete or linearizable get through the dashboard's
+// ClusterClient, which retries it, by netlink's one policy, until a node
+// serves it or the call's time (Options.KVTimeout) runs out. It starts at
+// the node most likely to lead (kvTarget).
 func (m *Model) route(op kvOp) tea.Cmd {
 	op.start = m.ctx.now
 	idx := m.kvTarget()
@@ -137,7 +116,9 @@ func (m *Model) route(op kvOp) tea.Cmd {
 		m.finish(op, failed("no node is connected"))
 		return nil
 	}
-	return m.send(idx, op)
+	op.first = m.nodes[idx].node.ID
+	m.setStatus("%s → sent to %s…", op.echo, op.first)
+	return kvCmd(m.kv, op, m.opts.Now)
 }
 
 // kvTarget is the node a put, delete or linearizable get goes to first:
@@ -166,112 +147,23 @@ func (m *Model) kvTarget() int {
 	return paused
 }
 
-// send asks node idx to run op, and says so on the status line.
-func (m *Model) send(idx int, op kvOp) tea.Cmd {
-	n := m.nodes[idx]
-	if len(op.asked) == 0 {
-		m.setStatus("%s → sent to %s…", op.echo, n.node.ID)
-	} else {
-		m.setStatus("%s → %s redirected it to %s…", op.echo, op.asked[len(op.asked)-1], n.node.ID)
-	}
-	op.asked = append(slices.Clip(op.asked), n.node.ID)
-	return kvCmd(idx, n.conn, op, m.opts.Now)
-}
-
-// kvDone takes a node's answer to op: it follows a NOT_LEADER hint, or shows
-// the result.
+// kvDone shows how a put, get or delete ended.
 func (m *Model) kvDone(msg kvDoneMsg) tea.Cmd {
 	op := msg.op
-	if msg.err == nil && msg.resp == nil {
-		msg.err = errEmptyAnswer
+	if msg.err != nil {
+		m.finish(op, kvFailure(op, msg.err, m.opts.KVTimeout))
+		return nil
 	}
-	if msg.err == nil && msg.resp.GetCode() == pb.ErrorCode_NOT_LEADER && !op.req.GetStale() {
-		idx, why := m.redirect(op, msg.resp)
-		if idx < 0 {
-			if cmd := m.retryLater(op, why); cmd != nil {
-				return cmd
-			}
-			m.finish(op, failed(why))
-			return nil
-		}
-		return m.send(idx, op)
-	}
-	answer := kvResult(op, msg.resp, msg.err, msg.at.Sub(op.start))
-	if msg.err == nil && retryable(msg.resp.GetCode()) {
-		if cmd := m.retryLater(op, answer.text); cmd != nil {
-			return cmd
-		}
-	}
-	m.finish(op, answer)
-	switch {
-	case msg.err != nil:
-	case msg.resp.GetCode() == pb.ErrorCode_NOT_FOUND:
+	m.finish(op, kvResult(op, msg.res, msg.at.Sub(op.start)))
+	switch op.req.GetOpType() {
+	case pb.KvRequest_GET:
+		m.rememberKey(op.req.GetKey(), msg.res.Found)
+	case pb.KvRequest_DELETE:
 		m.rememberKey(op.req.GetKey(), false)
-	case msg.resp.GetCode() == pb.ErrorCode_OK:
-		m.rememberKey(op.req.GetKey(), op.req.GetOpType() != pb.KvRequest_DELETE)
+	default:
+		m.rememberKey(op.req.GetKey(), true)
 	}
 	return nil
-}
-
-// retryable says an answer means the cluster is between leaders: the same
-// request, sent again once one is elected, can succeed (netlink's
-// definition, the one ClusterClient retries on). A write answered TIMEOUT or
-// UNAVAILABLE may have been applied; sent again with its session and
-// sequence number, it is applied at most once.
-func retryable(code pb.ErrorCode) bool {
-	return netlink.CodeOutcome(code).Retryable()
-}
-
-// retryLater schedules op to be sent again in a moment, when the model is
-// patient (piped mode, where no one can type the command again) and op has
-// not waited kvPatience or been retried maxKVRetries times; otherwise nil.
-// why is the failure it waits out, for the status line.
-func (m *Model) retryLater(op kvOp, why string) tea.Cmd {
-	if !m.repl.patient || op.req.GetStale() || op.retries >= maxKVRetries || m.ctx.now.Sub(op.start) >= kvPatience {
-		return nil
-	}
-	m.setStatus("%s → %s; trying again…", op.echo, why)
-	op.retries++
-	op.asked = nil // a fresh round of redirects
-	return tea.Tick(kvRetryDelay, func(time.Time) tea.Msg { return kvRetryMsg{op: op} })
-}
-
-// kvRetry sends op again, to the node most likely to lead now.
-func (m *Model) kvRetry(op kvOp) tea.Cmd {
-	idx := m.kvTarget()
-	if idx < 0 {
-		if cmd := m.retryLater(op, "no node is connected"); cmd != nil {
-			return cmd
-		}
-		m.finish(op, failed("no node is connected"))
-		return nil
-	}
-	return m.send(idx, op)
-}
-
-// redirect is the node a NOT_LEADER answer to op points to, or -1 and why
-// it cannot be followed.
-func (m *Model) redirect(op kvOp, resp *pb.KvResponse) (int, string) {
-	from := op.asked[len(op.asked)-1]
-	id, addr := clean(resp.GetLeaderId()), clean(resp.GetLeaderAddr())
-	switch {
-	case id == "" && addr == "":
-		return -1, from + " is not the leader and knows of none" + detail(resp)
-	case len(op.asked) > maxRedirects:
-		return -1, fmt.Sprintf("gave up after %d redirects (asked %s)", maxRedirects, strings.Join(op.asked, ", "))
-	}
-	idx := m.nodeIndex(id)
-	if idx < 0 && addr != "" {
-		idx = slices.IndexFunc(m.nodes, func(n *nodeState) bool { return n.node.Addr == addr })
-	}
-	if idx < 0 {
-		return -1, fmt.Sprintf("%s says the leader is %s, which is not in the cluster file", from,
-			strings.TrimSpace(id+" "+addr))
-	}
-	if m.nodes[idx].conn == nil {
-		return -1, fmt.Sprintf("%s says the leader is %s, which is not connected", from, m.nodes[idx].node.ID)
-	}
-	return idx, ""
 }
 
 // kvAnswer is how a put, get or delete ended, worded for the dashboard and
@@ -304,60 +196,81 @@ func (m *Model) finish(op kvOp, a kvAnswer) {
 	}
 }
 
-// kvResult words the last answer to op, which took took from when it was
-// typed.
-func kvResult(op kvOp, resp *pb.KvResponse, err error, took time.Duration) kvAnswer {
-	node := op.asked[len(op.asked)-1]
-	isWrite := op.req.GetOpType() != pb.KvRequest_GET
-	const mayHaveApplied = "; the write may or may not have been applied"
-	maybe := ""
-	if isWrite && (err != nil || netlink.CodeOutcome(resp.GetCode()).MayHaveApplied()) {
-		// A write whose answer was lost, or that the node may have
-		// proposed, may be committed later all the same.
-		maybe = mayHaveApplied
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return failed(fmt.Sprintf("no answer from %s within %v%s", node, kvTimeout, maybe))
-		}
-		return failed(fmt.Sprintf("%s: %v%s", node, err, maybe))
+// kvResult words a served put, get or delete, which took took from when
+// it was typed: the node that answered, the nodes tried before it, and the
+// latency.
+func kvResult(op kvOp, res netlink.Result, took time.Duration) kvAnswer {
+	node := res.NodeID
+	if len(res.Asked) > 0 {
+		node = res.Asked[len(res.Asked)-1]
 	}
 	via := fmt.Sprintf("via %s (%s", node, latency(took))
-	if len(op.asked) > 1 {
-		via += ", redirected by " + strings.Join(op.asked[:len(op.asked)-1], ", ")
+	if len(res.Asked) > 1 {
+		via += ", after asking " + strings.Join(res.Asked[:len(res.Asked)-1], ", ")
 	}
 	via += ")"
 	ok := fmt.Sprintf("OK (%s, %s)", node, latency(took))
-	switch resp.GetCode() {
-	case pb.ErrorCode_OK:
-		switch op.req.GetOpType() {
-		case pb.KvRequest_GET:
-			return kvAnswer{
-				text:  strconv.Quote(abbrev(resp.GetValue(), maxShownValue)) + " " + via,
-				plain: strconv.Quote(resp.GetValue()),
-			}
-		case pb.KvRequest_DELETE:
-			return kvAnswer{text: "deleted" + atIndex(resp) + " " + via, plain: ok}
-		default:
-			return kvAnswer{text: "OK" + atIndex(resp) + " " + via, plain: ok}
+	switch op.req.GetOpType() {
+	case pb.KvRequest_GET:
+		if !res.Found {
+			return kvAnswer{text: "(not found) " + via, plain: "(nil)"}
 		}
-	case pb.ErrorCode_NOT_FOUND:
-		return kvAnswer{text: "(not found) " + via, plain: "(nil)"}
-	case pb.ErrorCode_PAUSED:
-		return failed(node + " is paused" + detail(resp))
-	case pb.ErrorCode_TIMEOUT:
-		return failed("timed out on " + node + detail(resp) + maybe)
-	case pb.ErrorCode_UNAVAILABLE:
-		return failed(node + " is unavailable" + detail(resp) + maybe)
-	case pb.ErrorCode_BAD_REQUEST:
-		return failed(node + " rejected it" + detail(resp))
-	case pb.ErrorCode_UNAUTHENTICATED:
-		return failed(node + " refused it: not authenticated" + detail(resp))
-	case pb.ErrorCode_NOT_LEADER:
-		return failed(node + " is not the leader" + detail(resp))
+		return kvAnswer{
+			text:  strconv.Quote(abbrev(res.Value, maxShownValue)) + " " + via,
+			plain: strconv.Quote(res.Value),
+		}
+	case pb.KvRequest_DELETE:
+		return kvAnswer{text: "deleted" + atIndex(res.Index) + " " + via, plain: ok}
 	default:
-		// A code from a newer node: do not claim a write was not applied.
-		return failed(fmt.Sprintf("%s answered %v%s%s", node, resp.GetCode(), detail(resp), maybe))
+		return kvAnswer{text: "OK" + atIndex(res.Index) + " " + via, plain: ok}
+	}
+}
+
+// kvFailure words a failed put, get or delete from its error. Whether a
+// write may have been applied is netlink's call (ErrUncertain), and so is
+// when to stop retrying; the last attempt's node and answer come from the
+// netlink.AttemptError the error wraps. timeout is the call's limit.
+func kvFailure(op kvOp, err error, timeout time.Duration) kvAnswer {
+	maybe := ""
+	if op.req.GetOpType() != pb.KvRequest_GET && errors.Is(err, netlink.ErrUncertain) {
+		maybe = mayHaveApplied
+	}
+	var ae *netlink.AttemptError
+	if !errors.As(err, &ae) {
+		return failed(err.Error() + maybe)
+	}
+	what := attemptText(ae)
+	if !errors.Is(err, netlink.ErrRejected) && (errors.Is(err, netlink.ErrNoLeader) || errors.Is(err, netlink.ErrUncertain)) {
+		// Retried until the time ran out: say so, and what the last try met.
+		what = fmt.Sprintf("no node served it within %v; last try: %s", timeout, what)
+	}
+	return failed(what + maybe)
+}
+
+// attemptText words how one attempt failed.
+func attemptText(ae *netlink.AttemptError) string {
+	node, resp := ae.Node, ae.Resp
+	if resp == nil {
+		return fmt.Sprintf("%s: %v", node, ae.Err)
+	}
+	switch resp.GetCode() {
+	case pb.ErrorCode_PAUSED:
+		return node + " is paused" + detail(resp)
+	case pb.ErrorCode_TIMEOUT:
+		return "timed out on " + node + detail(resp)
+	case pb.ErrorCode_UNAVAILABLE:
+		return node + " is unavailable" + detail(resp)
+	case pb.ErrorCode_BAD_REQUEST:
+		return node + " rejected it" + detail(resp)
+	case pb.ErrorCode_UNAUTHENTICATED:
+		return node + " refused it: not authenticated" + detail(resp)
+	case pb.ErrorCode_NOT_LEADER:
+		if clean(resp.GetLeaderId()) == "" && clean(resp.GetLeaderAddr()) == "" {
+			return node + " is not the leader and knows of none" + detail(resp)
+		}
+		return node + " is not the leader" + detail(resp)
+	default:
+		return fmt.Sprintf("%s answered %v%s", node, resp.GetCode(), detail(resp))
 	}
 }
 
@@ -370,8 +283,8 @@ func detail(resp *pb.KvResponse) string {
 }
 
 // atIndex says where a write landed in the log, when the node said.
-func atIndex(resp *pb.KvResponse) string {
-	if i := resp.GetIndex(); i > 0 {
+func atIndex(i int64) string {
+	if i > 0 {
 		return fmt.Sprintf(" at index %d", i)
 	}
 	return ""

@@ -57,7 +57,7 @@ func replicating(t *testing.T, width, height int) *harness {
 	n3.CommitIndex, n3.AppliedIndex, n3.LastIndex, n3.LastTerm = 5, 5, 6, 2
 	n3.LogTail = log[0:6]
 	h.deliver("n3", statusEv(n3))
-	h.answer("n1", 1100*time.Microsecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "alice", Index: 10}, nil)
+	h.answer("n1", 1100*time.Microsecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Value: "alice", Found: true, Index: 10}, nil)
 	h.run(h.typeLine("get user:1"))
 	return h
 }

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -37,8 +38,13 @@ type Options struct {
 	// ClientID names the dashboard's write session: every put and delete
 	// carries it and a sequence number, so that a write sent again after a
 	// redirect is applied once. It must not be zero; main draws it at
-	// random, tests fix it.
+	// random, tests fix it. It is the session id of the dashboard's
+	// netlink.ClusterClient, which runs every put, delete and
+	// linearizable get.
 	ClientID uint64
+	// KVTimeout bounds a put, get or delete, the ClusterClient's retries
+	// included; zero means 5s. Tests shorten it.
+	KVTimeout time.Duration
 	// HistoryFile keeps the prompt's history across runs, one command a
 	// line (see DefaultHistoryFile); empty keeps it in memory only.
 	HistoryFile string
@@ -71,9 +77,12 @@ type Model struct {
 	showHelp bool
 	// status is the answer to the last command.
 	status statusLine
-	// sequence is the number of the session's latest write; the next put or
-	// delete takes the one after.
-	sequence uint64
+	// kv runs puts, deletes and linearizable gets: netlink's retry policy
+	// over the dashboard's own connections (conns).
+	kv *netlink.ClusterClient
+	// conns are the open connections by node id, as kv finds them; kept
+	// in step with nodes[i].conn.
+	conns *connTable
 	// knownKeys are keys seen to exist, newest first, for tab completion.
 	knownKeys []string
 	// repl is the prompt's history, completion and piped-mode output.
@@ -113,6 +122,9 @@ func New(opts Options) (*Model, error) {
 	if opts.StatusInterval <= 0 {
 		opts.StatusInterval = defaultStatusInterval
 	}
+	if opts.KVTimeout <= 0 {
+		opts.KVTimeout = defaultKVTimeout
+	}
 	m := &Model{
 		opts: opts,
 		ctx: programContext{
@@ -133,6 +145,22 @@ func New(opts Options) (*Model, error) {
 		m.nodes = append(m.nodes, &nodeState{node: n})
 		m.ctx.ids = append(m.ctx.ids, clean(n.ID))
 	}
+	m.conns = &connTable{}
+	addrs := make([]netlink.NodeAddr, 0, len(opts.Nodes))
+	for _, n := range opts.Nodes {
+		addr := n.Addr
+		if addr == "" {
+			addr = n.ID // ClusterClient wants one; hints by address then match nothing
+		}
+		addrs = append(addrs, netlink.NodeAddr{ID: n.ID, Addr: addr})
+	}
+	kv, err := netlink.NewClusterClient(netlink.ClusterConfig{
+		Nodes: addrs, ClientID: opts.ClientID, Timeout: opts.KVTimeout, Dial: m.conns.dial,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tui: %w", err)
+	}
+	m.kv = kv
 	m.input = newPrompt(&m.ctx.styles)
 	m.help = newHelp(&m.ctx.styles)
 	m.initREPL()
@@ -179,8 +207,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case kvDoneMsg:
 		return m, m.kvDone(msg)
-	case kvRetryMsg:
-		return m, m.kvRetry(msg.op)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -191,6 +217,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // main calls it on the final model once the program has returned.
 func (m *Model) Close() error {
 	var errs []error
+	_ = m.kv.Close() // only ends its calls: the connections are closed below
 	for _, n := range m.nodes {
 		if n.conn == nil {
 			continue
@@ -199,6 +226,7 @@ func (m *Model) Close() error {
 		if err := n.conn.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s: %w", n.node.ID, err))
 		}
+		m.conns.set(n.node.ID, nil)
 		n.conn, n.stream, n.cancel = nil, nil, nil
 	}
 	return errors.Join(errs...)
@@ -272,6 +300,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	}
 	m.note(n, what)
 	n.conn, n.stream, n.cancel = msg.conn, msg.events, msg.cancel
+	m.conns.set(n.node.ID, n.conn)
 	n.status, n.err, n.failures, n.retryAt = nil, nil, 0, time.Time{}
 	return waitEvents(msg.node, n.conn, n.stream)
 }
@@ -314,6 +343,7 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 		err = errConnLost
 	}
 	closing := closeCmd(n.conn, n.cancel)
+	m.conns.set(n.node.ID, nil)
 	n.conn, n.stream, n.cancel = nil, nil, nil
 	return tea.Batch(closing, m.down(msg.node, err))
 }

@@ -65,10 +65,6 @@ type repl struct {
 	// sink, when set, gets the plain-text result of every command: piped
 	// mode prints them. Nil in the dashboard.
 	sink func(line string)
-	// patient sends a put, get or delete again when it meets an election,
-	// rather than failing at once (see retryLater): piped mode, where no
-	// one is there to type it again.
-	patient bool
 }
 
 // initREPL loads the history file; a file that cannot be read costs the

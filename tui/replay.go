@@ -397,5 +397,9 @@ func (replayConn) KV(context.Context, *pb.KvRequest) (*pb.KvResponse, error) {
 	return nil, ErrReadOnly
 }
 
+func (replayConn) Status(context.Context) (*pb.NodeStatus, error) {
+	return nil, ErrReadOnly
+}
+
 func (replayConn) Err() error   { return nil }
 func (replayConn) Close() error { return nil }

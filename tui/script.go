@@ -63,7 +63,6 @@ func RunScript(ctx context.Context, opts Options, in io.Reader, out io.Writer) e
 		return err
 	}
 	var outErr error
-	m.repl.patient = true
 	m.repl.sink = func(line string) {
 		if outErr == nil {
 			_, outErr = fmt.Fprintln(out, line)

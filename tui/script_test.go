@@ -120,7 +120,7 @@ func (c *scriptCluster) kv(id string, req *pb.KvRequest) *pb.KvResponse {
 		if !ok {
 			return &pb.KvResponse{Code: pb.ErrorCode_NOT_FOUND}
 		}
-		return &pb.KvResponse{Value: v}
+		return &pb.KvResponse{Value: v, Found: true}
 	}
 	return &pb.KvResponse{}
 }
