@@ -3,6 +3,7 @@ package raftnode
 import (
 	"context"
 	"fmt"
+	"github.com/easykv/easykv/internal/testkit"
 	"log/slog"
 	"net"
 	"slices"
@@ -88,18 +89,14 @@ func startBenchRuntime(b *testing.B, transports func(id string) Transport, serve
 		cancel()
 		wg.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for rt.leader == nil {
-		if time.Now().After(deadline) {
-			b.Fatal("no leader elected")
-		}
+	testkit.PollEvery(b, time.Millisecond, 10*time.Second, "a leader with a commit", func() (bool, string) {
 		for _, n := range rt.nodes {
 			if n.Status().GetRole() == pb.Role_ROLE_LEADER && n.Status().GetCommitIndex() > 0 {
 				rt.leader = n
 			}
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return rt.leader != nil, "no leader elected"
+	})
 	return rt
 }
 

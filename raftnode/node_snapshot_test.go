@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/easykv/easykv/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,17 +119,10 @@ func TestNodeRestartsFromSnapshot(t *testing.T) {
 		t.Errorf("log_terms = %v with last index %d, term %d; want runs over the last 256 ending in the last term", runs, st.GetLastIndex(), st.GetLastTerm())
 	}
 	for i, want := range []string{"v28", "v29", "v30", "v27"} {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		testkit.PollEvery(t, time.Millisecond, 5*time.Second, fmt.Sprintf("k%d after restart to be %q", i, want), func() (bool, string) {
 			resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_GET, Key: fmt.Sprintf("k%d", i), Stale: true})
-			if resp.GetValue() == want {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("k%d after restart = %v, want %q", i, resp, want)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			return resp.GetValue() == want, fmt.Sprintf("k%d = %v", i, resp)
+		})
 	}
 	// The session survived the snapshot: the last write again is not
 	// applied twice.

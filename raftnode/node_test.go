@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/easykv/easykv/internal/testkit"
 	"strings"
 	"sync"
 	"testing"
@@ -112,17 +113,12 @@ func voteRequest(term int64) *pb.RaftKvMessage {
 
 func waitOps(t *testing.T, log *opLog, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ops := log.snapshot()
-		if len(ops) >= n {
-			return ops
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited for %d operations, saw %q", n, ops)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	var ops []string
+	testkit.PollEvery(t, time.Millisecond, 5*time.Second, fmt.Sprintf("%d operations", n), func() (bool, string) {
+		ops = log.snapshot()
+		return len(ops) >= n, fmt.Sprintf("saw %q", ops)
+	})
+	return ops
 }
 
 // TestNodePersistsVoteBeforeReplying checks Figure 2's rule as the runtime
@@ -137,13 +133,10 @@ func TestNodePersistsVoteBeforeReplying(t *testing.T) {
 		t.Fatalf("operations %q, want %q first", ops, want)
 	}
 	// The loop publishes its status after handling the Ready; poll for it.
-	deadline := time.Now().Add(5 * time.Second)
-	for st := n.Status(); st.GetTerm() != 1 || st.GetVotedFor() != "n2"; st = n.Status() {
-		if time.Now().After(deadline) {
-			t.Fatalf("status after vote: term %d vote %q", st.GetTerm(), st.GetVotedFor())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.PollEvery(t, time.Millisecond, 5*time.Second, "status after vote to say term 1, vote n2", func() (bool, string) {
+		st := n.Status()
+		return st.GetTerm() == 1 && st.GetVotedFor() == "n2", fmt.Sprintf("term %d vote %q", st.GetTerm(), st.GetVotedFor())
+	})
 }
 
 // TestNodeStopsWhenStorageFails checks that a node whose hard state cannot be
@@ -300,12 +293,10 @@ func TestNodeSlowDiskAndDigest(t *testing.T) {
 	want := kvmap.New(kvmap.Options{})
 	want.Apply(1, kvmap.Command{Op: kvmap.OpPut, Key: "k", Value: "v"}.Encode())
 	// The status is published at the next tick after the apply.
-	for deadline := time.Now().Add(5 * time.Second); n.Status().GetStateDigest() != want.Digest(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("state digest %q at applied index %d, want %q", n.Status().GetStateDigest(), n.Status().GetAppliedIndex(), want.Digest())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Poll(t, 5*time.Second, "the state digest after the put", func() (bool, string) {
+		st := n.Status()
+		return st.GetStateDigest() == want.Digest(), fmt.Sprintf("state digest %q at applied index %d, want %q", st.GetStateDigest(), st.GetAppliedIndex(), want.Digest())
+	})
 	if resp := n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: -1}); resp.GetOk() || !strings.Contains(resp.GetError(), "outside") {
 		t.Fatalf("negative stall: %v", resp)
 	}

@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"errors"
+	"github.com/easykv/easykv/internal/testkit"
 	"slices"
 	"testing"
 	"time"
@@ -51,19 +52,11 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *segmentStorage) {
 // waitWriting waits until p has taken a write and is carrying it out.
 func waitWriting(t *testing.T, p *persister) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.PollEvery(t, time.Millisecond, 5*time.Second, "the persister to take a write", func() (bool, string) {
 		p.mu.Lock()
-		writing := p.writing
-		p.mu.Unlock()
-		if writing {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the persister took no write")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer p.mu.Unlock()
+		return p.writing, "the persister took no write"
+	})
 }
 
 // nextWritten waits for p's next completed write.

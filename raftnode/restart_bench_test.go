@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/easykv/easykv/internal/testkit"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -199,20 +200,14 @@ func waitStaleRead(b *testing.B, n *Node, key string, index uint64) {
 // applied.
 func waitWrite(b *testing.B, n *Node, key string, client, seq uint64) {
 	b.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	// Not leader yet: the election takes T to 2T.
+	testkit.PollEvery(b, time.Millisecond, time.Minute, "the write to be acknowledged", func() (bool, string) {
 		resp := n.KV(context.Background(), &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: "after restart", ClientId: client, Sequence: seq})
-		if resp.GetSuccess() {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("write never acknowledged: %v", resp)
-		}
-		if resp.GetCode() != pb.ErrorCode_NOT_LEADER {
+		if !resp.GetSuccess() && resp.GetCode() != pb.ErrorCode_NOT_LEADER {
 			b.Fatalf("write refused: %v", resp)
 		}
-		time.Sleep(time.Millisecond) // not leader yet: the election takes T to 2T
-	}
+		return resp.GetSuccess(), fmt.Sprintf("write never acknowledged: %v", resp)
+	})
 }
 
 // BenchmarkRestart1M restarts a one-member cluster whose log holds
@@ -296,12 +291,9 @@ func BenchmarkCatchUp(b *testing.B) {
 			follower := startFixtureNode(b, followerDir, "n2", members, time.Second, net)
 			leader := startFixtureNode(b, leaderDir, "n1", members, time.Second, net)
 			deadline := time.Now().Add(time.Minute)
-			for leader.node.Status().GetRole() != pb.Role_ROLE_LEADER {
-				if time.Now().After(deadline) {
-					b.Fatal("no leader")
-				}
-				time.Sleep(time.Millisecond)
-			}
+			testkit.PollEvery(b, time.Millisecond, time.Minute, "n1 to lead", func() (bool, string) {
+				return leader.node.Status().GetRole() == pb.Role_ROLE_LEADER, "no leader"
+			})
 			start := time.Now()
 			last := leader.node.Status().GetLastIndex()
 			for follower.node.Status().GetAppliedIndex() < last {

@@ -3,6 +3,7 @@ package raftnode
 import (
 	"context"
 	"fmt"
+	"github.com/easykv/easykv/internal/testkit"
 	"log/slog"
 	"maps"
 	"sync"
@@ -333,17 +334,15 @@ func TestNodePublishesTraffic(t *testing.T) {
 	}
 	await := func(what string, to string, match func(*pb.RaftKvMessage) bool) *pb.RaftKvMessage {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if m := tr.find(to, match); m != nil {
-				return m
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("n1 never sent %s to %s", what, to)
+		var m *pb.RaftKvMessage
+		testkit.PollEvery(t, time.Millisecond, 10*time.Second, fmt.Sprintf("%s to %s", what, to), func() (bool, string) {
+			if m = tr.find(to, match); m != nil {
+				return true, ""
 			}
 			take()
-			time.Sleep(time.Millisecond)
-		}
+			return false, fmt.Sprintf("n1 never sent %s to %s", what, to)
+		})
+		return m
 	}
 	ofType := func(typ pb.RaftKvMessage_MessageType) func(*pb.RaftKvMessage) bool {
 		return func(m *pb.RaftKvMessage) bool { return m.GetType() == typ }
@@ -368,32 +367,23 @@ func TestNodePublishesTraffic(t *testing.T) {
 	})
 	// Everything stepped has reached the loop once a status shows it: the
 	// loop takes messages in order, and n2's answer to the no-op commits it.
-	deadline := time.Now().Add(10 * time.Second)
-	for n.Status().GetCommitIndex() < match {
-		if time.Now().After(deadline) {
-			t.Fatalf("n2's answer never committed index %d", match)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.PollEvery(t, time.Millisecond, 10*time.Second, fmt.Sprintf("commit index %d", match), func() (bool, string) {
+		ci := n.Status().GetCommitIndex()
+		return ci >= match, fmt.Sprintf("n2's answer never committed index %d (commit index %d)", match, ci)
+	})
 	if resp := n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE}); !resp.GetOk() {
 		t.Fatalf("pause: %v", resp)
 	}
 
 	// The last window comes out after the pause; then the reports add up.
 	want := trafficSum{}
-	for {
+	testkit.PollEvery(t, time.Millisecond, 10*time.Second, "the MESSAGES events to add up", func() (bool, string) {
 		take()
 		clear(want)
 		tr.sum(want)
 		maps.Copy(want, stepped)
-		if maps.Equal(reported, want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("MESSAGES events add up to%v\nwant (transport and steps)%v", reported, want)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return maps.Equal(reported, want), fmt.Sprintf("MESSAGES events add up to%v\nwant (transport and steps)%v", reported, want)
+	})
 	for _, k := range []trafficKey{
 		{sent: true, peer: "n2", kind: pb.Traffic_VOTE, preVote: true},
 		{sent: true, peer: "n3", kind: pb.Traffic_VOTE, preVote: true},
