@@ -2,6 +2,7 @@ package segmentlog
 
 import (
 	"errors"
+	"github.com/easykv/easykv/internal/testkit"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -162,13 +163,9 @@ func TestCloseAbandonsSpare(t *testing.T) {
 		return errAbandoned
 	}
 	l.maybeStartSpare()
-	deadline := time.Now().Add(10 * time.Second)
-	for !started.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the spare was never started")
-		}
-		runtime.Gosched()
-	}
+	testkit.PollEvery(t, time.Millisecond, 10*time.Second, "the spare to start", func() (bool, string) {
+		return started.Load(), "the spare was never started"
+	})
 	mustClose(t, l)
 	if _, err := os.Stat(filepath.Join(dir, spareName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("abandoned spare left: %v", err)

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/easykv/easykv/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -223,13 +225,10 @@ func TestEtcdNewLeader(t *testing.T) {
 		done <- answer{at, err}
 	}()
 	// Let it poll a few times, then elect c.
-	deadline := time.Now().Add(10 * time.Second)
-	for b.pollCount() < 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("newLeader does not poll")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.PollEvery(t, time.Millisecond, 10*time.Second, "newLeader to poll 3 times", func() (bool, string) {
+		n := b.pollCount()
+		return n >= 3, fmt.Sprintf("newLeader does not poll (%d polls)", n)
+	})
 	select {
 	case a := <-done:
 		t.Fatalf("newLeader returned %v, %v before anyone was elected", a.at, a.err)
