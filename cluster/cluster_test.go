@@ -2,29 +2,30 @@ package cluster
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/easykv/easykv/internal/testkit"
 )
 
-const good = `name: demo
-nodes:
-  - {id: n1, addr: 127.0.0.1:7001}
-  - {id: n2, addr: 127.0.0.1:7002}
-  - {id: n3, addr: 127.0.0.1:7003}
-data_dir: ./data
-heartbeat: 100ms
-election_timeout: 1s
-`
+// goodCluster is a valid cluster file; the bad-config table breaks its
+// text, good, line by line.
+var (
+	goodCluster = testkit.Cluster{
+		Name:      "demo",
+		Nodes:     testkit.Nodes("127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"),
+		Heartbeat: 100 * time.Millisecond, ElectionTimeout: time.Second,
+	}
+	good = goodCluster.YAML()
+)
 
 func TestLoadGood(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "cluster.yaml")
-	if err := os.WriteFile(path, []byte(good+"auth_token: s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	withToken := goodCluster
+	withToken.Extra = "auth_token: s3cret\n"
+	path := testkit.WriteCluster(t, "", withToken)
+	dir := filepath.Dir(path)
 	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
