@@ -6,40 +6,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
-// testYAML is a valid three-node cluster.yaml; nothing listens on its
+// testCluster is a valid three-node cluster.yaml; nothing listens on its
 // addresses, the fakes answer instead.
-const testYAML = `name: unit
-nodes:
-  - {id: n1, addr: 127.0.0.1:7001}
-  - {id: n2, addr: 127.0.0.1:7002}
-  - {id: n3, addr: 127.0.0.1:7003}
-data_dir: ./data
-heartbeat: 50ms
-election_timeout: 500ms
-auth_token: sesame
-`
+var testCluster = testkit.Cluster{
+	Name:      "unit",
+	Nodes:     testkit.Nodes("127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"),
+	Heartbeat: 50 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond,
+	Extra: "auth_token: sesame\n",
+}
 
-// writeCluster writes testYAML into a temp dir and returns its path.
+// writeCluster writes testCluster into a temp dir and returns its path.
 func writeCluster(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "cluster.yaml")
-	if err := os.WriteFile(path, []byte(testYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testkit.WriteCluster(t, "", testCluster)
 }
 
 // healthy is a three-node cluster with n1 leading, n2 isolated from n3 and

@@ -7,20 +7,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/tui"
 )
 
 // goodCluster is a valid cluster file; nothing listens on its addresses.
-const goodCluster = `name: demo
-nodes:
-  - {id: n1, addr: 127.0.0.1:1}
-  - {id: n2, addr: 127.0.0.1:2}
-  - {id: n3, addr: 127.0.0.1:3}
-data_dir: ./data
-heartbeat: 100ms
-election_timeout: 1s
-`
+var goodCluster = testkit.Cluster{
+	Name:      "demo",
+	Nodes:     testkit.Nodes("127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"),
+	Heartbeat: 100 * time.Millisecond, ElectionTimeout: time.Second,
+}
 
 // noEnv is an empty environment.
 func noEnv(string) string { return "" }
@@ -39,7 +37,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 	dir := t.TempDir()
 	garbage := writeFile(t, dir, "garbage.yaml", "nodes: [\n\t{id: n1")
 	empty := writeFile(t, dir, "empty.yaml", "name: demo\n")
-	good := writeFile(t, dir, "cluster.yaml", goodCluster)
+	good := testkit.WriteCluster(t, filepath.Join(dir, "cluster.yaml"), goodCluster)
 	notRecording := writeFile(t, dir, "not.jsonl", "hello\n")
 	oldVersion := writeFile(t, dir, "v0.jsonl", `{"format":"easykv-tui-record","version":0,"nodes":[{"id":"n1"}]}`+"\n")
 	missing := filepath.Join(dir, "nope.yaml")
@@ -133,7 +131,7 @@ func TestColourless(t *testing.T) {
 // --record has written its header by then.
 func TestPipedModeRecords(t *testing.T) {
 	dir := t.TempDir()
-	good := writeFile(t, dir, "cluster.yaml", goodCluster)
+	good := testkit.WriteCluster(t, filepath.Join(dir, "cluster.yaml"), goodCluster)
 	recFile := filepath.Join(dir, "rec.jsonl")
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--cluster", good, "--record", recFile}, strings.NewReader(""), &stdout, &stderr, noEnv)
