@@ -49,7 +49,7 @@ func diskNode(t *testing.T, dir string, snaps SnapshotStore) (n *Node, stop func
 	n, err = NewNode(NodeConfig{
 		ID: "n1", Members: map[string]string{"n1": "a1"},
 		Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
-		Storage: store, Log: wal, Transport: &fakeTransport{log: &opLog{}}, Seed: 7,
+		Storage: store, Log: wal, Transport: &recordingTransport{}, Seed: 7,
 		Snapshots: snaps, SnapshotEvery: 10,
 	})
 	if err != nil {
@@ -160,7 +160,7 @@ func TestNodeRefusesDamagedSnapshot(t *testing.T) {
 	_, err = NewNode(NodeConfig{
 		ID: "n1", Members: map[string]string{"n1": "a1"},
 		Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
-		Storage: store, Log: wal, Transport: &fakeTransport{log: &opLog{}},
+		Storage: store, Log: wal, Transport: &recordingTransport{},
 		Snapshots: kvmap.NewSnapshotDir(snapDir, kvmap.Options{}),
 	})
 	if !errors.Is(err, kvmap.ErrBadSnapshot) || !strings.Contains(err.Error(), newest) {

@@ -52,17 +52,28 @@ func (s *fakeStore) Save(hs segmentlog.HardState) error {
 	return nil
 }
 
-// fakeTransport records every message the node sends.
-type fakeTransport struct{ log *opLog }
+// recordingTransport keeps every message a node sends, for the test to
+// answer and to compare with what the node reports. With log set, each
+// send is also written there, in order with fakeStore's saves.
+type recordingTransport struct {
+	log  *opLog
+	mu   sync.Mutex
+	sent []*pb.RaftKvMessage // in order; guarded by mu
+}
 
-func (t *fakeTransport) Send(to string, m *pb.RaftKvMessage) bool {
-	t.log.add("send %s to %s granted=%v", m.GetType(), to, m.GetVoteResponse().GetVoteGranted())
+func (r *recordingTransport) Send(to string, m *pb.RaftKvMessage) bool {
+	if r.log != nil {
+		r.log.add("send %s to %s granted=%v", m.GetType(), to, m.GetVoteResponse().GetVoteGranted())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, m)
 	return true
 }
 
 var (
 	_ HardStateStore = (*fakeStore)(nil)
-	_ Transport      = (*fakeTransport)(nil)
+	_ Transport      = (*recordingTransport)(nil)
 )
 
 // startNode runs a node n1 of {n1,n2,n3} with long timers, so that it stays a
@@ -82,7 +93,7 @@ func startNode(t *testing.T, store *fakeStore, log *opLog) (n *Node, done <-chan
 		ElectionTimeout: time.Hour,
 		Storage:         store,
 		Log:             wal,
-		Transport:       &fakeTransport{log: log},
+		Transport:       &recordingTransport{log: log},
 		Seed:            1,
 	})
 	if err != nil {

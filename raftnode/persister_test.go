@@ -43,7 +43,7 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *segmentStorage) {
 	log := &opLog{}
 	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
 	storage := newSegmentStorage(wal)
-	p := newPersister(storage, store, &fakeTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{})
+	p := newPersister(storage, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{})
 	go p.run()
 	t.Cleanup(p.close) // before the log closes
 	return p, store, storage

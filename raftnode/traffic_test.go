@@ -6,7 +6,6 @@ import (
 	"github.com/easykv/easykv/internal/testkit"
 	"log/slog"
 	"maps"
-	"sync"
 	"testing"
 	"time"
 
@@ -235,22 +234,6 @@ func TestTrafficCountAllocatesNothing(t *testing.T) {
 	if allocs := testing.AllocsPerRun(1000, func() { tab.count(true, &m) }); allocs != 0 {
 		t.Errorf("count allocates %.1f times a message", allocs)
 	}
-}
-
-// recordingTransport keeps every message a node sends, for the test to
-// answer and to compare with what the node reports.
-type recordingTransport struct {
-	mu   sync.Mutex
-	sent []*pb.RaftKvMessage // in order; guarded by mu
-}
-
-var _ Transport = (*recordingTransport)(nil)
-
-func (r *recordingTransport) Send(to string, m *pb.RaftKvMessage) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, m)
-	return true
 }
 
 // find returns the last message sent to `to` that matches, or nil.
