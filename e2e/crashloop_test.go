@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -373,12 +374,12 @@ func crashKey(n int) string {
 // again, a few times.
 func (h *Harness) crashAwaitServing(id string, cycle int, seed uint64) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for binds := 1; ; {
+	binds := 1
+	testkit.PollEvery(h.t, crashPoll, waitTimeout, fmt.Sprintf("%s to serve after its start in cycle %d (seed %d)", id, cycle, seed), func() (bool, string) {
 		p := h.procs[id]
 		_, err := h.Status(id)
 		if err == nil {
-			return
+			return true, ""
 		}
 		if p.exited() {
 			since := h.crashSinceStart(id)
@@ -387,18 +388,14 @@ func (h *Harness) crashAwaitServing(id string, cycle int, seed uint64) {
 				h.t.Logf("cycle %d: %s lost its port while down; starting it again", cycle, id)
 				h.procs[id] = nil
 				h.startNode(id, fmt.Sprintf("cycle %d, port was taken", cycle))
-				continue
+				return false, "restarted after losing its port"
 			}
 			h.procs[id] = nil
 			h.t.Fatalf("cycle %d (seed %d, %s=%d): %s did not restart: it exited by itself (%v) before serving; its output since that start:\n%s",
 				cycle, seed, crashSeedEnv, seed, id, p.err, since)
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("cycle %d (seed %d): %s not serving %s after its start: %v; its output since:\n%s",
-				cycle, seed, id, waitTimeout, err, h.crashSinceStart(id))
-		}
-		time.Sleep(crashPoll)
-	}
+		return false, fmt.Sprintf("%s not serving: %v; its output since:\n%s", id, err, h.crashSinceStart(id))
+	})
 }
 
 // crashAlive fails the test if node id has exited by itself.

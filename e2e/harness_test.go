@@ -164,16 +164,11 @@ func (h *Harness) writeConfig() {
 // path with extra lines at the end, and returns path.
 func (h *Harness) writeConfigAs(path, extra string) string {
 	h.t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nnodes:\n", clusterName)
+	c := testkit.Cluster{Name: clusterName, Heartbeat: h.heartbeat, ElectionTimeout: h.electionTimeout, Extra: extra}
 	for _, id := range h.ids {
-		fmt.Fprintf(&b, "  - {id: %s, addr: %s}\n", id, h.addrs[id])
+		c.Nodes = append(c.Nodes, testkit.Node{ID: id, Addr: h.addrs[id]})
 	}
-	fmt.Fprintf(&b, "data_dir: ./data\nheartbeat: %s\nelection_timeout: %s\n%s", h.heartbeat, h.electionTimeout, extra)
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		h.t.Fatal(err)
-	}
-	return path
+	return testkit.WriteCluster(h.t, path, c)
 }
 
 // checkRaces fails the test if a node's log reports a data race: a -race
