@@ -50,15 +50,14 @@ func (f *fakeNet) dial(_ context.Context, addr string, id netlink.Identity) (nod
 	defer f.mu.Unlock()
 	f.dialed = append(f.dialed, id)
 	f.open++
-	return &fakeClient{net: f, addr: addr, node: n}, nil
+	return &fakeClient{openConn: openConn{net: f}, addr: addr, node: n}, nil
 }
 
 // fakeClient is a connection to a fakeNode.
 type fakeClient struct {
-	net    *fakeNet  // where calls are recorded
-	addr   string    // the address dialed
-	node   *fakeNode // what answers
-	closed bool      // Close was called; a second Close is an error
+	openConn           // net: where calls are recorded
+	addr     string    // the address dialed
+	node     *fakeNode // what answers
 }
 
 var _ nodeClient = (*fakeClient)(nil)
@@ -83,7 +82,13 @@ func (c *fakeClient) AdminRequest(_ context.Context, req *pb.AdminRequest) (*pb.
 	return c.node.admin, nil
 }
 
-func (c *fakeClient) Close() error {
+// openConn is a connection of fakeNet's, counted in its open until closed.
+type openConn struct {
+	net    *fakeNet
+	closed bool // Close was called; a second Close is an error
+}
+
+func (c *openConn) Close() error {
 	if c.closed {
 		return errors.New("closed twice")
 	}
@@ -99,7 +104,7 @@ func (f *fakeNet) newKV(cfg netlink.ClusterConfig) (kvClient, error) {
 	defer f.mu.Unlock()
 	f.kvCfgs = append(f.kvCfgs, cfg)
 	f.open++
-	return &fakeKV{net: f}, nil
+	return &fakeKV{openConn{net: f}}, nil
 }
 
 // kvOp records desc, then fails it through kvFail or runs op on the data.
@@ -124,8 +129,7 @@ func (f *fakeNet) kvOp(desc string, op func(data map[string]string) netlink.Resu
 
 // fakeKV is a cluster client of a fakeNet.
 type fakeKV struct {
-	net    *fakeNet // where the data lives and calls are recorded
-	closed bool     // Close was called; a second Close is an error
+	openConn // net: where the data lives and calls are recorded
 }
 
 var _ kvClient = (*fakeKV)(nil)
@@ -155,15 +159,4 @@ func (c *fakeKV) Delete(_ context.Context, key string) (netlink.Result, error) {
 		delete(data, key)
 		return netlink.Result{Found: found}
 	})
-}
-
-func (c *fakeKV) Close() error {
-	if c.closed {
-		return errors.New("closed twice")
-	}
-	c.closed = true
-	c.net.mu.Lock()
-	c.net.open--
-	c.net.mu.Unlock()
-	return nil
 }
