@@ -58,12 +58,7 @@ func TestFaultCommandsSendRequests(t *testing.T) {
 }
 
 func TestFaultCommandErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		line  string
-		setup func(*harness)
-		want  string
-	}{
+	testPromptErrors(t, []promptError{
 		{"partition without id", "partition", nil, "usage: partition ID"},
 		{"heal with two ids", "heal n1 n2", nil, "usage: heal ID"},
 		{"heal unknown node", "heal n9", nil, `heal: unknown node "n9" (nodes: n1, n2, n3)`},
@@ -93,27 +88,7 @@ func TestFaultCommandErrors(t *testing.T) {
 		{"transport error", "delay n1 1s", func(h *harness) {
 			h.dialer.conn(t, "n1").adminErr = errors.New("i/o timeout")
 		}, "delay n1: i/o timeout"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, 3)
-			h.connect("n1")
-			if tt.setup != nil {
-				tt.setup(h)
-			}
-			if cmd := h.typeLine(tt.line); cmd != nil {
-				h.send(cmd())
-			}
-			if !h.m.status.isErr || h.m.status.text != tt.want {
-				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
-			}
-			if tt.setup == nil {
-				if got := h.dialer.conn(t, "n1").adminRequests(); len(got) != 0 {
-					t.Errorf("a bad command was sent: %v", got)
-				}
-			}
-		})
-	}
+	})
 }
 
 // faultyCluster is three connected nodes in term 4: n1 leads and is

@@ -49,28 +49,20 @@ func TestPauseCallsAdminOnThatNode(t *testing.T) {
 	}
 }
 
-func TestPromptErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		line  string
-		setup func(*harness)
-		want  string
-	}{
-		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": help lists the commands`},
-		{"missing id", "pause", nil, "usage: pause ID"},
-		{"extra args", "resume n1 n2", nil, "usage: resume ID"},
-		{"unknown node", "pause n9", nil, `pause: unknown node "n9" (nodes: n1, n2, n3)`},
-		{"down node", "pause n3", func(h *harness) {
-			h.dialer.setFail("n3", errors.New("refused"))
-			h.connect("n3")
-		}, "pause n3: not connected"},
-		{"transport error", "pause n1", func(h *harness) {
-			h.dialer.conn(t, "n1").adminErr = errors.New("i/o timeout")
-		}, "pause n1: i/o timeout"},
-		{"refused", "resume n1", func(h *harness) {
-			h.dialer.conn(t, "n1").adminResp = &pb.AdminResponse{Error: "bad token"}
-		}, "resume n1: bad token"},
-	}
+// promptError is a line typed at the prompt that must fail with want,
+// after setup (nil: none) on three nodes with n1 connected.
+type promptError struct {
+	name  string
+	line  string
+	setup func(*harness)
+	want  string
+}
+
+// testPromptErrors types each case's line and checks that the status line
+// and the screen show the error, and that a line refused before reaching
+// a node sent it nothing.
+func testPromptErrors(t *testing.T, tests []promptError) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, 3)
@@ -85,8 +77,32 @@ func TestPromptErrors(t *testing.T) {
 				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
 			}
 			mustContain(t, h.view(), tt.want)
+			if tt.setup == nil {
+				if got := h.dialer.conn(t, "n1").adminRequests(); len(got) != 0 {
+					t.Errorf("a bad command was sent: %v", got)
+				}
+			}
 		})
 	}
+}
+
+func TestPromptErrors(t *testing.T) {
+	testPromptErrors(t, []promptError{
+		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": help lists the commands`},
+		{"missing id", "pause", nil, "usage: pause ID"},
+		{"extra args", "resume n1 n2", nil, "usage: resume ID"},
+		{"unknown node", "pause n9", nil, `pause: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"down node", "pause n3", func(h *harness) {
+			h.dialer.setFail("n3", errors.New("refused"))
+			h.connect("n3")
+		}, "pause n3: not connected"},
+		{"transport error", "pause n1", func(h *harness) {
+			h.dialer.conn(t, "n1").adminErr = errors.New("i/o timeout")
+		}, "pause n1: i/o timeout"},
+		{"refused", "resume n1", func(h *harness) {
+			h.dialer.conn(t, "n1").adminResp = &pb.AdminResponse{Error: "bad token"}
+		}, "resume n1: bad token"},
+	})
 }
 
 func TestQuit(t *testing.T) {
