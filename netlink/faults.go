@@ -27,6 +27,27 @@ const MaxDiskStall = time.Minute
 // something that is not a valid network fault of this node.
 var ErrBadFault = errors.New("bad fault request")
 
+// FaultMillis parses arg, the DURATION of the fault command verb (which
+// sets a what: a delay, a stall), into whole milliseconds in [0, limit],
+// for every client that sends fault commands: its errors name verb, and
+// show examples when arg is not a duration. A positive duration that
+// rounds to 0 ms is refused: 0 would clear the fault, the opposite of
+// asking for one.
+func FaultMillis(verb, what, arg, examples string, limit time.Duration) (int64, error) {
+	d, err := time.ParseDuration(arg)
+	if err != nil {
+		return 0, fmt.Errorf("%s: bad duration %q (want e.g. %s, or 0 to clear)", verb, arg, examples)
+	}
+	if d < 0 || d > limit {
+		return 0, fmt.Errorf("%s: %v is outside [0, %v]", verb, d, limit)
+	}
+	ms := d.Round(time.Millisecond).Milliseconds()
+	if d > 0 && ms == 0 {
+		return 0, fmt.Errorf("%s: %v is under a millisecond (0 clears the %s)", verb, d, what)
+	}
+	return ms, nil
+}
+
 // Faults is a node's set of injected network faults, shared by its Peers
 // (outbound) and Server (inbound), set and healed by admin commands. It is
 // safe for concurrent use and cheap to consult on every message: readers load

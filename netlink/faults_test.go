@@ -1,6 +1,7 @@
 package netlink
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	"net"
@@ -483,5 +484,28 @@ func TestClientAdminRequest(t *testing.T) {
 
 	if _, err := c.AdminRequest(ctx, reqDelay(250)); err != nil || gotReq.GetDelayMs() != 250 {
 		t.Errorf("DELAY 250: err %v, handler got %v", err, gotReq)
+	}
+}
+
+// TestFaultMillis: the one parser of fault durations that easykv-ctl and
+// the dashboard share.
+func TestFaultMillis(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		ms   int64
+		want string // error; "" for none
+	}{
+		{"0", 0, ""},
+		{"1500ms", 1500, ""},
+		{"2s", 2000, ""},
+		{"slow", 0, `slow-disk: bad duration "slow" (want e.g. 1500ms, 2s, or 0 to clear)`},
+		{"-1s", 0, "slow-disk: -1s is outside [0, 1m0s]"},
+		{"2m", 0, "slow-disk: 2m0s is outside [0, 1m0s]"},
+		{"10us", 0, "slow-disk: 10µs is under a millisecond (0 clears the stall)"},
+	} {
+		ms, err := FaultMillis("slow-disk", "stall", tc.arg, "1500ms, 2s", MaxDiskStall)
+		if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) || ms != tc.ms {
+			t.Errorf("FaultMillis(%q) = %d, %v; want %d, %q", tc.arg, ms, err, tc.ms, tc.want)
+		}
 	}
 }

@@ -232,19 +232,9 @@ func (m *Model) delay(args []string) tea.Cmd {
 		m.setError("usage: delay ID DURATION (e.g. 200ms, 1.5s, or 0 to clear)")
 		return nil
 	}
-	d, err := time.ParseDuration(args[1])
-	switch {
-	case err != nil:
-		m.setError("delay: bad duration %q (want e.g. 200ms, 1.5s, or 0 to clear)", args[1])
-		return nil
-	case d < 0 || d > netlink.MaxFaultDelay:
-		m.setError("delay: %v is outside [0, %v]", d, netlink.MaxFaultDelay)
-		return nil
-	}
-	ms := d.Round(time.Millisecond).Milliseconds()
-	if d > 0 && ms == 0 {
-		// Rounding to nothing would clear the delay, the opposite of asking for one.
-		m.setError("delay: %v is under a millisecond (0 clears the delay)", d)
+	ms, err := netlink.FaultMillis("delay", "delay", args[1], "200ms, 1.5s", netlink.MaxFaultDelay)
+	if err != nil {
+		m.setError("%v", err)
 		return nil
 	}
 	return m.admin("delay", args[0], &pb.AdminRequest{Command: pb.AdminCommand_DELAY, DelayMs: ms})
@@ -258,18 +248,9 @@ func (m *Model) slowDisk(args []string) tea.Cmd {
 		m.setError("usage: slow-disk ID DURATION (e.g. 1500ms, 2s, or 0 to clear)")
 		return nil
 	}
-	d, err := time.ParseDuration(args[1])
-	switch {
-	case err != nil:
-		m.setError("slow-disk: bad duration %q (want e.g. 1500ms, 2s, or 0 to clear)", args[1])
-		return nil
-	case d < 0 || d > netlink.MaxDiskStall:
-		m.setError("slow-disk: %v is outside [0, %v]", d, netlink.MaxDiskStall)
-		return nil
-	}
-	ms := d.Round(time.Millisecond).Milliseconds()
-	if d > 0 && ms == 0 {
-		m.setError("slow-disk: %v is under a millisecond (0 clears the stall)", d)
+	ms, err := netlink.FaultMillis("slow-disk", "stall", args[1], "1500ms, 2s", netlink.MaxDiskStall)
+	if err != nil {
+		m.setError("%v", err)
 		return nil
 	}
 	return m.admin("slow-disk", args[0], &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: ms})

@@ -112,21 +112,11 @@ func slowDiskRequest(_ *cluster.Config, _ string, args []string) (*pb.AdminReque
 	return &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: ms}, nil
 }
 
-// faultMillis parses the Go duration arg of the fault command verb, which
-// sets a what, into whole milliseconds in [0, limit]; examples are shown
-// when arg is not a duration. Its errors are usage errors.
+// faultMillis is netlink.FaultMillis with its errors as usage errors.
 func faultMillis(verb, what, arg, examples string, limit time.Duration) (int64, error) {
-	d, err := time.ParseDuration(arg)
+	ms, err := netlink.FaultMillis(verb, what, arg, examples, limit)
 	if err != nil {
-		return 0, usagef("%s: bad duration %q (want e.g. %s, or 0 to clear)", verb, arg, examples)
-	}
-	if d < 0 || d > limit {
-		return 0, usagef("%s: %v is outside [0, %v]", verb, d, limit)
-	}
-	ms := d.Round(time.Millisecond).Milliseconds()
-	if d > 0 && ms == 0 {
-		// Rounding to nothing would clear the fault, the opposite of asking for one.
-		return 0, usagef("%s: %v is under a millisecond (0 clears the %s)", verb, d, what)
+		return 0, usagef("%v", err)
 	}
 	return ms, nil
 }
