@@ -1,9 +1,9 @@
 package netlink
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
