@@ -328,15 +328,15 @@ func (n *Node) written(w written) error {
 	// The core's view of the log changes only with a report it takes: a
 	// stale one's entries are being replaced by a write still queued,
 	// which reports them in its turn (raft/doc.go, step 1).
-	if len(w.entries) > 0 {
-		if n.core.StableTo(w.mark) {
-			n.storage.stable(w.entries)
+	if len(w.Entries) > 0 {
+		if n.core.StableTo(w.Mark) {
+			n.storage.stable(w.Entries)
 		} else {
-			n.storage.forget(w.entries[0].Index)
+			n.storage.forget(w.Entries[0].Index)
 		}
 	}
-	if w.savedHard {
-		n.durable = raft.HardState{Term: w.hardState.Term, Vote: w.hardState.Vote}
+	if w.SaveHard {
+		n.durable = raft.HardState{Term: w.HardState.Term, Vote: w.HardState.Vote}
 	}
 	return nil
 }

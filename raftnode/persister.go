@@ -33,13 +33,11 @@ type persister struct {
 	exit     chan struct{} // closed when run returns
 }
 
-// written is a completed write, or the error that ended the persister.
+// written is a completed write: its job, now durable (entries, and the
+// hard state when SaveHard), or the error that ended the persister.
 type written struct {
-	entries   []raft.Entry   // now durable
-	mark      raft.LogMark   // names the last of entries
-	hardState raft.HardState // now durable, when savedHard
-	savedHard bool           // hardState was saved
-	err       error          // the write failed: nothing more is written
+	raft.WriteJob
+	err error // the write failed: nothing more is written
 }
 
 // newPersister returns a persister over storage and hard whose queue
@@ -124,7 +122,7 @@ func (p *persister) run() {
 // before it returns. Under the SLOW_DISK fault each of the two waits
 // first.
 func (p *persister) write(j raft.WriteJob) written {
-	w := written{entries: j.Entries, mark: j.Mark, hardState: j.HardState, savedHard: j.SaveHard}
+	w := written{WriteJob: j}
 	if len(j.Entries) > 0 {
 		if err := p.stall.wait(p.stop); err != nil {
 			w.err = err

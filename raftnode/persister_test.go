@@ -86,12 +86,12 @@ func TestPersisterOrder(t *testing.T) {
 	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 2, Term: 2}}, Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2, Index: 2}}})
 	store.gate <- struct{}{}
 	w := nextWritten(t, p)
-	if w.err != nil || !w.savedHard || w.hardState.Vote != "n2" || len(w.entries) != 0 {
+	if w.err != nil || !w.SaveHard || w.HardState.Vote != "n2" || len(w.Entries) != 0 {
 		t.Fatalf("first write %+v", w)
 	}
 	// The two later Readys were merged into one write of both entries.
 	w = nextWritten(t, p)
-	if w.err != nil || len(w.entries) != 2 || w.savedHard {
+	if w.err != nil || len(w.Entries) != 2 || w.SaveHard {
 		t.Fatalf("second write %+v", w)
 	}
 	want := []string{
@@ -106,7 +106,7 @@ func TestPersisterOrder(t *testing.T) {
 	if storage.LastIndex() != 0 {
 		t.Fatalf("the core sees last index %d before the write is taken in", storage.LastIndex())
 	}
-	storage.stable(w.entries)
+	storage.stable(w.Entries)
 	if storage.LastIndex() != 2 {
 		t.Fatalf("last index %d after the write is taken in", storage.LastIndex())
 	}
