@@ -18,8 +18,11 @@ import (
 const DefaultMaxFrameSize = 4 << 20
 
 // firstChunk is how much of a frame body too long for the reader's buffer
-// is allocated before any of it arrives.
-const firstChunk = 64 << 10
+// is allocated before any of it arrives. It is small because a connection
+// that claims a large frame and stalls holds it until it closes: 8 KiB
+// keeps hundreds of such connections cheap, and a real 4 MiB frame costs
+// only a few more doublings.
+const firstChunk = 8 << 10
 
 // ErrFrameTooLarge is returned (wrapped) for a frame whose length prefix is
 // over the limit, on reading, or whose encoding is, on writing.
