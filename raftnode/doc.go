@@ -27,14 +27,15 @@
 //
 // When a write completes, the loop reports it with StableTo. If the core
 // takes the report, the loop shows the write's entries through the core's
-// Storage; if not, it hides them (raft's "Stale reports").
+// raft.LogStorage (coreLog); if not, it hides them (raft's "Stale
+// reports").
 //
 // # The persister
 //
 // The persister (persister.go) writes in the background, in order, from a
 // raft.WriteQueue: everything queued while one write runs shares the next
 // fsync (group commit), never across a truncation. A write cuts off and
-// appends to the segment log and syncs it (segmentStorage, logstore.go),
+// appends to the segment log and syncs it (coreLog, corelog.go),
 // then saves the hard state when the term or vote changed (the commit
 // index rides along as a restart hint), then sends the messages that
 // waited for it. A failed write stops the node for good (ErrStorage): it
@@ -42,13 +43,28 @@
 //
 // # Around the loop
 //
+// Node itself is the loop and the Ready contract (node.go); each other
+// responsibility has a part of its own, reached from the loop:
+//
+//   - kvService (kvservice.go) serves clients: it proposes writes and asks
+//     for read indexes, applies committed entries to the state machine and
+//     answers each pending request once its outcome is known;
+//   - publisher (publisher.go) keeps the latest statusView, which Status
+//     reads from any goroutine (node_status.go), hands watch events to
+//     subscribers and counts Raft traffic for MESSAGES events (traffic.go);
+//   - snapshotter (node_snapshot.go) saves copies of the state machine in
+//     the background;
+//   - faultSet (faults.go) holds the injected faults, network (netlink.Faults,
+//     shared with the transport and server) and disk (diskStall, which the
+//     persister waits on); admin fault commands go there without passing
+//     through the loop, which only takes pause and resume.
+//
 // NewNode restores the hard state and the newest state-machine snapshot,
 // clamps the saved commit index to the log and builds the core, with
 // pre-vote and check-quorum on, from the snapshot's applied index; the
-// core then hands out the committed entries after it. wire.go converts core messages to and from the netlink
-// envelope; traffic.go counts Raft traffic for the dashboard; diskstall.go
-// is the SLOW_DISK fault; node_snapshot.go snapshots the state machine in
-// the background; node_status.go answers status requests and watches. The
-// runtime reaches the network only through Transport and the hard state
-// only through HardStateStore.
+// core then hands out the committed entries after it. wire.go converts
+// core messages to and from the netlink envelope. The runtime reaches the
+// network only through Transport, the log only through LogStore and the
+// hard state only through HardStateStore, so that its tests can run on an
+// in-memory log.
 package raftnode

@@ -7,12 +7,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/raftnode/raft"
@@ -76,8 +73,8 @@ type NodeConfig struct {
 	Members         map[string]string // every member's id → address, including this node
 	Heartbeat       time.Duration     // leader heartbeat interval
 	ElectionTimeout time.Duration     // T: election timers are drawn from [T, 2T)
-	Storage         HardStateStore    // durable term and vote
-	Log             *segmentlog.Log   // durable log entries
+	HardState       HardStateStore    // durable term and vote
+	Log             LogStore          // durable log entries
 	Transport       Transport         // outbound peer messages
 	Faults          *netlink.Faults   // injected network faults, shared with the transport and server
 	Logger          *slog.Logger      // role and term changes are logged here
@@ -90,60 +87,39 @@ type NodeConfig struct {
 	SnapshotEvery uint64
 }
 
-// Node is the runtime around the pure core: one goroutine owns the core and
-// the state machine and runs the loop receive → send the leader's MsgApps
-// → queue the writes → apply → answer → advance, while a persister
-// goroutine writes and syncs the log and hard state, sends what had to wait
-// for that, and reports back (StableTo).
+// Node is the runtime around the pure core: one goroutine (Run) owns the
+// core and runs the loop receive → send the leader's MsgApps → queue the
+// writes → apply → answer → advance, while a persister goroutine writes
+// and syncs the log and hard state, sends what had to wait for that, and
+// reports back (StableTo). Around the loop, each responsibility has its
+// own part: the KV service serves clients and the state machine, the
+// publisher hands status and events to watchers, the snapshotter saves
+// the state machine, and faults live in the fault set.
 type Node struct {
-	cfg  NodeConfig
-	tick time.Duration // duration of one core tick
-	core *raft.Raft    // owned by the Run goroutine
-	// storage is the core's Storage, which persists Ready.Entries; owned
-	// by the Run goroutine.
-	storage *segmentStorage
-	kv      *kvmap.Map  // owned by the Run goroutine
-	snaps   snapshotter // snapshots of kv; owned by the Run goroutine
-	logger  *slog.Logger
+	cfg    NodeConfig
+	tick   time.Duration // duration of one core tick
+	logger *slog.Logger
 
 	recvc  chan raft.Message // peer messages for the loop
-	kvc    chan *kvCall      // client requests for the loop
 	adminc chan adminRequest // pause/resume for the loop
 
-	clients clientState // pending client requests; owned by the Run goroutine
-	role    raft.Role   // the role as of the last event handled; owned by the Run goroutine
-	// durable is the term and vote last made durable, queuedHard the
-	// ones last handed to the persister (Commit is not kept in either);
-	// owned by the Run goroutine.
-	durable, queuedHard raft.HardState
+	kv     *kvService // clients and the state machine
+	pub    *publisher // status and events for watchers
+	faults *faultSet  // injected faults, set by Admin from any goroutine
+
+	// Owned by the Run goroutine:
+	core *raft.Raft
+	log  *coreLog // the core's view of the log; the persister writes it
 	// persister writes what Readys hand out; started and stopped by Run.
 	persister *persister
-	stall     diskStall    // the SLOW_DISK fault, read by the persister
-	wire      entryEncoder // encodes the entries of one Ready's messages; owned by the Run goroutine
-
-	snap atomic.Pointer[snapshot] // latest state, for Status from any goroutine
-
-	// The Raft messages counted for the next MESSAGES event (traffic.go).
-	traffic   trafficTable   // sent and stepped by the loop; owned by the Run goroutine
-	lateSent  *sharedTraffic // sent by the persister
-	trafficAt time.Time      // when the last MESSAGES event went out; owned by the Run goroutine
-
-	mu   sync.Mutex                   // guards subs
-	subs map[chan *pb.WatchEvent]bool // event watchers
-}
-
-// snapshot is the node's state as of the loop's last publication.
-type snapshot struct {
-	status   raft.Status // core status
-	paused   bool        // admin pause in effect
-	lastTick time.Time   // when the core last ticked, to interpolate timers
-	// tail describes the last entries of the log, oldest first, on first
-	// use: the loop publishes far more often than anyone looks.
-	tail func() []*pb.LogEntry
-	// terms are the terms of the last logTermsLen entries.
-	terms []raft.TermRun
-	// digest is the state machine's digest at status.Applied.
-	digest string
+	snaps     snapshotter  // snapshots of the state machine
+	wire      entryEncoder // encodes the entries of one Ready's messages
+	role      raft.Role    // the role as of the last event handled
+	// durable is the term and vote last made durable, queuedHard the
+	// ones last handed to the persister (Commit is not kept in either).
+	durable, queuedHard raft.HardState
+	paused              bool      // an admin pause is in effect: no ticks, no Raft traffic
+	lastTick            time.Time // when the core last ticked
 }
 
 type adminRequest struct {
@@ -161,7 +137,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Heartbeat <= 0 || cfg.ElectionTimeout <= cfg.Heartbeat {
 		return nil, fmt.Errorf("%w: election timeout %s must be above heartbeat %s", raft.ErrInvalidConfig, cfg.ElectionTimeout, cfg.Heartbeat)
 	}
-	hs, err := cfg.Storage.Load()
+	hs, err := cfg.HardState.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +153,11 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	// The state machine lives in memory: a restart loads the newest
 	// snapshot and the core hands out the committed entries after it.
-	kv, err := restoreSnapshot(cfg.Snapshots, cfg.Log.LastIndex())
+	sm, err := restoreSnapshot(cfg.Snapshots, cfg.Log.LastIndex())
 	if err != nil {
 		return nil, err
 	}
-	storage := newSegmentStorage(cfg.Log)
+	log := newCoreLog(cfg.Log)
 	core, err := raft.New(raft.Config{
 		ID:             cfg.ID,
 		Peers:          peers,
@@ -189,8 +165,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		HardState:      raft.HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
-		Applied:        kv.AppliedIndex(),
-		Storage:        storage,
+		Applied:        sm.AppliedIndex(),
+		Log:            log,
 		PreVote:        true,
 		CheckQuorum:    true,
 	})
@@ -201,27 +177,23 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	others := otherMembers(cfg.Members, cfg.ID)
 	n := &Node{
 		cfg:        cfg,
 		tick:       tick,
-		core:       core,
-		storage:    storage,
-		kv:         kv,
-		snaps:      newSnapshotter(cfg.Snapshots, cfg.SnapshotEvery, kv.AppliedIndex()),
 		logger:     logger.With("node", cfg.ID),
 		recvc:      make(chan raft.Message, recvQueue),
-		kvc:        make(chan *kvCall, kvQueue),
 		adminc:     make(chan adminRequest),
-		clients:    newClientState(),
+		kv:         newKVService(cfg.ID, cfg.Members, core, sm),
+		pub:        newPublisher(cfg.ID, cfg.Members),
+		faults:     &faultSet{network: cfg.Faults},
+		core:       core,
+		log:        log,
+		snaps:      newSnapshotter(cfg.Snapshots, cfg.SnapshotEvery, sm.AppliedIndex()),
 		durable:    raft.HardState{Term: hs.Term, Vote: hs.Vote},
 		queuedHard: raft.HardState{Term: hs.Term, Vote: hs.Vote},
-		subs:       map[chan *pb.WatchEvent]bool{},
-		traffic:    newTrafficTable(others),
-		lateSent:   &sharedTraffic{t: newTrafficTable(others)},
 	}
-	n.publishSnapshot(false, time.Now())
-	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "snapshot_index", kv.AppliedIndex(), "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
+	n.publishStatus()
+	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "snapshot_index", sm.AppliedIndex(), "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
 	return n, nil
 }
 
@@ -231,10 +203,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 func (n *Node) Run(ctx context.Context) error {
 	ticker := time.NewTicker(n.tick)
 	defer ticker.Stop()
-	paused := false
-	lastTick := time.Now()
-	defer n.clients.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
-	n.persister = newPersister(n.storage, n.cfg.Storage, n.cfg.Transport, n.lateSent, &n.stall)
+	n.lastTick = time.Now()
+	defer n.kv.pending.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
+	n.persister = newPersister(n.log, n.cfg.HardState, n.cfg.Transport, n.pub.lateSent, &n.faults.disk)
 	go n.persister.run()
 	// Stopped first, so that no write is under way when Run returns (the
 	// caller closes the log then).
@@ -242,23 +213,23 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.snaps.wait()
 	for {
 		var answer func() // replies to an admin request once its effect is visible
-		publish := false  // refresh the status snapshot this round
+		publish := false  // refresh the status view this round
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-ticker.C:
-			if !paused {
+			if !n.paused {
 				n.core.Tick()
-				lastTick = now
+				n.lastTick = now
 			}
 			publish = true
-			n.publishTraffic(now)
+			n.pub.publishTraffic(now)
 		case m := <-n.recvc:
-			n.step(m, paused)
-		case call := <-n.kvc:
-			n.handleKV(call, paused)
+			n.step(m)
+		case call := <-n.kv.calls:
+			n.kv.serve(call, n.paused)
 		case w := <-n.persister.done:
-			if err := n.written(w); err != nil {
+			if err := n.takeWrite(w); err != nil {
 				return err
 			}
 		case err := <-n.snaps.done:
@@ -266,13 +237,12 @@ func (n *Node) Run(ctx context.Context) error {
 				n.logger.Warn("cannot save a snapshot; the log still holds everything", "err", err)
 			}
 		case req := <-n.adminc:
-			var err error
-			paused, err = n.admin(req.cmd, paused)
-			lastTick = time.Now()
+			err := n.admin(req.cmd)
+			n.lastTick = time.Now()
 			publish = true
 			answer = func() { req.reply <- err }
 		}
-		if err := n.drain(paused); err != nil {
+		if err := n.drain(); err != nil {
 			return err
 		}
 		// Committed entries come in bounded slices: loop until the core has
@@ -280,16 +250,16 @@ func (n *Node) Run(ctx context.Context) error {
 		// slice per tick.
 		for n.core.HasReady() {
 			rd := n.core.Ready()
-			n.handleReady(rd, paused)
+			n.handleReady(&rd)
 			n.core.Advance()
 			// Role, term and vote changes (which always come with an
 			// event) show at once; index progress shows at the next tick,
 			// which keeps the hot path cheap.
 			publish = publish || len(rd.Events) > 0
 		}
-		n.snaps.maybeStart(n.kv)
+		n.snaps.maybeStart(n.kv.sm)
 		if publish {
-			n.publishSnapshot(paused, lastTick)
+			n.publishStatus()
 		}
 		if answer != nil {
 			answer()
@@ -299,15 +269,15 @@ func (n *Node) Run(ctx context.Context) error {
 
 // drain takes in what else is already queued, so that one Ready (and one
 // write) covers all of it.
-func (n *Node) drain(paused bool) error {
+func (n *Node) drain() error {
 	for range drainBatch {
 		select {
 		case m := <-n.recvc:
-			n.step(m, paused)
-		case call := <-n.kvc:
-			n.handleKV(call, paused)
+			n.step(m)
+		case call := <-n.kv.calls:
+			n.kv.serve(call, n.paused)
 		case w := <-n.persister.done:
-			if err := n.written(w); err != nil {
+			if err := n.takeWrite(w); err != nil {
 				return err
 			}
 		default:
@@ -317,10 +287,10 @@ func (n *Node) drain(paused bool) error {
 	return nil
 }
 
-// written takes in a completed write: the core may read its entries from
-// storage and count them durable, and its hard state is on disk. A failed
-// write stops the node.
-func (n *Node) written(w written) error {
+// takeWrite takes in a completed write: the core may read its entries
+// from the log and count them durable, and its hard state is on disk. A
+// failed write stops the node.
+func (n *Node) takeWrite(w completedWrite) error {
 	if w.err != nil {
 		n.logger.Error("cannot persist; stopping", "err", w.err)
 		return fmt.Errorf("%w: %w", ErrStorage, w.err)
@@ -330,9 +300,9 @@ func (n *Node) written(w written) error {
 	// which reports them in its turn (raft/doc.go, step 1).
 	if len(w.Entries) > 0 {
 		if n.core.StableTo(w.Mark) {
-			n.storage.stable(w.Entries)
+			n.log.stable(w.Entries)
 		} else {
-			n.storage.forget(w.Entries[0].Index)
+			n.log.forget(w.Entries[0].Index)
 		}
 	}
 	if w.SaveHard {
@@ -341,11 +311,12 @@ func (n *Node) written(w written) error {
 	return nil
 }
 
-func (n *Node) step(m raft.Message, paused bool) {
-	if paused {
+// step hands a peer's message to the core; a paused node drops it.
+func (n *Node) step(m raft.Message) {
+	if n.paused {
 		return
 	}
-	n.traffic.count(false, &m)
+	n.pub.traffic.count(false, &m)
 	if err := n.core.Step(m); err != nil {
 		n.logger.Debug("dropped peer message", "from", m.From, "type", m.Type, "err", err)
 	}
@@ -355,16 +326,16 @@ func (n *Node) step(m raft.Message, paused bool) {
 // hand the entries, the hard state and the other messages to the
 // persister, then apply committed entries and answer clients. A paused
 // node still persists and applies but sends nothing.
-func (n *Node) handleReady(rd raft.Ready, paused bool) {
+func (n *Node) handleReady(rd *raft.Ready) {
 	// The leader's MsgApps go at once, so that the followers write the
 	// entries while the leader does (raft/doc.go, step 2).
 	var late []raft.Message
 	n.wire.reset()
 	for _, m := range rd.Messages {
 		switch {
-		case paused:
+		case n.paused:
 		case raft.MayLeaveEarly(m, n.durable.Term):
-			n.traffic.count(true, &m)
+			n.pub.traffic.count(true, &m)
 			n.cfg.Transport.Send(m.To, toWire(m, &n.wire))
 		default:
 			late = append(late, m)
@@ -380,19 +351,10 @@ func (n *Node) handleReady(rd raft.Ready, paused bool) {
 		n.queuedHard = raft.HardState{Term: hs.Term, Vote: hs.Vote}
 	}
 	n.persister.add(raft.WriteJob{Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: saveHard, Msgs: late})
-	for _, e := range rd.CommittedEntries {
-		n.apply(e)
-	}
-	for _, rs := range rd.ReadStates {
-		n.clients.readConfirmed(rs.Ctx, rs.Index)
-	}
-	for _, ctx := range rd.DroppedReads {
-		n.clients.readDropped(ctx, n.notLeader)
-	}
-	n.clients.answerReads(n.kv)
+	n.kv.took(rd)
 	for _, ev := range rd.Events {
 		n.logEvent(ev)
-		n.publish(n.eventToWire(ev))
+		n.pub.publish(n.eventToWire(ev))
 		if ev.Kind != raft.EventRoleChanged {
 			continue
 		}
@@ -402,7 +364,7 @@ func (n *Node) handleReady(rd raft.Ready, paused bool) {
 			// the same sequence number, which applies it at most once.
 			// Events arrive after the requests of the same round, so
 			// writes of a leadership won since (a later term) stay.
-			n.clients.failWrites(ev.Term, pb.ErrorCode_TIMEOUT, "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence")
+			n.kv.pending.failWrites(ev.Term, pb.ErrorCode_TIMEOUT, "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence")
 		}
 		n.role = ev.Role
 	}
@@ -419,34 +381,36 @@ func (n *Node) logEvent(ev raft.Event) {
 	}
 }
 
-func (n *Node) admin(cmd pb.AdminCommand, paused bool) (bool, error) {
+// admin pauses or resumes the loop.
+func (n *Node) admin(cmd pb.AdminCommand) error {
 	switch cmd {
 	case pb.AdminCommand_PAUSE:
-		if !paused {
+		if !n.paused {
 			n.logger.Info("paused: timers stopped, raft traffic dropped")
-			n.publish(&pb.WatchEvent{Kind: pb.WatchEvent_PAUSED, NodeId: n.cfg.ID, UnixMs: time.Now().UnixMilli()})
+			n.pub.notice(pb.WatchEvent_PAUSED, "")
 		}
-		return true, nil
+		n.paused = true
 	case pb.AdminCommand_RESUME:
-		if paused {
+		if n.paused {
 			n.logger.Info("resumed")
-			n.publish(&pb.WatchEvent{Kind: pb.WatchEvent_RESUMED, NodeId: n.cfg.ID, UnixMs: time.Now().UnixMilli()})
+			n.pub.notice(pb.WatchEvent_RESUMED, "")
 		}
-		return false, nil
+		n.paused = false
 	default:
-		return paused, fmt.Errorf("unknown admin command %s", cmd)
+		return fmt.Errorf("unknown admin command %s", cmd)
 	}
+	return nil
 }
 
-// publishSnapshot stores the state Status reports from other goroutines.
-func (n *Node) publishSnapshot(paused bool, lastTick time.Time) {
+// publishStatus stores the state Status reports from other goroutines.
+func (n *Node) publishStatus() {
 	tail := n.core.LogTail(logTailLen)
-	n.snap.Store(&snapshot{
+	n.pub.latest.Store(&statusView{
 		status:   n.core.Status(),
 		terms:    n.core.LogTermRuns(logTermsLen),
-		digest:   n.kv.Digest(),
-		paused:   paused,
-		lastTick: lastTick,
+		digest:   n.kv.sm.Digest(),
+		paused:   n.paused,
+		lastTick: n.lastTick,
 		tail:     sync.OnceValue(func() []*pb.LogEntry { return tailToWire(tail) }),
 	})
 }
@@ -467,16 +431,15 @@ func (n *Node) StepPeer(w *pb.RaftKvMessage) {
 }
 
 // Admin pauses or resumes the node, or sets or heals network and disk
-// faults.
+// faults. Pause and resume go through the loop; faults do not.
 func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse {
-	switch req.GetCommand() {
-	case pb.AdminCommand_SLOW_DISK, pb.AdminCommand_PARTITION, pb.AdminCommand_HEAL, pb.AdminCommand_ISOLATE, pb.AdminCommand_DELAY:
-		changed, err := n.fault(req)
+	if isFault(req.GetCommand()) {
+		changed, err := n.faults.apply(req)
 		if err != nil {
 			return &pb.AdminResponse{Error: err.Error()}
 		}
 		n.logger.Info("fault", "change", changed)
-		n.publish(&pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, NodeId: n.cfg.ID, UnixMs: time.Now().UnixMilli(), Reason: changed})
+		n.pub.notice(pb.WatchEvent_FAULT_CHANGED, changed)
 		return &pb.AdminResponse{Ok: true, Status: n.Status()}
 	}
 	r := adminRequest{cmd: req.GetCommand(), reply: make(chan error, 1)}
@@ -496,70 +459,10 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 	}
 }
 
-// fault sets or heals an injected fault and says what changed. Network
-// faults live in the transport and server, the disk stall in the
-// persister; none passes through the Raft loop. HEAL undoes all of them.
-func (n *Node) fault(req *pb.AdminRequest) (string, error) {
-	cmd := req.GetCommand()
-	if cmd == pb.AdminCommand_SLOW_DISK {
-		stall := time.Duration(req.GetStallMs()) * time.Millisecond
-		if err := n.stall.set(stall); err != nil {
-			return "", err
-		}
-		if stall == 0 {
-			return "disk stall cleared", nil
-		}
-		return "disk syncs stall " + stall.String(), nil
-	}
-	var changes []string
-	switch {
-	case n.cfg.Faults != nil:
-		changed, err := n.cfg.Faults.Apply(req)
-		if err != nil {
-			return "", err
-		}
-		changes = append(changes, changed)
-	case cmd != pb.AdminCommand_HEAL:
-		return "", errors.New("network faults are not available on this node")
-	}
-	if cmd == pb.AdminCommand_HEAL {
-		if n.stall.get() > 0 {
-			changes = append(changes, "disk stall cleared")
-		}
-		_ = n.stall.set(0) // 0 is always in range
-	}
-	if len(changes) == 0 {
-		changes = append(changes, "healed")
-	}
-	return strings.Join(changes, "; "), nil
-}
-
 // Subscribe returns a channel of events for one watcher and a function that
 // ends the subscription. Besides the core's events, it carries a MESSAGES
 // event at most every trafficWindow, when Raft messages were sent or
 // stepped since the last one.
 func (n *Node) Subscribe() (<-chan *pb.WatchEvent, func()) {
-	ch := make(chan *pb.WatchEvent, subscriberQueue)
-	n.mu.Lock()
-	n.subs[ch] = true
-	n.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			n.mu.Lock()
-			delete(n.subs, ch)
-			n.mu.Unlock()
-		})
-	}
-}
-
-func (n *Node) publish(ev *pb.WatchEvent) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for ch := range n.subs {
-		select {
-		case ch <- ev:
-		default: // this watcher is behind; it loses the event
-		}
-	}
+	return n.pub.subscribe()
 }

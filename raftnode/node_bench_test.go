@@ -68,7 +68,7 @@ func startBenchRuntime(b *testing.B, transports func(id string) Transport, serve
 		}
 		n, err := NewNode(NodeConfig{
 			ID: id, Members: members, Heartbeat: 20 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
-			Storage: store, Log: wal, Transport: tr, Seed: uint64(i + 1),
+			HardState: store, Log: wal, Transport: tr, Seed: uint64(i + 1),
 			Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {

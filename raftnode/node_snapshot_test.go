@@ -42,40 +42,47 @@ func diskNode(t *testing.T, dir string, snaps SnapshotStore) (n *Node, stop func
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { wal.Close() })
 	store, err := segmentlog.OpenHardState(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err = NewNode(NodeConfig{
+	n, stopNode := runOneMember(t, wal, store, snaps)
+	return n, func() { stopNode(); wal.Close() }
+}
+
+// runOneMember runs a one-member node over log and hard, taking snapshots
+// into snaps (nil: none) every 10 applied entries; stop stops it.
+func runOneMember(t *testing.T, log LogStore, hard HardStateStore, snaps SnapshotStore) (n *Node, stop func()) {
+	t.Helper()
+	n, err := NewNode(NodeConfig{
 		ID: "n1", Members: map[string]string{"n1": "a1"},
 		Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
-		Storage: store, Log: wal, Transport: &recordingTransport{}, Seed: 7,
+		HardState: hard, Log: log, Transport: &recordingTransport{}, Seed: 7,
 		Snapshots: snaps, SnapshotEvery: 10,
 	})
 	if err != nil {
-		wal.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	finished := make(chan struct{})
 	go func() { defer close(finished); n.Run(ctx) }()
-	return n, func() { cancel(); <-finished; wal.Close() }
+	t.Cleanup(func() { cancel(); <-finished })
+	return n, func() { cancel(); <-finished }
 }
 
 // kvWhileElecting sends req to n, again while n answers NOT_LEADER (it
 // has not elected itself yet), as a client would, for up to 5 s.
 func kvWhileElecting(t *testing.T, n *Node, req *pb.KvRequest) *pb.KvResponse {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var resp *pb.KvResponse
+	testkit.PollEvery(t, 5*time.Millisecond, 5*time.Second, "an answer other than NOT_LEADER to "+req.String(), func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp := n.KV(ctx, req)
-		cancel()
-		if resp.GetCode() != pb.ErrorCode_NOT_LEADER || time.Now().After(deadline) {
-			return resp
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer cancel()
+		resp = n.KV(ctx, req)
+		return resp.GetCode() != pb.ErrorCode_NOT_LEADER, resp.String()
+	})
+	return resp
 }
 
 // putUntilOK writes key=value in client 3's session and fails the test
@@ -160,7 +167,7 @@ func TestNodeRefusesDamagedSnapshot(t *testing.T) {
 	_, err = NewNode(NodeConfig{
 		ID: "n1", Members: map[string]string{"n1": "a1"},
 		Heartbeat: 5 * time.Millisecond, ElectionTimeout: 20 * time.Millisecond,
-		Storage: store, Log: wal, Transport: &recordingTransport{},
+		HardState: store, Log: wal, Transport: &recordingTransport{},
 		Snapshots: kvmap.NewSnapshotDir(snapDir, kvmap.Options{}),
 	})
 	if !errors.Is(err, kvmap.ErrBadSnapshot) || !strings.Contains(err.Error(), newest) {

@@ -12,7 +12,7 @@ import (
 // Status reports the node's state, with the election timer interpolated to
 // this instant.
 func (n *Node) Status() *pb.NodeStatus {
-	s := n.snap.Load()
+	s := n.pub.latest.Load()
 	st := s.status
 	now := time.Now()
 	out := &pb.NodeStatus{
@@ -37,15 +37,11 @@ func (n *Node) Status() *pb.NodeStatus {
 		VotesRejected:         st.VotesRejected,
 		LogTail:               s.tail(),
 		StateDigest:           s.digest,
-		DiskStallMs:           n.stall.get().Milliseconds(),
 	}
 	for _, run := range s.terms {
 		out.LogTerms = append(out.LogTerms, &pb.TermRun{FirstIndex: int64(run.First), Term: int64(run.Term)})
 	}
-	if n.cfg.Faults != nil {
-		partitioned, isolated, delay := n.cfg.Faults.State()
-		out.Partitioned, out.IsolatedFrom, out.DelayMs = partitioned, isolated, delay.Milliseconds()
-	}
+	n.faults.report(out)
 	if st.Role != raft.RoleLeader {
 		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tick
 		if !s.paused {

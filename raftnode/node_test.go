@@ -29,13 +29,13 @@ func (l *opLog) add(format string, args ...any) {
 	l.ops = append(l.ops, fmt.Sprintf(format, args...))
 }
 
-func (l *opLog) snapshot() []string {
+func (l *opLog) recorded() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.ops...)
 }
 
-// fakeStore is a HardStateStore whose Save can be made to fail.
+// fakeStore is a HardStateStore in memory whose Save can be made to fail.
 type fakeStore struct {
 	log     *opLog
 	loaded  segmentlog.HardState
@@ -49,6 +49,7 @@ func (s *fakeStore) Save(hs segmentlog.HardState) error {
 		return s.saveErr
 	}
 	s.log.add("save term=%d vote=%s", hs.Term, hs.Vote)
+	s.loaded = hs // what a restart over this store loads
 	return nil
 }
 
@@ -79,20 +80,15 @@ var (
 // startNode runs a node n1 of {n1,n2,n3} with long timers, so that it stays a
 // follower and only answers what the test sends it.
 // The returned channel is closed when Run returns, with *runErr set.
-func startNode(t *testing.T, store *fakeStore, log *opLog) (n *Node, done <-chan struct{}, runErr *error) {
+func startNode(t *testing.T, store *fakeStore, log *opLog) (_ *Node, done <-chan struct{}, runErr *error) {
 	t.Helper()
-	wal, err := segmentlog.Open(t.TempDir(), segmentlog.Options{SegmentSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wal.Close() })
-	n, err = NewNode(NodeConfig{
+	n, err := NewNode(NodeConfig{
 		ID:              "n1",
 		Members:         map[string]string{"n1": "a1", "n2": "a2", "n3": "a3"},
 		Heartbeat:       time.Minute,
 		ElectionTimeout: time.Hour,
-		Storage:         store,
-		Log:             wal,
+		HardState:       store,
+		Log:             &memLog{},
 		Transport:       &recordingTransport{log: log},
 		Seed:            1,
 	})
@@ -126,7 +122,7 @@ func waitOps(t *testing.T, log *opLog, n int) []string {
 	t.Helper()
 	var ops []string
 	testkit.PollEvery(t, time.Millisecond, 5*time.Second, fmt.Sprintf("%d operations", n), func() (bool, string) {
-		ops = log.snapshot()
+		ops = log.recorded()
 		return len(ops) >= n, fmt.Sprintf("saw %q", ops)
 	})
 	return ops
@@ -165,7 +161,7 @@ func TestNodeStopsWhenStorageFails(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run kept going after a failed save")
 	}
-	if ops := log.snapshot(); len(ops) != 1 || ops[0] != "save failed" {
+	if ops := log.recorded(); len(ops) != 1 || ops[0] != "save failed" {
 		t.Fatalf("operations %q: a message left without durable state", ops)
 	}
 }
@@ -250,13 +246,28 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 }
 
-// TestNodeSingleMemberKV runs a one-node cluster over a real segment log:
-// writes are answered once applied, reads see them, a retried write with
-// the same session applies once, and a restart replays the log.
+// TestNodeSingleMemberKV runs a one-node cluster, over a real segment log
+// and over one in memory: writes are answered once applied, reads see
+// them, a retried write with the same session applies once, and a
+// restart replays the log.
 func TestNodeSingleMemberKV(t *testing.T) {
-	dir := t.TempDir()
-	// Without snapshots: a restart replays the whole log.
-	run := func() (*Node, func()) { return diskNode(t, dir, nil) }
+	t.Run("segment log", func(t *testing.T) {
+		dir := t.TempDir()
+		// Without snapshots: a restart replays the whole log.
+		singleMemberKV(t, func() (*Node, func()) { return diskNode(t, dir, nil) })
+	})
+	t.Run("memory log", func(t *testing.T) {
+		log, hard := &memLog{}, &fakeStore{log: &opLog{}}
+		singleMemberKV(t, func() (*Node, func()) { return runOneMember(t, log, hard, nil) })
+		if log.syncs == 0 {
+			t.Fatal("the node never synced its log")
+		}
+	})
+}
+
+// singleMemberKV writes to and reads from the node run starts, restarts it
+// and reads again.
+func singleMemberKV(t *testing.T, run func() (*Node, func())) {
 	put := &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: "user:1", Value: "alice", ClientId: 9, Sequence: 1}
 	n, stop := run()
 	if resp := kvWhileElecting(t, n, put); resp.GetCode() != pb.ErrorCode_OK || resp.GetFound() || resp.GetIndex() < 2 {

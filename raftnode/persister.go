@@ -15,11 +15,11 @@ import (
 // one sync (group commit). After each write it sends the messages that
 // waited for it, then reports the write to the loop.
 type persister struct {
-	storage   *segmentStorage // writes the entries
-	hard      HardStateStore  // saves the hard state
-	transport Transport       // sends the messages that waited for a write
-	sent      *sharedTraffic  // counts what send hands to the transport
-	stall     *diskStall      // the SLOW_DISK fault: each sync waits this long first
+	log       *coreLog       // writes the entries
+	hard      HardStateStore // saves the hard state
+	transport Transport      // sends the messages that waited for a write
+	sent      *sharedTraffic // counts what send hands to the transport
+	stall     *diskStall     // the SLOW_DISK fault: each sync waits this long first
 
 	mu      sync.Mutex
 	queue   raft.WriteQueue // writes not started; guarded by mu
@@ -27,31 +27,31 @@ type persister struct {
 
 	wake chan struct{} // holds a token when the queue may have work
 	// done carries completed writes, in order, to the loop.
-	done     chan written
+	done     chan completedWrite
 	stop     chan struct{} // closed to stop after the running write
 	stopOnce sync.Once     // closes stop
 	exit     chan struct{} // closed when run returns
 }
 
-// written is a completed write: its job, now durable (entries, and the
+// completedWrite is a finished write: its job, now durable (entries, and the
 // hard state when SaveHard), or the error that ended the persister.
-type written struct {
+type completedWrite struct {
 	raft.WriteJob
 	err error // the write failed: nothing more is written
 }
 
-// newPersister returns a persister over storage and hard whose queue
-// starts after the storage's last index; run starts it.
-func newPersister(storage *segmentStorage, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall) *persister {
+// newPersister returns a persister over log and hard whose queue
+// starts after the log's last index; run starts it.
+func newPersister(log *coreLog, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall) *persister {
 	return &persister{
-		storage:   storage,
+		log:       log,
 		hard:      hard,
 		transport: transport,
 		sent:      sent,
 		stall:     stall,
-		queue:     raft.NewWriteQueue(storage.LastIndex()),
+		queue:     raft.NewWriteQueue(log.LastIndex()),
 		wake:      make(chan struct{}, 1),
-		done:      make(chan written, 64),
+		done:      make(chan completedWrite, 64),
 		stop:      make(chan struct{}),
 		exit:      make(chan struct{}),
 	}
@@ -121,14 +121,14 @@ func (p *persister) run() {
 // write carries out one job: entries, then hard state, each durable
 // before it returns. Under the SLOW_DISK fault each of the two waits
 // first.
-func (p *persister) write(j raft.WriteJob) written {
-	w := written{WriteJob: j}
+func (p *persister) write(j raft.WriteJob) completedWrite {
+	w := completedWrite{WriteJob: j}
 	if len(j.Entries) > 0 {
 		if err := p.stall.wait(p.stop); err != nil {
 			w.err = err
 			return w
 		}
-		if err := p.storage.write(j.Entries); err != nil {
+		if err := p.log.write(j.Entries); err != nil {
 			w.err = fmt.Errorf("persist log entries: %w", err)
 			return w
 		}

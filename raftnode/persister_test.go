@@ -33,7 +33,7 @@ var _ HardStateStore = (*gatedStore)(nil)
 
 // newTestPersister runs a persister over a real segment log, a gated hard
 // state store and a transport that records into the store's log.
-func newTestPersister(t *testing.T) (*persister, *gatedStore, *segmentStorage) {
+func newTestPersister(t *testing.T) (*persister, *gatedStore, *coreLog) {
 	t.Helper()
 	wal, err := segmentlog.Open(t.TempDir(), segmentlog.Options{SegmentSize: 64 << 10})
 	if err != nil {
@@ -42,11 +42,11 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *segmentStorage) {
 	t.Cleanup(func() { wal.Close() })
 	log := &opLog{}
 	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
-	storage := newSegmentStorage(wal)
-	p := newPersister(storage, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{})
+	clog := newCoreLog(wal)
+	p := newPersister(clog, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{})
 	go p.run()
 	t.Cleanup(p.close) // before the log closes
-	return p, store, storage
+	return p, store, clog
 }
 
 // waitWriting waits until p has taken a write and is carrying it out.
@@ -60,14 +60,14 @@ func waitWriting(t *testing.T, p *persister) {
 }
 
 // nextWritten waits for p's next completed write.
-func nextWritten(t *testing.T, p *persister) written {
+func nextWritten(t *testing.T, p *persister) completedWrite {
 	t.Helper()
 	select {
 	case w := <-p.done:
 		return w
 	case <-time.After(5 * time.Second):
 		t.Fatal("no write completed")
-		return written{}
+		return completedWrite{}
 	}
 }
 
@@ -76,7 +76,7 @@ func nextWritten(t *testing.T, p *persister) written {
 // nothing being written, messages leave at once. Writes queued while one
 // runs are merged into the next.
 func TestPersisterOrder(t *testing.T) {
-	p, store, storage := newTestPersister(t)
+	p, store, clog := newTestPersister(t)
 	vote := raft.Message{Type: raft.MsgVoteResp, From: "n1", To: "n2", Term: 2}
 	p.add(raft.WriteJob{HardState: raft.HardState{Term: 2, Vote: "n2"}, SaveHard: true, Msgs: []raft.Message{vote}})
 	// The save is held; later Readys' messages and entries queue behind
@@ -100,19 +100,19 @@ func TestPersisterOrder(t *testing.T) {
 		"send APPEND_ENTRIES_RESPONSE to n2 granted=false",
 		"send APPEND_ENTRIES_RESPONSE to n2 granted=false",
 	}
-	if ops := store.log.snapshot(); !slices.Equal(ops, want) {
+	if ops := store.log.recorded(); !slices.Equal(ops, want) {
 		t.Fatalf("operations %q, want %q", ops, want)
 	}
-	if storage.LastIndex() != 0 {
-		t.Fatalf("the core sees last index %d before the write is taken in", storage.LastIndex())
+	if clog.LastIndex() != 0 {
+		t.Fatalf("the core sees last index %d before the write is taken in", clog.LastIndex())
 	}
-	storage.stable(w.Entries)
-	if storage.LastIndex() != 2 {
-		t.Fatalf("last index %d after the write is taken in", storage.LastIndex())
+	clog.stable(w.Entries)
+	if clog.LastIndex() != 2 {
+		t.Fatalf("last index %d after the write is taken in", clog.LastIndex())
 	}
 	// Idle: a Ready with only messages sends them at once.
 	p.add(raft.WriteJob{Msgs: []raft.Message{vote}})
-	if ops := store.log.snapshot(); len(ops) != 5 {
+	if ops := store.log.recorded(); len(ops) != 5 {
 		t.Fatalf("an idle persister held a message: %q", ops)
 	}
 }
@@ -138,7 +138,7 @@ func TestPersisterFails(t *testing.T) {
 	// Nothing leaves directly either: the failed write may have been
 	// what a message depends on.
 	p.add(raft.WriteJob{Msgs: []raft.Message{{Type: raft.MsgAppResp, From: "n1", To: "n2", Term: 2}}})
-	if ops := store.log.snapshot(); len(ops) != 0 {
+	if ops := store.log.recorded(); len(ops) != 0 {
 		t.Fatalf("after a failed write: %q", ops)
 	}
 }
@@ -166,7 +166,7 @@ func TestPersisterCloseDropsQueued(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("close did not return")
 	}
-	if ops := store.log.snapshot(); !slices.Equal(ops, []string{"save term=2 vote="}) {
+	if ops := store.log.recorded(); !slices.Equal(ops, []string{"save term=2 vote="}) {
 		t.Fatalf("operations %q: the queued write went on after close", ops)
 	}
 }
@@ -175,7 +175,7 @@ func TestPersisterCloseDropsQueued(t *testing.T) {
 // it syncs, its messages with it; clearing the fault lets it finish, and
 // closing the persister ends the wait without writing.
 func TestPersisterDiskStall(t *testing.T) {
-	p, store, storage := newTestPersister(t)
+	p, store, clog := newTestPersister(t)
 	if err := p.stall.set(MaxDiskStall); err != nil {
 		t.Fatal(err)
 	}
@@ -186,14 +186,14 @@ func TestPersisterDiskStall(t *testing.T) {
 		t.Fatalf("a write finished during a %v stall: %+v", MaxDiskStall, w)
 	default:
 	}
-	if got := store.log.snapshot(); len(got) != 0 || storage.log.LastIndex() != 0 {
-		t.Fatalf("written or sent during the stall: %v, log ends at %d", got, storage.log.LastIndex())
+	if got := store.log.recorded(); len(got) != 0 || clog.log.LastIndex() != 0 {
+		t.Fatalf("written or sent during the stall: %v, log ends at %d", got, clog.log.LastIndex())
 	}
 	if err := p.stall.set(0); err != nil {
 		t.Fatal(err)
 	}
-	if w := nextWritten(t, p); w.err != nil || storage.log.LastIndex() != 1 {
-		t.Fatalf("after clearing the stall: %+v, log ends at %d", w, storage.log.LastIndex())
+	if w := nextWritten(t, p); w.err != nil || clog.log.LastIndex() != 1 {
+		t.Fatalf("after clearing the stall: %+v, log ends at %d", w, clog.log.LastIndex())
 	}
 	for _, bad := range []time.Duration{-time.Millisecond, MaxDiskStall + time.Millisecond} {
 		if err := p.stall.set(bad); err == nil {
@@ -208,7 +208,7 @@ func TestPersisterDiskStall(t *testing.T) {
 	p.add(raft.WriteJob{Entries: []raft.Entry{{Index: 2, Term: 2}}})
 	waitWriting(t, p)
 	p.close()
-	if storage.log.LastIndex() != 1 {
-		t.Fatalf("written while stopping: log ends at %d", storage.log.LastIndex())
+	if clog.log.LastIndex() != 1 {
+		t.Fatalf("written while stopping: log ends at %d", clog.log.LastIndex())
 	}
 }

@@ -152,7 +152,7 @@ func startFixtureNode(b *testing.B, dir, id string, members map[string]string, e
 	}
 	n, err := NewNode(NodeConfig{
 		ID: id, Members: members, Heartbeat: electionTimeout / 10, ElectionTimeout: electionTimeout,
-		Storage: store, Log: wal, Transport: net, Seed: 1,
+		HardState: store, Log: wal, Transport: net, Seed: 1,
 		Snapshots: kvmap.NewSnapshotDir(filepath.Join(dir, "snap"), kvmap.Options{}),
 		Logger:    slog.New(slog.DiscardHandler),
 	})

@@ -230,38 +230,3 @@ func otherMembers(members map[string]string, self string) []string {
 	sort.Strings(peers)
 	return peers
 }
-
-// publishTraffic publishes, once a window has passed since the last
-// MESSAGES event, the messages counted since, if there were any and
-// anyone watches. Called by the loop at each tick.
-func (n *Node) publishTraffic(now time.Time) {
-	if now.Sub(n.trafficAt) < trafficWindow {
-		return
-	}
-	n.lateSent.moveTo(&n.traffic)
-	if !n.traffic.counted {
-		return
-	}
-	n.trafficAt = now
-	defer n.traffic.reset()
-	if !n.watched() {
-		return
-	}
-	st := n.snap.Load().status
-	n.publish(&pb.WatchEvent{
-		Kind:     pb.WatchEvent_MESSAGES,
-		UnixMs:   now.UnixMilli(),
-		NodeId:   n.cfg.ID,
-		Term:     int64(st.Term),
-		Role:     roleToWire(st.Role),
-		LeaderId: st.Leader,
-		Traffic:  n.traffic.toWire(n.cfg.ID),
-	})
-}
-
-// watched reports whether anyone subscribes to the node's events.
-func (n *Node) watched() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.subs) > 0
-}

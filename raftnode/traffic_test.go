@@ -273,7 +273,7 @@ func TestNodePublishesTraffic(t *testing.T) {
 		Members:         map[string]string{"n1": "a1", "n2": "a2", "n3": "a3"},
 		Heartbeat:       10 * time.Millisecond,
 		ElectionTimeout: 300 * time.Millisecond, // check-quorum lets the test answer slowly
-		Storage:         &fakeStore{log: &opLog{}},
+		HardState:       &fakeStore{log: &opLog{}},
 		Log:             wal,
 		Transport:       tr,
 		Logger:          slog.New(slog.DiscardHandler),

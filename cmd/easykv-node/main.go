@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		Members:         members,
 		Heartbeat:       cfg.Heartbeat,
 		ElectionTimeout: cfg.ElectionTimeout,
-		Storage:         store,
+		HardState:       store,
 		Log:             wal,
 		Snapshots:       kvmap.NewSnapshotDir(filepath.Join(dataDir, "snap"), kvmap.Options{}),
 		Transport:       peers,

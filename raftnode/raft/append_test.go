@@ -129,7 +129,7 @@ func TestFollowerAppliesCommitted(t *testing.T) {
 // handed out, Advance does not mark the replacements durable.
 func TestReadyAdvanceWithConflict(t *testing.T) {
 	r := newTestRaft(t, three, withHardState(HardState{Term: 2}))
-	storage := r.log.storage.(*MemoryStorage)
+	storage := r.log.storage.(*MemoryLogStorage)
 	step(t, r, Message{Type: MsgApp, From: "n2", To: "n1", Term: 2, Entries: entriesOf(1, 1, 1, 2)})
 	rd := r.Ready()
 	if got := terms(rd.Entries); !slices.Equal(got, []uint64{1, 1, 2}) {
@@ -157,7 +157,7 @@ func TestReadyAdvanceWithConflict(t *testing.T) {
 	}
 }
 
-func mustEntries(t *testing.T, s *MemoryStorage) []Entry {
+func mustEntries(t *testing.T, s *MemoryLogStorage) []Entry {
 	t.Helper()
 	es, err := s.Entries(1, s.LastIndex()+1, 1<<30)
 	if err != nil {
@@ -521,7 +521,7 @@ func TestCommitBoundedByMatch(t *testing.T) {
 // TestCommittedEntriesBounded: a restart hands out the committed entries
 // after Applied, in Readys of at most MaxMsgBytes each, each entry once.
 func TestCommittedEntriesBounded(t *testing.T) {
-	storage := NewMemoryStorage()
+	storage := NewMemoryLogStorage()
 	var es []Entry
 	for i := range uint64(100) {
 		es = append(es, Entry{Term: 1, Index: i + 1, Data: make([]byte, 84)})
@@ -530,7 +530,7 @@ func TestCommittedEntriesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newTestRaft(t, three, func(c *Config) {
-		c.Storage, c.HardState, c.Applied, c.MaxMsgBytes = storage, HardState{Term: 1, Commit: 90}, 40, 1000
+		c.Log, c.HardState, c.Applied, c.MaxMsgBytes = storage, HardState{Term: 1, Commit: 90}, 40, 1000
 	})
 	next := uint64(41)
 	for r.HasReady() {
@@ -606,7 +606,7 @@ func TestRestartAppliedAheadOfCommit(t *testing.T) {
 func TestProposeAtLastIndex(t *testing.T) {
 	full := &windowStorage{first: math.MaxUint64, entries: entriesOf(math.MaxUint64, 1)}
 	r := newTestRaft(t, three, withHardState(HardState{Term: 1}), func(c *Config) {
-		c.Storage, c.Applied = full, math.MaxUint64-1
+		c.Log, c.Applied = full, math.MaxUint64-1
 	})
 	makeLeader(t, r)
 	if _, _, err := r.Propose([]byte("x")); !errors.Is(err, ErrProposalDropped) {

@@ -13,7 +13,7 @@ type windowStorage struct {
 	first   uint64  // index of entries[0]
 }
 
-var _ Storage = (*windowStorage)(nil)
+var _ LogStorage = (*windowStorage)(nil)
 
 // windowKeep is how many entries windowStorage keeps at least.
 const windowKeep = 1024
@@ -70,8 +70,8 @@ func newBenchCluster(b *testing.B, ids ...string) *benchCluster {
 	for i, id := range ids {
 		r, err := New(Config{
 			ID: id, Peers: ids, ElectionTicks: 10, HeartbeatTicks: 1,
-			Rand:    rand.New(rand.NewPCG(uint64(i), 1)),
-			Storage: newWindowStorage(),
+			Rand: rand.New(rand.NewPCG(uint64(i), 1)),
+			Log:  newWindowStorage(),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -145,7 +145,7 @@ func BenchmarkProposeCommit(b *testing.B) {
 func BenchmarkStepAppend(b *testing.B) {
 	r, err := New(Config{
 		ID: "n1", Peers: three, ElectionTicks: 10, HeartbeatTicks: 1,
-		Rand: rand.New(rand.NewPCG(1, 1)), Storage: newWindowStorage(), HardState: HardState{Term: 1},
+		Rand: rand.New(rand.NewPCG(1, 1)), Log: newWindowStorage(), HardState: HardState{Term: 1},
 	})
 	if err != nil {
 		b.Fatal(err)

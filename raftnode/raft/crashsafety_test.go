@@ -26,7 +26,7 @@ func TestRestartRaisesTermToLog(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newTestRaft(t, three, func(c *Config) {
-				c.Storage, c.HardState = storageWith(tc.terms...), tc.saved
+				c.Log, c.HardState = storageWith(tc.terms...), tc.saved
 			})
 			if got := r.hardState(); got != tc.want {
 				t.Fatalf("hard state %+v, want %+v", got, tc.want)
@@ -53,7 +53,7 @@ func TestStaleDurabilityReportIgnored(t *testing.T) {
 	five := []string{"n1", "n2", "n3", "n4", "n5"}
 	storage := storageWith(1, 1, 1, 1)
 	r := newTestRaft(t, five, func(c *Config) {
-		c.Storage, c.HardState, c.Applied = storage, HardState{Term: 3, Commit: 4}, 4
+		c.Log, c.HardState, c.Applied = storage, HardState{Term: 3, Commit: 4}, 4
 	})
 	appendFrom := func(leader string, term, prevTerm uint64, commit uint64, es ...Entry) Ready {
 		t.Helper()

@@ -39,7 +39,7 @@
 // heartbeat round sent at or after the request; one round is out at a
 // time, and the requests made while it is out share the next.
 //
-// The log is the caller's Storage (durable entries, read only by the core)
+// The log is the caller's LogStorage (durable entries, read only by the core)
 // followed by the entries the core holds until the caller reports them
 // durable (StableTo). Elections compare these logs by last term, then last index
 // (§5.4.1).
@@ -58,7 +58,7 @@
 //     as the writes of successive Readys happen in order (writes queued
 //     together may share one fsync). Once rd.Entries are durable, it calls
 //     StableTo(rd.Mark). If StableTo takes the report, the caller shows
-//     those entries through Storage before it calls the core again; if
+//     those entries through LogStorage before it calls the core again; if
 //     not, it must not show them (see "Stale reports" below). Term, vote and
 //     entries must be durable before any message that depends on them
 //     leaves the node: a vote granted, then forgotten in a crash, could
@@ -112,14 +112,14 @@
 // that is back in the log — the same index and term — while a write
 // still queued will overwrite it on disk with something else before the
 // last one puts it back. Taking such a report would let the core read
-// that index from Storage in between, and apply an entry that was never
+// that index from LogStorage in between, and apply an entry that was never
 // committed. So every truncation that replaces entries already handed out
 // starts a new epoch of the log, each Ready.Mark names the epoch its
 // entries were handed out in, and StableTo ignores a mark from an earlier
 // epoch, however its index and term compare. Nothing is lost: the writes
 // queued after the truncation cover every entry the stale write did, and
 // their report, taken, makes all of them durable at once. Until then the
-// core reads those indexes from its unstable entries, never from Storage,
+// core reads those indexes from its unstable entries, never from LogStorage,
 // which is why the caller must not show a write the core did not take.
 //
 // # Shared with the caller
@@ -134,7 +134,7 @@
 // # Restarting
 //
 // If the caller stops (a crash), it restarts with New from its durable
-// log (Config.Storage), the hard state it last made durable, and the
+// log (Config.Log), the hard state it last made durable, and the
 // index its state machine had applied (Config.Applied, 0 if the state
 // machine is rebuilt from the log).
 //

@@ -21,7 +21,7 @@ func FuzzStep(f *testing.F) {
 			c.Rand = rand.New(rand.NewPCG(uint64(in.byte()), 0))
 			c.MaxInflight, c.MaxMsgBytes = 2, 2*EntryOverhead
 		})
-		storage := r.log.storage.(*MemoryStorage)
+		storage := r.log.storage.(*MemoryLogStorage)
 		c := fuzzChecker{t: t, r: r, persisted: r.hardState()}
 		pending := false // a Ready was taken and not advanced
 		for !in.empty() {

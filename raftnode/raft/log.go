@@ -3,11 +3,11 @@ package raft
 import "slices"
 
 // raftLog is the core's view of the replicated log: the entries the caller
-// has made durable, read through Storage, followed by the unstable entries
+// has made durable, read through LogStorage, followed by the unstable entries
 // the core holds until the caller has persisted them (Ready.Entries, then
 // StableTo). Index 0 is the empty prefix, with term 0.
 type raftLog struct {
-	storage Storage // durable entries
+	storage LogStorage // durable entries
 	// unstable are entries not yet durable, at consecutive indexes from
 	// unstable[0].Index; they supersede any durable entries at the same
 	// or later indexes, which the caller truncates when it persists them.

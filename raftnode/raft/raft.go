@@ -18,11 +18,11 @@ type Config struct {
 	HeartbeatTicks int        // leader heartbeat interval; must be < ElectionTicks
 	Rand           *rand.Rand // seeded by the caller; the core's only randomness
 	// HardState is restored from durable storage on restart; its Commit
-	// must not pass Storage.LastIndex().
+	// must not pass Log.LastIndex().
 	HardState HardState
-	// Storage is the durable log, restored on restart; required. The core
+	// Log is the durable log, restored on restart; required. The core
 	// only reads it; the caller writes Ready.Entries to it.
-	Storage Storage
+	Log LogStorage
 	// Applied is the index the state machine had applied when the node
 	// restarted (0: nothing). Ready hands out the committed entries after
 	// it; entries up to it count as committed.
@@ -69,8 +69,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: election ticks %d too large", ErrInvalidConfig, c.ElectionTicks)
 	case c.Rand == nil:
 		return fmt.Errorf("%w: nil Rand", ErrInvalidConfig)
-	case c.Storage == nil:
-		return fmt.Errorf("%w: nil Storage", ErrInvalidConfig)
+	case c.Log == nil:
+		return fmt.Errorf("%w: nil Log", ErrInvalidConfig)
 	case c.MaxInflight < 0:
 		return fmt.Errorf("%w: max inflight %d is negative", ErrInvalidConfig, c.MaxInflight)
 	case c.HardState.Vote != "" && !seen[c.HardState.Vote]:
@@ -136,7 +136,7 @@ func New(cfg Config) (*Raft, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	l := &raftLog{storage: cfg.Storage, applied: cfg.Applied}
+	l := &raftLog{storage: cfg.Log, applied: cfg.Applied}
 	hs := cfg.HardState
 	last := l.lastIndex()
 	lastTerm, ok := l.term(last)

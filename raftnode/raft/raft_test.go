@@ -31,8 +31,8 @@ func newTestRaft(t testing.TB, peers []string, opts ...func(*Config)) *Raft {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.Storage == nil {
-		cfg.Storage = NewMemoryStorage()
+	if cfg.Log == nil {
+		cfg.Log = NewMemoryLogStorage()
 	}
 	r, err := New(cfg)
 	if err != nil {
@@ -52,17 +52,17 @@ func withHardState(hs HardState) func(*Config) {
 // a current term of at least the last one.
 func withLog(terms ...uint64) func(*Config) {
 	return func(c *Config) {
-		c.Storage = storageWith(terms...)
+		c.Log = storageWith(terms...)
 		for _, t := range terms {
 			c.HardState.Term = max(c.HardState.Term, t)
 		}
 	}
 }
 
-// storageWith returns a MemoryStorage holding entries of the given terms,
+// storageWith returns a MemoryLogStorage holding entries of the given terms,
 // each with data "<index>/<term>".
-func storageWith(terms ...uint64) *MemoryStorage {
-	s := NewMemoryStorage()
+func storageWith(terms ...uint64) *MemoryLogStorage {
+	s := NewMemoryLogStorage()
 	var es []Entry
 	for i, t := range terms {
 		es = append(es, Entry{Term: t, Index: uint64(i) + 1, Data: fmt.Appendf(nil, "%d/%d", i+1, t)})
@@ -82,14 +82,14 @@ func drain(r *Raft) Ready {
 	return rd
 }
 
-// appender is a test Storage the caller can write to.
+// appender is a test LogStorage the caller can write to.
 type appender interface {
-	Storage
+	LogStorage
 	Append([]Entry) error
 }
 
 var (
-	_ appender = (*MemoryStorage)(nil)
+	_ appender = (*MemoryLogStorage)(nil)
 	_ appender = (*windowStorage)(nil)
 )
 
@@ -148,7 +148,7 @@ func makeLeader(t testing.TB, r *Raft) {
 
 func TestNewValidatesConfig(t *testing.T) {
 	good := func() Config {
-		return Config{ID: "n1", Peers: three, ElectionTicks: 10, HeartbeatTicks: 1, Rand: rand.New(rand.NewPCG(1, 1)), Storage: NewMemoryStorage()}
+		return Config{ID: "n1", Peers: three, ElectionTicks: 10, HeartbeatTicks: 1, Rand: rand.New(rand.NewPCG(1, 1)), Log: NewMemoryLogStorage()}
 	}
 	tests := []struct {
 		name   string
@@ -168,17 +168,17 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"nil rand", func(c *Config) { c.Rand = nil }, "nil Rand"},
 		{"vote for stranger", func(c *Config) { c.HardState = HardState{Term: 2, Vote: "n9"} }, "not a peer"},
 		{"vote in term 0", func(c *Config) { c.HardState = HardState{Vote: "n2"} }, "term 0"},
-		{"nil storage", func(c *Config) { c.Storage = nil }, "nil Storage"},
+		{"nil storage", func(c *Config) { c.Log = nil }, "nil Log"},
 		{"negative inflight", func(c *Config) { c.MaxInflight = -1 }, "negative"},
 		{"commit past log", func(c *Config) { c.HardState = HardState{Term: 1, Commit: 1} }, "commit 1 beyond last index 0"},
-		{"applied past log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1), HardState{Term: 1}, 2 }, "applied 2 beyond last index 1"},
-		{"applied within log", func(c *Config) { c.Storage, c.HardState, c.Applied = storageWith(1, 1), HardState{Term: 1}, 2 }, ""},
-		{"unreadable storage", func(c *Config) { c.Storage = brokenStorage{} }, "cannot tell the term"},
+		{"applied past log", func(c *Config) { c.Log, c.HardState, c.Applied = storageWith(1), HardState{Term: 1}, 2 }, "applied 2 beyond last index 1"},
+		{"applied within log", func(c *Config) { c.Log, c.HardState, c.Applied = storageWith(1, 1), HardState{Term: 1}, 2 }, ""},
+		{"unreadable storage", func(c *Config) { c.Log = brokenStorage{} }, "cannot tell the term"},
 		{"applied before a compacted log", func(c *Config) {
-			c.Storage, c.HardState = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1}
+			c.Log, c.HardState = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1}
 		}, "applied 0 before first index 5"},
 		{"applied covers a compacted log", func(c *Config) {
-			c.Storage, c.HardState, c.Applied = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1, Commit: 4}, 4
+			c.Log, c.HardState, c.Applied = &windowStorage{first: 5, entries: entriesOf(5, 1, 1)}, HardState{Term: 1, Commit: 4}, 4
 		}, ""},
 	}
 	for _, tc := range tests {

@@ -150,7 +150,7 @@ func (r *Raft) Advance() {
 // whether it took the report. It may be called at any time, also between
 // Ready and Advance. A stale report (doc.go: a truncation replaced entries
 // handed out before it) is ignored: a later one covers its entries. When
-// it takes the report, the core reads those entries from Storage from its
+// it takes the report, the core reads those entries from LogStorage from its
 // next call on; on a leader, the next Ready counts them towards a commit.
 func (r *Raft) StableTo(m LogMark) bool {
 	if !r.log.stableTo(m) {

@@ -109,11 +109,11 @@ type sim struct {
 // simNode is one member: its core while up, its stable storage, and its
 // state machine.
 type simNode struct {
-	r        *Raft          // nil while crashed
-	storage  *MemoryStorage // the simulated disk's log
-	stored   HardState      // the simulated disk's hard state
-	restarts int            // how often it came back, to vary its seed
-	applied  uint64         // the state machine has applied up to here
+	r        *Raft             // nil while crashed
+	storage  *MemoryLogStorage // the simulated disk's log
+	stored   HardState         // the simulated disk's hard state
+	restarts int               // how often it came back, to vary its seed
+	applied  uint64            // the state machine has applied up to here
 	// checked is the index up to which this node's committed entries were
 	// compared with sim.committed; its durable log keeps them forever.
 	checked uint64
@@ -170,7 +170,7 @@ func newSim(t testing.TB, n int, seed uint64, opts func(*Config)) *sim {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i))
 	}
 	for _, id := range s.ids {
-		s.nodes[id] = &simNode{storage: NewMemoryStorage()}
+		s.nodes[id] = &simNode{storage: NewMemoryLogStorage()}
 		s.votes[id] = map[uint64]string{}
 		s.readFloor[id] = map[uint64]uint64{}
 		s.start(id)
@@ -199,7 +199,7 @@ func (s *sim) start(id string) {
 		HeartbeatTicks: simHeartbeat,
 		Rand:           rand.New(rand.NewPCG(s.seed, h.Sum64()+uint64(n.restarts))),
 		HardState:      n.stored,
-		Storage:        n.storage,
+		Log:            n.storage,
 		Applied:        n.applied,
 		PreVote:        true,
 		CheckQuorum:    true,

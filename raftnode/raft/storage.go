@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Errors a Storage returns, wrapped or not; match them with errors.Is.
+// Errors a LogStorage returns, wrapped or not; match them with errors.Is.
 var (
 	// ErrUnavailable: asked for entries the storage does not have.
 	ErrUnavailable = errors.New("requested entries are unavailable")
@@ -14,12 +14,12 @@ var (
 	ErrCompacted = errors.New("requested entries are compacted")
 )
 
-// Storage is the durable log as the core reads it. The runtime implements
-// it over segmentlog; tests use MemoryStorage. The core only reads it: the
+// LogStorage is the durable log as the core reads it. The runtime implements
+// it over segmentlog; tests use MemoryLogStorage. The core only reads it: the
 // caller writes what Ready.Entries hands out, and reads must see those
 // writes once Advance is called. Reads must be cheap (memory or mmap); the
 // core calls them while stepping.
-type Storage interface {
+type LogStorage interface {
 	// FirstIndex is the index of the first entry; LastIndex()+1 when the
 	// storage is empty (1 for a new log).
 	FirstIndex() uint64
@@ -36,7 +36,7 @@ type Storage interface {
 }
 
 // EntryOverhead is what an entry costs beyond its Data when byte limits
-// (Config.MaxMsgBytes, Storage.Entries) are counted: term, index, type
+// (Config.MaxMsgBytes, LogStorage.Entries) are counted: term, index, type
 // and framing, so that a run of empty entries is limited too.
 const EntryOverhead = 16
 
@@ -46,8 +46,8 @@ func entrySize(e Entry) uint64 {
 }
 
 // LimitSize returns the longest prefix of es that fits in maxBytes, but at
-// least one entry when atLeastOne. A Storage bounds what Entries returns
-// with it, as MemoryStorage does, so that every Storage counts bytes the
+// least one entry when atLeastOne. A LogStorage bounds what Entries returns
+// with it, as MemoryLogStorage does, so that every LogStorage counts bytes the
 // way the core does (EntryOverhead per entry).
 func LimitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
 	var size uint64
@@ -60,27 +60,27 @@ func LimitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
 	return es
 }
 
-// MemoryStorage is a Storage in memory, for tests and the simulator. It is
+// MemoryLogStorage is a LogStorage in memory, for tests and the simulator. It is
 // not safe for concurrent use.
-type MemoryStorage struct {
+type MemoryLogStorage struct {
 	entries []Entry // entries[i].Index == i+1
 }
 
-var _ Storage = (*MemoryStorage)(nil)
+var _ LogStorage = (*MemoryLogStorage)(nil)
 
-// NewMemoryStorage returns an empty log.
-func NewMemoryStorage() *MemoryStorage {
-	return &MemoryStorage{}
+// NewMemoryLogStorage returns an empty log.
+func NewMemoryLogStorage() *MemoryLogStorage {
+	return &MemoryLogStorage{}
 }
 
-// FirstIndex is always 1: MemoryStorage never compacts.
-func (s *MemoryStorage) FirstIndex() uint64 { return 1 }
+// FirstIndex is always 1: MemoryLogStorage never compacts.
+func (s *MemoryLogStorage) FirstIndex() uint64 { return 1 }
 
 // LastIndex is the index of the last entry, 0 when empty.
-func (s *MemoryStorage) LastIndex() uint64 { return uint64(len(s.entries)) }
+func (s *MemoryLogStorage) LastIndex() uint64 { return uint64(len(s.entries)) }
 
 // Term is the term of entry i.
-func (s *MemoryStorage) Term(i uint64) (uint64, error) {
+func (s *MemoryLogStorage) Term(i uint64) (uint64, error) {
 	switch {
 	case i == 0:
 		return 0, nil
@@ -92,7 +92,7 @@ func (s *MemoryStorage) Term(i uint64) (uint64, error) {
 
 // Entries returns [lo, hi) limited by maxBytes; the result shares the
 // entries' Data with the storage.
-func (s *MemoryStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
+func (s *MemoryLogStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 	switch {
 	case lo == 0:
 		return nil, fmt.Errorf("entries from 0: %w", ErrCompacted)
@@ -109,7 +109,7 @@ func (s *MemoryStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 // back, replacing every entry from es[0].Index on, as the runtime does
 // with TruncateSuffix then Append. It keeps the entries but not a copy of
 // their Data.
-func (s *MemoryStorage) Append(es []Entry) error {
+func (s *MemoryLogStorage) Append(es []Entry) error {
 	if len(es) == 0 {
 		return nil
 	}

@@ -9,7 +9,7 @@ import (
 // brokenStorage claims five entries but cannot read any of them.
 type brokenStorage struct{}
 
-var _ Storage = brokenStorage{}
+var _ LogStorage = brokenStorage{}
 
 func (brokenStorage) FirstIndex() uint64 { return 1 }
 func (brokenStorage) LastIndex() uint64  { return 5 }
@@ -86,7 +86,7 @@ func TestMemoryStorage(t *testing.T) {
 // TestMemoryStorageEntriesLimit: Entries gives at least one entry, then
 // stops before the byte limit.
 func TestMemoryStorageEntriesLimit(t *testing.T) {
-	s := NewMemoryStorage()
+	s := NewMemoryLogStorage()
 	var es []Entry
 	for i := range uint64(5) {
 		es = append(es, Entry{Term: 1, Index: i + 1, Data: make([]byte, 100)})
@@ -153,7 +153,7 @@ func TestLogUnstable(t *testing.T) {
 	if !slices.Equal(terms(handed), []uint64{3, 3, 3}) {
 		t.Fatalf("the conflict rewrote handed-out entries: %v", handed)
 	}
-	if err := l.storage.(*MemoryStorage).Append(handed); err != nil {
+	if err := l.storage.(*MemoryLogStorage).Append(handed); err != nil {
 		t.Fatal(err)
 	}
 	// Entry 5 of term 3 is gone: its report changes nothing, and 3 stays
@@ -169,7 +169,7 @@ func TestLogUnstable(t *testing.T) {
 	if len(next) != 1 || !entryEqual(next[0], Entry{Term: 4, Index: 4}) || l.lastIndex() != 4 {
 		t.Fatalf("handed out %v, last %d", next, l.lastIndex())
 	}
-	if err := l.storage.(*MemoryStorage).Append(next); err != nil {
+	if err := l.storage.(*MemoryLogStorage).Append(next); err != nil {
 		t.Fatal(err)
 	}
 	if !l.stableTo(mark) || len(l.unstable) != 0 || l.stableIndex() != 4 {

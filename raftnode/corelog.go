@@ -8,21 +8,39 @@ import (
 	"github.com/easykv/easykv/segmentlog"
 )
 
-// recentEntries is how many of the last persisted entries segmentStorage
+// recentEntries is how many of the last persisted entries coreLog
 // keeps in memory at least. They are the ones read most: the committed
 // entries to apply, and the MsgApps to followers that are a little behind.
 const recentEntries = 4096
 
-// segmentStorage shows the durable segment log to the core as its Storage,
-// and writes Ready.Entries to it. The core sees the log as of the last
+// LogStore is the node's durable log of entries; implemented by
+// *segmentlog.Log, and by an in-memory log in tests. It must be safe for
+// concurrent use: the loop reads it while the persister writes it.
+type LogStore interface {
+	FirstIndex() uint64
+	LastIndex() uint64
+	Term(i uint64) (uint64, error)
+	// Entries returns [lo, hi), at least one entry and no more than
+	// maxBytes of payload beyond it; an index the log does not hold
+	// wraps segmentlog.ErrOutOfRange.
+	Entries(lo, hi, maxBytes uint64) ([]segmentlog.Entry, error)
+	Append(es []segmentlog.Entry) error
+	// TruncateSuffix removes the entries from index from on.
+	TruncateSuffix(from uint64) error
+	// Sync makes everything appended durable.
+	Sync() error
+}
+
+// coreLog shows the durable log to the core as its raft.LogStorage, and
+// writes Ready.Entries to it. The core sees the log as of the last
 // write the Run goroutine has heard completed (stable), not as the
 // persister goroutine is writing it (write), so what the core reads
 // changes only when StableTo says so. It keeps the last entries made
 // stable in memory, sharing their Data with the core, so that reading
 // them back costs no lock, no copy out of the mapped segment and no wait
 // behind a sync in progress.
-type segmentStorage struct {
-	log *segmentlog.Log // the node's write-ahead log; safe for concurrent use
+type coreLog struct {
+	log LogStore // the node's write-ahead log; safe for concurrent use
 
 	// Owned by the Run goroutine:
 	first uint64 // the log's first index; the runtime never removes a prefix
@@ -36,19 +54,22 @@ type segmentStorage struct {
 	batch []segmentlog.Entry // scratch for the entries of one append
 }
 
-var _ raft.Storage = (*segmentStorage)(nil)
+var (
+	_ raft.LogStorage = (*coreLog)(nil)
+	_ LogStore        = (*segmentlog.Log)(nil)
+)
 
-// newSegmentStorage shows log, as it is now, to a core.
-func newSegmentStorage(log *segmentlog.Log) *segmentStorage {
-	return &segmentStorage{log: log, first: log.FirstIndex(), last: log.LastIndex()}
+// newCoreLog shows log, as it is now, to a core.
+func newCoreLog(log LogStore) *coreLog {
+	return &coreLog{log: log, first: log.FirstIndex(), last: log.LastIndex()}
 }
 
-func (s *segmentStorage) FirstIndex() uint64 { return s.first }
-func (s *segmentStorage) LastIndex() uint64  { return s.last }
+func (s *coreLog) FirstIndex() uint64 { return s.first }
+func (s *coreLog) LastIndex() uint64  { return s.last }
 
 // cached returns the entries [lo, hi) from recent; false when recent does
 // not hold all of them.
-func (s *segmentStorage) cached(lo, hi uint64) ([]raft.Entry, bool) {
+func (s *coreLog) cached(lo, hi uint64) ([]raft.Entry, bool) {
 	if len(s.recent) == 0 || lo < s.recent[0].Index || lo >= hi {
 		return nil, false
 	}
@@ -59,7 +80,7 @@ func (s *segmentStorage) cached(lo, hi uint64) ([]raft.Entry, bool) {
 	return s.recent[lo-first : hi-first : hi-first], true
 }
 
-func (s *segmentStorage) Term(i uint64) (uint64, error) {
+func (s *coreLog) Term(i uint64) (uint64, error) {
 	if i == 0 {
 		return 0, nil
 	}
@@ -76,7 +97,7 @@ func (s *segmentStorage) Term(i uint64) (uint64, error) {
 	return t, err
 }
 
-func (s *segmentStorage) Entries(lo, hi, maxBytes uint64) ([]raft.Entry, error) {
+func (s *coreLog) Entries(lo, hi, maxBytes uint64) ([]raft.Entry, error) {
 	if es, ok := s.cached(lo, hi); ok {
 		return raft.LimitSize(es, maxBytes, true), nil
 	}
@@ -107,7 +128,7 @@ func (s *segmentStorage) Entries(lo, hi, maxBytes uint64) ([]raft.Entry, error) 
 // write makes entries durable, first cutting off any conflicting suffix
 // they replace (Ready contract, step 1). It runs on the persister
 // goroutine; the core sees the entries once stable is called with them.
-func (s *segmentStorage) write(entries []raft.Entry) error {
+func (s *coreLog) write(entries []raft.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -132,7 +153,7 @@ func (s *segmentStorage) write(entries []raft.Entry) error {
 // the core did not take has overwritten on disk: the core reads none of
 // them until a later write it takes shows them again (stable). It runs on
 // the Run goroutine.
-func (s *segmentStorage) forget(first uint64) {
+func (s *coreLog) forget(first uint64) {
 	s.last = min(s.last, first-1)
 	if len(s.recent) > 0 && first <= s.recent[len(s.recent)-1].Index {
 		keep := max(0, int(first)-int(s.recent[0].Index))
@@ -143,7 +164,7 @@ func (s *segmentStorage) forget(first uint64) {
 // stable shows the core entries that write has made durable, from
 // entries[0].Index on: they replace what the core saw there, and the
 // newest stay in recent. It runs on the Run goroutine.
-func (s *segmentStorage) stable(entries []raft.Entry) {
+func (s *coreLog) stable(entries []raft.Entry) {
 	if len(entries) == 0 {
 		return
 	}

@@ -36,16 +36,35 @@ type pendingRead struct {
 	call      *kvCall
 }
 
+// kvService serves clients from the Raft loop: it proposes writes and
+// asks for read indexes, applies committed entries to the state machine,
+// and answers each request when its outcome is known. It is owned by the
+// Run goroutine, but for start, which any goroutine may call.
+type kvService struct {
+	id      string            // this node's id, in every answer
+	members map[string]string // id → address, for redirects
+	calls   chan *kvCall      // requests waiting for the loop
+	core    *raft.Raft        // proposes writes and confirms reads
+	sm      *kvmap.Map        // the state machine
+	pending clientState       // requests accepted and not answered
+}
+
+func newKVService(id string, members map[string]string, core *raft.Raft, sm *kvmap.Map) *kvService {
+	return &kvService{
+		id:      id,
+		members: members,
+		calls:   make(chan *kvCall, kvQueue),
+		core:    core,
+		sm:      sm,
+		pending: clientState{writes: map[uint64]*pendingWrite{}, reads: map[uint64]*pendingRead{}},
+	}
+}
+
 // clientState tracks the requests the loop has accepted and not answered.
-// It is owned by the Run goroutine.
 type clientState struct {
 	writes  map[uint64]*pendingWrite // by log index
 	reads   map[uint64]*pendingRead  // by read context
 	nextCtx uint64                   // read context for the next ReadIndex
-}
-
-func newClientState() clientState {
-	return clientState{writes: map[uint64]*pendingWrite{}, reads: map[uint64]*pendingRead{}}
 }
 
 // StartKV hands a client request to the Raft loop, which answers through
@@ -55,7 +74,7 @@ func newClientState() clientState {
 func (n *Node) StartKV(ctx context.Context, req *pb.KvRequest, reply func(*pb.KvResponse)) {
 	call := &kvCall{req: req, node: n.cfg.ID, reply: reply}
 	select {
-	case n.kvc <- call:
+	case n.kv.calls <- call:
 	case <-ctx.Done():
 		call.answer(&pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "node busy: request not accepted"})
 	}
@@ -74,8 +93,8 @@ func (n *Node) KV(ctx context.Context, req *pb.KvRequest) *pb.KvResponse {
 	}
 }
 
-// handleKV starts serving one client request inside the loop.
-func (n *Node) handleKV(call *kvCall, paused bool) {
+// serve starts serving one client request; a paused node refuses it.
+func (s *kvService) serve(call *kvCall, paused bool) {
 	req := call.req
 	resp := &pb.KvResponse{}
 	switch {
@@ -84,27 +103,27 @@ func (n *Node) handleKV(call *kvCall, paused bool) {
 	case req.GetKey() == "":
 		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, "empty key"
 	case req.GetOpType() == pb.KvRequest_GET && req.GetStale():
-		n.readLocal(resp, req.GetKey())
+		s.readLocal(resp, req.GetKey())
 	case req.GetOpType() == pb.KvRequest_GET:
-		ctx := n.clients.nextCtx + 1
-		if err := n.core.ReadIndex(ctx); err != nil {
-			n.refuse(resp, err)
+		ctx := s.pending.nextCtx + 1
+		if err := s.core.ReadIndex(ctx); err != nil {
+			s.refuse(resp, err)
 			break
 		}
-		n.clients.nextCtx = ctx
-		n.clients.reads[ctx] = &pendingRead{call: call}
+		s.pending.nextCtx = ctx
+		s.pending.reads[ctx] = &pendingRead{call: call}
 		return
 	case req.GetOpType() == pb.KvRequest_PUT || req.GetOpType() == pb.KvRequest_DELETE:
 		cmd := kvmap.Command{Op: kvmap.OpPut, Key: req.GetKey(), Value: req.GetValue(), ClientID: req.GetClientId(), Seq: req.GetSequence()}
 		if req.GetOpType() == pb.KvRequest_DELETE {
 			cmd.Op, cmd.Value = kvmap.OpDelete, ""
 		}
-		index, term, err := n.core.Propose(cmd.Encode())
+		index, term, err := s.core.Propose(cmd.Encode())
 		if err != nil {
-			n.refuse(resp, err)
+			s.refuse(resp, err)
 			break
 		}
-		n.clients.writes[index] = &pendingWrite{term: term, call: call}
+		s.pending.writes[index] = &pendingWrite{term: term, call: call}
 		return
 	default:
 		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, "unknown operation "+req.GetOpType().String()
@@ -113,25 +132,25 @@ func (n *Node) handleKV(call *kvCall, paused bool) {
 }
 
 // refuse fills resp for a request the core would not take.
-func (n *Node) refuse(resp *pb.KvResponse, err error) {
+func (s *kvService) refuse(resp *pb.KvResponse, err error) {
 	if errors.Is(err, raft.ErrNotLeader) {
-		n.notLeader(resp)
+		s.notLeader(resp)
 		return
 	}
 	resp.Code, resp.Message = pb.ErrorCode_UNAVAILABLE, err.Error()
 }
 
 // notLeader fills resp with NOT_LEADER and the leader this node knows of.
-func (n *Node) notLeader(resp *pb.KvResponse) {
-	leader := n.core.Status().Leader
+func (s *kvService) notLeader(resp *pb.KvResponse) {
+	leader := s.core.Status().Leader
 	resp.Code, resp.Message = pb.ErrorCode_NOT_LEADER, "not the leader"
-	resp.LeaderId, resp.LeaderAddr = leader, n.cfg.Members[leader]
+	resp.LeaderId, resp.LeaderAddr = leader, s.members[leader]
 }
 
 // readLocal answers a read from this node's applied state.
-func (n *Node) readLocal(resp *pb.KvResponse, key string) {
-	resp.Index = int64(n.kv.AppliedIndex())
-	value, ok := n.kv.Get(key)
+func (s *kvService) readLocal(resp *pb.KvResponse, key string) {
+	resp.Index = int64(s.sm.AppliedIndex())
+	value, ok := s.sm.Get(key)
 	resp.Found, resp.Value = ok, value
 	resp.Success = true
 	if !ok {
@@ -141,17 +160,17 @@ func (n *Node) readLocal(resp *pb.KvResponse, key string) {
 
 // apply hands one committed entry to the state machine and answers the
 // client waiting for it, if it is on this node.
-func (n *Node) apply(e raft.Entry) {
+func (s *kvService) apply(e raft.Entry) {
 	data := e.Data
 	if e.Type == raft.EntryNoop {
 		data = nil
 	}
-	res := n.kv.Apply(e.Index, data)
-	w, ok := n.clients.writes[e.Index]
+	res := s.sm.Apply(e.Index, data)
+	w, ok := s.pending.writes[e.Index]
 	if !ok {
 		return
 	}
-	delete(n.clients.writes, e.Index)
+	delete(s.pending.writes, e.Index)
 	resp := &pb.KvResponse{Index: int64(e.Index)}
 	switch {
 	case w.term != e.Term:
@@ -166,6 +185,22 @@ func (n *Node) apply(e raft.Entry) {
 		}
 	}
 	w.call.answer(resp)
+}
+
+// took takes in what a Ready says about clients: the committed entries to
+// apply, the reads confirmed and dropped; then it answers the reads the
+// state machine has caught up with.
+func (s *kvService) took(rd *raft.Ready) {
+	for _, e := range rd.CommittedEntries {
+		s.apply(e)
+	}
+	for _, rs := range rd.ReadStates {
+		s.pending.readConfirmed(rs.Ctx, rs.Index)
+	}
+	for _, ctx := range rd.DroppedReads {
+		s.pending.readDropped(ctx, s.notLeader)
+	}
+	s.pending.answerReads(s.sm)
 }
 
 // readConfirmed records that the leader confirmed read ctx at index.

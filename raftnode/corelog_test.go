@@ -10,18 +10,18 @@ import (
 	"github.com/easykv/easykv/segmentlog"
 )
 
-// TestSegmentStorage: the runtime's Storage writes to a segment log and
+// TestCoreLog: the runtime's raft.LogStorage writes to a segment log and
 // serves recent entries from memory; whatever it serves must be what the
 // log itself holds, across truncations and past the memory bound, and a
 // slice it handed out survives a truncation. What it writes shows only
 // once it is made stable.
-func TestSegmentStorage(t *testing.T) {
+func TestCoreLog(t *testing.T) {
 	wal, err := segmentlog.Open(t.TempDir(), segmentlog.Options{SegmentSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer wal.Close()
-	s := newSegmentStorage(wal)
+	s := newCoreLog(wal)
 	persist := func(es []raft.Entry) error {
 		if err := s.write(es); err != nil {
 			return err
@@ -36,10 +36,10 @@ func TestSegmentStorage(t *testing.T) {
 		}
 		return es
 	}
-	// check compares every read with a storage that has nothing in memory.
+	// check compares every read with a coreLog that has nothing in memory.
 	check := func(step string) {
 		t.Helper()
-		fresh := newSegmentStorage(wal)
+		fresh := newCoreLog(wal)
 		last := s.LastIndex()
 		if fresh.LastIndex() != last || fresh.FirstIndex() != s.FirstIndex() {
 			t.Fatalf("%s: first/last %d/%d, log %d/%d", step, s.FirstIndex(), last, fresh.FirstIndex(), fresh.LastIndex())
