@@ -123,7 +123,7 @@ func Dial(ctx context.Context, addr string, id Identity) (*Client, error) {
 // NodeID is the id the node gave in its handshake response.
 func (c *Client) NodeID() string { return c.nodeID }
 
-// Status asks the node for a status snapshot.
+// Status asks the node for its current status.
 func (c *Client) Status(ctx context.Context) (*pb.NodeStatus, error) {
 	resp, err := c.call(ctx, &pb.RaftKvMessage{
 		Type:          pb.RaftKvMessage_STATUS_REQUEST,

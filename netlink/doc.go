@@ -40,7 +40,7 @@
 // and served concurrently: STATUS_REQUEST, ADMIN_REQUEST and KV_REQUEST
 // each get one answer of the matching type. WATCH_REQUEST turns on a stream
 // of WATCH_EVENT frames carrying the watch's request_id: every event of the
-// node plus a STATUS snapshot every status_interval_ms, with at most one
+// node plus a STATUS event every status_interval_ms, with at most one
 // MESSAGES event (Raft traffic, merged when the node publishes more often)
 // between two STATUS events. Requests still work on a watching connection,
 // so the dashboard needs one connection per node.

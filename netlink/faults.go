@@ -51,7 +51,7 @@ func FaultMillis(verb, what, arg, examples string, limit time.Duration) (int64, 
 // Faults is a node's set of injected network faults, shared by its Peers
 // (outbound) and Server (inbound), set and healed by admin commands. It is
 // safe for concurrent use and cheap to consult on every message: readers load
-// an immutable snapshot, and only Apply takes a lock. A nil *Faults has no
+// an immutable value, and only Apply takes a lock. A nil *Faults has no
 // faults.
 type Faults struct {
 	self  string                     // this node's id, which can be cut off from nothing
@@ -60,7 +60,7 @@ type Faults struct {
 	cur   atomic.Pointer[faultState] // the faults in force; replaced whole, never modified
 }
 
-// faultState is one immutable snapshot of the faults in force.
+// faultState is one immutable value of the faults in force.
 type faultState struct {
 	partitioned bool            // every peer is cut off
 	isolated    map[string]bool // the peers cut off by ISOLATE; never modified once published
@@ -148,7 +148,7 @@ func listOrNone(ids []string) string {
 	return strings.Join(ids, ", ")
 }
 
-// state is the current snapshot; a nil *Faults has none.
+// state is the faults in force now; a nil *Faults has none.
 func (f *Faults) state() *faultState {
 	if f == nil {
 		return noFaults

@@ -21,7 +21,7 @@ type Handler interface {
 	// from an authenticated peer, with NodeId set to that peer. It must not
 	// block for long: it holds up every later message from the same peer.
 	StepPeer(m *pb.RaftKvMessage)
-	// Status is a snapshot of the node, for STATUS_RESPONSE and STATUS events.
+	// Status is the node's current state, for STATUS_RESPONSE and STATUS events.
 	Status() *pb.NodeStatus
 	// Subscribe streams role/term/vote/leader events, and MESSAGES events
 	// counting Raft traffic, until cancel is called. The node drops events

@@ -331,7 +331,7 @@ func (cc *clientConn) watch(ctx context.Context, id uint64, interval time.Durati
 	}
 }
 
-// statusEvent wraps a fresh status snapshot in a STATUS event.
+// statusEvent wraps a fresh status in a STATUS event.
 func (cc *clientConn) statusEvent() *pb.WatchEvent {
 	st := cc.s.h.Status()
 	ms := st.GetUnixMs()

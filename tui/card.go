@@ -194,7 +194,7 @@ func cardBody(c *programContext, n *nodeState, inner int) string {
 	return strings.Join(lines, "\n")
 }
 
-// statusLines shows a connected node's snapshot.
+// statusLines shows a connected node's latest status.
 func statusLines(c *programContext, n *nodeState, inner int) []string {
 	st := &c.styles
 	s := n.status

@@ -22,7 +22,7 @@ type nodeState struct {
 	stream <-chan *pb.WatchEvent
 	// cancel ends conn's watch; nil with conn.
 	cancel context.CancelFunc
-	// status is the latest snapshot; nil until the first STATUS event of the
+	// status is the latest status the node sent; nil until the first STATUS event of the
 	// current connection, so a DOWN card never shows stale numbers.
 	status *pb.NodeStatus
 	// statusAt is when status arrived, by the model's clock: the election

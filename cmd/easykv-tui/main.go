@@ -11,7 +11,7 @@
 // --no-color, or a non-empty NO_COLOR, draws without colour. With stdin not
 // a terminal it runs the commands read from it, one a line, prints each
 // result and exits at the end of the input. --record writes every event and
-// status snapshot received, with its time, as JSON lines; --replay plays
+// status received, with its time, as JSON lines; --replay plays
 // such a file back in the dashboard (space pauses, . steps, + and - change
 // the speed, ← and → seek, 0 restarts).
 package main
