@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -46,7 +47,10 @@ func TestClientSharesWrites(t *testing.T) {
 			errs <- err
 		}()
 	}
-	eventually(t, func() bool { return c.writers.Load() == n }, "%d calls waiting to write", n)
+	testkit.Poll(t, waitFor, fmt.Sprintf("%d calls waiting to write", n), func() (bool, string) {
+		w := c.writers.Load()
+		return w == n, fmt.Sprintf("%d waiting", w)
+	})
 	c.wmu.Unlock()
 	for range n {
 		if err := recv(t, errs, "an answer"); err != nil {
@@ -160,7 +164,9 @@ func TestClientPool(t *testing.T) {
 	}
 	defer a.Close()
 	a.conn.Close() // the connection breaks under the share
-	eventually(t, func() bool { return a.Err() != nil }, "the share sees its connection broken")
+	testkit.Poll(t, waitFor, "the share to see its connection broken", func() (bool, string) {
+		return a.Err() != nil, "Err is still nil"
+	})
 	b, err := single.Dial(ctx, addr, id)
 	if err != nil {
 		t.Fatal(err)

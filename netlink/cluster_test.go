@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -546,7 +547,10 @@ func TestClusterReadsDoNotWaitForWrites(t *testing.T) {
 		_, err := c.Put(ctx, "k", "new")
 		put <- err
 	}()
-	eventually(t, func() bool { return log.count("n1") == 1 }, "the put to reach n1")
+	testkit.Poll(t, waitFor, "the put to reach n1", func() (bool, string) {
+		n := log.count("n1")
+		return n == 1, fmt.Sprintf("n1 was asked %d times", n)
+	})
 	res, err := c.Get(ctx, "k", true)
 	if err != nil || res.Value != "old" {
 		t.Errorf("Get during a write = %+v, %v; want the old value", res, err)

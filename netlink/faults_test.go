@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -250,7 +251,10 @@ func TestPeersPartitionDropsQueued(t *testing.T) {
 		t.Fatalf("listen again on %s: %v", addr, err)
 	}
 	got := recordSteps(t, ln, "n2")
-	eventually(t, func() bool { return p.Dropped() == 5 }, "the 5 queued messages to be dropped (dropped %d)", p.Dropped())
+	testkit.Poll(t, waitFor, "the 5 queued messages to be dropped", func() (bool, string) {
+		n := p.Dropped()
+		return n == 5, fmt.Sprintf("dropped %d", n)
+	})
 	mustApply(t, f, reqHeal())
 	p.Send("n2", heartbeatTo("n2", 100))
 	if a := recv(t, got, "a message after heal"); steppedTerm(a) != 100 {
@@ -396,7 +400,10 @@ func waitDropped(t *testing.T, logs *logBuffer, peer string, n int) {
 		}
 		return c
 	}
-	eventually(t, func() bool { return count() >= n }, "%d dropped frames of %s (saw %d)", n, peer, count())
+	testkit.Poll(t, waitFor, fmt.Sprintf("%d dropped frames of %s to be logged", n, peer), func() (bool, string) {
+		c := count()
+		return c >= n, fmt.Sprintf("saw %d", c)
+	})
 	if c := count(); c != n {
 		t.Fatalf("%d frames of %s dropped, want %d", c, peer, n)
 	}

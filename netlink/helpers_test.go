@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -96,14 +97,15 @@ func (b *logBuffer) String() string {
 // waitLog waits until the log has a line containing every one of parts.
 func (b *logBuffer) waitLog(t *testing.T, parts ...string) {
 	t.Helper()
-	eventually(t, func() bool {
-		for _, line := range strings.Split(b.String(), "\n") {
+	testkit.Poll(t, waitFor, fmt.Sprintf("a log line with %q", parts), func() (bool, string) {
+		log := b.String()
+		for _, line := range strings.Split(log, "\n") {
 			if containsAll(line, parts) {
-				return true
+				return true, ""
 			}
 		}
-		return false
-	}, "a log line with %q; log:\n%s", parts, b)
+		return false, "log:\n" + log
+	})
 }
 
 func containsAll(s string, parts []string) bool {
@@ -118,18 +120,6 @@ func containsAll(s string, parts []string) bool {
 func newTestLogger() (*slog.Logger, *logBuffer) {
 	b := &logBuffer{}
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
-}
-
-// eventually polls cond until it holds, failing the test after waitFor.
-func eventually(t *testing.T, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for "+format, args...)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // testServerConfig is node n1 of cluster demo (n1, n2, n3), no token.

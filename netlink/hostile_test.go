@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -207,7 +208,10 @@ func TestHostileConnectionStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	goodPeer.send(t, &pb.RaftKvMessage{Type: pb.RaftKvMessage_VOTE_RESPONSE, VoteResponse: &pb.VoteResponse{Term: 1}})
-	eventually(t, func() bool { return stepped.Load() == 1 }, "the peer's first frame")
+	testkit.Poll(t, waitFor, "the peer's first frame", func() (bool, string) {
+		n := stepped.Load()
+		return n == 1, fmt.Sprintf("%d frames stepped", n)
+	})
 	baseline := runtime.NumGoroutine()
 
 	// What each storm connection does, by its number modulo len(storm).
@@ -307,24 +311,32 @@ func TestHostileConnectionStorm(t *testing.T) {
 	if calls == 0 {
 		t.Fatal("the well-behaved client made no call during the storm")
 	}
-	eventually(t, func() bool { return stepped.Load() == sent }, "%d peer frames to be stepped, got %d", sent, stepped.Load())
+	testkit.Poll(t, waitFor, fmt.Sprintf("%d peer frames to be stepped", sent), func() (bool, string) {
+		n := stepped.Load()
+		return n == sent, fmt.Sprintf("%d stepped", n)
+	})
 
 	// One log line per refused connection, no more, no less.
 	refusals := func() int {
 		s := logs.String()
 		return strings.Count(s, `msg="handshake failed"`) + strings.Count(s, `msg="handshake refused"`)
 	}
-	eventually(t, func() bool { return refusals() >= conns }, "%d refusals logged, got %d", conns, refusals())
+	testkit.Poll(t, waitFor, fmt.Sprintf("%d refusals to be logged", conns), func() (bool, string) {
+		n := refusals()
+		return n >= conns, fmt.Sprintf("%d logged", n)
+	})
 	if n := refusals(); n != conns {
 		t.Errorf("%d refusals logged for %d connections", n, conns)
 	}
 	logs.waitLog(t, "handshake refused", "bad auth token")
 	logs.waitLog(t, "handshake failed", "i/o timeout")
-	for deadline := time.Now().Add(waitFor); runtime.NumGoroutine() > baseline; time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after the storm, %d before:\n%s", runtime.NumGoroutine(), baseline, goroutineDump())
+	testkit.Poll(t, waitFor, "the storm's goroutines to end", func() (bool, string) {
+		n := runtime.NumGoroutine()
+		if n <= baseline {
+			return true, ""
 		}
-	}
+		return false, fmt.Sprintf("%d goroutines after the storm, %d before:\n%s", n, baseline, goroutineDump())
+	})
 	t.Logf("%d storm connections; the well-behaved client made %d calls and its peer sent %d frames meanwhile", conns, calls, sent)
 }
 

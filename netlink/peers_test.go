@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -87,11 +88,11 @@ func TestPeersDeliverAndReconnect(t *testing.T) {
 			t.Fatalf("message #%d: term %d from %q", i, term, m.GetNodeId())
 		}
 	}
-	eventually(t, func() bool { return p.Connected("n2") }, "the link to come up")
+	testkit.Poll(t, waitFor, "the link to come up", func() (bool, string) { return p.Connected("n2"), "n2 not connected" })
 
 	// Kill n2: the link notices.
 	srv.Close()
-	eventually(t, func() bool { return !p.Connected("n2") }, "the link to go down")
+	testkit.Poll(t, waitFor, "the link to go down", func() (bool, string) { return !p.Connected("n2"), "n2 still connected" })
 
 	// Start n2 again on the same address: the link comes back.
 	ln, err = net.Listen("tcp", addr)
@@ -100,7 +101,7 @@ func TestPeersDeliverAndReconnect(t *testing.T) {
 	}
 	_, got = peerServer(t, ln)
 	sendUntilReceived(t, p, got, 1000)
-	eventually(t, func() bool { return p.Connected("n2") }, "the link to come back")
+	testkit.Poll(t, waitFor, "the link to come back", func() (bool, string) { return p.Connected("n2"), "n2 not connected" })
 }
 
 func TestPeersSendNeverBlocks(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -69,19 +70,11 @@ func (p *probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // wait polls until cond holds on the probe's counters, for at most 10s.
 func (p *probe) wait(t *testing.T, what string, cond func(p *probe) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Poll(t, 10*time.Second, what, func() (bool, string) {
 		p.mu.Lock()
-		ok := cond(p)
-		p.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer p.mu.Unlock()
+		return cond(p), fmt.Sprintf("sized %v, %d dialled, events taken per node %v, %d keys", p.sized, p.dialled, p.received, p.keys)
+	})
 }
 
 // scene is a cluster as a golden frame shows it.

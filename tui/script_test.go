@@ -13,6 +13,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -245,13 +246,10 @@ func TestRunScriptWaitsForALeader(t *testing.T) {
 	go func() { done <- RunScript(context.Background(), c.opts(), strings.NewReader("put k v\n"), &out) }()
 	// Let n2 speak once every node has been dialled: until then, and until
 	// its status arrives, no node claims to lead.
-	deadline := time.Now().Add(5 * time.Second)
-	for c.dialer.dials("n1") == 0 || c.dialer.dials("n2") == 0 || c.dialer.dials("n3") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("RunScript never dialled every node")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Poll(t, 5*time.Second, "RunScript to dial every node", func() (bool, string) {
+		n1, n2, n3 := c.dialer.dials("n1"), c.dialer.dials("n2"), c.dialer.dials("n3")
+		return n1 > 0 && n2 > 0 && n3 > 0, fmt.Sprintf("dials so far: n1 %d, n2 %d, n3 %d", n1, n2, n3)
+	})
 	close(c.gate)
 	if err := <-done; err != nil {
 		t.Fatal(err)
