@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/easykv/easykv/internal/ptyterm"
 )
 
 const (
@@ -43,18 +45,18 @@ type dashboardCPU struct {
 func measureDashboard(ctx context.Context, kv *easykvCluster, bin string, w workload) (dashboardCPU, error) {
 	tm, err := startTerminal(ctx, dashboardCols, dashboardRows, dashboardEnv(os.Environ()),
 		filepath.Join(bin, "easykv-tui"), "--cluster", kv.cfg)
-	if errors.Is(err, errNoPty) {
+	if errors.Is(err, ptyterm.ErrNoPty) {
 		return dashboardCPU{note: "not measured: " + err.Error()}, nil
 	}
 	if err != nil {
 		return dashboardCPU{}, fmt.Errorf("start dashboard: %w", err)
 	}
-	defer tm.close()
+	defer tm.Close()
 	if err := tm.waitScreen(ctx, "LEADER"); err != nil {
 		return dashboardCPU{}, err
 	}
 	cpu := dashboardCPU{load64: w.name}
-	if cpu.idle, err = cpuDuring(tm.pid(), func() error {
+	if cpu.idle, err = cpuDuring(tm.Pid(), func() error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -64,7 +66,7 @@ func measureDashboard(ctx context.Context, kv *easykvCluster, bin string, w work
 	}); err != nil {
 		return dashboardCPU{}, err
 	}
-	cpu.load, err = cpuDuring(tm.pid(), func() error {
+	cpu.load, err = cpuDuring(tm.Pid(), func() error {
 		res, _, err := kv.bench(ctx, w)
 		cpu.loadOps = res.OpsPerSec
 		return err

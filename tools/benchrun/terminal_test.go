@@ -53,19 +53,19 @@ func TestTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tm.close()
+	defer tm.Close()
 	if err := tm.waitScreen(context.Background(), "LEADER"); err != nil {
 		t.Fatal(err)
 	}
 	want := `LEADER 160x50 TERM=xterm-256color CI= NO_COLOR= answer="\x1b[1;1R"`
-	if got := strings.TrimSpace(tm.screen()); got != want {
+	if got := strings.TrimSpace(tm.Screen()); got != want {
 		t.Errorf("screen %q, want %q", got, want)
 	}
-	if _, err := cpuTicks(tm.pid()); err != nil {
+	if _, err := cpuTicks(tm.Pid()); err != nil {
 		t.Error(err)
 	}
-	tm.close()
-	if _, err := cpuTicks(tm.pid()); err == nil {
-		t.Errorf("process %d still there after close", tm.pid())
+	tm.Close()
+	if _, err := cpuTicks(tm.Pid()); err == nil {
+		t.Errorf("process %d still there after close", tm.Pid())
 	}
 }
