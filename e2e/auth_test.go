@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,7 +13,8 @@ import (
 
 const authToken = "open-sesame"
 
-// authHarness is a Harness whose cluster.yaml sets auth_token.
+// authHarness is a Harness whose cluster.yaml sets auth_token; its Status
+// and waitLeader present the token.
 type authHarness struct {
 	*Harness
 }
@@ -23,37 +23,6 @@ type authHarness struct {
 func startAuthCluster(t *testing.T, n int) *authHarness {
 	t.Helper()
 	return &authHarness{StartCluster(t, n, withAuthToken(authToken))}
-}
-
-// waitLeader is Harness.waitLeader with the token: one leader that the
-// nodes running under the cluster's file all follow in its term.
-func (a *authHarness) waitLeader(among ...string) (id string, term int64) {
-	a.t.Helper()
-	a.waitFor("a single leader", func() (bool, string) {
-		statuses := map[string]*pb.NodeStatus{}
-		var leaders []string
-		for _, n := range among {
-			st, err := a.statusWith(n, authToken)
-			if err != nil {
-				return false, fmt.Sprintf("%s: %v", n, err)
-			}
-			statuses[n] = st
-			if st.GetRole() == pb.Role_ROLE_LEADER {
-				leaders = append(leaders, n)
-			}
-		}
-		if len(leaders) != 1 {
-			return false, fmt.Sprintf("leaders %v among %s", leaders, describe(statuses))
-		}
-		id, term = leaders[0], statuses[leaders[0]].GetTerm()
-		for n, st := range statuses {
-			if st.GetLeaderId() != id || st.GetTerm() != term {
-				return false, fmt.Sprintf("%s does not follow %s in term %d: %s", n, id, term, describe(statuses))
-			}
-		}
-		return true, ""
-	})
-	return id, term
 }
 
 // ctlWith runs easykv-ctl with the cluster file at path.
@@ -70,7 +39,7 @@ func (a *authHarness) ctlWith(path string, args ...string) cmdResult {
 // as a real node, join.
 func TestAuthToken(t *testing.T) {
 	a := startAuthCluster(t, 3)
-	leader, term := a.waitLeader(a.ids...)
+	leader, term := a.waitLeader()
 	follower := a.others(leader)[0]
 
 	// The right token: everything works.
@@ -140,7 +109,7 @@ func TestAuthToken(t *testing.T) {
 
 	// The cluster did not notice: same leader and term, nothing paused,
 	// nothing written.
-	if l, tm := a.waitLeader(a.ids...); l != leader || tm != term {
+	if l, tm := a.waitLeader(); l != leader || tm != term {
 		t.Errorf("leader %s in term %d after the refusals, want %s in term %d", l, tm, leader, term)
 	}
 	for _, id := range a.ids {
@@ -193,8 +162,7 @@ func TestAuthToken(t *testing.T) {
 			return (role == pb.Role_ROLE_PRE_CANDIDATE || role == pb.Role_ROLE_CANDIDATE) && st.GetLeaderId() == "", role.String()
 		})
 		a.waitNodeLog(leader, "handshake refused", "bad auth token", "kind=PEER", "node_id="+outsider)
-		rest := a.others(outsider)
-		if l, tm := a.waitLeader(rest...); l != leader || tm != term {
+		if l, tm := a.waitLeader(outsider); l != leader || tm != term {
 			t.Errorf("leader %s in term %d with %s outside, want %s in term %d", l, tm, outsider, leader, term)
 		}
 		if res := a.Ctl("put", "k", "v2"); res.code != 0 {
@@ -204,7 +172,7 @@ func TestAuthToken(t *testing.T) {
 		// Back under the cluster's file, it rejoins the same leader.
 		a.StopNode(outsider, syscall.SIGTERM)
 		a.startNode(outsider, "right token")
-		if l, tm := a.waitLeader(a.ids...); l != leader || tm != term {
+		if l, tm := a.waitLeader(); l != leader || tm != term {
 			t.Errorf("leader %s in term %d after %s rejoined, want %s in term %d", l, tm, outsider, leader, term)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -15,7 +16,7 @@ import (
 // goroutine dump, no half-started node.
 func TestBadConfigExit2(t *testing.T) {
 	skipIfShort(t)
-	ports, err := freePorts(3)
+	ports, err := testkit.FreePorts(3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,7 +104,7 @@ func StartCluster(t *testing.T, n int, opts ...ClusterOption) *Harness {
 	t.Cleanup(h.stopAll)
 
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(n)
+		ports, err := testkit.FreePorts(n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,23 +130,6 @@ func StartCluster(t *testing.T, n int, opts ...ClusterOption) *Harness {
 			t.Fatal(err)
 		}
 	}
-}
-
-// freePorts asks the OS for n distinct free loopback ports. They are free
-// only until someone else takes them; StartCluster retries when that
-// happens.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		// Held open until all are picked so that the ports are distinct.
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // writeConfig writes cluster.yaml for the current addresses.

@@ -31,3 +31,17 @@ func TestWriteClusterLoads(t *testing.T) {
 		t.Errorf("loaded %+v", c)
 	}
 }
+
+func TestFreePortsDistinct(t *testing.T) {
+	ports, err := FreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p <= 0 || seen[p] {
+			t.Fatalf("ports %v: want 5 distinct positive ports", ports)
+		}
+		seen[p] = true
+	}
+}

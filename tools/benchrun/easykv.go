@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -89,7 +90,7 @@ func startEasykv(ctx context.Context, bin string, n int) (c *easykvCluster, err 
 			err = fmt.Errorf("%w (node logs in %s)", err, dir)
 		}
 	}()
-	ports, err := freePorts(n)
+	ports, err := testkit.FreePorts(n)
 	if err != nil {
 		return c, err
 	}
@@ -374,21 +375,4 @@ func (e *easykvElections) newLeader(ctx context.Context, old member, since time.
 func (e *easykvElections) close() {
 	e.cancel()
 	e.wg.Wait()
-}
-
-// freePorts asks the OS for n distinct free loopback ports. They are free
-// only until someone else takes them; a node that cannot bind its port
-// exits, and the start fails saying so.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		// Held open until all are picked, so that the ports are distinct.
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
