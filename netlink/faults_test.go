@@ -140,31 +140,11 @@ func recordSteps(t *testing.T, ln net.Listener, id string) chan stepped {
 	return got
 }
 
-// listen opens a loopback listener; the server that serves it closes it.
-func listenLoopback(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
-}
-
 // faultyPeers starts Peers for n1 over addrs with f and fast backoff; the
 // cleanup closes it.
 func faultyPeers(t *testing.T, addrs map[string]string, f *Faults, queue int) *Peers {
 	t.Helper()
-	log, _ := newTestLogger()
-	p := NewPeers(PeersConfig{
-		Identity:   Identity{Cluster: "demo", NodeID: "n1"},
-		Addrs:      addrs,
-		QueueSize:  queue,
-		MinBackoff: time.Millisecond,
-		MaxBackoff: 10 * time.Millisecond,
-		Faults:     f,
-		Logger:     log,
-	})
-	t.Cleanup(p.Close)
+	p, _ := startTestPeers(t, addrs, f, queue)
 	return p
 }
 

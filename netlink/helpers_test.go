@@ -130,14 +130,42 @@ func testServerConfig() ServerConfig {
 	}
 }
 
-// startServer serves h on a fresh loopback port; the cleanup closes it and
-// checks Serve returned nil.
-func startServer(t *testing.T, cfg ServerConfig, h Handler) (*Server, string, *logBuffer) {
+// listenLoopback opens a loopback listener; the server that serves it, or
+// the caller, closes it.
+func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// silentListener accepts connections on a loopback port and never answers
+// them, like a node stuck before its handshake; each accepted connection
+// arrives on the channel. The cleanup closes the listener.
+func silentListener(t *testing.T) (addr string, accepted <-chan net.Conn) {
+	t.Helper()
+	ln := listenLoopback(t)
+	t.Cleanup(func() { ln.Close() })
+	conns := make(chan net.Conn, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	return ln.Addr().String(), conns
+}
+
+// startServer serves h on a fresh loopback port; the cleanup closes it and
+// checks Serve returned nil.
+func startServer(t *testing.T, cfg ServerConfig, h Handler) (*Server, string, *logBuffer) {
+	t.Helper()
+	ln := listenLoopback(t)
 	srv, logs := serveOn(t, ln, cfg, h)
 	return srv, ln.Addr().String(), logs
 }

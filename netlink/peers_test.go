@@ -13,6 +13,12 @@ import (
 // the cleanup closes it.
 func newTestPeers(t *testing.T, addrs map[string]string, queue int) (*Peers, *logBuffer) {
 	t.Helper()
+	return startTestPeers(t, addrs, nil, queue)
+}
+
+// startTestPeers is newTestPeers with faults f (nil: none).
+func startTestPeers(t *testing.T, addrs map[string]string, f *Faults, queue int) (*Peers, *logBuffer) {
+	t.Helper()
 	log, logs := newTestLogger()
 	p := NewPeers(PeersConfig{
 		Identity:   Identity{Cluster: "demo", NodeID: "n1"},
@@ -20,6 +26,7 @@ func newTestPeers(t *testing.T, addrs map[string]string, queue int) (*Peers, *lo
 		QueueSize:  queue,
 		MinBackoff: time.Millisecond,
 		MaxBackoff: 10 * time.Millisecond,
+		Faults:     f,
 		Logger:     log,
 	})
 	t.Cleanup(p.Close)
@@ -176,19 +183,9 @@ func TestPeersHandshakeProblems(t *testing.T) {
 // TestPeersCloseUnblocks closes Peers while a peer accepts TCP connections
 // but never answers the handshake: Close must not wait for it.
 func TestPeersCloseUnblocks(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c
-		}
-	}()
+	addr, accepted := silentListener(t)
 	log, _ := newTestLogger()
-	p := NewPeers(PeersConfig{Identity: Identity{Cluster: "demo", NodeID: "n1"}, Addrs: map[string]string{"n2": ln.Addr().String()}, Logger: log})
+	p := NewPeers(PeersConfig{Identity: Identity{Cluster: "demo", NodeID: "n1"}, Addrs: map[string]string{"n2": addr}, Logger: log})
 	c := recv(t, accepted, "the link to dial")
 	defer c.Close()
 	closed := make(chan struct{})

@@ -467,25 +467,11 @@ func TestStatusInterval(t *testing.T) {
 // TestDialHonoursContext dials a listener that accepts but never answers
 // the handshake: Dial must end with the context, by deadline or by cancel.
 func TestDialHonoursContext(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
+	addr, accepted := silentListener(t)
 	dialErr := func(ctx context.Context) <-chan error {
 		errs := make(chan error, 1)
 		go func() {
-			c, err := Dial(ctx, ln.Addr().String(), Identity{Cluster: "demo", NodeID: "ctl"})
+			c, err := Dial(ctx, addr, Identity{Cluster: "demo", NodeID: "ctl"})
 			if err == nil {
 				c.Close()
 				err = errors.New("Dial succeeded without a handshake response")
