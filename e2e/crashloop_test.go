@@ -64,12 +64,7 @@ const (
 // put is read back.
 func TestCrashLoopSingleNode(t *testing.T) {
 	skipIfShort(t)
-	cycles := crashCycles(t, crashSingleCycles)
-	seed := crashSeed(t)
-	t.Logf("crash loop: seed %d (%s=%d replays it), %d cycles, heartbeat %s, election timeout %s",
-		seed, crashSeedEnv, seed, cycles, crashHeartbeat, crashElectionTimeout)
-	rng := rand.New(rand.NewPCG(seed, 1))
-	h := startCrashCluster(t, 1)
+	h, cycles, seed, rng := startCrashLoop(t, 1, crashSingleCycles)
 	const id = "n1"
 	c := h.clusterClient()
 	hist := newCrashHistory()
@@ -147,12 +142,7 @@ func TestCrashLoopSingleNode(t *testing.T) {
 // linearizably.
 func TestCrashLoopThreeNodes(t *testing.T) {
 	skipIfShort(t)
-	cycles := crashCycles(t, crashClusterCycles)
-	seed := crashSeed(t)
-	t.Logf("crash loop: seed %d (%s=%d replays it), %d cycles, heartbeat %s, election timeout %s",
-		seed, crashSeedEnv, seed, cycles, crashHeartbeat, crashElectionTimeout)
-	rng := rand.New(rand.NewPCG(seed, 3))
-	h := startCrashCluster(t, 3)
+	h, cycles, seed, rng := startCrashLoop(t, 3, crashClusterCycles)
 	h.waitLeader()
 	c := h.clusterClient()
 	hist := newCrashHistory()
@@ -327,10 +317,20 @@ func (k crashClusterKind) String() string {
 		"random node (no leader found)", "aimed, no term change seen"}[k]
 }
 
-// startCrashCluster is StartCluster with the crash loop's fast timing.
-func startCrashCluster(t *testing.T, n int) *Harness {
+// startCrashLoop starts an n-node cluster with the crash loop's fast
+// timing, and returns it with the number of cycles to run
+// ($CRASHLOOP_CYCLES, or defaultCycles), the seed (crashSeed, logged so
+// that a failure can be replayed) and the loop's randomness from it.
+func startCrashLoop(t *testing.T, n, defaultCycles int) (*Harness, int, uint64, *rand.Rand) {
 	t.Helper()
-	return StartCluster(t, n, withTiming(crashHeartbeat, crashElectionTimeout))
+	cycles := crashCycles(t, defaultCycles)
+	seed := crashSeed(t)
+	t.Logf("crash loop: seed %d (%s=%d replays it), %d cycles, heartbeat %s, election timeout %s",
+		seed, crashSeedEnv, seed, cycles, crashHeartbeat, crashElectionTimeout)
+	// The stream is the node count, as it always was: a seed replays the
+	// same loop as before.
+	rng := rand.New(rand.NewPCG(seed, uint64(n)))
+	return StartCluster(t, n, withTiming(crashHeartbeat, crashElectionTimeout)), cycles, seed, rng
 }
 
 // crashCycles is $CRASHLOOP_CYCLES, or def.
