@@ -165,13 +165,14 @@ func diskStallMark(st *pb.NodeStatus) string {
 func cardBody(c *programContext, n *nodeState, inner int) string {
 	st := &c.styles
 	b := n.badge()
-	first := st.ID.Render(n.node.ID) + " " + b.style(st).Render(b.text())
+	first := st.ID.Render(n.node.ID) + " " + b.style(st).Render(badgeText(n, b))
 	if b == badgeLeader {
 		first += " " + pulse(c, n)
 	}
 	head := []string{first}
-	if n.status.GetPaused() {
-		head = append(head, st.Paused.Render(pausedText))
+	if b == badgeSilent || b == badgePaused {
+		// The role it last reported is history, not what it does now.
+		head = append(head, st.Faint.Render(n.wasRole()))
 	}
 	for _, mark := range n.faultMarks() {
 		head = append(head, st.Fault.Render(mark))
@@ -202,23 +203,34 @@ func statusLines(c *programContext, n *nodeState, inner int) []string {
 		label(st, "term", fmt.Sprint(s.GetTerm())),
 		label(st, "vote", orDash(s.GetVotedFor())),
 		label(st, "leader", orDash(s.GetLeaderId())))
-	role := s.GetRole()
-	if role == pb.Role_ROLE_LEADER {
+	role, acting := s.GetRole(), n.acting()
+	switch {
+	case !acting:
+	case role == pb.Role_ROLE_LEADER:
 		lines = append(lines, fmt.Sprintf("heartbeat every %dms", s.GetHeartbeatMs()))
-	} else {
+	default:
 		lines = append(lines, timerBar(c, n, inner))
 	}
-	if role == pb.Role_ROLE_CANDIDATE || role == pb.Role_ROLE_PRE_CANDIDATE {
+	if acting && (role == pb.Role_ROLE_CANDIDATE || role == pb.Role_ROLE_PRE_CANDIDATE) {
 		lines = append(lines, tallyLines(c, s, inner)...)
 	}
 	lines = append(lines, flow(inner,
 		label(st, "commit", fmt.Sprint(s.GetCommitIndex())),
 		label(st, "applied", fmt.Sprint(s.GetAppliedIndex())),
 		label(st, "last", fmt.Sprintf("%d (term %d)", s.GetLastIndex(), s.GetLastTerm())))...)
-	if role == pb.Role_ROLE_LEADER {
+	if acting && role == pb.Role_ROLE_LEADER {
 		lines = append(lines, peerLines(c, s, inner)...)
 	}
 	return lines
+}
+
+// badgeText is the badge as a card or the node table heads a node with:
+// a silent node's says for how long ("✖ silent 3.2s").
+func badgeText(n *nodeState, b badge) string {
+	if b == badgeSilent {
+		return b.text() + " " + sinceText(n.silentFor)
+	}
+	return b.text()
 }
 
 // timerBar draws the election timer: a bar as long as this round's timeout

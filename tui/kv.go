@@ -155,6 +155,9 @@ func (m *Model) kvDone(msg kvDoneMsg) tea.Cmd {
 		return nil
 	}
 	m.finish(op, kvResult(op, msg.res, msg.at.Sub(op.start)))
+	if i := m.nodeIndex(msg.res.NodeID); i >= 0 && m.nodes[i].status != nil {
+		m.heard(m.nodes[i]) // it answered: it is not silent
+	}
 	switch op.req.GetOpType() {
 	case pb.KvRequest_GET:
 		m.rememberKey(op.req.GetKey(), msg.res.Found)

@@ -133,9 +133,10 @@ func TestGetShowsValueOrNotFound(t *testing.T) {
 		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
 	}
 
-	h.answer("n2", 2*time.Second+346*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_NOT_FOUND}, nil)
+	// Under the 1.1s after which a node that says nothing is silent.
+	h.answer("n2", time.Second+46*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_NOT_FOUND}, nil)
 	h.run(h.typeLine("get nope"))
-	want := "get nope → (not found) via n2 (2.35s)"
+	want := "get nope → (not found) via n2 (1.05s)"
 	if h.m.status.text != want || h.m.status.isErr {
 		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
 	}

@@ -185,32 +185,41 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if _, stream := msg.(eventsMsg); !stream {
 		m.stale = true
 	}
+	cmd := m.update(msg)
+	// After the message, which may be a node's word: only then is a node
+	// that has said nothing for too long silent.
+	m.markSilence()
+	return m, cmd
+}
+
+// update applies one message at the model's clock.
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
-		return m, nil
+		return nil
 	case tea.KeyMsg:
-		return m, m.key(msg)
+		return m.key(msg)
 	case tickMsg:
-		return m, tickCmd()
+		return tickCmd()
 	case connectedMsg:
-		return m, m.connected(msg)
+		return m.connected(msg)
 	case dialFailedMsg:
-		return m, m.down(msg.node, msg.err)
+		return m.down(msg.node, msg.err)
 	case retryMsg:
 		m.nodes[msg.node].retryAt = time.Time{}
-		return m, m.connect(msg.node)
+		return m.connect(msg.node)
 	case eventsMsg:
-		return m, m.receive(msg)
+		return m.receive(msg)
 	case adminDoneMsg:
 		m.adminDone(msg)
-		return m, nil
+		return nil
 	case kvDoneMsg:
-		return m, m.kvDone(msg)
+		return m.kvDone(msg)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
-	return m, cmd
+	return cmd
 }
 
 // Close ends every open connection. The program does not do it on quit:
@@ -302,6 +311,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	n.conn, n.stream, n.cancel = msg.conn, msg.events, msg.cancel
 	m.conns.set(n.node.ID, n.conn)
 	n.status, n.err, n.failures, n.retryAt = nil, nil, 0, time.Time{}
+	n.heard(m.ctx.now)
 	return waitEvents(msg.node, n.conn, n.stream)
 }
 
@@ -323,6 +333,9 @@ func (m *Model) down(idx int, err error) tea.Cmd {
 // connection when the stream has ended.
 func (m *Model) receive(msg eventsMsg) tea.Cmd {
 	n := m.nodes[msg.node]
+	if len(msg.events) > 0 {
+		m.heard(n)
+	}
 	for _, ev := range msg.events {
 		if m.observe(msg.node, ev) {
 			continue
@@ -346,6 +359,39 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 	m.conns.set(n.node.ID, nil)
 	n.conn, n.stream, n.cancel = nil, nil, nil
 	return tea.Batch(closing, m.down(msg.node, err))
+}
+
+// heard records that node n said something now; a node that was silent
+// is noted as heard again.
+func (m *Model) heard(n *nodeState) {
+	if n.silentFor > 0 {
+		m.note(n, "heard again after "+sinceText(m.ctx.now.Sub(n.heardAt))+" of silence")
+	}
+	n.heard(m.ctx.now)
+}
+
+// markSilence finds, at the model's clock, the connected nodes with a
+// status that have said nothing for longer than silentAfter, and notes
+// each that has just gone silent. A replay's nodes are never found silent:
+// its connections are stand-ins (replayConn), and it shows the roles
+// recorded.
+func (m *Model) markSilence() {
+	for _, n := range m.nodes {
+		_, replaying := n.conn.(replayConn)
+		if n.conn == nil || replaying || n.status == nil || n.heardAt.IsZero() {
+			n.silentFor = 0
+			continue
+		}
+		quiet := m.ctx.now.Sub(n.heardAt)
+		if quiet <= n.silentAfter(m.opts.StatusInterval) {
+			n.silentFor = 0
+			continue
+		}
+		if n.silentFor == 0 {
+			m.note(n, fmt.Sprintf("silent: nothing heard for %s (%s)", sinceText(quiet), n.wasRole()))
+		}
+		n.silentFor = quiet
+	}
 }
 
 // note adds the dashboard's own line about a node to the event pane.

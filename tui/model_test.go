@@ -100,15 +100,86 @@ func TestFollowersTimersDrain(t *testing.T) {
 		t.Error("advancing the clock did not drain the bars")
 	}
 
-	h.tick(5 * time.Second)
+	// 1s in, n1's timer has run out: it stays at empty, not below.
+	h.tick(400 * time.Millisecond)
 	frame = h.view()
-	if strings.Count(frame, "0.00s") != 3 || strings.Contains(frame, "█") {
-		t.Errorf("timers not clamped at empty after they ran out:\n%s", frame)
+	if strings.Count(frame, "0.00s") != 1 || strings.Contains(frame, "-0.") {
+		t.Errorf("n1's timer not clamped at empty after it ran out:\n%s", frame)
 	}
+	mustContain(t, frame, "0.20s", "0.90s")
 
 	// A fresh status restarts the interpolation from its own arrival.
 	h.deliver("n1", statusEv(follower("n1", 1, "", 1000, 800)))
 	mustContain(t, h.view(), "0.80s")
+}
+
+// TestSilentNodes: a connected node whose stream brings nothing for longer
+// than an election timeout plus a status interval is silent: its card says
+// for how long and shows its last role as history, it is counted neither
+// up nor leader, and the event pane says when it went silent and when it
+// was heard again. A paused former leader does not read as leader either.
+func TestSilentNodes(t *testing.T) {
+	h := newHarness(t, 3)
+	connectAll(h)
+	leader := logStatus("n1", 9, 9)
+	leader.Role, leader.LeaderId, leader.Term, leader.BaseElectionTimeoutMs = pb.Role_ROLE_LEADER, "n1", 6, 1000
+	h.deliver("n1", statusEv(leader))
+	for _, id := range []string{"n2", "n3"} {
+		st := follower(id, 6, "n1", 1500, 1400)
+		st.BaseElectionTimeoutMs = 1000
+		h.deliver(id, statusEv(st))
+	}
+	mustContain(t, strings.Join(h.m.viewHeader(), "\n"), "3 nodes: 3 up", "leader n1 (term 6)")
+
+	// n2 and n3 keep talking; n1 stops (SIGSTOP). 1.1s is the limit.
+	quiet := func(d time.Duration) {
+		for step := 100 * time.Millisecond; d > 0; d -= step {
+			h.tick(min(d, step))
+			for _, id := range []string{"n2", "n3"} {
+				if id == "n2" && h.m.nodes[1].status.GetRole() == pb.Role_ROLE_LEADER {
+					h.deliver(id, statusEv(h.m.nodes[1].status))
+					continue
+				}
+				st := follower(id, 6, "n1", 1500, 1400)
+				st.BaseElectionTimeoutMs = 1000
+				h.deliver(id, statusEv(st))
+			}
+		}
+	}
+	quiet(1100 * time.Millisecond)
+	if frame := h.view(); strings.Contains(frame, silentText) {
+		t.Fatalf("n1 silent after exactly the limit:\n%s", frame)
+	}
+	quiet(100 * time.Millisecond)
+	frame := h.view()
+	mustContain(t, frame, "n1 ✖ silent 1.2s", "was leader, term 6", "3 nodes: 2 up, 1 silent", "no leader",
+		"n1 silent: nothing heard for 1.2s (was leader, term 6)")
+	if strings.Contains(frame, "★ LEADER") || strings.Contains(frame, "heartbeat every") {
+		t.Errorf("a silent leader still reads as leading:\n%s", frame)
+	}
+	if got := h.m.leaderIndex(); got != -1 {
+		t.Errorf("leaderIndex = %d with the only leader silent", got)
+	}
+
+	// A new leader in term 7 among the live nodes is the header's leader.
+	st := logStatus("n2", 9, 9)
+	st.Role, st.LeaderId, st.Term, st.BaseElectionTimeoutMs = pb.Role_ROLE_LEADER, "n2", 7, 1000
+	h.deliver("n2", statusEv(st))
+	mustContain(t, strings.Join(h.m.viewHeader(), "\n"), "leader n2 (term 7)", "2 up, 1 silent")
+	if strings.Count(h.view(), "★ LEADER") != 1 {
+		t.Errorf("two leaders on screen:\n%s", h.view())
+	}
+
+	// n1 continues: heard again, and it is a leader of an old term.
+	quiet(2 * time.Second)
+	h.deliver("n1", statusEv(leader))
+	mustContain(t, h.view(), "n1 heard again after 3.2s of silence", "3 nodes: 3 up", "leader n2 (term 7)")
+
+	// Paused, a leader's card reads as history too.
+	st.Paused = true
+	h.deliver("n2", statusEv(st))
+	frame = h.view()
+	mustContain(t, frame, "n2 ⏸ PAUSED", "was leader, term 7", "1 paused", "leader n1 (term 6)")
 }
 
 // viewAt draws the frame as it was (or will be) d from now, then restores

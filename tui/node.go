@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -42,6 +43,42 @@ type nodeState struct {
 	// beatAt is when the leader card's heartbeat mark last lit up, by the
 	// model's clock (see pulseLit).
 	beatAt time.Time
+	// heardAt is when the node last said anything, by the model's clock: an
+	// event on its stream, or an answer to a request.
+	heardAt time.Time
+	// silentFor is how long the node has said nothing, once that is longer
+	// than silentAfter allows; zero while it is heard. A connection can
+	// stay open to a process that is stopped (SIGSTOP) or wedged: its last
+	// status then shows only as history. Set by Model.markSilence at every
+	// Update, so that View reads it without a clock.
+	silentFor time.Duration
+}
+
+// heard records that the node said something at now.
+func (n *nodeState) heard(now time.Time) {
+	n.heardAt, n.silentFor = now, 0
+}
+
+// silentAfter is how long a connected node may say nothing before it counts
+// as silent: an election timeout (the time in which its peers give up on
+// it) plus the status interval at which it should speak anyway.
+func (n *nodeState) silentAfter(statusInterval time.Duration) time.Duration {
+	timeout := time.Duration(n.status.GetBaseElectionTimeoutMs()) * time.Millisecond
+	if timeout <= 0 {
+		timeout = defaultSilentTimeout
+	}
+	return timeout + statusInterval
+}
+
+// defaultSilentTimeout stands for the election timeout of a node whose
+// status does not give it.
+const defaultSilentTimeout = time.Second
+
+// live says the node takes part in the cluster now, as far as the
+// dashboard knows: connected with a status, heard lately, not paused.
+// Only a live node can be counted up or read as the leader.
+func (n *nodeState) live() bool {
+	return n.status != nil && n.silentFor == 0 && !n.status.GetPaused()
 }
 
 // badge is the word-and-glyph label of a node's state on its card.
@@ -50,15 +87,22 @@ type badge int
 const (
 	badgeConnecting badge = iota
 	badgeDown
+	badgeSilent
+	badgePaused
 	badgeFollower
 	badgePreCandidate
 	badgeCandidate
 	badgeLeader
 )
 
-// badge says what the node's card is headed with.
+// badge says what the node's card is headed with. A silent or paused node
+// is headed with that, not its role: its role is history (wasRole).
 func (n *nodeState) badge() badge {
 	switch {
+	case n.status != nil && n.silentFor > 0:
+		return badgeSilent
+	case n.status.GetPaused():
+		return badgePaused
 	case n.status != nil:
 		switch n.status.GetRole() {
 		case pb.Role_ROLE_LEADER:
@@ -90,9 +134,30 @@ func (b badge) text() string {
 		return "● " + netlink.RoleName(pb.Role_ROLE_FOLLOWER)
 	case badgeDown:
 		return "✖ DOWN"
+	case badgeSilent:
+		return silentText
+	case badgePaused:
+		return pausedText
 	default:
 		return "… connecting"
 	}
+}
+
+// acting says the node's status shows what its role is doing now: not
+// while it is silent (unknown), nor while a leader is paused (it sends no
+// heartbeats). A paused follower's timer shows, stopped.
+func (n *nodeState) acting() bool {
+	return n.silentFor == 0 && !(n.status.GetPaused() && n.status.GetRole() == pb.Role_ROLE_LEADER)
+}
+
+// silentText heads the card of a node that has gone silent; the card adds
+// for how long.
+const silentText = "✖ silent"
+
+// wasRole is the last role a silent or paused node reported, as history:
+// "was leader, term 6".
+func (n *nodeState) wasRole() string {
+	return fmt.Sprintf("was %s, term %d", netlink.RoleName(n.status.GetRole()), n.status.GetTerm())
 }
 
 // glyph is the badge's glyph alone, for the log view's narrow row labels.
@@ -112,15 +177,17 @@ func (b badge) style(st *Styles) lipgloss.Style {
 		return st.PreCandidate
 	case badgeFollower:
 		return st.Follower
-	case badgeDown:
+	case badgeDown, badgeSilent:
 		return st.Down
+	case badgePaused:
+		return st.Paused
 	default:
 		return st.Connecting
 	}
 }
 
-// pausedText marks a paused node next to its role badge; pausedGlyph
-// stands for it where there is room for one cell only.
+// pausedText heads a paused node's card; pausedGlyph stands for it where
+// there is room for one cell only.
 const (
 	pausedText  = pausedGlyph + " PAUSED"
 	pausedGlyph = "⏸"

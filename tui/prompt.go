@@ -266,6 +266,7 @@ func (m *Model) adminDone(msg adminDoneMsg) {
 		m.emit(fmt.Sprintf("OK (%s, %s)", n.node.ID, latency(m.ctx.now.Sub(m.repl.adminSent[msg.node]))))
 		if st := msg.resp.GetStatus(); st != nil && n.conn != nil {
 			n.status, n.statusAt = st, m.ctx.now
+			m.heard(n)
 		}
 	}
 }

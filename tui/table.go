@@ -21,16 +21,17 @@ func viewTable(c *programContext, nodes []*nodeState) string {
 	idWidth, badgeWidth := 0, 0
 	for _, n := range nodes {
 		idWidth = max(idWidth, ansi.StringWidth(n.node.ID))
-		badgeWidth = max(badgeWidth, ansi.StringWidth(n.badge().text()))
+		badgeWidth = max(badgeWidth, ansi.StringWidth(badgeText(n, n.badge())))
 	}
 	lines := make([]string, 0, len(nodes))
 	for _, n := range nodes {
 		b := n.badge()
+		text := badgeText(n, b)
 		line := st.ID.Render(n.node.ID) + strings.Repeat(" ", idWidth-ansi.StringWidth(n.node.ID)+1) +
-			b.style(st).Render(b.text()) + strings.Repeat(" ", badgeWidth-ansi.StringWidth(b.text()))
+			b.style(st).Render(text) + strings.Repeat(" ", badgeWidth-ansi.StringWidth(text))
 		fields := tableFields(c, n)
-		if n.status.GetPaused() {
-			fields = append([]string{st.Paused.Render(pausedText)}, fields...)
+		if b == badgeSilent || b == badgePaused {
+			fields = append([]string{st.Faint.Render(n.wasRole())}, fields...)
 		}
 		for _, mark := range n.faultMarks() {
 			fields = append(fields, st.Fault.Render(mark))
@@ -57,10 +58,11 @@ func tableFields(c *programContext, n *nodeState) []string {
 		return []string{st.Faint.Render("dialling…")}
 	}
 	fields := []string{label(st, "term", fmt.Sprint(s.GetTerm()))}
-	switch s.GetRole() {
-	case pb.Role_ROLE_LEADER:
+	switch {
+	case !n.acting():
+	case s.GetRole() == pb.Role_ROLE_LEADER:
 		fields = append(fields, pulse(c, n))
-	case pb.Role_ROLE_CANDIDATE, pb.Role_ROLE_PRE_CANDIDATE:
+	case s.GetRole() == pb.Role_ROLE_CANDIDATE || s.GetRole() == pb.Role_ROLE_PRE_CANDIDATE:
 		var marks strings.Builder
 		for _, id := range c.ids {
 			marks.WriteString(voteMark(st, s, id))

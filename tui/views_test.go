@@ -291,6 +291,7 @@ func TestHeaderCountsElectionAndCommitRate(t *testing.T) {
 		st := logStatus("n1", commit, commit)
 		st.Role, st.LeaderId = pb.Role_ROLE_LEADER, "n1"
 		h.deliver("n1", statusEv(st))
+		h.deliver("n2", statusEv(paused)) // still there, still paused
 	}
 	h.tick(500 * time.Millisecond)
 	header := strings.Join(h.m.viewHeader(), "\n")
