@@ -61,8 +61,12 @@ type fakeConn struct {
 	kvs []*pb.KvRequest
 	// kvDeadline is the deadline of the latest KV call's context.
 	kvDeadline time.Time
-	// statusAnswer answers Status calls; nil answers an empty status.
+	// statusAnswer answers Status calls; nil answers the last status
+	// delivered on the stream (lastStatus), or, before any, as a node that
+	// does not answer in time.
 	statusAnswer func() (*pb.NodeStatus, error)
+	// lastStatus is the last status the harness delivered on the stream.
+	lastStatus *pb.NodeStatus
 	// statusCalls counts Status calls.
 	statusCalls int
 	// err is what Err reports.
@@ -109,12 +113,16 @@ func (c *fakeConn) KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, e
 func (c *fakeConn) Status(context.Context) (*pb.NodeStatus, error) {
 	c.mu.Lock()
 	c.statusCalls++
-	answer := c.statusAnswer
+	answer, last := c.statusAnswer, c.lastStatus
 	c.mu.Unlock()
-	if answer == nil {
-		return &pb.NodeStatus{}, nil
+	switch {
+	case answer != nil:
+		return answer()
+	case last != nil:
+		return last, nil
+	default:
+		return nil, context.DeadlineExceeded
 	}
-	return answer()
 }
 
 // statuses is how many Status calls were made.
@@ -300,6 +308,11 @@ func (h *harness) deliver(id string, evs ...*pb.WatchEvent) {
 	c := h.dialer.conn(h.t, id)
 	for _, ev := range evs {
 		c.events <- ev
+		if st := ev.GetStatus(); st != nil {
+			c.mu.Lock()
+			c.lastStatus = st
+			c.mu.Unlock()
+		}
 	}
 	cmd := h.pending[id]
 	if cmd == nil {

@@ -24,8 +24,8 @@ func TestOneLeaderOneCount(t *testing.T) {
 	if l := currentLeader(h.m.nodes); l == nil || l.node.ID != "n2" {
 		t.Errorf("log view's leader = %v, want n2", l)
 	}
-	h.typeLine("status")
-	want := "status: leader n2 (term 3); 3 nodes: 2 up, 1 paused"
+	h.run(h.typeLine("status"))
+	want := "status: leader n2 (term 3); 3 nodes: 2 up, 1 paused; fresh from n1, n2, n3"
 	if h.m.status.text != want {
 		t.Errorf("status = %q, want %q", h.m.status.text, want)
 	}

@@ -216,6 +216,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case kvDoneMsg:
 		return m.kvDone(msg)
+	case statusAnsweredMsg:
+		m.statusAnswered(msg)
+		return nil
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)

@@ -321,31 +321,6 @@ func (m *Model) clear() {
 	m.status = statusLine{}
 }
 
-// statusCmd runs "status [ID]": a line per node (or for node ID) in the
-// event pane, and a summary of the cluster on the status line.
-func (m *Model) statusCmd(args []string) tea.Cmd {
-	nodes := m.nodes
-	switch {
-	case len(args) > 1:
-		m.setError("usage: status [ID]")
-		return nil
-	case len(args) == 1:
-		idx := m.nodeIndex(args[0])
-		if idx < 0 {
-			m.unknownNode("status", args[0])
-			return nil
-		}
-		nodes = m.nodes[idx : idx+1]
-	}
-	for _, n := range nodes {
-		line := nodeSummary(n)
-		m.events.add(eventLine{at: m.ctx.now, node: n.node.ID, text: line})
-		m.emit(n.node.ID + " " + line)
-	}
-	m.setStatus("status: %s", m.clusterSummary())
-	return nil
-}
-
 // clusterSummary is the cluster in a few words, as the header says it:
 // its leader and how many nodes are up, down and paused.
 func (m *Model) clusterSummary() string {

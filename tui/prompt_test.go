@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -244,8 +245,8 @@ func TestStatusCommand(t *testing.T) {
 	paused := follower("n3", 3, "n2", 1000, 900)
 	paused.Paused, paused.DelayMs, paused.IsolatedFrom = true, 200, []string{"n1"}
 	h.deliver("n3", statusEv(paused))
-	h.typeLine("status")
-	want := "status: leader n2 (term 3); 3 nodes: 2 up, 1 paused" // as the header counts them
+	h.run(h.typeLine("status"))
+	want := "status: leader n2 (term 3); 3 nodes: 2 up, 1 paused; fresh from n1, n2, n3" // counted as the header counts them
 	if h.m.status.text != want || h.m.status.isErr {
 		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
 	}
@@ -262,13 +263,40 @@ func TestStatusCommand(t *testing.T) {
 		t.Errorf("event pane ends with\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
 	}
 
-	h.typeLine("status n2")
+	h.run(h.typeLine("status n2"))
 	if got := lastEvent(h); got != wantLines[1] {
 		t.Errorf("status n2 added %q, want %q", got, wantLines[1])
 	}
 	h.typeLine("status n2 n3")
 	if h.m.status.text != "usage: status [ID]" {
 		t.Errorf("status = %q, want the usage", h.m.status.text)
+	}
+
+	// Each node is asked afresh: a newer status replaces what the stream
+	// said, and a node that does not answer in time is shown as last
+	// heard, saying so.
+	newer := leaderStatus("n2", 4)
+	h.dialer.conn(t, "n2").statusAnswer = func() (*pb.NodeStatus, error) { return newer, nil }
+	h.dialer.conn(t, "n1").statusAnswer = func() (*pb.NodeStatus, error) { return nil, context.DeadlineExceeded }
+	h.clock.advance(300 * time.Millisecond)
+	h.run(h.typeLine("status"))
+	lines = nil
+	for _, e := range h.m.events.last(3) {
+		lines = append(lines, e.node+" "+e.text)
+	}
+	wantLines = []string{
+		"n1 no answer within 1s; last heard 0.3s ago: follower term=3 leader=n2 commit=7 applied=7 last=7",
+		"n2 leader term=4 commit=7 applied=7 last=7",
+		wantLines[2],
+	}
+	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("event pane ends with\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+	if want := "status: leader n2 (term 4); 3 nodes: 2 up, 1 paused; fresh from n2, n3; no answer from n1"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+	if !strings.Contains(h.view(), "leader n2 (term 4)") {
+		t.Error("the header does not show the fresh answer")
 	}
 }
 
@@ -277,16 +305,16 @@ func TestStatusOfDownAndConnectingNodes(t *testing.T) {
 	h.connect("n1")
 	h.dialer.setFail("n2", errors.New("connection refused"))
 	h.connect("n2")
-	h.typeLine("status")
+	h.run(h.typeLine("status"))
 	var lines []string
 	for _, e := range h.m.events.last(3) {
 		lines = append(lines, e.node+" "+e.text)
 	}
-	want := "n1 connected, no status yet\nn2 down: connection refused\nn3 connecting"
+	want := "n1 no answer within 1s; connected, no status yet\nn2 down: connection refused\nn3 connecting"
 	if got := strings.Join(lines, "\n"); got != want {
 		t.Errorf("status lines\n%s\nwant\n%s", got, want)
 	}
-	if want := "status: no leader; 3 nodes: 0 up, 1 down, 2 connecting"; h.m.status.text != want {
+	if want := "status: no leader; 3 nodes: 0 up, 1 down, 2 connecting; no answer from n1"; h.m.status.text != want {
 		t.Errorf("status = %q, want %q", h.m.status.text, want)
 	}
 }

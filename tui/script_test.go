@@ -81,6 +81,7 @@ func (c *scriptCluster) dial(ctx context.Context, n Node) (NodeConn, error) {
 	}
 	fc := conn.(*fakeConn)
 	fc.kv = func(req *pb.KvRequest) (*pb.KvResponse, error) { return c.kv(n.ID, req), nil }
+	fc.statusAnswer = func() (*pb.NodeStatus, error) { return c.status(n.ID), nil }
 	sc := &scriptConn{fakeConn: fc, status: func() *pb.NodeStatus { return c.status(n.ID) }}
 	if n.ID == "n2" {
 		sc.gate = c.gate
