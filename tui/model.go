@@ -346,6 +346,7 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 		if ev.GetKind() == pb.WatchEvent_STATUS {
 			if st := ev.GetStatus(); st != nil {
 				n.status, n.statusAt = st, m.ctx.now
+				m.traffic.setFaults(n.node.ID, st)
 			}
 			continue
 		}

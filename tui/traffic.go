@@ -61,6 +61,10 @@ type trafficLog struct {
 	// receiver that reports nothing for a flow it is sent only counts as
 	// "none received" if it reports what it receives at all.
 	receipts map[string]time.Time
+	// faults are the network faults each node last reported: a node
+	// that is partitioned, or isolated from a sender, receives nothing of
+	// it, so it reports no receipts to judge by; its fault says why.
+	faults map[string]nodeFaults
 	// version counts the adds, so that cached lines know they are stale.
 	version uint64
 	// cached are the lines last computed, valid for cachedVersion from
@@ -70,6 +74,36 @@ type trafficLog struct {
 	cached                []trafficLine
 	cachedVersion         uint64
 	cachedAt, cachedUntil time.Time
+}
+
+// nodeFaults is a node's network faults, as its status reports them.
+type nodeFaults struct {
+	partitioned bool
+	isolated    []string
+}
+
+// setFaults records the network faults node's status reports.
+func (l *trafficLog) setFaults(node string, st *pb.NodeStatus) {
+	f := nodeFaults{partitioned: st.GetPartitioned(), isolated: st.GetIsolatedFrom()}
+	old, known := l.faults[node]
+	if known && old.partitioned == f.partitioned && slices.Equal(old.isolated, f.isolated) {
+		return
+	}
+	if !known && !f.partitioned && len(f.isolated) == 0 {
+		return
+	}
+	if l.faults == nil {
+		l.faults = make(map[string]nodeFaults)
+	}
+	l.faults[node] = f
+	l.version++
+}
+
+// cutOff says a fault keeps from's messages from reaching to: either side
+// is partitioned, or isolated from the other.
+func (l *trafficLog) cutOff(from, to string) bool {
+	a, b := l.faults[from], l.faults[to]
+	return a.partitioned || b.partitioned || slices.Contains(a.isolated, to) || slices.Contains(b.isolated, from)
 }
 
 // add takes one MESSAGES event from node, received at now, and forgets
@@ -177,7 +211,7 @@ func (l *trafficLog) lines(now time.Time, rank func(string) int) []trafficLine {
 		if end := at.Add(trafficWindow); reports && end.Before(until) {
 			until = end
 		}
-		t.lost = sd.recv == nil && t.count >= minLostCount && reports
+		t.lost = sd.recv == nil && t.count >= minLostCount && (reports || l.cutOff(t.key.from, t.key.to))
 		out = append(out, t)
 	}
 	for _, t := range out {

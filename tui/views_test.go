@@ -81,6 +81,10 @@ func TestTrafficLines(t *testing.T) {
 			{"n1", 0, []*pb.Traffic{sent(pb.Traffic_HEARTBEAT, "n1", "n2", 5), sent(pb.Traffic_HEARTBEAT, "n1", "n3", 5)}},
 			{"n2", 0, []*pb.Traffic{recv(pb.Traffic_VOTE, "n3", "n2", 1)}},
 		}, 0, []string{"n3 → n2 RequestVote term 0 (seen by n2)", "n1 → n2 heartbeat ×5 ✗ none received", "n1 → n3 heartbeat ×5"}},
+		{"none received by a partitioned or isolated node, which reports no receipts", []batch{
+			{"n1", 0, []*pb.Traffic{sent(pb.Traffic_HEARTBEAT, "n1", "n5", 5), sent(pb.Traffic_HEARTBEAT, "n1", "n6", 5), sent(pb.Traffic_HEARTBEAT, "n1", "n7", 5)}},
+			{"n5", 0, []*pb.Traffic{{Kind: pb.Traffic_VOTE, From: "n5", To: "n2", Sent: true, PreVote: true, Count: 2, Term: 4}}},
+		}, 0, []string{"n5 → n2 RequestVote (pre-vote) term 4 ×2 ✗ none received", "n1 → n5,n6 heartbeat ×5 ✗ none received", "n1 → n7 heartbeat ×5"}},
 		{"heartbeats to several followers share a line", []batch{
 			{"n1", 0, []*pb.Traffic{
 				sent(pb.Traffic_HEARTBEAT, "n1", "n3", 5), sent(pb.Traffic_HEARTBEAT, "n1", "n2", 5),
@@ -94,6 +98,8 @@ func TestTrafficLines(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var l trafficLog
+			l.setFaults("n5", &pb.NodeStatus{Partitioned: true})
+			l.setFaults("n6", &pb.NodeStatus{IsolatedFrom: []string{"n1"}})
 			for _, b := range tt.batches {
 				l.add(b.node, &pb.WatchEvent{Kind: pb.WatchEvent_MESSAGES, Traffic: b.recs}, t0.Add(b.after))
 			}
