@@ -351,6 +351,7 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 			continue
 		}
 		m.events.add(describe(ev, n.node.ID, m.ctx.now))
+		m.answeredLate(msg.node, ev)
 	}
 	if !msg.closed {
 		return waitEvents(msg.node, n.conn, n.stream)

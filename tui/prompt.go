@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,6 +63,12 @@ type repl struct {
 	// adminSent is when the last admin command went to each node, by index,
 	// for the latency piped mode prints.
 	adminSent map[int]time.Time
+	// group is the command to several nodes each node's answer belongs
+	// to, by index; absent for a command to one node.
+	group map[int]*adminGroup
+	// unanswered are the admin commands each node did not answer in time,
+	// by index, oldest first, until an event says they took effect.
+	unanswered map[int][]unansweredAdmin
 	// sink, when set, gets the plain-text result of every command: piped
 	// mode prints them. Nil in the dashboard.
 	sink func(line string)
@@ -70,7 +78,7 @@ type repl struct {
 // history, not the dashboard, and is reported once on the status line.
 func (m *Model) initREPL() {
 	h, err := loadHistory(m.opts.HistoryFile)
-	m.repl = repl{history: h, adminSent: map[int]time.Time{}}
+	m.repl = repl{history: h, adminSent: map[int]time.Time{}, group: map[int]*adminGroup{}, unanswered: map[int][]unansweredAdmin{}}
 	if err != nil {
 		m.setError("history not kept: %v", err)
 	}
@@ -244,6 +252,7 @@ func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 	}
 	m.setStatus("%s %s: sent…", verb, n.node.ID)
 	m.repl.adminSent[idx] = m.ctx.now
+	delete(m.repl.group, idx)
 	return adminCmd(idx, n.conn, req)
 }
 
@@ -252,22 +261,34 @@ func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 func (m *Model) adminDone(msg adminDoneMsg) {
 	n := m.nodes[msg.node]
 	verb := strings.ReplaceAll(strings.ToLower(msg.req.GetCommand().String()), "_", "-") // SLOW_DISK is slow-disk
+	g := m.repl.group[msg.node]
+	var failure string
 	switch {
 	case msg.err != nil:
-		m.setError("%s %s: %v", verb, n.node.ID, msg.err)
+		failure = adminFailure(verb, n.node.ID, msg.err)
+		if errors.Is(msg.err, context.DeadlineExceeded) {
+			m.noteUnanswered(msg.node, verb)
+		}
 	case !msg.resp.GetOk():
 		reason := msg.resp.GetError()
 		if reason == "" {
 			reason = "refused"
 		}
-		m.setError("%s %s: %s", verb, n.node.ID, reason)
+		failure = fmt.Sprintf("%s %s: %s", verb, n.node.ID, reason)
 	default:
-		m.setStatus("%s %s: done", verb, n.node.ID)
 		m.emit(fmt.Sprintf("OK (%s, %s)", n.node.ID, latency(m.ctx.now.Sub(m.repl.adminSent[msg.node]))))
 		if st := msg.resp.GetStatus(); st != nil && n.conn != nil {
 			n.status, n.statusAt = st, m.ctx.now
 			m.heard(n)
 		}
+	}
+	switch {
+	case g != nil:
+		m.groupAnswer(g, msg.node, msg.resp.GetStatus(), strings.TrimPrefix(failure, verb+" "+n.node.ID+": "))
+	case failure != "":
+		m.setError("%s", failure)
+	default:
+		m.setStatus("%s %s: done", verb, n.node.ID)
 	}
 }
 
@@ -297,22 +318,9 @@ func (m *Model) pauseLeader() tea.Cmd {
 	return m.admin("pause", m.nodes[idx].node.ID, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE})
 }
 
-// resumeAll resumes every connected node. It asks them all rather than
-// those whose last status said paused: a status can be a moment old, and
-// resuming a running node does nothing.
+// resumeAll resumes every connected node, answering once for all.
 func (m *Model) resumeAll() tea.Cmd {
-	var cmds []tea.Cmd
-	for _, n := range m.nodes {
-		if n.conn != nil {
-			cmds = append(cmds, m.admin("resume", n.node.ID, &pb.AdminRequest{Command: pb.AdminCommand_RESUME}))
-		}
-	}
-	if len(cmds) == 0 {
-		m.setError("resume all: no node is connected")
-		return nil
-	}
-	m.setStatus("resume all: sent to %d nodes…", len(cmds))
-	return tea.Batch(cmds...)
+	return m.adminAll("resume", &pb.AdminRequest{Command: pb.AdminCommand_RESUME})
 }
 
 // clear empties the event pane and the status line.

@@ -446,3 +446,76 @@ func TestHelpUsesAWideShortTerminal(t *testing.T) {
 		t.Errorf("commands and legend are not side by side:\n%s", frame)
 	}
 }
+
+// TestResumeAllSaysWhatItDid: resume all (and ctrl+r) answers once, for
+// every node, with what it changed — not with whichever node's answer came
+// last.
+func TestResumeAllSaysWhatItDid(t *testing.T) {
+	for _, how := range []string{"resume all", "ctrl+r"} {
+		t.Run(how, func(t *testing.T) {
+			h := kvHarness(t)
+			for _, id := range []string{"n2", "n3"} {
+				st := follower(id, 3, "n1", 1000, 900)
+				st.Paused = true
+				h.deliver(id, statusEv(st))
+			}
+			for _, id := range []string{"n1", "n2", "n3"} {
+				st := follower(id, 3, "n1", 1000, 900)
+				h.dialer.conn(t, id).adminResp = &pb.AdminResponse{Ok: true, Status: st}
+			}
+			if how == "ctrl+r" {
+				runBatch(h, h.send(tea.KeyMsg{Type: tea.KeyCtrlR}))
+			} else {
+				runBatch(h, h.typeLine(how))
+			}
+			if want := "resumed n2, n3 (n1: not needed)"; h.m.status.text != want || h.m.status.isErr {
+				t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+			}
+		})
+	}
+	t.Run("nothing paused, one failure", func(t *testing.T) {
+		h := kvHarness(t)
+		h.dialer.conn(t, "n3").adminResp = &pb.AdminResponse{Error: "disk on fire"}
+		runBatch(h, h.typeLine("resume all"))
+		if want := "resume all: no node was paused; failed on n3: disk on fire"; h.m.status.text != want || !h.m.status.isErr {
+			t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, want)
+		}
+	})
+}
+
+// TestTimedOutAdminTiedBack: an admin command to a node that does not
+// answer in time (a stopped process) says it may still take effect, and
+// when the node later reports the change, the event pane ties it back.
+func TestTimedOutAdminTiedBack(t *testing.T) {
+	h := kvHarness(t)
+	h.dialer.conn(t, "n2").adminErr = context.DeadlineExceeded
+	h.run(h.typeLine("pause n2"))
+	want := "pause n2: no answer within 5s; it may still take effect if n2 is only slow or stopped"
+	if h.m.status.text != want || !h.m.status.isErr {
+		t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	sent := h.clock.now.Format("15:04:05")
+	h.clock.advance(300 * time.Millisecond)
+	h.deliver("n2", &pb.WatchEvent{Kind: pb.WatchEvent_PAUSED, NodeId: "n2"})
+	if got, want := lastEvent(h), "n2 took effect: the pause sent at "+sent+", which had no answer in time"; got != want {
+		t.Errorf("event pane ends with %q, want %q", got, want)
+	}
+	// Only once: a later pause event is not tied to it again.
+	h.deliver("n2", &pb.WatchEvent{Kind: pb.WatchEvent_PAUSED, NodeId: "n2"})
+	if strings.Contains(lastEvent(h), "took effect") {
+		t.Errorf("a second event was tied back too: %q", lastEvent(h))
+	}
+}
+
+// runBatch runs each command of cmd's batch and gives the model their
+// messages, in order.
+func runBatch(h *harness, cmd tea.Cmd) {
+	h.t.Helper()
+	batch, ok := cmd().(tea.BatchMsg)
+	if !ok {
+		h.t.Fatalf("command gave %T, want a batch", cmd())
+	}
+	for _, c := range batch {
+		h.run(c)
+	}
+}
