@@ -158,31 +158,46 @@ func (m *Model) viewHeader() []string {
 	if m.opts.Cluster != "" {
 		title += " · " + clean(m.opts.Cluster)
 	}
+	// Each field is placed by the width it may grow to, not the width it
+	// has now, so that the header does not jump between one line and two
+	// as "elected 9.9s ago" becomes "elected 10.0s ago".
+	type field struct {
+		text  string
+		width int // the most it takes while the cluster stays as it is
+	}
+	fixed := func(text string) field { return field{text, lipgloss.Width(text)} }
+	grows := func(text string, most int) field { return field{text, max(lipgloss.Width(text), most)} }
 	counts := fmt.Sprintf("%d nodes: %s", len(m.nodes), countNodes(m.nodes))
-	fields := []string{st.Title.Render(title), counts, st.Title.Render(m.leaderSummary())}
+	fields := []field{fixed(st.Title.Render(title)), fixed(counts), fixed(st.Title.Render(m.leaderSummary()))}
 	if m.stats.commit > 0 {
-		fields = append(fields, label(st, "commit", fmt.Sprint(m.stats.commit)))
+		// Room for an index of 8 digits before the line count changes.
+		fields = append(fields, grows(label(st, "commit", fmt.Sprint(m.stats.commit)), lipgloss.Width(label(st, "commit", "00000000"))))
 	}
 	if !m.stats.electedAt.IsZero() {
-		fields = append(fields, label(st, "elected", sinceText(c.now.Sub(m.stats.electedAt))+" ago"))
+		text := label(st, "elected", sinceText(c.now.Sub(m.stats.electedAt))+" ago")
+		// sinceText takes at most 6 cells ("59.9s", "59m59s", "23h59m")
+		// for a day.
+		fields = append(fields, grows(text, lipgloss.Width(label(st, "elected", "00m00s ago"))))
 	}
 	rates := m.stats.perSecond(c.now)
-	fields = append(fields, label(st, "commits/s", st.Spark.Render(sparkline(rates[:]))+
-		" "+fmt.Sprint(rates[len(rates)-1])))
+	spark := label(st, "commits/s", st.Spark.Render(sparkline(rates[:]))+" "+fmt.Sprint(rates[len(rates)-1]))
+	// Room for a rate of 6 digits.
+	fields = append(fields, grows(spark, lipgloss.Width(spark)-len(fmt.Sprint(rates[len(rates)-1]))+6))
 	clock := st.Clock.Render(c.now.Format("15:04:05"))
 
 	// The first line keeps room for the clock at its right.
 	var lines []string
-	cur, width := "", c.width-lipgloss.Width(clock)-1
+	cur, curWidth, width := "", 0, c.width-lipgloss.Width(clock)-1
 	for _, f := range fields {
 		switch {
 		case cur == "":
-			cur = f
-		case lipgloss.Width(cur)+3+lipgloss.Width(f) <= width:
-			cur += st.Faint.Render(" · ") + f
+			cur, curWidth = f.text, f.width
+		case curWidth+3+f.width <= width:
+			cur += st.Faint.Render(" · ") + f.text
+			curWidth += 3 + f.width
 		default:
 			lines = append(lines, cur)
-			cur, width = f, c.width
+			cur, curWidth, width = f.text, f.width, c.width
 		}
 	}
 	lines = append(lines, cur)

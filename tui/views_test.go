@@ -548,3 +548,33 @@ func TestLogCacheTermRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderKeepsItsLines: at any width, the header takes as many lines at
+// one second after an election as an hour after, with the commit rate and
+// index growing meanwhile: it does not jump between one line and two.
+func TestHeaderKeepsItsLines(t *testing.T) {
+	for width := 60; width <= 200; width++ {
+		h := newHarness(t, 3)
+		h.send(tea.WindowSizeMsg{Width: width, Height: 50})
+		connectAll(h)
+		h.deliver("n1", &pb.WatchEvent{Kind: pb.WatchEvent_ROLE_CHANGED, NodeId: "n1", Term: 2, Role: pb.Role_ROLE_LEADER})
+		lines := -1
+		commit := int64(1)
+		for _, d := range []time.Duration{time.Second, 8900 * time.Millisecond, 100 * time.Millisecond, 50 * time.Second, 900 * time.Millisecond, 9 * time.Minute, 50 * time.Minute} {
+			h.tick(d)
+			commit = commit*7 + 3
+			for _, id := range []string{"n1", "n2", "n3"} {
+				st := logStatus(id, commit, commit)
+				if id == "n1" {
+					st.Role, st.LeaderId = pb.Role_ROLE_LEADER, "n1"
+				}
+				h.deliver(id, statusEv(st))
+			}
+			got := len(h.m.viewHeader())
+			if lines >= 0 && got != lines {
+				t.Fatalf("width %d: the header went from %d lines to %d at commit %d:\n%s", width, lines, got, commit, strings.Join(h.m.viewHeader(), "\n"))
+			}
+			lines = got
+		}
+	}
+}
