@@ -95,7 +95,7 @@ func colourLegend(st *Styles, brief bool) []string {
 		d("log tail: ")+st.Committed.Render(committedMark+" committed")+d(" plain, ")+
 			st.Uncommitted.Render(uncommittedMark+" not yet")+d(" dim; index, term (t3), command"),
 		d("status line: ")+st.StatusOK.Render("answer")+d(" "+colourName(st.StatusOK)+", ")+
-			st.StatusErr.Render("error")+d(" "+colourName(st.StatusErr)+"; clears itself after "+statusTTL.String()),
+			st.StatusErr.Render("error")+d(" "+colourName(st.StatusErr)+"; stays until the next command"),
 	)
 }
 

@@ -189,7 +189,7 @@ func failed(text string) kvAnswer { return kvAnswer{text: text, isErr: true} }
 // hands it to piped mode.
 func (m *Model) finish(op kvOp, a kvAnswer) {
 	line := clean(op.echo + " → " + a.text)
-	m.status = statusLine{text: line, isErr: a.isErr, at: m.ctx.now}
+	m.status = statusLine{text: line, isErr: a.isErr}
 	m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: line})
 	switch {
 	case a.isErr:

@@ -181,7 +181,6 @@ func (m *Model) Init() tea.Cmd {
 // is drawn next is measured against the same instant.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.ctx.now = m.opts.Now()
-	m.expireStatus()
 	if _, stream := msg.(eventsMsg); !stream {
 		m.stale = true
 	}

@@ -22,9 +22,9 @@ const promptText = "> "
 const (
 	// maxKnownKeys caps how many keys tab completion remembers.
 	maxKnownKeys = 256
-	// statusTTL is how long a status line stays up before it clears
-	// itself, by the model's clock.
-	statusTTL = 5 * time.Second
+	// maxStatusLines is how many lines the status line wraps to: the
+	// newest result is read in full, warnings and all, up to that.
+	maxStatusLines = 3
 )
 
 // newPrompt builds the command line. Its own suggestions are off: tab,
@@ -90,29 +90,18 @@ type statusLine struct {
 	text string
 	// isErr draws it as an error.
 	isErr bool
-	// at is when it was set, by the model's clock; it clears itself
-	// statusTTL later. Zero never clears.
-	at time.Time
 }
 
 // setStatus reports a command's progress or success.
 func (m *Model) setStatus(format string, args ...any) {
-	m.status = statusLine{text: clean(fmt.Sprintf(format, args...)), at: m.ctx.now}
+	m.status = statusLine{text: clean(fmt.Sprintf(format, args...))}
 }
 
 // setError reports a command's failure; piped mode prints it.
 func (m *Model) setError(format string, args ...any) {
 	text := clean(fmt.Sprintf(format, args...))
-	m.status = statusLine{text: text, isErr: true, at: m.ctx.now}
+	m.status = statusLine{text: text, isErr: true}
 	m.emit("(error) " + text)
-}
-
-// expireStatus clears a status line older than statusTTL, so an error does
-// not stay up after it stopped being news.
-func (m *Model) expireStatus() {
-	if at := m.status.at; !at.IsZero() && m.ctx.now.Sub(at) >= statusTTL {
-		m.status = statusLine{}
-	}
 }
 
 // emit hands a command's plain result to piped mode, if it is listening.
@@ -136,7 +125,7 @@ func (m *Model) submit() tea.Cmd {
 		text := clean(fmt.Sprintf("history not kept: %v", err))
 		m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: text})
 		if !m.status.isErr {
-			m.status = statusLine{text: text, isErr: true, at: m.ctx.now}
+			m.status = statusLine{text: text, isErr: true}
 		}
 	}
 	return cmd

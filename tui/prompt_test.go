@@ -216,25 +216,37 @@ func TestBurstOfTextIsText(t *testing.T) {
 	}
 }
 
-func TestStatusLineClearsItself(t *testing.T) {
+// TestStatusLineStaysAndWraps: the newest result stays until the next
+// command, however long ago it came, and a long one wraps, up to
+// maxStatusLines, so that a warning at its end is read.
+func TestStatusLineStaysAndWraps(t *testing.T) {
 	h := newHarness(t, 3)
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 30})
 	h.typeLine("pause n9")
 	want := `pause: unknown node "n9" (nodes: n1, n2, n3)`
-	h.tick(statusTTL - time.Millisecond)
+	h.tick(time.Hour)
 	if h.m.status.text != want {
-		t.Fatalf("status = %q just before it is due to clear, want %q", h.m.status.text, want)
+		t.Fatalf("status = %q an hour later, want %q", h.m.status.text, want)
 	}
 	mustContain(t, h.view(), want)
-	h.tick(time.Millisecond)
-	if h.m.status.text != "" {
-		t.Errorf("status = %q %v after it was set, want it cleared", h.m.status.text, statusTTL)
+
+	long := "put stuck 1 → timed out on n1: leadership lost before the write was applied; the write may or may not have been applied"
+	h.m.setError("%s", long)
+	frame := h.view()
+	mustContain(t, frame, "put stuck 1 → timed out on n1: leadership lost before the", "write was applied; the write may or may not have been", "applied")
+	if lines := h.m.viewStatus(); len(lines) != 3 {
+		t.Errorf("a %d-cell answer takes %d lines at 60 columns, want 3", len(long), len(lines))
 	}
-	if strings.Contains(h.view(), "unknown node") {
-		t.Error("the frame still shows the cleared error")
+	if got := strings.Count(frame, "\n") + 1; got != 30 {
+		t.Errorf("the frame is %d lines, want the terminal's 30", got)
 	}
-	// A new status starts its own count.
+	h.m.setError("%s", strings.Repeat("x", 1000))
+	lines := h.m.viewStatus()
+	if len(lines) != maxStatusLines || !strings.HasSuffix(lines[maxStatusLines-1], "…") {
+		t.Errorf("a 1000-cell answer: %d lines ending %q, want %d ending with …", len(lines), lines[len(lines)-1], maxStatusLines)
+	}
+	// The next command replaces it.
 	h.typeLine("pause n8")
-	h.tick(statusTTL / 2)
 	if !strings.Contains(h.m.status.text, "n8") {
 		t.Errorf("status = %q, want the new error", h.m.status.text)
 	}

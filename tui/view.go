@@ -28,7 +28,7 @@ func (m *Model) View() string {
 // from the bottom of the body.
 func (m *Model) draw() string {
 	c := &m.ctx
-	footer := []string{m.viewStatus(), m.input.View(), m.help.View(m.keys)}
+	footer := append(m.viewStatus(), m.input.View(), m.help.View(m.keys))
 	header := m.viewHeader()
 	bodyHeight := c.height - len(header) - len(footer)
 	var body string
@@ -53,14 +53,25 @@ func (m *Model) leaderSummary() string {
 	return fmt.Sprintf("leader %s (term %d)", m.nodes[idx].node.ID, m.nodes[idx].status.GetTerm())
 }
 
-// viewStatus is the answer to the last command, cut to the width.
-func (m *Model) viewStatus() string {
+// viewStatus is the answer to the last command, wrapped to the width on
+// up to maxStatusLines lines, the last cut with "…" if it goes on: a
+// warning at the end of a long answer is read, not cut off.
+func (m *Model) viewStatus() []string {
 	st := &m.ctx.styles
 	style := st.StatusOK
 	if m.status.isErr {
 		style = st.StatusErr
 	}
-	return ansi.Truncate(style.Render(m.status.text), m.ctx.width, "…")
+	width := max(m.ctx.width, 1)
+	lines := strings.Split(ansi.Wrap(m.status.text, width, ""), "\n")
+	if len(lines) > maxStatusLines {
+		lines = lines[:maxStatusLines]
+		lines[maxStatusLines-1] = ansi.Truncate(lines[maxStatusLines-1], width-1, "") + "…"
+	}
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
 }
 
 // padLines makes s exactly height lines: blank lines are added at the end,
