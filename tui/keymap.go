@@ -17,6 +17,9 @@ type KeyMap struct {
 	PauseLeader, ResumeAll key.Binding
 	// Clear empties the event pane and the status line.
 	Clear key.Binding
+	// ShowResult opens and closes the overlay that shows the newest
+	// result in full, such as a long value read.
+	ShowResult key.Binding
 	// LogBack and LogForward scroll the log view half a page towards older
 	// or newer entries ([ and ] only when the prompt is empty); LogFollow
 	// makes it follow the newest entries again (end, while scrolled back;
@@ -60,6 +63,7 @@ func DefaultKeyMap() KeyMap {
 		PauseLeader: key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "pause the leader")),
 		ResumeAll:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "resume all")),
 		Clear:       key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "clear events")),
+		ShowResult:  key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "newest result in full")),
 
 		// Replay keys; the log view has [ and ], the history ↑ and ↓.
 		ReplayPause:   key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "replay: pause/resume"), key.WithDisabled()),
@@ -80,6 +84,6 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the key list in the help overlay.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Submit, k.Complete}, {k.Help, k.Cancel, k.Quit}, {k.HistoryPrev, k.HistoryNext},
-		{k.PauseLeader, k.ResumeAll, k.Clear}, {k.LogBack, k.LogForward, k.LogFollow},
+		{k.PauseLeader, k.ResumeAll, k.Clear, k.ShowResult}, {k.LogBack, k.LogForward, k.LogFollow},
 		{k.ReplayPause, k.ReplayStep, k.ReplayFaster, k.ReplaySlower, k.ReplayBack, k.ReplayForward, k.ReplayRestart}}
 }

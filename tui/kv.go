@@ -180,6 +180,9 @@ type kvAnswer struct {
 	plain string
 	// isErr says the command failed.
 	isErr bool
+	// full is text with a value read in whole, where text cuts it; empty
+	// when text is whole.
+	full string
 }
 
 // failed is a failure worded as text.
@@ -190,6 +193,10 @@ func failed(text string) kvAnswer { return kvAnswer{text: text, isErr: true} }
 func (m *Model) finish(op kvOp, a kvAnswer) {
 	line := clean(op.echo + " → " + a.text)
 	m.status = statusLine{text: line, isErr: a.isErr}
+	m.keepResult(line)
+	if a.full != "" {
+		m.keepResult(clean(op.echo + " → " + a.full))
+	}
 	m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: line})
 	switch {
 	case a.isErr:
@@ -218,10 +225,14 @@ func kvResult(op kvOp, res netlink.Result, took time.Duration) kvAnswer {
 		if !res.Found {
 			return kvAnswer{text: "(not found) " + via, plain: "(nil)"}
 		}
-		return kvAnswer{
+		a := kvAnswer{
 			text:  strconv.Quote(abbrev(res.Value, maxShownValue)) + " " + via,
 			plain: strconv.Quote(res.Value),
 		}
+		if len(res.Value) > maxShownValue {
+			a.full = strconv.Quote(res.Value) + " " + via
+		}
+		return a
 	case pb.KvRequest_DELETE:
 		return kvAnswer{text: "deleted" + atIndex(res.Index) + " " + via, plain: ok}
 	default:

@@ -607,3 +607,30 @@ func TestWriteRetriedThroughAnElection(t *testing.T) {
 		}
 	}
 }
+
+// TestLongValueSeenWhole: a value too long for the status line is cut
+// there, and ctrl+o shows it whole, scrolled with pgup and pgdn.
+func TestLongValueSeenWhole(t *testing.T) {
+	h := kvHarness(t)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	value := ""
+	for i := range 400 {
+		value += fmt.Sprintf("w%03d ", i)
+	}
+	h.answer("n2", 0, &pb.KvResponse{Value: value, Found: true}, nil)
+	h.run(h.typeLine("get big"))
+	if strings.Contains(h.m.status.text, "w399") {
+		t.Fatalf("the status line holds the whole value: %q", h.m.status.text)
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlO})
+	frame := h.view()
+	mustContain(t, frame, "newest result in full: lines 1–", `get big → "w000 w001`)
+	for range 20 {
+		h.send(tea.KeyMsg{Type: tea.KeyPgDown})
+	}
+	mustContain(t, h.view(), `w399 " via n2`)
+	h.send(tea.KeyMsg{Type: tea.KeyEsc})
+	if strings.Contains(h.view(), "newest result in full") {
+		t.Error("esc did not close the overlay")
+	}
+}

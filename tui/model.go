@@ -75,6 +75,8 @@ type Model struct {
 	help help.Model
 	// showHelp says the help overlay replaces the cards and events.
 	showHelp bool
+	// result is the newest command result in full, and its overlay.
+	result resultView
 	// status is the answer to the last command.
 	status statusLine
 	// kv runs puts, deletes and linearizable gets: netlink's retry policy
@@ -258,6 +260,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		return tea.Quit
+	case m.resultKey(msg):
+		return nil
 	case key.Matches(msg, m.keys.Help) && m.input.Value() == "":
 		m.showHelp = !m.showHelp
 		return nil

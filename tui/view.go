@@ -32,9 +32,12 @@ func (m *Model) draw() string {
 	header := m.viewHeader()
 	bodyHeight := c.height - len(header) - len(footer)
 	var body string
-	if m.showHelp {
+	switch {
+	case m.result.open:
+		body = padLines(viewResult(c, &m.result, bodyHeight), bodyHeight)
+	case m.showHelp:
 		body = padLines(viewHelp(c, m.keys, m.help, bodyHeight), bodyHeight)
-	} else {
+	default:
 		body = m.viewBody(bodyHeight)
 	}
 	lines := header
