@@ -44,16 +44,29 @@ type kvOp struct {
 	first string
 }
 
-// put runs "put KEY VALUE"; VALUE is the rest of the line, spaces inside it
-// kept.
+// put runs "put KEY VALUE": args is the line after "put", split as
+// redis-cli splits it (splitArgs). VALUE is every argument after KEY,
+// joined by single spaces, as redis-cli would: `put k hello   world` stores
+// "hello world"; a quoted VALUE is kept exactly, `put k "  a  b "` and
+// `put k ""` included.
 func (m *Model) put(args string) tea.Cmd {
-	key, value := splitWord(args)
-	if key == "" || value == "" {
+	toks, err := splitArgs(args)
+	if err != nil {
+		m.setError("put: %v", err)
+		return nil
+	}
+	if len(toks) < 2 {
 		m.setError("usage: put KEY VALUE")
 		return nil
 	}
+	key := toks[0].text
+	if key == "" {
+		m.setError("put: the key is empty")
+		return nil
+	}
+	value := strings.Join(tokenValues(toks[1:]), " ")
 	return m.route(kvOp{
-		echo: "put " + key + " " + abbrev(value, maxEchoValue),
+		echo: "put " + quoteArg(key) + " " + abbrev(value, maxEchoValue),
 		req:  &pb.KvRequest{OpType: pb.KvRequest_PUT, Key: key, Value: value},
 	})
 }
@@ -64,29 +77,45 @@ func (m *Model) del(verb string, args []string) tea.Cmd {
 		m.setError("usage: %s KEY", verb)
 		return nil
 	}
+	if args[0] == "" {
+		m.setError("%s: the key is empty", verb)
+		return nil
+	}
 	return m.route(kvOp{
-		echo: "delete " + args[0],
+		echo: "delete " + quoteArg(args[0]),
 		req:  &pb.KvRequest{OpType: pb.KvRequest_DELETE, Key: args[0]},
 	})
 }
 
 // get runs "get KEY", a linearizable read through the leader, or
-// "get KEY @ID", a stale read of node ID's own state.
+// "get KEY @ID", a stale read of node ID's own state. @ID names a node only
+// unquoted: get '@n1' reads the key "@n1", and get @n1 alone is a usage
+// error that says so.
 func (m *Model) get(args []string) tea.Cmd {
+	toks := m.argTokens(args)
+	isNode := func(t token) bool { return !t.quoted && strings.HasPrefix(t.text, "@") }
 	switch {
-	case len(args) == 1:
-		op := kvOp{echo: "get " + args[0], req: &pb.KvRequest{OpType: pb.KvRequest_GET, Key: args[0]}}
+	case len(toks) == 1 && isNode(toks[0]):
+		m.setError("usage: get KEY [@ID]; %s names a node: to read the key %s, quote it: get '%s'",
+			toks[0].text, quoteArg(toks[0].text), toks[0].text)
+		return nil
+	case len(toks) >= 1 && toks[0].text == "":
+		m.setError("get: the key is empty")
+		return nil
+	case len(toks) == 1:
+		key := toks[0].text
+		op := kvOp{echo: "get " + quoteArg(key), req: &pb.KvRequest{OpType: pb.KvRequest_GET, Key: key}}
 		return m.route(op)
-	case len(args) == 2 && strings.HasPrefix(args[1], "@"):
-		id := args[1][1:]
+	case len(toks) == 2 && isNode(toks[1]):
+		key, id := toks[0].text, toks[1].text[1:]
 		idx := m.nodeIndex(id)
 		if idx < 0 {
 			m.unknownNode("get", id)
 			return nil
 		}
 		op := kvOp{
-			echo:  "get " + args[0] + " @" + id,
-			req:   &pb.KvRequest{OpType: pb.KvRequest_GET, Key: args[0], Stale: true},
+			echo:  "get " + quoteArg(key) + " @" + id,
+			req:   &pb.KvRequest{OpType: pb.KvRequest_GET, Key: key, Stale: true},
 			start: m.ctx.now,
 			first: id,
 		}
@@ -234,7 +263,15 @@ func kvResult(op kvOp, res netlink.Result, took time.Duration) kvAnswer {
 		}
 		return a
 	case pb.KvRequest_DELETE:
-		return kvAnswer{text: "deleted" + atIndex(res.Index) + " " + via, plain: ok}
+		// As redis-cli's DEL: (integer) 1 when the key existed, 0 if not.
+		if !res.Found {
+			index := ""
+			if res.Index > 0 {
+				index = fmt.Sprintf(" (index %d)", res.Index)
+			}
+			return kvAnswer{text: "no such key" + index + " " + via, plain: "(integer) 0"}
+		}
+		return kvAnswer{text: "deleted" + atIndex(res.Index) + " " + via, plain: "(integer) 1"}
 	default:
 		return kvAnswer{text: "OK" + atIndex(res.Index) + " " + via, plain: ok}
 	}
@@ -254,6 +291,9 @@ func kvFailure(op kvOp, err error, timeout time.Duration) kvAnswer {
 		return failed(err.Error() + maybe)
 	}
 	what := attemptText(ae)
+	if strings.Contains(what, "may or may not") {
+		maybe = "" // the node said so already
+	}
 	if !errors.Is(err, netlink.ErrRejected) && (errors.Is(err, netlink.ErrNoLeader) || errors.Is(err, netlink.ErrUncertain)) {
 		// Retried until the time ran out: say so, and what the last try met.
 		what = fmt.Sprintf("no node served it within %v; last try: %s", timeout, what)
@@ -288,12 +328,38 @@ func attemptText(ae *netlink.AttemptError) string {
 	}
 }
 
-// detail is a node's own words about a failure, as ": words", or nothing.
+// detail is a node's own words about a failure, as ": words", or nothing:
+// without what only restates the code (PAUSED "node paused", NOT_LEADER
+// "not the leader", TIMEOUT "timed out: …"), and without advice meant for
+// a client program ("; retry", "; retry with the same sequence"), which the
+// dashboard's client has followed already.
 func detail(resp *pb.KvResponse) string {
-	if msg := resp.GetMessage(); msg != "" {
-		return ": " + msg
+	msg := nodeWords(resp.GetCode(), resp.GetMessage())
+	if msg == "" {
+		return ""
 	}
-	return ""
+	return ": " + msg
+}
+
+// nodeWords is a node's message about a failure with code, as detail
+// words it, without the leading ": ".
+func nodeWords(code pb.ErrorCode, msg string) string {
+	msg = strings.TrimSpace(msg)
+	for _, advice := range []string{"; retry with the same sequence", "; retry"} {
+		msg = strings.TrimSuffix(msg, advice)
+	}
+	restates := map[pb.ErrorCode]string{
+		pb.ErrorCode_PAUSED:     "node paused",
+		pb.ErrorCode_NOT_LEADER: "not the leader",
+		pb.ErrorCode_TIMEOUT:    "timed out",
+	}
+	if r, ok := restates[code]; ok {
+		if strings.EqualFold(msg, r) {
+			return ""
+		}
+		msg = strings.TrimPrefix(msg, r+": ")
+	}
+	return msg
 }
 
 // atIndex says where a write landed in the log, when the node said.

@@ -76,11 +76,13 @@ func TestPutRoutesToLeaderAndShowsResult(t *testing.T) {
 	if got := kvCallsOf(h, "n2"); len(got) != 0 {
 		t.Fatalf("n2 asked %v before the command ran", got)
 	}
-	mustContain(t, h.view(), "put user:1 alice  in   wonderland → sent to n2…")
+	mustContain(t, h.view(), "put user:1 alice in wonderland → sent to n2…")
 	h.run(cmd)
 
-	// The value is the rest of the line, inner spaces kept.
-	if got, want := strings.Join(kvCallsOf(h, "n2"), "; "), `PUT user:1 "alice  in   wonderland" c0ffee/1 false`; got != want {
+	// The value is the words after the key joined by single spaces, as
+	// redis-cli joins them (a quoted value keeps its spaces: see
+	// TestQuotedArguments).
+	if got, want := strings.Join(kvCallsOf(h, "n2"), "; "), `PUT user:1 "alice in wonderland" c0ffee/1 false`; got != want {
 		t.Errorf("n2 asked %s, want %s", got, want)
 	}
 	for _, id := range []string{"n1", "n3"} {
@@ -91,7 +93,7 @@ func TestPutRoutesToLeaderAndShowsResult(t *testing.T) {
 	if d := time.Until(h.dialer.conn(t, "n2").kvDeadline); d <= 0 || d > testKVTimeout {
 		t.Errorf("KV call's deadline is %v away, want within %v", d, testKVTimeout)
 	}
-	want := "put user:1 alice  in   wonderland → OK at index 8 via n2 (3.2ms)"
+	want := "put user:1 alice in wonderland → OK at index 8 via n2 (3.2ms)"
 	if h.m.status.isErr || h.m.status.text != want {
 		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
 	}
@@ -101,7 +103,7 @@ func TestPutRoutesToLeaderAndShowsResult(t *testing.T) {
 	mustContain(t, h.view(), want, "21:40:01.126 > "+want)
 
 	// Every write takes the next sequence number; reads take none.
-	h.answer("n2", 40*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Index: 9}, nil)
+	h.answer("n2", 40*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Index: 9, Found: true}, nil)
 	h.run(h.typeLine("del user:1"))
 	h.run(h.typeLine("get user:1"))
 	h.run(h.typeLine("DELETE user:2"))
@@ -296,6 +298,24 @@ func TestKVFailures(t *testing.T) {
 		{"not leader, no hint", "put k v", func(h *harness) {
 			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, Message: "election running"}, nil)
 		}, `put k v → ` + gaveUp + `n\d is not the leader and knows of none: election running`},
+		// A node's words that restate the code, or advise a client
+		// program, are not repeated.
+		{"paused, in the node's words", "put k v", func(h *harness) {
+			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_PAUSED, Message: "node paused"}, nil)
+		}, `put k v → ` + gaveUp + `n\d is paused`},
+		{"not leader, in the node's words", "get k", func(h *harness) {
+			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, Message: "not the leader"}, nil)
+		}, `get k → ` + gaveUp + `n\d is not the leader and knows of none`},
+		{"leadership lost", "put k v", func(h *harness) {
+			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_TIMEOUT,
+				Message: "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence"}, nil)
+		}, `put k v → ` + gaveUp + `timed out on n\d: leadership lost before the write was applied: it may or may not take effect`},
+		{"read timed out, in the node's words", "get k", func(h *harness) {
+			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_TIMEOUT, Message: "timed out: the request may or may not have taken effect"}, nil)
+		}, `get k → ` + gaveUp + `timed out on n\d: the request may or may not have taken effect`},
+		{"overwritten, retry", "put k v", func(h *harness) {
+			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, Message: "write overwritten by a new leader; retry"}, nil)
+		}, `put k v → ` + gaveUp + `n\d is not the leader and knows of none: write overwritten by a new leader`},
 		{"redirect loop", "put k v", func(h *harness) {
 			h.answer("n1", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n2"}, nil)
 			h.answer("n2", 0, &pb.KvResponse{Code: pb.ErrorCode_NOT_LEADER, LeaderId: "n1"}, nil)
@@ -632,5 +652,104 @@ func TestLongValueSeenWhole(t *testing.T) {
 	h.send(tea.KeyMsg{Type: tea.KeyEsc})
 	if strings.Contains(h.view(), "newest result in full") {
 		t.Error("esc did not close the overlay")
+	}
+}
+
+// TestQuotedArguments: keys and values are split as redis-cli splits them,
+// and @ID names a node only unquoted.
+func TestQuotedArguments(t *testing.T) {
+	tests := []struct {
+		line string
+		node string // the node asked
+		call string // what it was asked, as kvCallsOf words it
+		echo string // how the result repeats the command
+	}{
+		{`put 'my key' hello world`, "n2", `PUT my key "hello world" c0ffee/1 false`, `put "my key" hello world`},
+		{`put k "  a  b "`, "n2", `PUT k "  a  b " c0ffee/1 false`, `put k   a  b `},
+		{`put k ""`, "n2", `PUT k "" c0ffee/1 false`, `put k `},
+		{`put k "a b" c`, "n2", `PUT k "a b c" c0ffee/1 false`, `put k a b c`},
+		{`put "say \"hi\"" 'it\'s'`, "n2", `PUT say "hi" "it's" c0ffee/1 false`, `put "say \"hi\"" it's`},
+		{`put @n1 v`, "n2", `PUT @n1 "v" c0ffee/1 false`, `put "@n1" v`},
+		{`get 'my key'`, "n2", `GET my key "" 0/0 false`, `get "my key"`},
+		{`get '@n1'`, "n2", `GET @n1 "" 0/0 false`, `get "@n1"`},
+		{`get "@n1" @n3`, "n3", `GET @n1 "" 0/0 true`, `get "@n1" @n3`},
+		{`get k @n1`, "n1", `GET k "" 0/0 true`, `get k @n1`},
+		{`delete 'my key'`, "n2", `DELETE my key "" c0ffee/1 false`, `delete "my key"`},
+		{`del "@n1"`, "n2", `DELETE @n1 "" c0ffee/1 false`, `delete "@n1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			t.Parallel()
+			h := kvHarness(t)
+			h.answerAll(&pb.KvResponse{Code: pb.ErrorCode_OK, Index: 8, Found: true, Value: "x"}, nil)
+			h.run(h.typeLine(tt.line))
+			for _, id := range []string{"n1", "n2", "n3"} {
+				got := strings.Join(kvCallsOf(h, id), "; ")
+				want := ""
+				if id == tt.node {
+					want = tt.call
+				}
+				if got != want {
+					t.Errorf("%s asked %q, want %q", id, got, want)
+				}
+			}
+			if h.m.status.isErr || !strings.HasPrefix(h.m.status.text, tt.echo+" → ") {
+				t.Errorf("status = %q (error %v), want it to start %q", h.m.status.text, h.m.status.isErr, tt.echo+" → ")
+			}
+		})
+	}
+}
+
+// TestQuotedArgumentUsage: an unquoted @ID is a node, so it cannot stand
+// for a key; a quoted one cannot name a node; a key cannot be empty.
+func TestQuotedArgumentUsage(t *testing.T) {
+	tests := []struct{ line, want string }{
+		{`get @n1`, `usage: get KEY [@ID]; @n1 names a node: to read the key "@n1", quote it: get '@n1'`},
+		{`get k '@n1'`, "usage: get KEY [@ID]"},
+		{`get k "@n1"`, "usage: get KEY [@ID]"},
+		{`get 'my key`, "get: bad quoting: unbalanced single quote in 'my key"},
+		{`get "a"b`, "get: bad quoting: closing quote must be followed by a space or nothing at all in \"a\"b"},
+		{`put "" v`, "put: the key is empty"},
+		{`get ''`, "get: the key is empty"},
+		{`get '' @n1`, "get: the key is empty"},
+		{`delete ""`, "delete: the key is empty"},
+		{`put 'k'`, "usage: put KEY VALUE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			t.Parallel()
+			h := kvHarness(t)
+			if cmd := h.typeLine(tt.line); cmd != nil {
+				t.Errorf("%q gave a command", tt.line)
+			}
+			if !h.m.status.isErr || h.m.status.text != tt.want {
+				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
+			}
+			for _, id := range []string{"n1", "n2", "n3"} {
+				if got := kvCallsOf(h, id); len(got) != 0 {
+					t.Errorf("a bad command sent %v to %s", got, id)
+				}
+			}
+		})
+	}
+}
+
+// TestDeleteSaysWhetherTheKeyExisted: a delete of a missing key is written
+// to the log all the same, and says there was no such key.
+func TestDeleteSaysWhetherTheKeyExisted(t *testing.T) {
+	h := kvHarness(t)
+	h.answer("n2", 2*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Index: 6, Found: false}, nil)
+	h.run(h.typeLine("delete nosuch"))
+	want := "delete nosuch → no such key (index 6) via n2 (2.0ms)"
+	if h.m.status.isErr || h.m.status.text != want {
+		t.Errorf("status = %q (error %v), want %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	if got := lastEvent(h); got != "> "+want {
+		t.Errorf("event pane ends with %q, want %q", got, "> "+want)
+	}
+	h.answer("n2", 2*time.Millisecond, &pb.KvResponse{Code: pb.ErrorCode_OK, Index: 7, Found: true}, nil)
+	h.run(h.typeLine("delete there"))
+	if want := "delete there → deleted at index 7 via n2 (2.0ms)"; h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
 	}
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -37,67 +38,128 @@ const (
 	maxScriptLine = 1 << 20
 )
 
+// Script is what piped mode reads, where it prints, and when it stops.
+type Script struct {
+	// In holds the commands, one a line.
+	In io.Reader
+	// Out gets the results: `OK (n2, 1.2ms)`, `"alice"`, `(nil)`, status
+	// lines, help.
+	Out io.Writer
+	// Err gets the failures, `(error) line 3: …`, one a line.
+	Err io.Writer
+	// StopOnError stops at the first command that fails, without running
+	// the lines after it.
+	StopOnError bool
+}
+
+// ErrCommandFailed is wrapped by RunScript's error when a command failed
+// (its "(error) …" line is on Script.Err): "2 of 5 commands failed"; the
+// process exits 1.
+var ErrCommandFailed = errors.New("failed")
+
+// errorPrefix starts every failure the model emits.
+const errorPrefix = "(error) "
+
 // RunScript is the dashboard without a terminal, for a pipe: it reads
-// commands from in, one a line, skipping blank lines and lines starting with
-// "#", runs each against the cluster in opts with the prompt's own code,
-// and prints its result to out as plain text, as redis-cli does: `OK (n2,
-// 1.2ms)` for a write (node that answered, latency), `"alice"` or `(nil)`
-// for a read, `(error) …` for a failure, one line per node for status. A
-// command that fails does not stop the next. It waits, at most
+// commands from s.In, one a line, skipping blank lines and lines starting
+// with "#", runs each against the cluster in opts with the prompt's own
+// code, and prints its result as plain text, as redis-cli does: on s.Out
+// `OK (n2, 1.2ms)` for a write (node that answered, latency), `"alice"` or
+// `(nil)` for a read, `(integer) 1` for a delete, one line per node for
+// status; on s.Err `(error) line N: …` for a failure. A command that fails
+// does not stop the next, unless s.StopOnError. It waits, at most
 // scriptReadyTimeout, for the nodes to be reached and a leader to be known
 // before the first command, and a put, get or delete that meets an
 // election is sent again, unchanged, for up to kvPatience. The commands are
 // not added to the prompt's history.
 //
-// It returns nil at the end of in or after "quit" (the caller exits 0, as
-// redis-cli does at the end of its input, whatever the commands answered),
-// or the error reading in, or ctx's error if ctx ends first.
-func RunScript(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
+// It returns nil at the end of the input or after "quit" when every
+// command succeeded; an error wrapping ErrCommandFailed when one failed
+// (at the first failure with s.StopOnError); or the error reading s.In or
+// writing the output, or ctx's error if ctx ends first.
+func RunScript(ctx context.Context, opts Options, s Script) error {
 	if opts.Renderer == nil {
 		r := lipgloss.NewRenderer(io.Discard)
 		r.SetColorProfile(termenv.Ascii)
 		opts.Renderer = r
 	}
+	if s.Err == nil {
+		s.Err = io.Discard
+	}
 	m, err := New(opts)
 	if err != nil {
 		return err
 	}
-	var outErr error
-	m.repl.sink = func(line string) {
-		if outErr == nil {
-			_, outErr = fmt.Fprintln(out, line)
-		}
-	}
 	r := newScriptRunner(ctx, m)
 	defer r.close()
+	var outErr error
+	lineNo, failedLines, lineFailed := 0, 0, false
+	m.repl.sink = func(text string) {
+		if outErr != nil {
+			return
+		}
+		if msg, ok := strings.CutPrefix(text, errorPrefix); ok {
+			if lineNo > 0 {
+				msg = fmt.Sprintf("line %d: %s", lineNo, msg)
+			}
+			lineFailed = true
+			_, outErr = fmt.Fprintln(s.Err, errorPrefix+msg)
+			return
+		}
+		_, outErr = fmt.Fprintln(s.Out, text)
+	}
+	failure := func() error {
+		if failedLines == 0 {
+			return nil
+		}
+		return fmt.Errorf("%d of %d commands %w", failedLines, max(r.lines, failedLines), ErrCommandFailed)
+	}
 	r.start()
 	if err := r.waitReady(scriptReadyTimeout); err != nil {
 		return err
 	}
-	lines, readErr := r.read(in)
+	lines, readErr := r.read(s.In)
 	for {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				return <-readErr
+				if err := <-readErr; err != nil {
+					return err
+				}
+				return failure()
 			}
-			if err := r.prepare(line); err != nil {
+			r.lines++
+			lineNo, lineFailed = line.no, false
+			if err := r.prepare(line.text); err != nil {
 				return err
 			}
-			quit, err := r.run(line)
+			quit, err := r.run(line.text)
+			if lineFailed {
+				failedLines++
+			}
 			switch {
 			case err != nil:
 				return err
 			case outErr != nil:
 				return fmt.Errorf("write: %w", outErr)
+			case lineFailed && s.StopOnError:
+				return fmt.Errorf("line %d %w; the lines after it were not run", line.no, ErrCommandFailed)
 			case quit:
-				return nil
+				return failure()
 			}
+			lineNo, lineFailed = 0, false // what comes between lines belongs to none
 		case sm := <-r.msgs:
 			// Between lines the model keeps up with the streams, so a
 			// command finds the cluster as it is, even after a slow line.
-			if r.handle(sm) {
-				return nil
+			quit := r.handle(sm)
+			if lineFailed { // a failure no line is waiting for still counts
+				failedLines, lineFailed = min(failedLines+1, max(r.lines, 1)), false
+			}
+			switch {
+			case outErr != nil:
+				return fmt.Errorf("write: %w", outErr)
+			case quit:
+				return failure()
 			}
 		case <-r.ctx.Done():
 			return r.ctx.Err()
@@ -113,7 +175,7 @@ func (r *scriptRunner) prepare(line string) error {
 	word, rest := splitWord(line)
 	switch strings.ToLower(word) {
 	case "get":
-		if strings.Contains(rest, "@") {
+		if toks, err := splitArgs(rest); err == nil && len(toks) == 2 && !toks[1].quoted && strings.HasPrefix(toks[1].text, "@") {
 			return nil // a node's own copy: no leader needed
 		}
 		return r.waitReady(scriptLeaderWait)
@@ -147,24 +209,35 @@ func (r *scriptRunner) waitFreshStatus(timeout time.Duration) error {
 	}
 }
 
+// scriptLine is one command line of the input.
+type scriptLine struct {
+	// no is its number in the input, from 1, blank lines and comments
+	// counted.
+	no int
+	// text is the line, trimmed.
+	text string
+}
+
 // read sends in's command lines, trimmed, without blank lines and
 // comments, on the channel it returns, which it closes at the end of in;
 // then the second channel says why it ended (nil at EOF).
-func (r *scriptRunner) read(in io.Reader) (<-chan string, <-chan error) {
-	lines, errc := make(chan string), make(chan error, 1)
+func (r *scriptRunner) read(in io.Reader) (<-chan scriptLine, <-chan error) {
+	lines, errc := make(chan scriptLine), make(chan error, 1)
 	// Not counted in wg: a read of a terminal or a pipe cannot be
 	// interrupted, and a process that stops early just leaves it.
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 0, 64*1024), maxScriptLine)
+		no := 0
 		for sc.Scan() {
+			no++
 			line := strings.TrimSpace(sc.Text())
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
 			select {
-			case lines <- line:
+			case lines <- scriptLine{no: no, text: line}:
 			case <-r.ctx.Done():
 				return
 			}
@@ -196,6 +269,8 @@ type scriptRunner struct {
 	pending int
 	// statuses counts the STATUS events each node (by index) has sent.
 	statuses []int
+	// lines counts the command lines run.
+	lines int
 	// wg counts every running command's goroutine.
 	wg sync.WaitGroup
 }

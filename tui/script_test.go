@@ -115,8 +115,10 @@ func (c *scriptCluster) kv(id string, req *pb.KvRequest) *pb.KvResponse {
 		c.data[req.GetKey()] = req.GetValue()
 		c.writes++
 	case pb.KvRequest_DELETE:
+		_, found := c.data[req.GetKey()]
 		delete(c.data, req.GetKey())
 		c.writes++
+		return &pb.KvResponse{Found: found}
 	default:
 		v, ok := c.data[req.GetKey()]
 		if !ok {
@@ -167,14 +169,23 @@ func (c *scriptConn) Watch(ctx context.Context, interval time.Duration) (<-chan 
 	return ch, nil
 }
 
-// runScript runs script against c and returns what it printed.
+// runScript runs script against c, every command of which must succeed,
+// and returns what it printed.
 func runScript(t *testing.T, c *scriptCluster, script string) string {
 	t.Helper()
-	var out strings.Builder
-	if err := RunScript(context.Background(), c.opts(), strings.NewReader(script), &out); err != nil {
-		t.Fatalf("RunScript: %v", err)
+	out, errOut, err := runScriptFull(c, script, false)
+	if err != nil || errOut != "" {
+		t.Fatalf("RunScript: %v; stderr:\n%s", err, errOut)
 	}
-	return out.String()
+	return out
+}
+
+// runScriptFull runs script against c and returns what it printed on its
+// output and on its error output, and its error.
+func runScriptFull(c *scriptCluster, script string, stopOnError bool) (out, errOut string, err error) {
+	var o, e strings.Builder
+	err = RunScript(context.Background(), c.opts(), Script{In: strings.NewReader(script), Out: &o, Err: &e, StopOnError: stopOnError})
+	return o.String(), e.String(), err
 }
 
 func TestRunScriptPrintsEachResult(t *testing.T) {
@@ -186,42 +197,103 @@ get a
    put  msg  hello   world
 get msg
 delete a
+delete a
 get a
 status
 frob
 pause n9
 pause n1
 get msg @n3
+put 'my key' "  two  spaces "
+get "my key"
+get '@n1'
+get @n1
 quit
 put never run
 `
-	got := runScript(t, c, script)
+	got, gotErr, err := runScriptFull(c, script, false)
 	want := `OK (n2, 1.2ms)
 "1"
 OK (n2, 1.2ms)
-"hello   world"
-OK (n2, 1.2ms)
+"hello world"
+(integer) 1
+(integer) 0
 (nil)
-n1 follower term=3 leader=n2 commit=3 applied=3 last=3
-n2 leader term=3 commit=3 applied=3 last=3
-n3 follower term=3 leader=n2 commit=3 applied=3 last=3
-(error) unknown command "frob": help lists the commands
-(error) pause: unknown node "n9" (nodes: n1, n2, n3)
+n1 follower term=3 leader=n2 commit=4 applied=4 last=4
+n2 leader term=3 commit=4 applied=4 last=4
+n3 follower term=3 leader=n2 commit=4 applied=4 last=4
 OK (n1, 0.0ms)
-(error) n3 is not the leader
+OK (n2, 1.2ms)
+"  two  spaces "
+(nil)
+`
+	wantErr := `(error) line 11: unknown command "frob": help lists the commands
+(error) line 12: pause: unknown node "n9" (nodes: n1, n2, n3)
+(error) line 14: n3 is not the leader
+(error) line 18: usage: get KEY [@ID]; @n1 names a node: to read the key "@n1", quote it: get '@n1'
 `
 	if got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
-	if strings.Contains(got, "\x1b") {
+	if gotErr != wantErr {
+		t.Errorf("error output:\n%s\nwant:\n%s", gotErr, wantErr)
+	}
+	if !errors.Is(err, ErrCommandFailed) || err.Error() != "4 of 17 commands failed" {
+		t.Errorf("RunScript = %v, want 4 of 17 commands failed (ErrCommandFailed)", err)
+	}
+	if strings.Contains(got+gotErr, "\x1b") {
 		t.Error("output holds escape sequences")
 	}
 	// The leader was asked directly, and the line after quit never ran.
-	if calls := kvCallsOf(&harness{t: t, dialer: c.dialer}, "n2"); len(calls) != 6 {
-		t.Errorf("n2 got %d requests, want 6: %q", len(calls), calls)
+	if calls := kvCallsOf(&harness{t: t, dialer: c.dialer}, "n2"); len(calls) != 10 {
+		t.Errorf("n2 got %d requests, want 10: %q", len(calls), calls)
 	}
 	if calls := kvCallsOf(&harness{t: t, dialer: c.dialer}, "n1"); len(calls) != 0 {
 		t.Errorf("n1 got %q, want nothing", calls)
+	}
+}
+
+// TestRunScriptStopsOnError: with StopOnError the first failure ends the
+// run, and the lines after it are not run.
+func TestRunScriptStopsOnError(t *testing.T) {
+	c := newScriptCluster()
+	out, errOut, err := runScriptFull(c, "put a 1\n\nget 'unbalanced\nput b 2\n", true)
+	if out != "OK (n2, 1.2ms)\n" {
+		t.Errorf("output %q, want the first put's answer alone", out)
+	}
+	if want := "(error) line 3: get: bad quoting: unbalanced single quote in 'unbalanced\n"; errOut != want {
+		t.Errorf("error output %q, want %q", errOut, want)
+	}
+	if !errors.Is(err, ErrCommandFailed) || !strings.Contains(err.Error(), "line 3 failed") {
+		t.Errorf("RunScript = %v, want line 3 failed (ErrCommandFailed)", err)
+	}
+	if calls := kvCallsOf(&harness{t: t, dialer: c.dialer}, "n2"); len(calls) != 1 {
+		t.Errorf("n2 got %q, want the first put alone", calls)
+	}
+	// Without it, the script goes on and still fails.
+	c = newScriptCluster()
+	out, _, err = runScriptFull(c, "put a 1\nget 'unbalanced\nput b 2\n", false)
+	if out != "OK (n2, 1.2ms)\nOK (n2, 1.2ms)\n" || !errors.Is(err, ErrCommandFailed) {
+		t.Errorf("output %q, error %v; want both puts' answers and ErrCommandFailed", out, err)
+	}
+}
+
+// TestRunScriptWithNoNodeUp: against a cluster that is not running every
+// command fails, on the error output, and RunScript says so.
+func TestRunScriptWithNoNodeUp(t *testing.T) {
+	c := newScriptCluster()
+	for _, id := range []string{"n1", "n2", "n3"} {
+		c.dialer.setFail(id, errors.New("connection refused"))
+	}
+	out, errOut, err := runScriptFull(c, "put k v\nstatus\n", false)
+	if want := "n1 down: connection refused\nn2 down: connection refused\nn3 down: connection refused\n"; out != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+	if want := "(error) line 1: no node is connected\n"; errOut != want {
+		t.Errorf("error output %q, want %q", errOut, want)
+	}
+	if !errors.Is(err, ErrCommandFailed) {
+		t.Errorf("RunScript = %v, want ErrCommandFailed", err)
 	}
 }
 
@@ -244,7 +316,9 @@ func TestRunScriptWaitsForALeader(t *testing.T) {
 	c.gate = make(chan struct{})
 	var out strings.Builder
 	done := make(chan error, 1)
-	go func() { done <- RunScript(context.Background(), c.opts(), strings.NewReader("put k v\n"), &out) }()
+	go func() {
+		done <- RunScript(context.Background(), c.opts(), Script{In: strings.NewReader("put k v\n"), Out: &out})
+	}()
 	// Let n2 speak once every node has been dialled: until then, and until
 	// its status arrives, no node claims to lead.
 	testkit.Poll(t, 5*time.Second, "RunScript to dial every node", func() (bool, string) {
@@ -275,7 +349,7 @@ func TestRunScriptWithANodeDown(t *testing.T) {
 
 func TestRunScriptEnds(t *testing.T) {
 	t.Run("bad options", func(t *testing.T) {
-		if err := RunScript(context.Background(), Options{}, strings.NewReader(""), io.Discard); err == nil {
+		if err := RunScript(context.Background(), Options{}, Script{In: strings.NewReader(""), Out: io.Discard}); err == nil {
 			t.Error("RunScript without nodes gave no error")
 		}
 	})
@@ -283,7 +357,7 @@ func TestRunScriptEnds(t *testing.T) {
 		c := newScriptCluster()
 		in := io.MultiReader(strings.NewReader("put k v\n"), iotest.ErrReader(errors.New("disk on fire")))
 		var out strings.Builder
-		err := RunScript(context.Background(), c.opts(), in, &out)
+		err := RunScript(context.Background(), c.opts(), Script{In: in, Out: &out})
 		if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 			t.Errorf("RunScript = %v, want the read error", err)
 		}
@@ -293,7 +367,7 @@ func TestRunScriptEnds(t *testing.T) {
 	})
 	t.Run("write error", func(t *testing.T) {
 		c := newScriptCluster()
-		err := RunScript(context.Background(), c.opts(), strings.NewReader("status\nstatus\n"), failingWriter{})
+		err := RunScript(context.Background(), c.opts(), Script{In: strings.NewReader("status\nstatus\n"), Out: failingWriter{}})
 		if err == nil || !strings.Contains(err.Error(), "pipe closed") {
 			t.Errorf("RunScript = %v, want the write error", err)
 		}
@@ -304,7 +378,7 @@ func TestRunScriptEnds(t *testing.T) {
 		defer pw.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- RunScript(ctx, c.opts(), pr, io.Discard) }()
+		go func() { done <- RunScript(ctx, c.opts(), Script{In: pr, Out: io.Discard}) }()
 		if _, err := pw.Write([]byte("status\n")); err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,9 @@
 //
 // --no-color, or a non-empty NO_COLOR, draws without colour. With stdin not
 // a terminal it runs the commands read from it, one a line, prints each
-// result and exits at the end of the input. --record writes every event and
+// result on stdout and each failure on stderr, and exits at the end of the
+// input: 0 if every command succeeded, 1 if any failed (--stop-on-error
+// stops at the first). --record writes every event and
 // status received, with its time, as JSON lines; --replay plays
 // such a file back in the dashboard (space pauses, . steps, + and - change
 // the speed, ← and → seek, 0 restarts).
@@ -46,9 +48,11 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 
-// run is the whole command; it returns the exit status: 0 after quit or at
-// the end of piped input, 2 for a bad flag, config or file, 1 if the
-// terminal, the piped commands or the recording fail, 130 on SIGINT.
+// run is the whole command; it returns the exit status: 0 after quit, or at
+// the end of piped input when every command succeeded; 1 if a piped command
+// failed (with --stop-on-error, at the first), or the terminal, reading the
+// piped commands or the recording failed; 2 for a bad flag, config or
+// file; 130 on SIGINT.
 // getenv reads the environment (NO_COLOR).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	fs := flag.NewFlagSet("easykv-tui", flag.ContinueOnError)
@@ -58,13 +62,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	noColor := fs.Bool("no-color", false, "draw without colour (so does a non-empty NO_COLOR)")
 	recordFile := fs.String("record", "", "record every event and status received to `FILE`")
 	replayFile := fs.String("replay", "", "play back a recording made with --record from `FILE`")
+	stopOnError := fs.Bool("stop-on-error", false, "piped mode: stop at the first command that fails (exit status 1)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: easykv-tui --cluster FILE [--name NAME] [--no-color] [--record FILE]")
+			fmt.Fprintln(stdout, "usage: easykv-tui --cluster FILE [--name NAME] [--no-color] [--record FILE] [--stop-on-error]")
 			fmt.Fprintln(stdout, "       easykv-tui --replay FILE [--no-color]")
-			fmt.Fprintln(stdout, "With stdin not a terminal, runs the commands read from it, one a line.")
+			fmt.Fprintln(stdout, "With stdin not a terminal, runs the commands read from it, one a line:")
+			fmt.Fprintln(stdout, "results on stdout, failures on stderr.")
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
+			fmt.Fprintln(stdout, "\nExit status: 0 ok (piped: every command succeeded), 1 a piped command failed,")
+			fmt.Fprintln(stdout, "or the terminal, input or recording failed, 2 usage or config error, 130 interrupted.")
 			return 0
 		}
 		return usageError(stderr, err)
@@ -74,6 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError(stderr, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	case *replayFile != "" && *clusterFile != "":
 		return usageError(stderr, errors.New("--replay plays a recording: it takes no --cluster"))
+	case *replayFile != "" && *stopOnError:
+		return usageError(stderr, errors.New("--stop-on-error is for piped commands: a replay runs none"))
 	case *replayFile != "" && *recordFile != "":
 		return usageError(stderr, errors.New("--record and --replay cannot be combined"))
 	case *replayFile == "" && *clusterFile == "":
@@ -125,7 +135,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	if !isTerminal(stdin) {
-		if err := tui.RunScript(ctx, opts, stdin, stdout); err != nil {
+		script := tui.Script{In: stdin, Out: stdout, Err: stderr, StopOnError: *stopOnError}
+		if err := tui.RunScript(ctx, opts, script); err != nil {
+			// A failed command's own line is on stderr already; this
+			// one sums up (or says why reading or writing failed).
 			fmt.Fprintf(stderr, "easykv-tui: %v\n", err)
 			return 1
 		}

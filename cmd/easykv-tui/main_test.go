@@ -58,6 +58,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{"record with replay", []string{"--replay", notRecording, "--record", filepath.Join(dir, "r")}, "--record and --replay"},
 		{"replay with cluster", []string{"--replay", notRecording, "--cluster", good}, "takes no --cluster"},
 		{"replay missing", []string{"--replay", missing}, "nope.yaml"},
+		{"replay stop-on-error", []string{"--replay", notRecording, "--stop-on-error"}, "--stop-on-error is for piped commands"},
 		{"replay not a recording", []string{"--replay", notRecording}, "not an easykv-tui recording"},
 		{"replay old version", []string{"--replay", oldVersion}, "version 0"},
 		{"replay empty", []string{"--replay", empty}, "not an easykv-tui recording"},
@@ -91,7 +92,7 @@ func TestRunHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, strings.NewReader(""), &stdout, &stderr, noEnv); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
-	for _, want := range []string{"--cluster FILE", "--replay FILE", "-no-color", "-record"} {
+	for _, want := range []string{"--cluster FILE", "--replay FILE", "-no-color", "-record", "-stop-on-error", "Exit status: 0"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("usage lacks %q: %s", want, stdout.String())
 		}
@@ -160,5 +161,43 @@ func TestNewClientIDIsRandomAndNotZero(t *testing.T) {
 			t.Fatalf("client id %d is zero or repeated", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestPipedModeFails: against a cluster that is not running, each command
+// fails on stderr, stdout stays empty, and the exit status is 1; with
+// --stop-on-error the first failure ends the run.
+func TestPipedModeFails(t *testing.T) {
+	dir := t.TempDir()
+	good := testkit.WriteCluster(t, filepath.Join(dir, "cluster.yaml"), goodCluster)
+	tests := []struct {
+		name      string
+		args      []string
+		wantLines []string // stderr's lines, in order
+	}{
+		{"goes on", []string{"--cluster", good}, []string{
+			"(error) line 1: no node is connected",
+			"(error) line 3: no node is connected",
+			"easykv-tui: 2 of 2 commands failed",
+		}},
+		{"stops", []string{"--cluster", good, "--stop-on-error"}, []string{
+			"(error) line 1: no node is connected",
+			"easykv-tui: line 1 failed; the lines after it were not run",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, strings.NewReader("put a 1\n# skipped\nget a\n"), &stdout, &stderr, noEnv)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1", code)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing: failures go to stderr", stdout.String())
+			}
+			if got := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(tt.wantLines, "\n") {
+				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), strings.Join(tt.wantLines, "\n"))
+			}
+		})
 	}
 }
