@@ -70,13 +70,24 @@ type clientWatch struct {
 	ch chan *pb.WatchEvent // to the caller; closed under Client.mu
 }
 
+// dialError words a failed dial of addr once: the net package's own error
+// names the address already ("dial tcp 127.0.0.1:7701: connect: connection
+// refused"), unless the name could not be resolved.
+func dialError(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		return err
+	}
+	return fmt.Errorf("dial %s: %w", addr, err)
+}
+
 // Dial connects to addr and completes a CLIENT handshake as id, within ctx.
 // A refusal is ErrRefused wrapped with the node's reason.
 func Dial(ctx context.Context, addr string, id Identity) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
+		return nil, dialError(addr, err)
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -676,9 +677,15 @@ func (e *AttemptError) Error() string {
 // Unwrap is Err, so errors.Is still finds the transport's errors.
 func (e *AttemptError) Unwrap() error { return e.Err }
 
-// describe is a refusal's code and message, for errors.
+// describe is a refusal's code and message, for errors, without the
+// advice a node gives client programs ("; retry with the same sequence",
+// "; retry"): the client has followed it, and a person cannot act on it.
 func describe(resp *pb.KvResponse) string {
-	if msg := resp.GetMessage(); msg != "" {
+	msg := resp.GetMessage()
+	for _, advice := range []string{"; retry with the same sequence", "; retry"} {
+		msg = strings.TrimSuffix(msg, advice)
+	}
+	if msg != "" {
 		return resp.GetCode().String() + ": " + msg
 	}
 	return resp.GetCode().String()
