@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,6 +52,7 @@ func dialNetlink(ctx context.Context, addr string, id netlink.Identity) (nodeCli
 
 // app is one run of easykv-ctl with its outputs and its way to reach nodes.
 type app struct {
+	json     bool      // -o json was given: errors are JSON too
 	stdout   io.Writer // command results: tables, JSON, "OK"
 	stderr   io.Writer // error lines, and bench's progress bar
 	dial     dialFunc  // connects to a node; faked in tests
@@ -89,10 +91,35 @@ func (a *app) run(ctx context.Context, args []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		// -h: the usage text is already on stdout.
 		return exitOK
+	case a.json:
+		a.writeJSONError(err)
+		return exitCode(err)
 	default:
 		fmt.Fprintf(a.stderr, "easykv-ctl: %s\n", oneLine(err.Error()))
 		return exitCode(err)
 	}
+}
+
+// jsonError is an error on stderr with -o json.
+type jsonError struct {
+	Error string `json:"error"` // what went wrong, as the plain line says it
+	Code  string `json:"code"`  // failed, not_found, usage or unreachable
+	Exit  int    `json:"exit"`  // the exit status
+}
+
+// writeJSONError prints err as one line of JSON on stderr.
+func (a *app) writeJSONError(err error) {
+	code := exitCode(err)
+	name := map[int]string{exitFailed: "failed", exitUsage: "usage", exitUnreachable: "unreachable"}[code]
+	if errors.Is(err, errNotFound) {
+		name = "not_found"
+	}
+	b, merr := json.Marshal(jsonError{Error: oneLine(err.Error()), Code: name, Exit: code})
+	if merr != nil { // cannot happen: strings and an int
+		fmt.Fprintf(a.stderr, "easykv-ctl: %s\n", oneLine(err.Error()))
+		return
+	}
+	fmt.Fprintf(a.stderr, "%s\n", b)
 }
 
 // exec parses global flags, the command name, the command's own flags (which
@@ -100,18 +127,31 @@ func (a *app) run(ctx context.Context, args []string) int {
 // cluster.yaml and runs the command: within --timeout, or for a perOp command
 // (bench) without a deadline of its own.
 func (a *app) exec(ctx context.Context, args []string) error {
-	g := globals{timeout: 3 * time.Second, output: "table"}
+	g := defaultGlobals()
 	fs := newFlagSet("easykv-ctl", &g)
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	a.json = g.output == "json"
+	if err != nil {
 		return a.flagError(err, fs)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usagef("missing command (want one of: %s)", strings.Join(commandNames(), ", "))
+		return usagef("missing command (want one of: help, %s)", strings.Join(commandNames(), ", "))
+	}
+	if rest[0] == "help" {
+		// help COMMAND is COMMAND -h; help alone, or of what is no
+		// command, the usage.
+		if len(rest) > 1 {
+			if _, ok := lookupCommand(rest[1]); ok {
+				return a.exec(ctx, []string{rest[1], "-h"})
+			}
+		}
+		writeUsage(a.stdout, fs)
+		return flag.ErrHelp
 	}
 	cmd, ok := lookupCommand(rest[0])
 	if !ok {
-		return usagef("unknown command %q", rest[0])
+		return usagef("unknown command %q (easykv-ctl help lists the commands)", rest[0])
 	}
 	cfs := newFlagSet("easykv-ctl "+cmd.name, &g)
 	cf := defaultCmdFlags()
@@ -119,6 +159,7 @@ func (a *app) exec(ctx context.Context, args []string) error {
 		cmd.flags(cfs, &cf)
 	}
 	pos, err := parseInterspersed(cfs, rest[1:])
+	a.json = g.output == "json"
 	if err != nil {
 		return a.flagError(err, cfs)
 	}

@@ -90,10 +90,22 @@ func writeUsage(w io.Writer, fs *flag.FlagSet) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.synopsis(), c.summary)
 	}
+	fmt.Fprintln(w, "  help [COMMAND]  this text, or COMMAND's with its own flags")
 	fmt.Fprintln(w, "\nFlags (before or after the command; 'easykv-ctl COMMAND -h' adds its own):")
+	// The flags' own defaults, not the values given on this command line,
+	// which a command's flag set takes as its defaults (--cluster has none).
+	def := defaultGlobals()
+	own := newFlagSet("", &def)
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := own.Lookup(f.Name); d != nil {
+			f.DefValue = d.DefValue
+		}
+	})
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
 	fmt.Fprintln(w, "\nExit status: 0 ok, 1 a node refused or the key is missing, 2 usage or config error,")
 	fmt.Fprintln(w, "3 unreachable (no leader before --timeout; a write may or may not have been applied).")
+	fmt.Fprintln(w, `With -o json an error is one JSON line on stderr: {"error","code","exit"}, code one of`)
+	fmt.Fprintln(w, "failed, not_found, usage, unreachable.")
 }

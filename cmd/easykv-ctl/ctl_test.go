@@ -98,7 +98,7 @@ func TestUsageErrors(t *testing.T) {
 		{"pause without id", []string{"--cluster", cfg, "pause"}, "pause: want 1 argument(s), got 0"},
 		{"resume with two ids", []string{"--cluster", cfg, "resume", "n1", "n2"}, "resume: want 1 argument(s), got 2"},
 		{"pause unknown id", []string{"--cluster", cfg, "pause", "n9"}, `unknown node "n9" (nodes: n1, n2, n3)`},
-		{"resume unknown id", []string{"--cluster", cfg, "resume", "-o", "json", "n9"}, `unknown node "n9"`},
+		{"resume unknown id", []string{"--cluster", cfg, "resume", "n9", "--timeout", "2s"}, `unknown node "n9"`},
 		{"partition without id", []string{"--cluster", cfg, "partition"}, "partition: want 1 argument(s), got 0"},
 		{"heal with two ids", []string{"--cluster", cfg, "heal", "n1", "n2"}, "heal: want 1 argument(s), got 2"},
 		{"heal unknown id", []string{"--cluster", cfg, "heal", "n9"}, `unknown node "n9" (nodes: n1, n2, n3)`},
@@ -164,7 +164,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"--cluster", "x.yaml", "status", "-h"}, {"pause", "-h"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"--cluster", "x.yaml", "status", "-h"}, {"pause", "-h"}, {"help"}, {"--cluster", "x.yaml", "help"}, {"help", "get"}, {"help", "nosuch"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			got := runCtl(t, healthy(), args...)
 			if got.code != exitOK || got.stderr != "" {
@@ -174,6 +174,65 @@ func TestHelp(t *testing.T) {
 				if !strings.Contains(got.stdout, want) {
 					t.Errorf("usage lacks %q:\n%s", want, got.stdout)
 				}
+			}
+		})
+	}
+}
+
+// TestHelpShowsTheFlagsOwnDefaults: a command's -h shows each flag's own
+// default, not the value given before it on the same line, and --cluster,
+// which is required, with none.
+func TestHelpShowsTheFlagsOwnDefaults(t *testing.T) {
+	for _, args := range [][]string{{"get", "-h"}, {"--cluster", "x.yaml", "--timeout", "9s", "-o", "json", "get", "-h"}, {"help", "get"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got := runCtl(t, healthy(), args...)
+			if got.code != exitOK || got.stderr != "" {
+				t.Errorf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
+			}
+			for _, want := range []string{"path of cluster.yaml (required)\n", "(default 3s)", "(default table)", "-stale"} {
+				if !strings.Contains(got.stdout, want) {
+					t.Errorf("usage lacks %q:\n%s", want, got.stdout)
+				}
+			}
+			for _, bad := range []string{"x.yaml", "9s", "default json"} {
+				if strings.Contains(got.stdout, bad) {
+					t.Errorf("usage shows %q, given on the command line, as a default:\n%s", bad, got.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONErrors: with -o json an error is one JSON line on stderr, with
+// the message, a code word and the exit status.
+func TestJSONErrors(t *testing.T) {
+	cfg := writeCluster(t)
+	tests := []struct {
+		name string
+		args []string
+		want jsonError
+	}{
+		{"usage", []string{"--cluster", cfg, "-o", "json", "resume", "n9"},
+			jsonError{Error: `unknown node "n9" (nodes: n1, n2, n3)`, Code: "usage", Exit: exitUsage}},
+		{"unknown command", []string{"-o", "json", "frob"},
+			jsonError{Error: `unknown command "frob" (easykv-ctl help lists the commands)`, Code: "usage", Exit: exitUsage}},
+		{"json given after a bad flag", []string{"pause", "-o", "json", "--bogus"},
+			jsonError{Error: "flag provided but not defined: -bogus", Code: "usage", Exit: exitUsage}},
+		{"not found", []string{"--cluster", cfg, "get", "nosuch", "-o", "json"},
+			jsonError{Error: `key "nosuch" not found`, Code: "not_found", Exit: exitFailed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runCtl(t, &fakeNet{}, tt.args...)
+			if got.code != tt.want.Exit {
+				t.Errorf("exit status %d, want %d", got.code, tt.want.Exit)
+			}
+			var je jsonError
+			if err := json.Unmarshal([]byte(got.stderr), &je); err != nil || strings.Count(got.stderr, "\n") != 1 {
+				t.Fatalf("stderr %q is not one line of JSON: %v", got.stderr, err)
+			}
+			if je != tt.want {
+				t.Errorf("stderr %+v, want %+v", je, tt.want)
 			}
 		})
 	}

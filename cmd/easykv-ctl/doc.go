@@ -65,6 +65,11 @@
 // then, and the message says which when it is known; bench exits 3 only when
 // every operation failed.
 //
+// With -o json an error is also JSON: one line on stderr,
+// {"error": "…", "code": "failed"|"not_found"|"usage"|"unreachable", "exit": N}.
+// "easykv-ctl help" prints the usage, "easykv-ctl help COMMAND" a
+// command's, as -h does.
+//
 // Commands live in a table (commands.go); each one is a function of an
 // invocation, so adding one is a new file and a new row.
 package main

@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// defaultTimeout is --timeout's default.
+const defaultTimeout = 3 * time.Second
+
+// defaultGlobals are the global flags' defaults.
+func defaultGlobals() globals { return globals{timeout: defaultTimeout, output: "table"} }
+
 // globals are the flags every command accepts, before or after its name.
 type globals struct {
 	cluster string        // path of cluster.yaml

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/netlink/pb"
 )
 
 // kvClient is the part of *netlink.ClusterClient that put, get, delete and
@@ -54,6 +56,9 @@ func (a *app) openKV(inv invocation, pool *netlink.ClientPool) (kvClient, error)
 	}
 	return c, nil
 }
+
+// errNotFound is get's error for a missing key.
+var errNotFound = errors.New("not found")
 
 // kvError gives a failed operation its exit status: a refusal exits 1; no
 // leader before the deadline exits 3, whether or not a write may have been
@@ -120,6 +125,9 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 	}
 	defer c.Close()
 	res, err := c.Get(ctx, key, inv.flags.stale)
+	if err != nil && inv.flags.stale && errors.Is(err, netlink.ErrNoLeader) {
+		return unreachable(staleGetError(key, inv.timeout, err))
+	}
 	if err != nil {
 		return kvError(fmt.Sprintf("get %q", key), err)
 	}
@@ -133,7 +141,7 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 		}
 	}
 	if !res.Found {
-		return fmt.Errorf("key %q not found", key)
+		return fmt.Errorf("key %q %w", key, errNotFound)
 	}
 	return nil
 }
@@ -166,3 +174,30 @@ func (a *app) writeResult(format string, v any) error {
 	}
 	return nil
 }
+
+// staleGetError words a stale get that no node served before timeout: it
+// needs no leader, so not "no leader reachable", but what the last node
+// asked answered. A paused node serves no reads, stale ones included.
+func staleGetError(key string, timeout time.Duration, err error) error {
+	what := fmt.Sprintf("get %q --stale: no node served the read within %v", key, timeout)
+	var ae *netlink.AttemptError
+	switch {
+	case !errors.As(err, &ae):
+	case ae.Resp.GetCode() == pb.ErrorCode_PAUSED:
+		what += fmt.Sprintf("; the last asked, %s, is paused (a paused node serves no reads, stale ones included)", ae.Node)
+	case ae.Resp != nil:
+		what += fmt.Sprintf("; the last asked, %s, answered %v", ae.Node, ae)
+	default:
+		what += fmt.Sprintf("; the last asked, %s: %v", ae.Node, ae)
+	}
+	return &wordedError{msg: what, err: err}
+}
+
+// wordedError is err, which errors.Is and As still find, worded anew.
+type wordedError struct {
+	msg string // what Error says
+	err error  // what it wraps
+}
+
+func (e *wordedError) Error() string { return e.msg }
+func (e *wordedError) Unwrap() error { return e.err }

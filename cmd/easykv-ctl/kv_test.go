@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/netlink/pb"
 )
 
 func TestKVCommands(t *testing.T) {
@@ -56,7 +57,7 @@ func TestKVCommands(t *testing.T) {
 			name: "get missing json", args: []string{"get", "x", "-o", "json"},
 			wantCode:   exitFailed,
 			wantStdout: "{\n  \"key\": \"x\",\n  \"value\": \"\",\n  \"found\": false,\n  \"node\": \"n1\",\n  \"index\": 1\n}\n",
-			wantStderr: "easykv-ctl: key \"x\" not found\n", wantOps: []string{"get x"},
+			wantStderr: `{"error":"key \"x\" not found","code":"not_found","exit":1}` + "\n", wantOps: []string{"get x"},
 		},
 		{
 			name: "delete", data: map[string]string{"k": "v", "other": "w"}, args: []string{"delete", "k"},
@@ -100,6 +101,12 @@ func TestKVErrors(t *testing.T) {
 	noLeader := fmt.Errorf("%w: %w (after 9 attempts; last: n2: NOT_LEADER)", netlink.ErrNoLeader, errors.New("context deadline exceeded"))
 	uncertain := fmt.Errorf("%w: %w (after 3 attempts; last: n1: TIMEOUT)", netlink.ErrUncertain, errors.New("context deadline exceeded"))
 	rejected := fmt.Errorf("%w by n1: BAD_REQUEST: empty key", netlink.ErrRejected)
+	lastTry := func(ae *netlink.AttemptError) error {
+		return fmt.Errorf("%w: %w (after 9 attempts; last: %s: %w)", netlink.ErrNoLeader, errors.New("context deadline exceeded"), ae.Node, ae)
+	}
+	stalePaused := lastTry(&netlink.AttemptError{Node: "n3", Resp: &pb.KvResponse{Code: pb.ErrorCode_PAUSED, Message: "node paused"}})
+	staleUnavailable := lastTry(&netlink.AttemptError{Node: "n2", Resp: &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "node busy"}})
+	staleReset := lastTry(&netlink.AttemptError{Node: "n1", Err: errors.New("connection reset")})
 	tests := []struct {
 		name     string
 		args     []string
@@ -114,7 +121,19 @@ func TestKVErrors(t *testing.T) {
 		{"delete, uncertain", []string{"delete", "k"}, uncertain, exitUnreachable,
 			"easykv-ctl: delete \"k\": write may or may not have been applied: context deadline exceeded (after 3 attempts; last: n1: TIMEOUT)\n"},
 		{"get, no leader", []string{"get", "k", "-o", "json"}, noLeader, exitUnreachable,
-			"easykv-ctl: get \"k\": no leader reachable: context deadline exceeded (after 9 attempts; last: n2: NOT_LEADER)\n"},
+			`{"error":"get \"k\": no leader reachable: context deadline exceeded (after 9 attempts; last: n2: NOT_LEADER)","code":"unreachable","exit":3}` + "\n"},
+		// A node's advice to client programs is not passed on to people.
+		{"put, leadership lost", []string{"put", "k", "v"}, fmt.Errorf("%w: %w (after 3 attempts; last: n1: %w)", netlink.ErrUncertain, errors.New("context deadline exceeded"),
+			&netlink.AttemptError{Node: "n1", Resp: &pb.KvResponse{Code: pb.ErrorCode_TIMEOUT, Message: "leadership lost before the write was applied: it may or may not take effect; retry with the same sequence"}}),
+			exitUnreachable,
+			"easykv-ctl: put \"k\": write may or may not have been applied: context deadline exceeded (after 3 attempts; last: n1: TIMEOUT: leadership lost before the write was applied: it may or may not take effect)\n"},
+		// A stale read needs no leader: it says what the nodes answered.
+		{"get --stale, every node paused", []string{"get", "k", "--stale", "--timeout", "2s"}, stalePaused, exitUnreachable,
+			"easykv-ctl: get \"k\" --stale: no node served the read within 2s; the last asked, n3, is paused (a paused node serves no reads, stale ones included)\n"},
+		{"get --stale, unavailable", []string{"get", "k", "--stale"}, staleUnavailable, exitUnreachable,
+			"easykv-ctl: get \"k\" --stale: no node served the read within 3s; the last asked, n2, answered UNAVAILABLE: node busy\n"},
+		{"get --stale, transport", []string{"get", "k", "--stale"}, staleReset, exitUnreachable,
+			"easykv-ctl: get \"k\" --stale: no node served the read within 3s; the last asked, n1: connection reset\n"},
 		{"put, rejected", []string{"put", "", "v"}, rejected, exitFailed,
 			"easykv-ctl: put \"\": request rejected by n1: BAD_REQUEST: empty key\n"},
 		// A rejection of a retry that may have been applied already is still
