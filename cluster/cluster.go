@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 	"unicode"
 
@@ -62,6 +64,26 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
+// unknownField is how yaml.v3 words a key no field takes.
+var unknownField = regexp.MustCompile(`^(line \d+: )?field (.*) not found in type \S+$`)
+
+// yamlError words a decoding error on one line, an unknown key as
+// `line 7: unknown key "data2_dir"` rather than in Go's terms.
+func yamlError(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return oneLine(err.Error())
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		if m := unknownField.FindStringSubmatch(e); m != nil {
+			e = fmt.Sprintf("%sunknown key %q", m[1], m[2])
+		}
+		msgs[i] = oneLine(e)
+	}
+	return strings.Join(msgs, "; ")
+}
+
 // Parse validates a cluster document; dir anchors a relative data_dir.
 func Parse(data []byte, dir string) (*Config, error) {
 	var f file
@@ -71,7 +93,7 @@ func Parse(data []byte, dir string) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, invalid("empty file")
 		}
-		return nil, invalid("%s", oneLine(err.Error()))
+		return nil, invalid("%s", yamlError(err))
 	}
 	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
 		// A second document would be ignored silently: say so instead.

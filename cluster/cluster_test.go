@@ -69,7 +69,8 @@ func TestParseRejects(t *testing.T) {
 		{"missing id", strings.Replace(good, "id: n2, ", "", 1), "nodes[1]: missing key: id"},
 		{"missing addr", strings.Replace(good, ", addr: 127.0.0.1:7002", "", 1), "node n2: missing key: addr"},
 		{"bad addr", strings.Replace(good, "127.0.0.1:7002", "nowhere", 1), `node n2: bad addr "nowhere"`},
-		{"unknown key", good + "colour: red\n", "field colour not found"},
+		{"unknown key", good + "data2_dir: ./x\n", `line 9: unknown key "data2_dir"`},
+		{"unknown node key", strings.Replace(good, "id: n2, ", "id: n2, port: 1, ", 1), `unknown key "port"`},
 		{"not yaml", "{{{", "did not find expected node content"},
 	}
 	for _, tt := range tests {

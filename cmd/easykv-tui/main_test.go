@@ -38,6 +38,11 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 	garbage := writeFile(t, dir, "garbage.yaml", "nodes: [\n\t{id: n1")
 	empty := writeFile(t, dir, "empty.yaml", "name: demo\n")
 	good := testkit.WriteCluster(t, filepath.Join(dir, "cluster.yaml"), goodCluster)
+	goodText, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknownKey := writeFile(t, dir, "unknown.yaml", string(goodText)+"data2_dir: ./x\n")
 	notRecording := writeFile(t, dir, "not.jsonl", "hello\n")
 	oldVersion := writeFile(t, dir, "v0.jsonl", `{"format":"easykv-tui-record","version":0,"nodes":[{"id":"n1"}]}`+"\n")
 	missing := filepath.Join(dir, "nope.yaml")
@@ -54,6 +59,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{"missing file", []string{"--cluster", missing}, "nope.yaml"},
 		{"not yaml", []string{"--cluster", garbage}, ""},
 		{"no nodes", []string{"--cluster", empty}, ""},
+		{"unknown key", []string{"--cluster", unknownKey}, `unknown key "data2_dir"`},
 		{"record unwritable", []string{"--cluster", good, "--record", unwritable}, "no-such-dir"},
 		{"record with replay", []string{"--replay", notRecording, "--record", filepath.Join(dir, "r")}, "--record and --replay"},
 		{"replay with cluster", []string{"--replay", notRecording, "--cluster", good}, "takes no --cluster"},
