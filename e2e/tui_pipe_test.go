@@ -13,12 +13,12 @@ import (
 
 // runTUIPiped runs easykv-tui on h's cluster with script as its stdin, a
 // pipe and not a terminal, and reports how it ended.
-func runTUIPiped(t *testing.T, h *Harness, script string) cmdResult {
+func runTUIPiped(t *testing.T, h *Harness, script string, flags ...string) cmdResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bins.tui, "--cluster", h.cfgPath)
+	cmd := exec.CommandContext(ctx, bins.tui, append([]string{"--cluster", h.cfgPath}, flags...)...)
 	cmd.Stdin = strings.NewReader(script)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// A state directory of the test's own, so no run touches the user's.
@@ -32,7 +32,7 @@ func runTUIPiped(t *testing.T, h *Harness, script string) cmdResult {
 		t.Fatalf("run easykv-tui: %v", err)
 	}
 	res := cmdResult{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
-	t.Logf("easykv-tui --cluster %s < script: exit %d\nstdout:\n%sstderr:\n%s", h.cfgPath, res.code, res.stdout, res.stderr)
+	t.Logf("easykv-tui --cluster %s %s < script: exit %d\nstdout:\n%sstderr:\n%s", h.cfgPath, strings.Join(flags, " "), res.code, res.stdout, res.stderr)
 	return res
 }
 
@@ -43,8 +43,8 @@ func TestTUIPipe(t *testing.T) {
 	h.waitLeader()
 
 	res := runTUIPiped(t, h, "put a 1\nget a\ndelete a\nget a\nstatus\n")
-	if res.code != 0 {
-		t.Fatalf("exit %d, want 0 at the end of input; stderr:\n%s", res.code, res.stderr)
+	if res.code != 0 || res.stderr != "" {
+		t.Fatalf("exit %d, want 0 at the end of input, and nothing on stderr; stderr:\n%s", res.code, res.stderr)
 	}
 	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 	// A write names the node that answered it, the leader, and its latency.
@@ -52,7 +52,7 @@ func TestTUIPipe(t *testing.T) {
 	want := []string{
 		ok,
 		`^"1"$`,
-		ok,
+		`^\(integer\) 1$`, // as redis-cli's DEL: the key existed
 		`^\(nil\)$`,
 		`^n1 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
 		`^n2 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
@@ -76,9 +76,9 @@ func TestTUIPipe(t *testing.T) {
 	}
 }
 
-// TestTUIPipeKeepsGoingAfterErrors checks a failed command is printed and
-// the script goes on, still exiting 0, and that a paused leader's
-// successor takes the next write.
+// TestTUIPipeKeepsGoingAfterErrors checks a failed command is printed, on
+// stderr, and the script goes on, exiting 1 at the end because a command
+// failed, and that a paused leader's successor takes the next write.
 func TestTUIPipeKeepsGoingAfterErrors(t *testing.T) {
 	h := StartCluster(t, 3)
 	leader, _ := h.waitLeader()
@@ -86,13 +86,11 @@ func TestTUIPipeKeepsGoingAfterErrors(t *testing.T) {
 	script := "# comments and blank lines are skipped\n\nfrobnicate\npause nine\npause " + leader +
 		"\nput b 2\nget b\nresume " + leader + "\n"
 	res := runTUIPiped(t, h, script)
-	if res.code != 0 {
-		t.Fatalf("exit %d, want 0 at the end of input; stderr:\n%s", res.code, res.stderr)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1: two commands failed; stderr:\n%s", res.code, res.stderr)
 	}
 	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 	want := []string{
-		`^\(error\) unknown command "frobnicate"`,
-		`^\(error\) pause: unknown node "nine"`,
 		`^OK \(` + leader + `, `,
 		`^OK \(n\d, `, // the new leader's answer, after the election
 		`^"2"$`,
@@ -106,8 +104,22 @@ func TestTUIPipeKeepsGoingAfterErrors(t *testing.T) {
 			t.Errorf("line %d is %q, want it to match %s", i+1, lines[i], re)
 		}
 	}
-	if strings.HasPrefix(lines[3], "OK ("+leader+",") {
-		t.Errorf("the paused leader %s answered the put: %q", leader, lines[3])
+	if strings.HasPrefix(lines[1], "OK ("+leader+",") {
+		t.Errorf("the paused leader %s answered the put: %q", leader, lines[1])
+	}
+	errLines := strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n")
+	wantErr := []string{
+		`^\(error\) line 3: unknown command "frobnicate"`,
+		`^\(error\) line 4: pause: unknown node "nine"`,
+		`^easykv-tui: 2 of 6 commands failed$`,
+	}
+	if len(errLines) != len(wantErr) {
+		t.Fatalf("stderr has %d lines, want %d:\n%s", len(errLines), len(wantErr), res.stderr)
+	}
+	for i, re := range wantErr {
+		if !regexp.MustCompile(re).MatchString(errLines[i]) {
+			t.Errorf("stderr line %d is %q, want it to match %s", i+1, errLines[i], re)
+		}
 	}
 }
 
