@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -32,26 +31,20 @@ func (m *Model) execute(line string) tea.Cmd {
 		return nil
 	}
 	// For the commands whose meaning depends on quoting (get's @ID), while
-	// run runs: see lineTokens.
-	lineTokens.Store(m, toks)
-	defer lineTokens.Delete(m)
+	// run runs; Update runs one line at a time.
+	m.lineTokens = toks
+	defer func() { m.lineTokens = nil }()
 	return c.run(m, verb, rest, tokenValues(toks))
 }
 
-// lineTokens holds, for each Model running a command's run (in execute),
-// the tokens of its line, quoting included: a command whose meaning
-// depends on quoting (get KEY @ID: @ID names a node only unquoted) looks
-// them up here, as the run functions' arguments carry the words unquoted.
-// A Model runs one line at a time, from the goroutine that updates it.
-var lineTokens sync.Map // *Model → []token
-
-// argTokens is the tokens of the line m is running, if execute has them,
-// else args taken as unquoted words.
+// argTokens is the tokens of the line m is running, quoting included, if
+// execute has them, else args taken as unquoted words: a command whose
+// meaning depends on quoting (get KEY @ID: @ID names a node only
+// unquoted) reads them here, as the run functions' arguments carry the
+// words unquoted.
 func (m *Model) argTokens(args []string) []token {
-	if v, ok := lineTokens.Load(m); ok {
-		if toks := v.([]token); len(toks) == len(args) {
-			return toks
-		}
+	if toks := m.lineTokens; toks != nil && len(toks) == len(args) {
+		return toks
 	}
 	toks := make([]token, len(args))
 	for i, a := range args {

@@ -134,7 +134,7 @@ func TestExecuteBadQuotingIsAUsageError(t *testing.T) {
 			t.Errorf("a bad line sent %v to %s", got, id)
 		}
 	}
-	if _, ok := lineTokens.Load(h.m); ok {
+	if h.m.lineTokens != nil {
 		t.Error("execute left the line's tokens behind")
 	}
 }

@@ -77,6 +77,9 @@ type Model struct {
 	showHelp bool
 	// result is the newest command result in full, and its overlay.
 	result resultView
+	// lineTokens are the arguments of the line execute is running, with
+	// their quoting; nil between lines.
+	lineTokens []token
 	// status is the answer to the last command.
 	status statusLine
 	// kv runs puts, deletes and linearizable gets: netlink's retry policy
