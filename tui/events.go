@@ -39,15 +39,24 @@ type eventLog struct {
 	total int
 }
 
-// add appends a line, dropping the oldest when the log is full.
+// add adds a line in timestamp order, dropping the oldest when the log is
+// full. Lines come from several nodes, each stamped by its own clock, and
+// a node's batch can arrive after another node's later lines: the new line
+// moves back past every line stamped after it (lines stamped alike keep the
+// order they came in).
 func (l *eventLog) add(e eventLine) {
 	l.total++
 	if len(l.ring) < eventLogSize {
 		l.ring = append(l.ring, e)
-		return
+	} else {
+		l.ring[l.next] = e
+		l.next = (l.next + 1) % eventLogSize
 	}
-	l.ring[l.next] = e
-	l.next = (l.next + 1) % eventLogSize
+	n := len(l.ring)
+	at := func(i int) *eventLine { return &l.ring[(l.next+i)%n] } // the i-th oldest
+	for i := n - 1; i > 0 && at(i-1).at.After(at(i).at); i-- {
+		*at(i - 1), *at(i) = *at(i), *at(i - 1)
+	}
 }
 
 // last returns the newest n lines (fewer if fewer are kept), oldest first.

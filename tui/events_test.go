@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +91,41 @@ func TestEventLogKeepsNewest(t *testing.T) {
 	// The oldest kept is line number 7; the newest is the last added.
 	if all[0].text != string(rune('a'+7%26)) || all[len(all)-1].text != string(rune('a'+(eventLogSize+6)%26)) {
 		t.Errorf("oldest %q newest %q", all[0].text, all[len(all)-1].text)
+	}
+}
+
+// TestEventLogKeepsTimestampOrder: a node's batch that arrives after
+// another node's later lines takes its place by time, also once the ring
+// is full; lines stamped alike keep the order they came in.
+func TestEventLogKeepsTimestampOrder(t *testing.T) {
+	var l eventLog
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	for _, e := range []struct {
+		ms   int
+		text string
+	}{{10, "n1 a"}, {30, "n2 c"}, {20, "n1 b"}, {30, "n3 d"}, {5, "n3 first"}} {
+		l.add(eventLine{at: at(e.ms), text: e.text})
+	}
+	var got []string
+	for _, e := range l.last(10) {
+		got = append(got, e.text)
+	}
+	if want := []string{"n3 first", "n1 a", "n1 b", "n2 c", "n3 d"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("order %v, want %v", got, want)
+	}
+
+	l = eventLog{}
+	for i := range eventLogSize + 10 {
+		l.add(eventLine{at: at(2 * i), text: fmt.Sprint(2 * i)})
+	}
+	l.add(eventLine{at: at(2*eventLogSize + 7), text: "late"})
+	all := l.last(eventLogSize)
+	for i := 1; i < len(all); i++ {
+		if all[i].at.Before(all[i-1].at) {
+			t.Fatalf("line %d (%s) before line %d (%s)", i, all[i].text, i-1, all[i-1].text)
+		}
+	}
+	if all[len(all)-1].text != fmt.Sprint(2*(eventLogSize+9)) || all[len(all)-7].text != "late" {
+		t.Errorf("the late line is not in its place: ends %v", all[len(all)-8:])
 	}
 }

@@ -60,7 +60,7 @@ func TestFaultCommandsSendRequests(t *testing.T) {
 func TestFaultCommandErrors(t *testing.T) {
 	testPromptErrors(t, []promptError{
 		{"partition without id", "partition", nil, "usage: partition ID"},
-		{"heal with two ids", "heal n1 n2", nil, "usage: heal ID"},
+		{"heal with two ids", "heal n1 n2", nil, "usage: heal ID, or heal all"},
 		{"heal unknown node", "heal n9", nil, `heal: unknown node "n9" (nodes: n1, n2, n3)`},
 		{"isolate without peer", "isolate n1", nil, "usage: isolate ID PEER…"},
 		{"isolate unknown node", "isolate n9 n1", nil, `isolate: unknown node "n9" (nodes: n1, n2, n3)`},
@@ -138,7 +138,7 @@ func TestFaultMarksOnCards(t *testing.T) {
 	mustContain(t, frame, "✂ PARTITIONED", "✂ isolated from n1,n3", "⏱ +200ms", "⏱ +1.5s")
 
 	// Once healed, the next status clears the marks.
-	h.deliver("n2", &pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, NodeId: "n2", Reason: "healed"},
+	h.deliver("n2", &pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, UnixMs: t0.UnixMilli() + 5, NodeId: "n2", Reason: "healed"},
 		statusEv(follower("n2", 4, "n1", 1000, 700)))
 	card := cardOf(t, h.view(), "n2")
 	for _, mark := range []string{"✂", "⏱"} {

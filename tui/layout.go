@@ -24,22 +24,26 @@ const (
 )
 
 // viewBody draws what is between the header and the footer, height lines:
-// the nodes (as cards when they fit with the event pane's heading and two
-// lines, else one line each), the log view when the panes below still
-// keep minLowerLines (with match and next markers when they keep twice
-// that), then the traffic and event panes, beside each other on a wide
-// terminal, one above the other on a narrow one. The cards' log tails get
-// what room is left once a quarter of the height is kept for the panes.
+// the nodes, the log view, then the traffic and event panes, beside each
+// other on a wide terminal, one above the other on a narrow one. The nodes
+// are cards when the cards, the log view and minLowerLines of panes fit;
+// else one line each (viewTable), so that a small terminal (80×24) keeps
+// the log view. The log view has match and next markers when the panes
+// below still keep twice minLowerLines, and is left out when even its
+// short form would leave them fewer than minLowerLines. The cards' log
+// tails get what room is left once a quarter of the height is kept for
+// the panes.
 func (m *Model) viewBody(height int) string {
 	c := &m.ctx
 	plan := planCards(c, m.nodes)
-	table := plan.height(0)+minEventLines > height
+	full, compact := logViewHeight(m.nodes, true), logViewHeight(m.nodes, false)
+	table := plan.height(0)+compact+minLowerLines > height
 	nodesHeight := plan.height(0)
 	if table {
 		nodesHeight = len(m.nodes)
 	}
 	logHeight, markers := 0, false
-	switch full, compact := logViewHeight(m.nodes, true), logViewHeight(m.nodes, false); {
+	switch {
 	case height-nodesHeight-full >= 2*minLowerLines:
 		logHeight, markers = full, true
 	case height-nodesHeight-compact >= minLowerLines:

@@ -90,9 +90,22 @@ func TestLogTailNarrow(t *testing.T) {
 	if got := len(strings.Split(frame, "\n")); got != 24 {
 		t.Errorf("frame is %d lines, want 24", got)
 	}
-	n1 := cardOf(t, frame, "n1")
-	// The leader's peers stay; the log shows its newest entries, fewer of
+	// At 80×24 the cards are one line per node, and the log view, with
+	// the leader's match and next markers, and the events keep their room.
+	mustContain(t, frame, "n1 ★ LEADER    term 3  ♡ every 100ms  commit 10  applied 10  last 12 (term 3)",
+		"n3 ● follower  term 3", "log (index 1–12", "^11 >12", "^6 >7",
+		"events (4)", `> get user:1 → "alice" via n1 (1.1ms)`)
+	if strings.Contains(frame, "╭") {
+		t.Errorf("80×24 still draws cards:\n%s", frame)
+	}
+
+	// A terminal short of room for every entry, not for the cards: the
+	// leader's peers stay; the log shows its newest entries, fewer of
 	// them, with room left for the events.
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	frame = h.view()
+	checkFits(t, frame, 120, 30)
+	n1 := cardOf(t, frame, "n1")
 	mustContain(t, n1, "✓ n2 match 11", "✓ n3 match 6", "· 12 t3 PUT user:5 eve")
 	mustContain(t, frame, "events (4)", `> get user:1 → "alice" via n1 (1.1ms)`)
 	if strings.Contains(n1, "5 t2") {
