@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -101,6 +103,53 @@ func (m *Model) candidates(line string) (head, word string, cands []string, more
 		return head, word, nil, false
 	}
 	return head, word, withPrefix(c.complete(m, arg, fields), word), arg == 0 && c.more
+}
+
+// keyPool is what tab offers for a key: the keys this session's commands
+// saw exist (knownKeys, newest first), then the keys the nodes' log tails
+// showed put and not deleted since (newest first), so that the cluster's
+// keys complete after a restart of the dashboard too. Each is written as
+// it must be typed: quoted when it holds a space or a quote, or starts
+// with "@".
+func (m *Model) keyPool() []string {
+	pool := make([]string, 0, len(m.knownKeys))
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			pool = append(pool, quoteArg(k))
+		}
+	}
+	for _, k := range m.knownKeys {
+		add(k)
+	}
+	// The newest operation on each key on any node: a delete one node
+	// shows wins over an older put another shows.
+	newest := map[string]keyOp{}
+	for _, n := range m.nodes {
+		for k, op := range n.log.keys.ops {
+			if cur, ok := newest[k]; !ok || op.index > cur.index {
+				newest[k] = op
+			}
+		}
+	}
+	type logKey struct {
+		key   string
+		index int64
+	}
+	var logged []logKey
+	for k, op := range newest {
+		if op.exists && !seen[k] {
+			logged = append(logged, logKey{k, op.index})
+		}
+	}
+	slices.SortFunc(logged, func(a, b logKey) int {
+		return cmp.Or(cmp.Compare(b.index, a.index), strings.Compare(a.key, b.key))
+	})
+	for _, lk := range logged {
+		add(lk.key)
+	}
+	return pool
 }
 
 // nodeIDs are the cluster's node ids, in the cluster file's order.

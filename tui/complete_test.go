@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -21,6 +23,7 @@ func TestTabCompletesByContext(t *testing.T) {
 		{"command, any case", "ISO", "isolate "},
 		{"node after pause", "pause n", "pause n1"},
 		{"node after resume", "resume a", "resume all"},
+		{"all after heal", "heal a", "heal all"},
 		{"node after status", "status n2", "status n2"},
 		{"unique node", "partition n3", "partition n3"},
 		{"delay needs a duration", "delay n2", "delay n2 "},
@@ -129,5 +132,78 @@ func TestCommonPrefix(t *testing.T) {
 		if got := commonPrefix(tt.words); got != tt.want {
 			t.Errorf("commonPrefix(%q) = %q, want %q", tt.words, got, tt.want)
 		}
+	}
+}
+
+// TestKeysInLogTailsComplete: a dashboard started on a cluster that holds
+// k1–k60 completes them at once, from the keys the nodes' log tails showed
+// (each tail holds eight entries; the keys of earlier tails are kept), not
+// only from those its own commands named. A key deleted since is not
+// offered, nor one written by an entry not yet committed; one the session
+// named comes first.
+func TestKeysInLogTailsComplete(t *testing.T) {
+	h := newHarness(t, 3)
+	connectAll(h)
+	var log []*pb.LogEntry
+	for i := int64(1); i <= 64; i++ {
+		cmd := fmt.Sprintf("PUT k%d v%d", i, i)
+		switch i {
+		case 61:
+			cmd = "DEL k7"
+		case 62:
+			cmd = `PUT "my key" v`
+		case 63:
+			cmd = "PUT a-key-longer-than-twenty-four… v"
+		case 64:
+			cmd = "PUT k99 uncommitted"
+		}
+		log = append(log, entry(i, 2, cmd))
+	}
+	// The leader's statuses as the log grew, eight entries a tail.
+	for last := int64(8); last <= 64; last += 8 {
+		st := leaderStatus("n1", 2)
+		st.CommitIndex, st.AppliedIndex, st.LastIndex = min(last, 63), min(last, 63), last
+		st.LogTail = log[last-8 : last]
+		h.deliver("n1", statusEv(st))
+	}
+	// A follower behind: its older tail must not bring k7 back.
+	n2 := follower("n2", 2, "n1", 1000, 900)
+	n2.CommitIndex, n2.AppliedIndex, n2.LastIndex, n2.LogTail = 8, 8, 8, log[0:8]
+	h.deliver("n2", statusEv(n2))
+
+	pool := h.m.keyPool()
+	for _, want := range []string{"k1", "k6", "k8", "k60", `"my key"`} {
+		if !slices.Contains(pool, want) {
+			t.Errorf("keys %v lack %s", pool, want)
+		}
+	}
+	for _, lost := range []string{"k7", "k99", "a-key-longer-than-twenty-four…", "my key"} {
+		if slices.Contains(pool, lost) {
+			t.Errorf("keys %v offer %q", pool, lost)
+		}
+	}
+	if pool[0] != `"my key"` || pool[1] != "k60" {
+		t.Errorf("keys %v, want the newest first", pool)
+	}
+
+	h.typeText("get k6")
+	if got := h.press(tea.KeyTab); got != "get k60" {
+		t.Errorf("tab gave %q, want the newest of k60, k6", got)
+	}
+	if want := "2 completions: [k60]  k6"; h.m.status.text != want {
+		t.Errorf("status %q, want %q", h.m.status.text, want)
+	}
+	h.send(tea.KeyMsg{Type: tea.KeyEsc})
+	h.typeText("delete k5")
+	h.press(tea.KeyTab)
+	if want := "11 completions: [k59]  k58  k57  k56  k55  k54  k53  k52  k51  k50  k5"; h.m.status.text != want {
+		t.Errorf("status %q, want %q", h.m.status.text, want)
+	}
+
+	// A key this session read comes first.
+	h.send(tea.KeyMsg{Type: tea.KeyEsc})
+	h.m.rememberKey("k2", true)
+	if pool := h.m.keyPool(); pool[0] != "k2" || slices.Contains(pool[1:], "k2") {
+		t.Errorf("keys %v, want k2 first, once", pool)
 	}
 }

@@ -1,6 +1,11 @@
 package tui
 
-import "github.com/easykv/easykv/netlink/pb"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
 
 // logCacheSize is how many of the newest indexes the dashboard remembers
 // per node for the log view; older ones are forgotten.
@@ -15,6 +20,9 @@ type logCache struct {
 	first int64
 	// terms[i] is the term of entry first+i, or 0 if unknown.
 	terms []int64
+	// keys are the keys the committed entries of the tails wrote or
+	// deleted, for tab completion (see Model.keyPool).
+	keys logKeys
 }
 
 // last is the highest index held, or first-1 when empty.
@@ -51,6 +59,95 @@ func (c *logCache) observe(st *pb.NodeStatus) {
 	for _, e := range st.GetLogTail() {
 		c.learn(e.GetIndex(), e.GetTerm())
 	}
+	c.keys.observe(st)
+}
+
+// maxLogKeys is how many keys a node's logKeys remembers: the most
+// recently written or deleted.
+const maxLogKeys = maxKnownKeys
+
+// keyOp is the newest write of a key a log tail showed: at which index,
+// and whether it was a put (the key exists) or a delete.
+type keyOp struct {
+	index  int64
+	exists bool
+}
+
+// logKeys are the keys a node's log tails showed written, each with its
+// newest committed put or delete, at most maxLogKeys of them: what tab
+// completes after a restart of the dashboard, before any command of its
+// own named a key.
+type logKeys struct {
+	// ops is the newest operation on each key.
+	ops map[string]keyOp
+	// through is the highest index taken: a tail repeats the entries of
+	// the one before, which are not parsed again.
+	through int64
+}
+
+// observe takes the committed entries of a status's tail that are newer
+// than those taken already. A log cut back below them (a restarted node,
+// a new leader) is taken again from there.
+func (k *logKeys) observe(st *pb.NodeStatus) {
+	k.through = min(k.through, st.GetCommitIndex())
+	for _, e := range st.GetLogTail() {
+		if e.GetIndex() <= k.through || e.GetIndex() > st.GetCommitIndex() {
+			continue
+		}
+		k.through = e.GetIndex()
+		key, exists, ok := entryKey(e)
+		if !ok {
+			continue
+		}
+		if old, seen := k.ops[key]; seen && old.index > e.GetIndex() {
+			continue
+		}
+		if k.ops == nil {
+			k.ops = map[string]keyOp{}
+		}
+		k.ops[key] = keyOp{index: e.GetIndex(), exists: exists}
+	}
+	for len(k.ops) > maxLogKeys {
+		oldest, at := "", int64(-1)
+		for key, op := range k.ops {
+			if at < 0 || op.index < at {
+				oldest, at = key, op.index
+			}
+		}
+		delete(k.ops, oldest)
+	}
+}
+
+// entryKey is the key a log entry writes, read from its command as the
+// node words it (kvmap.Command.String: "PUT user:1 alice", "DEL user:1"; a key with spaces or
+// quotes as a Go string, a long one cut with "…"), and whether the entry
+// puts it (true) or deletes it. ok is false for an entry that writes no
+// key, or a key cut short, which cannot be completed.
+func entryKey(e *pb.LogEntry) (key string, exists, ok bool) {
+	if e.GetType() == pb.EntryType_ENTRY_NOOP {
+		return "", false, false
+	}
+	op, rest, _ := strings.Cut(e.GetCommand(), " ")
+	switch op {
+	case "PUT":
+		exists = true
+	case "DEL", "DELETE":
+	default:
+		return "", false, false
+	}
+	if strings.HasPrefix(rest, `"`) {
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil || strings.HasPrefix(rest[len(q):], "…") {
+			return "", false, false
+		}
+		key, _ = strconv.Unquote(q)
+		return key, exists, true
+	}
+	key, _, _ = strings.Cut(rest, " ")
+	if key == "" || strings.HasSuffix(key, "…") {
+		return "", false, false
+	}
+	return key, exists, true
 }
 
 // learn remembers that entry index has term, forgetting what follows it
