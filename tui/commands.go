@@ -59,7 +59,7 @@ var (
 var (
 	completeKey = func(m *Model, arg int, _ []string) []string {
 		if arg == 0 {
-			return m.knownKeys
+			return m.keyPool()
 		}
 		return nil
 	}
@@ -69,7 +69,26 @@ var (
 		}
 		return nil
 	}
+	completeNodeOrAll = func(m *Model, arg int, _ []string) []string {
+		if arg == 0 {
+			return append(m.nodeIDs(), "all")
+		}
+		return nil
+	}
 )
+
+// adminOneOrAll runs a command that names one node, or "all" for every
+// connected node (resume all, heal all), answered once for all.
+func (m *Model) adminOneOrAll(verb string, cmd pb.AdminCommand, args []string) tea.Cmd {
+	switch {
+	case len(args) != 1:
+		m.setError("usage: %s ID, or %s all", verb, verb)
+		return nil
+	case strings.EqualFold(args[0], "all"):
+		return m.adminAll(verb, &pb.AdminRequest{Command: cmd})
+	}
+	return m.simpleAdmin(verb, cmd, args)
+}
 
 // adminRow is the row of a command that names one node and nothing else.
 func adminRow(name, syntax, desc string, cmd pb.AdminCommand) command {
@@ -99,7 +118,7 @@ func init() {
 			complete: func(m *Model, arg int, _ []string) []string {
 				switch arg {
 				case 0:
-					return m.knownKeys
+					return m.keyPool()
 				case 1:
 					var at []string
 					for _, id := range m.nodeIDs() {
@@ -119,18 +138,9 @@ func init() {
 		{
 			names: []string{"resume"}, help: [][2]string{{"resume all", "resume every connected node"}},
 			run: func(m *Model, verb, _ string, args []string) tea.Cmd {
-				if len(args) == 1 && strings.EqualFold(args[0], "all") {
-					return m.resumeAll()
-				}
-				return m.simpleAdmin(verb, pb.AdminCommand_RESUME, args)
+				return m.adminOneOrAll(verb, pb.AdminCommand_RESUME, args)
 			},
-			talksToNodes: true,
-			complete: func(m *Model, arg int, _ []string) []string {
-				if arg == 0 {
-					return append(m.nodeIDs(), "all")
-				}
-				return nil
-			},
+			talksToNodes: true, complete: completeNodeOrAll,
 		},
 		adminRow("partition", "partition ID", "cut node ID off from every peer (timers run)", pb.AdminCommand_PARTITION),
 		{
@@ -152,9 +162,18 @@ func init() {
 			run:          func(m *Model, _, _ string, args []string) tea.Cmd { return m.slowDisk(args) },
 			talksToNodes: true, complete: completeNode, more: true,
 		},
-		adminRow("heal", "heal ID", "undo partition, isolate and delay on node ID", pb.AdminCommand_HEAL),
 		{
-			names: []string{"status"}, help: [][2]string{{"status", "one line per node: role, term, leader, indexes"}},
+			names: []string{"heal"}, help: [][2]string{
+				{"heal ID", "clear node ID's network faults and disk stall"},
+				{"heal all", "heal every connected node"},
+			},
+			run: func(m *Model, verb, _ string, args []string) tea.Cmd {
+				return m.adminOneOrAll(verb, pb.AdminCommand_HEAL, args)
+			},
+			talksToNodes: true, complete: completeNodeOrAll,
+		},
+		{
+			names: []string{"status"}, help: [][2]string{{"status [ID]", "one line per node (or ID), asked afresh"}},
 			run:  func(m *Model, _, _ string, args []string) tea.Cmd { return m.statusCmd(args) },
 			bare: true, complete: completeNode,
 		},

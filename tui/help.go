@@ -28,10 +28,11 @@ func newHelp(st *Styles) help.Model {
 	return h
 }
 
-// legend explains the marks on the cards, beyond the roles and colours.
+// legend explains the marks on the cards, beyond the roles and colours,
+// with the glyphs the cards draw (voteGranted, voteWaiting, voteDenied).
 var legend = []string{
 	"bar: time left before an election; full length = this round's timeout",
-	"votes: ✓ granted and ✗ refused, and how many a candidate needs",
+	"votes: " + voteGranted + " granted, " + voteWaiting + " waiting, " + voteDenied + " denied; how many a candidate needs",
 	"leader: peers' match and next index; ✗ silent for an election timeout",
 }
 
@@ -60,7 +61,8 @@ func colourName(s lipgloss.Style) string {
 // without colour.
 func roleLegend(st *Styles) []string {
 	items := make([]string, 0, 8)
-	for _, b := range []badge{badgeLeader, badgeFollower, badgeCandidate, badgePreCandidate, badgeDown, badgeConnecting} {
+	// In this order they pack into two lines of an 80-column overlay.
+	for _, b := range []badge{badgeLeader, badgeFollower, badgeCandidate, badgeConnecting, badgePreCandidate, badgeDown, badgeSilent} {
 		s := b.style(st)
 		items = append(items, s.Render(b.text())+st.HelpDesc.Render(" "+colourName(s)))
 	}
@@ -131,6 +133,23 @@ func commandHelpWidth() int {
 	return w
 }
 
+// briefSyntax is the commands' syntax for the brief list, one form of a
+// command after another of the same command folded into it: "heal ID" and
+// "heal all" are "heal ID|all".
+func briefSyntax() []string {
+	var out []string
+	prevVerb := ""
+	for _, cmd := range commandHelp {
+		verb, rest, _ := strings.Cut(cmd[0], " ")
+		if verb == prevVerb && rest != "" {
+			out[len(out)-1] += "|" + rest
+			continue
+		}
+		out, prevVerb = append(out, cmd[0]), verb
+	}
+	return out
+}
+
 // wrapItems packs items into lines no wider than width, sep between two
 // items on a line; an item wider than width has a line of its own.
 func wrapItems(items []string, sep string, width int) []string {
@@ -167,9 +186,9 @@ func viewHelp(c *programContext, keys KeyMap, _ help.Model, height int) string {
 		commands = append(commands, fmt.Sprintf("  %s  %s",
 			st.HelpKey.Render(fmt.Sprintf("%-*s", cmdWidth, cmd[0])), st.HelpDesc.Render(cmd[1])))
 	}
-	syntax := make([]string, len(commandHelp))
-	for i, cmd := range commandHelp {
-		syntax[i] = st.HelpKey.Render(cmd[0])
+	syntax := briefSyntax()
+	for i, s := range syntax {
+		syntax[i] = st.HelpKey.Render(s)
 	}
 	briefCommands := slices.Concat([]string{st.HelpHeading.Render("Commands")}, wrapItems(syntax, " · ", inner))
 	keyHelp := slices.Concat([]string{st.HelpHeading.Render("Keys")}, wrapItems(keyItems(st, keys), st.Faint.Render(" · "), inner))

@@ -38,12 +38,22 @@ type logScroll struct {
 }
 
 // back scrolls the view half a page towards older entries; tail is the
-// newest index any node has.
+// newest index any node has. It stops at the first page (index 1 at the
+// left edge): pressed there it does nothing, so that the first press
+// forward moves the view again.
 func (s *logScroll) back(tail int64) {
-	if !s.held {
-		s.held, s.right = true, tail
+	right := tail
+	if s.held {
+		right = min(s.right, tail)
 	}
-	s.right = max(1, s.right-max(1, s.page/2))
+	first := max(1, min(s.page, tail)) // the right edge of the first page
+	if right <= first {
+		if s.held {
+			s.right = first
+		}
+		return
+	}
+	s.held, s.right = true, max(first, right-max(1, s.page/2))
 }
 
 // forward scrolls half a page towards newer entries, and follows again on

@@ -91,7 +91,7 @@ func TestPromptErrors(t *testing.T) {
 	testPromptErrors(t, []promptError{
 		{"unknown command", "frobnicate n1", nil, `unknown command "frobnicate": help lists the commands`},
 		{"missing id", "pause", nil, "usage: pause ID"},
-		{"extra args", "resume n1 n2", nil, "usage: resume ID"},
+		{"extra args", "resume n1 n2", nil, "usage: resume ID, or resume all"},
 		{"unknown node", "pause n9", nil, `pause: unknown node "n9" (nodes: n1, n2, n3)`},
 		{"down node", "pause n3", func(h *harness) {
 			h.dialer.setFail("n3", errors.New("refused"))

@@ -217,9 +217,20 @@ func replayMsg(rec *Record) tea.Msg {
 }
 
 // key handles the replay's keys while the prompt is empty, and refuses the
-// commands that would talk to a node. It reports whether it took msg.
+// commands and keys (ctrl+p, ctrl+r) that would talk to a node. It reports
+// whether it took msg.
 func (r *Replay) key(msg tea.KeyMsg) bool {
 	k := &r.model.keys
+	// The model's own keys that would change the cluster answer as a
+	// typed command does, whether or not a node could be named.
+	switch {
+	case key.Matches(msg, k.PauseLeader):
+		r.model.setError("pause leader: %v", ErrReadOnly)
+		return true
+	case key.Matches(msg, k.ResumeAll):
+		r.model.setError("resume all: %v", ErrReadOnly)
+		return true
+	}
 	if r.model.input.Value() == "" {
 		switch {
 		case key.Matches(msg, k.ReplayPause):
@@ -317,8 +328,9 @@ func (r *Replay) rebuild() {
 }
 
 // title puts the replay's state on the frame's first line, at its right:
-// before the clock if there is room for both, shortened (no total) before
-// the header's text is cut.
+// before the clock if there is room for both. The state keeps its total
+// length ("00:04.0/00:12.6"), the header's text is cut first; only a
+// terminal too narrow for the state alone gets it without the total.
 func (r *Replay) title(line string) string {
 	width := r.model.ctx.width
 	// The line is text, a gap, then the clock: split at the last gap.
@@ -331,7 +343,7 @@ func (r *Replay) title(line string) string {
 	left := ansi.Truncate(line, leftW, "")
 	style := r.model.ctx.styles.Paused
 	state := style.Render(r.state(true))
-	if leftW+1+lipgloss.Width(state) > width {
+	if lipgloss.Width(state)+1 > width {
 		state = style.Render(r.state(false))
 	}
 	sw := lipgloss.Width(state)

@@ -309,15 +309,18 @@ func TestReplayIsReadOnlyAndLeavesThePromptItsKeys(t *testing.T) {
 	if !h.r.playing {
 		t.Error("typing a space into a command paused the replay")
 	}
-	// Nor can the model's own keys reach a recorded node: ctrl+p pauses
-	// the leader through its connection, which refuses.
-	cmd := h.send(tea.KeyMsg{Type: tea.KeyCtrlP})
-	if cmd == nil {
-		t.Fatal("ctrl+p did nothing")
-	}
-	h.send(cmd())
-	if st := h.r.model.status; !st.isErr || st.text != "pause n2: replay: read-only" {
-		t.Errorf("after ctrl+p: status %+v, want %q", st, "pause n2: replay: read-only")
+	// Nor can the model's own keys reach a recorded node: ctrl+p and
+	// ctrl+r answer as the commands do, and send nothing.
+	for _, k := range []struct {
+		key  tea.KeyType
+		want string
+	}{{tea.KeyCtrlP, "pause leader: replay: read-only"}, {tea.KeyCtrlR, "resume all: replay: read-only"}} {
+		if cmd := h.send(tea.KeyMsg{Type: k.key}); cmd != nil {
+			t.Errorf("%v sent a command in a replay", k.key)
+		}
+		if st := h.r.model.status; !st.isErr || st.text != k.want {
+			t.Errorf("after %v: status %+v, want %q", k.key, st, k.want)
+		}
 	}
 	if _, err := (replayConn{}).KV(t.Context(), &pb.KvRequest{}); err != ErrReadOnly {
 		t.Errorf("replayConn.KV: %v, want ErrReadOnly", err)
@@ -338,8 +341,8 @@ func TestReplayTitleAt80Columns(t *testing.T) {
 	if w := len([]rune(title)); w > 80 {
 		t.Errorf("title is %d wide, want at most 80: %q", w, title)
 	}
-	if !strings.Contains(title, "REPLAY 1.0× 00:01.3 ▶") || !strings.Contains(title, "leader n2 (term 2)") {
-		t.Errorf("title %q, want the leader and the replay state", title)
+	if !strings.Contains(title, "REPLAY 1.0× 00:01.3/00:06.1 ▶") || !strings.Contains(title, "leader n2") {
+		t.Errorf("title %q, want the leader and the replay state with its total", title)
 	}
 	if !strings.Contains(frame, "> replay: space pause") {
 		t.Errorf("the empty prompt does not show the replay's keys:\n%s", frame)
@@ -379,10 +382,10 @@ func TestReplayTitle(t *testing.T) {
 			"easykv · demo · leader n2 (term 2)       REPLAY 1.0× 00:01.3/00:06.1 ▶  21:40:02"},
 		{"no room for the clock", pad("easykv · demo · 3 nodes: 3 up · leader n2 (term 2)"),
 			"easykv · demo · 3 nodes: 3 up · leader n2 (term 2) REPLAY 1.0× 00:01.3/00:06.1 ▶"},
-		{"no room for the total", "easykv · demo · 3 nodes: 3 up · leader n2 (term 2) · t7",
-			"easykv · demo · 3 nodes: 3 up · leader n2 (term 2) · t7    REPLAY 1.0× 00:01.3 ▶"},
+		{"the text cut, not the total", "easykv · demo · 3 nodes: 3 up · leader n2 (term 2) · t7",
+			"easykv · demo · 3 nodes: 3 up · leader n2 (term 2… REPLAY 1.0× 00:01.3/00:06.1 ▶"},
 		{"text cut", "easykv · demo · 3 nodes: 3 up · leader n2 (term 2) · commit 7 · elected 1.1s ago",
-			"easykv · demo · 3 nodes: 3 up · leader n2 (term 2) · comm… REPLAY 1.0× 00:01.3 ▶"},
+			"easykv · demo · 3 nodes: 3 up · leader n2 (term 2… REPLAY 1.0× 00:01.3/00:06.1 ▶"},
 		{"empty", "", strings.Repeat(" ", 51) + "REPLAY 1.0× 00:01.3/00:06.1 ▶"},
 	}
 	for _, tt := range tests {
