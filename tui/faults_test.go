@@ -137,7 +137,9 @@ func TestFaultMarksOnCards(t *testing.T) {
 	checkFits(t, frame, 80, 24)
 	mustContain(t, frame, "✂ PARTITIONED", "✂ isolated from n1,n3", "⏱ +200ms", "⏱ +1.5s")
 
-	// Once healed, the next status clears the marks.
+	// Once healed, the next status clears the marks (on the cards of a
+	// large terminal again).
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	h.deliver("n2", &pb.WatchEvent{Kind: pb.WatchEvent_FAULT_CHANGED, UnixMs: t0.UnixMilli() + 5, NodeId: "n2", Reason: "healed"},
 		statusEv(follower("n2", 4, "n1", 1000, 700)))
 	card := cardOf(t, h.view(), "n2")
@@ -169,6 +171,7 @@ func TestDiskStallMarkOnCard(t *testing.T) {
 	checkFits(t, frame, 80, 24)
 	mustContain(t, frame, "⏱ disk +2.5s")
 
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	h.deliver("n3", statusEv(follower("n3", 4, "n1", 1000, 400)))
 	if card := cardOf(t, h.view(), "n3"); strings.Contains(card, "disk") {
 		t.Errorf("cleared stall still shows:\n%s", card)

@@ -26,9 +26,10 @@ const (
 // viewBody draws what is between the header and the footer, height lines:
 // the nodes, the log view, then the traffic and event panes, beside each
 // other on a wide terminal, one above the other on a narrow one. The nodes
-// are cards when the cards, the log view and minLowerLines of panes fit;
-// else one line each (viewTable), so that a small terminal (80×24) keeps
-// the log view. The log view has match and next markers when the panes
+// are cards when the cards, the log view with its markers and twice
+// minLowerLines of panes fit; else one line each (viewTable), so that a
+// small terminal (80×24) keeps the log view and the events readable, not
+// cards that crowd them out. The log view has match and next markers when the panes
 // below still keep twice minLowerLines, and is left out when even its
 // short form would leave them fewer than minLowerLines. The cards' log
 // tails get what room is left once a quarter of the height is kept for
@@ -37,7 +38,7 @@ func (m *Model) viewBody(height int) string {
 	c := &m.ctx
 	plan := planCards(c, m.nodes)
 	full, compact := logViewHeight(m.nodes, true), logViewHeight(m.nodes, false)
-	table := plan.height(0)+compact+minLowerLines > height
+	table := plan.height(0)+full+2*minLowerLines > height
 	nodesHeight := plan.height(0)
 	if table {
 		nodesHeight = len(m.nodes)

@@ -102,9 +102,9 @@ func TestLogTailNarrow(t *testing.T) {
 	// A terminal short of room for every entry, not for the cards: the
 	// leader's peers stay; the log shows its newest entries, fewer of
 	// them, with room left for the events.
-	h.send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 34})
 	frame = h.view()
-	checkFits(t, frame, 120, 30)
+	checkFits(t, frame, 120, 34)
 	n1 := cardOf(t, frame, "n1")
 	mustContain(t, n1, "✓ n2 match 11", "✓ n3 match 6", "· 12 t3 PUT user:5 eve")
 	mustContain(t, frame, "events (4)", `> get user:1 → "alice" via n1 (1.1ms)`)
