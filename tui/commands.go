@@ -107,7 +107,7 @@ func adminRow(name, syntax, desc string, cmd pb.AdminCommand) command {
 func init() {
 	commandTable = []command{
 		{
-			names: []string{"put"}, help: [][2]string{{"put KEY VALUE", "set KEY to VALUE (rest of line) via the leader"}},
+			names: []string{"put"}, help: [][2]string{{"put KEY VALUE", "set KEY to the words after it, via the leader"}},
 			run:          func(m *Model, _, rest string, _ []string) tea.Cmd { return m.put(rest) },
 			talksToNodes: true, complete: completeKey, more: true,
 		},
