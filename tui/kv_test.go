@@ -482,18 +482,7 @@ func TestKVUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
-			h := kvHarness(t)
-			if cmd := h.typeLine(tt.line); cmd != nil {
-				t.Errorf("%q gave a command", tt.line)
-			}
-			if !h.m.status.isErr || h.m.status.text != tt.want {
-				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
-			}
-			for _, id := range []string{"n1", "n2", "n3"} {
-				if got := kvCallsOf(h, id); len(got) != 0 {
-					t.Errorf("a bad command sent %v to %s", got, id)
-				}
-			}
+			refusedLocally(t, tt.line, tt.want)
 		})
 	}
 }
@@ -718,18 +707,7 @@ func TestQuotedArgumentUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
 			t.Parallel()
-			h := kvHarness(t)
-			if cmd := h.typeLine(tt.line); cmd != nil {
-				t.Errorf("%q gave a command", tt.line)
-			}
-			if !h.m.status.isErr || h.m.status.text != tt.want {
-				t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, tt.want)
-			}
-			for _, id := range []string{"n1", "n2", "n3"} {
-				if got := kvCallsOf(h, id); len(got) != 0 {
-					t.Errorf("a bad command sent %v to %s", got, id)
-				}
-			}
+			refusedLocally(t, tt.line, tt.want)
 		})
 	}
 }
@@ -751,5 +729,23 @@ func TestDeleteSaysWhetherTheKeyExisted(t *testing.T) {
 	h.run(h.typeLine("delete there"))
 	if want := "delete there → deleted at index 7 via n2 (2.0ms)"; h.m.status.text != want {
 		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+}
+
+// refusedLocally types line into a fresh dashboard and checks that it is
+// refused with the error want, before anything is sent to a node.
+func refusedLocally(t *testing.T, line, want string) {
+	t.Helper()
+	h := kvHarness(t)
+	if cmd := h.typeLine(line); cmd != nil {
+		t.Errorf("%q gave a command", line)
+	}
+	if !h.m.status.isErr || h.m.status.text != want {
+		t.Errorf("status = %q (error %v), want error %q", h.m.status.text, h.m.status.isErr, want)
+	}
+	for _, id := range []string{"n1", "n2", "n3"} {
+		if got := kvCallsOf(h, id); len(got) != 0 {
+			t.Errorf("a bad command sent %v to %s", got, id)
+		}
 	}
 }
