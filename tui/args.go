@@ -106,38 +106,24 @@ func splitArgs(s string) ([]token, error) {
 		var b strings.Builder
 		tok := token{}
 		start := i
-		inDouble, inSingle := false, false
+		var quote byte // the quote the argument is inside: '"', '\'' or none
 	arg:
 		for {
 			switch {
-			case inDouble:
+			case quote != 0:
 				switch {
 				case i == len(s):
-					return nil, fmt.Errorf("%w: unbalanced double quote in %s", errArgs, s[start:])
-				case s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' && isHex(s[i+2]) && isHex(s[i+3]):
+					return nil, fmt.Errorf("%w: unbalanced %s quote in %s", errArgs, quoteName(quote), s[start:])
+				case quote == '"' && s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' && isHex(s[i+2]) && isHex(s[i+3]):
 					b.WriteByte(unhex(s[i+2])<<4 | unhex(s[i+3]))
 					i += 4
-				case s[i] == '\\' && i+1 < len(s):
+				case quote == '"' && s[i] == '\\' && i+1 < len(s):
 					b.WriteByte(unescape(s[i+1]))
 					i += 2
-				case s[i] == '"':
-					i++
-					if i < len(s) && !isCSpace(s[i]) {
-						return nil, fmt.Errorf("%w: closing quote must be followed by a space or nothing at all in %s", errArgs, s[start:])
-					}
-					break arg
-				default:
-					b.WriteByte(s[i])
-					i++
-				}
-			case inSingle:
-				switch {
-				case i == len(s):
-					return nil, fmt.Errorf("%w: unbalanced single quote in %s", errArgs, s[start:])
-				case s[i] == '\\' && i+1 < len(s) && s[i+1] == '\'':
+				case quote == '\'' && s[i] == '\\' && i+1 < len(s) && s[i+1] == '\'':
 					b.WriteByte('\'')
 					i += 2
-				case s[i] == '\'':
+				case s[i] == quote:
 					i++
 					if i < len(s) && !isCSpace(s[i]) {
 						return nil, fmt.Errorf("%w: closing quote must be followed by a space or nothing at all in %s", errArgs, s[start:])
@@ -154,10 +140,8 @@ func splitArgs(s string) ([]token, error) {
 				switch s[i] {
 				case ' ', '\n', '\r', '\t', 0:
 					break arg
-				case '"':
-					inDouble, tok.quoted = true, true
-				case '\'':
-					inSingle, tok.quoted = true, true
+				case '"', '\'':
+					quote, tok.quoted = s[i], true
 				default:
 					b.WriteByte(s[i])
 				}
@@ -170,6 +154,14 @@ func splitArgs(s string) ([]token, error) {
 		}
 		toks = append(toks, tok)
 	}
+}
+
+// quoteName names a quote character in an error.
+func quoteName(q byte) string {
+	if q == '"' {
+		return "double"
+	}
+	return "single"
 }
 
 // isCSpace is C's isspace in the C locale.
