@@ -239,6 +239,7 @@ func (r *scriptRunner) read(in io.Reader) (<-chan scriptLine, <-chan error) {
 			select {
 			case lines <- scriptLine{no: no, text: line}:
 			case <-r.ctx.Done():
+				errc <- r.ctx.Err() // the reader waits on errc once lines closes
 				return
 			}
 		}
