@@ -271,16 +271,18 @@ const (
 	RaftKvMessage_APPEND_ENTRIES_REQUEST  RaftKvMessage_MessageType = 5 // leader -> follower (entries or heartbeat)
 	RaftKvMessage_APPEND_ENTRIES_RESPONSE RaftKvMessage_MessageType = 6 // follower -> leader
 	// easykv additions.
-	RaftKvMessage_PRE_VOTE_REQUEST   RaftKvMessage_MessageType = 7  // body: vote_request; asks "would you vote for me?" without raising terms
-	RaftKvMessage_PRE_VOTE_RESPONSE  RaftKvMessage_MessageType = 8  // body: vote_response
-	RaftKvMessage_HANDSHAKE          RaftKvMessage_MessageType = 9  // first frame on every connection, from the dialer
-	RaftKvMessage_HANDSHAKE_RESPONSE RaftKvMessage_MessageType = 10 // the listener's answer to HANDSHAKE
-	RaftKvMessage_STATUS_REQUEST     RaftKvMessage_MessageType = 11 // client -> node
-	RaftKvMessage_STATUS_RESPONSE    RaftKvMessage_MessageType = 12 // node -> client, body: status
-	RaftKvMessage_WATCH_REQUEST      RaftKvMessage_MessageType = 13 // client -> node: stream events on this connection
-	RaftKvMessage_WATCH_EVENT        RaftKvMessage_MessageType = 14 // node -> client, body: event
-	RaftKvMessage_ADMIN_REQUEST      RaftKvMessage_MessageType = 15 // client -> node: pause / resume / ...
-	RaftKvMessage_ADMIN_RESPONSE     RaftKvMessage_MessageType = 16 // node -> client
+	RaftKvMessage_PRE_VOTE_REQUEST          RaftKvMessage_MessageType = 7  // body: vote_request; asks "would you vote for me?" without raising terms
+	RaftKvMessage_PRE_VOTE_RESPONSE         RaftKvMessage_MessageType = 8  // body: vote_response
+	RaftKvMessage_HANDSHAKE                 RaftKvMessage_MessageType = 9  // first frame on every connection, from the dialer
+	RaftKvMessage_HANDSHAKE_RESPONSE        RaftKvMessage_MessageType = 10 // the listener's answer to HANDSHAKE
+	RaftKvMessage_STATUS_REQUEST            RaftKvMessage_MessageType = 11 // client -> node
+	RaftKvMessage_STATUS_RESPONSE           RaftKvMessage_MessageType = 12 // node -> client, body: status
+	RaftKvMessage_WATCH_REQUEST             RaftKvMessage_MessageType = 13 // client -> node: stream events on this connection
+	RaftKvMessage_WATCH_EVENT               RaftKvMessage_MessageType = 14 // node -> client, body: event
+	RaftKvMessage_ADMIN_REQUEST             RaftKvMessage_MessageType = 15 // client -> node: pause / resume / ...
+	RaftKvMessage_ADMIN_RESPONSE            RaftKvMessage_MessageType = 16 // node -> client
+	RaftKvMessage_INSTALL_SNAPSHOT          RaftKvMessage_MessageType = 17 // leader -> follower: one chunk of a snapshot
+	RaftKvMessage_INSTALL_SNAPSHOT_RESPONSE RaftKvMessage_MessageType = 18 // follower -> leader: how far the chunks got
 )
 
 // Enum value maps for RaftKvMessage_MessageType.
@@ -303,25 +305,29 @@ var (
 		14: "WATCH_EVENT",
 		15: "ADMIN_REQUEST",
 		16: "ADMIN_RESPONSE",
+		17: "INSTALL_SNAPSHOT",
+		18: "INSTALL_SNAPSHOT_RESPONSE",
 	}
 	RaftKvMessage_MessageType_value = map[string]int32{
-		"UNKNOWN":                 0,
-		"KV_REQUEST":              1,
-		"KV_RESPONSE":             2,
-		"VOTE_REQUEST":            3,
-		"VOTE_RESPONSE":           4,
-		"APPEND_ENTRIES_REQUEST":  5,
-		"APPEND_ENTRIES_RESPONSE": 6,
-		"PRE_VOTE_REQUEST":        7,
-		"PRE_VOTE_RESPONSE":       8,
-		"HANDSHAKE":               9,
-		"HANDSHAKE_RESPONSE":      10,
-		"STATUS_REQUEST":          11,
-		"STATUS_RESPONSE":         12,
-		"WATCH_REQUEST":           13,
-		"WATCH_EVENT":             14,
-		"ADMIN_REQUEST":           15,
-		"ADMIN_RESPONSE":          16,
+		"UNKNOWN":                   0,
+		"KV_REQUEST":                1,
+		"KV_RESPONSE":               2,
+		"VOTE_REQUEST":              3,
+		"VOTE_RESPONSE":             4,
+		"APPEND_ENTRIES_REQUEST":    5,
+		"APPEND_ENTRIES_RESPONSE":   6,
+		"PRE_VOTE_REQUEST":          7,
+		"PRE_VOTE_RESPONSE":         8,
+		"HANDSHAKE":                 9,
+		"HANDSHAKE_RESPONSE":        10,
+		"STATUS_REQUEST":            11,
+		"STATUS_RESPONSE":           12,
+		"WATCH_REQUEST":             13,
+		"WATCH_EVENT":               14,
+		"ADMIN_REQUEST":             15,
+		"ADMIN_RESPONSE":            16,
+		"INSTALL_SNAPSHOT":          17,
+		"INSTALL_SNAPSHOT_RESPONSE": 18,
 	}
 )
 
@@ -450,18 +456,23 @@ func (Handshake_Kind) EnumDescriptor() ([]byte, []int) {
 type WatchEvent_Kind int32
 
 const (
-	WatchEvent_EVENT_UNKNOWN  WatchEvent_Kind = 0
-	WatchEvent_ROLE_CHANGED   WatchEvent_Kind = 1 // role
-	WatchEvent_TERM_CHANGED   WatchEvent_Kind = 2 // term
-	WatchEvent_VOTE_REQUESTED WatchEvent_Kind = 3 // this node asked peers for (pre-)votes in term
-	WatchEvent_VOTE_GRANTED   WatchEvent_Kind = 4 // this node granted its (pre-)vote to peer
-	WatchEvent_VOTE_DENIED    WatchEvent_Kind = 5 // this node refused peer; reason says why
-	WatchEvent_LEADER_CHANGED WatchEvent_Kind = 6 // leader_id
-	WatchEvent_STATUS         WatchEvent_Kind = 7 // status snapshot
-	WatchEvent_PAUSED         WatchEvent_Kind = 8
-	WatchEvent_RESUMED        WatchEvent_Kind = 9
-	WatchEvent_FAULT_CHANGED  WatchEvent_Kind = 10 // a network fault was set or healed; reason describes it
-	WatchEvent_MESSAGES       WatchEvent_Kind = 11 // Raft messages sent and received since the last MESSAGES event, in traffic
+	WatchEvent_EVENT_UNKNOWN      WatchEvent_Kind = 0
+	WatchEvent_ROLE_CHANGED       WatchEvent_Kind = 1 // role
+	WatchEvent_TERM_CHANGED       WatchEvent_Kind = 2 // term
+	WatchEvent_VOTE_REQUESTED     WatchEvent_Kind = 3 // this node asked peers for (pre-)votes in term
+	WatchEvent_VOTE_GRANTED       WatchEvent_Kind = 4 // this node granted its (pre-)vote to peer
+	WatchEvent_VOTE_DENIED        WatchEvent_Kind = 5 // this node refused peer; reason says why
+	WatchEvent_LEADER_CHANGED     WatchEvent_Kind = 6 // leader_id
+	WatchEvent_STATUS             WatchEvent_Kind = 7 // status snapshot
+	WatchEvent_PAUSED             WatchEvent_Kind = 8
+	WatchEvent_RESUMED            WatchEvent_Kind = 9
+	WatchEvent_FAULT_CHANGED      WatchEvent_Kind = 10 // a network fault was set or healed; reason describes it
+	WatchEvent_MESSAGES           WatchEvent_Kind = 11 // Raft messages sent and received since the last MESSAGES event, in traffic
+	WatchEvent_SNAPSHOT_TAKEN     WatchEvent_Kind = 12 // a snapshot at index was saved; bytes is its size
+	WatchEvent_LOG_COMPACTED      WatchEvent_Kind = 13 // the entries before index were removed from the log
+	WatchEvent_SNAPSHOT_SENT      WatchEvent_Kind = 14 // the snapshot at index reached peer; reason is set when it failed
+	WatchEvent_SNAPSHOT_INSTALLED WatchEvent_Kind = 15 // the snapshot at index, from peer, replaced the state machine
+	WatchEvent_LOST_ENTRIES       WatchEvent_Kind = 16 // leader: peer's log ends below what it acknowledged (index); its data is gone
 )
 
 // Enum value maps for WatchEvent_Kind.
@@ -479,20 +490,30 @@ var (
 		9:  "RESUMED",
 		10: "FAULT_CHANGED",
 		11: "MESSAGES",
+		12: "SNAPSHOT_TAKEN",
+		13: "LOG_COMPACTED",
+		14: "SNAPSHOT_SENT",
+		15: "SNAPSHOT_INSTALLED",
+		16: "LOST_ENTRIES",
 	}
 	WatchEvent_Kind_value = map[string]int32{
-		"EVENT_UNKNOWN":  0,
-		"ROLE_CHANGED":   1,
-		"TERM_CHANGED":   2,
-		"VOTE_REQUESTED": 3,
-		"VOTE_GRANTED":   4,
-		"VOTE_DENIED":    5,
-		"LEADER_CHANGED": 6,
-		"STATUS":         7,
-		"PAUSED":         8,
-		"RESUMED":        9,
-		"FAULT_CHANGED":  10,
-		"MESSAGES":       11,
+		"EVENT_UNKNOWN":      0,
+		"ROLE_CHANGED":       1,
+		"TERM_CHANGED":       2,
+		"VOTE_REQUESTED":     3,
+		"VOTE_GRANTED":       4,
+		"VOTE_DENIED":        5,
+		"LEADER_CHANGED":     6,
+		"STATUS":             7,
+		"PAUSED":             8,
+		"RESUMED":            9,
+		"FAULT_CHANGED":      10,
+		"MESSAGES":           11,
+		"SNAPSHOT_TAKEN":     12,
+		"LOG_COMPACTED":      13,
+		"SNAPSHOT_SENT":      14,
+		"SNAPSHOT_INSTALLED": 15,
+		"LOST_ENTRIES":       16,
 	}
 )
 
@@ -520,20 +541,21 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16, 0}
 }
 
 type Traffic_Kind int32
 
 const (
-	Traffic_TRAFFIC_UNKNOWN Traffic_Kind = 0
-	Traffic_APPEND          Traffic_Kind = 1 // AppendEntries carrying entries
-	Traffic_HEARTBEAT       Traffic_Kind = 2 // AppendEntries without entries
-	Traffic_APPEND_OK       Traffic_Kind = 3 // AppendEntries accepted; match is the highest reported
-	Traffic_APPEND_REJECT   Traffic_Kind = 4 // AppendEntries refused (log mismatch or stale term)
-	Traffic_VOTE            Traffic_Kind = 5 // RequestVote (pre_vote: a pre-vote)
-	Traffic_VOTE_GRANTED    Traffic_Kind = 6 // RequestVote answered yes
-	Traffic_VOTE_DENIED     Traffic_Kind = 7 // RequestVote answered no
+	Traffic_TRAFFIC_UNKNOWN  Traffic_Kind = 0
+	Traffic_APPEND           Traffic_Kind = 1 // AppendEntries carrying entries
+	Traffic_HEARTBEAT        Traffic_Kind = 2 // AppendEntries without entries
+	Traffic_APPEND_OK        Traffic_Kind = 3 // AppendEntries accepted; match is the highest reported
+	Traffic_APPEND_REJECT    Traffic_Kind = 4 // AppendEntries refused (log mismatch or stale term)
+	Traffic_VOTE             Traffic_Kind = 5 // RequestVote (pre_vote: a pre-vote)
+	Traffic_VOTE_GRANTED     Traffic_Kind = 6 // RequestVote answered yes
+	Traffic_VOTE_DENIED      Traffic_Kind = 7 // RequestVote answered no
+	Traffic_INSTALL_SNAPSHOT Traffic_Kind = 8 // snapshot chunks; bytes carried, out of total_bytes
 )
 
 // Enum value maps for Traffic_Kind.
@@ -547,16 +569,18 @@ var (
 		5: "VOTE",
 		6: "VOTE_GRANTED",
 		7: "VOTE_DENIED",
+		8: "INSTALL_SNAPSHOT",
 	}
 	Traffic_Kind_value = map[string]int32{
-		"TRAFFIC_UNKNOWN": 0,
-		"APPEND":          1,
-		"HEARTBEAT":       2,
-		"APPEND_OK":       3,
-		"APPEND_REJECT":   4,
-		"VOTE":            5,
-		"VOTE_GRANTED":    6,
-		"VOTE_DENIED":     7,
+		"TRAFFIC_UNKNOWN":  0,
+		"APPEND":           1,
+		"HEARTBEAT":        2,
+		"APPEND_OK":        3,
+		"APPEND_REJECT":    4,
+		"VOTE":             5,
+		"VOTE_GRANTED":     6,
+		"VOTE_DENIED":      7,
+		"INSTALL_SNAPSHOT": 8,
 	}
 )
 
@@ -584,7 +608,7 @@ func (x Traffic_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Traffic_Kind.Descriptor instead.
 func (Traffic_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17, 0}
 }
 
 type RaftKvMessage struct {
@@ -610,9 +634,11 @@ type RaftKvMessage struct {
 	// the same client connection; the node copies it from request to answer.
 	RequestId uint64 `protobuf:"varint,17,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// to is the receiver's node id on peer messages, checked on arrival.
-	To            string `protobuf:"bytes,18,opt,name=to,proto3" json:"to,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	To                      string                   `protobuf:"bytes,18,opt,name=to,proto3" json:"to,omitempty"`
+	InstallSnapshot         *InstallSnapshotChunk    `protobuf:"bytes,19,opt,name=install_snapshot,json=installSnapshot,proto3" json:"install_snapshot,omitempty"`
+	InstallSnapshotResponse *InstallSnapshotResponse `protobuf:"bytes,20,opt,name=install_snapshot_response,json=installSnapshotResponse,proto3" json:"install_snapshot_response,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *RaftKvMessage) Reset() {
@@ -769,6 +795,20 @@ func (x *RaftKvMessage) GetTo() string {
 		return x.To
 	}
 	return ""
+}
+
+func (x *RaftKvMessage) GetInstallSnapshot() *InstallSnapshotChunk {
+	if x != nil {
+		return x.InstallSnapshot
+	}
+	return nil
+}
+
+func (x *RaftKvMessage) GetInstallSnapshotResponse() *InstallSnapshotResponse {
+	if x != nil {
+		return x.InstallSnapshotResponse
+	}
+	return nil
 }
 
 type KvRequest struct {
@@ -1535,6 +1575,7 @@ type PeerProgress struct {
 	MatchIndex    int64                  `protobuf:"varint,2,opt,name=match_index,json=matchIndex,proto3" json:"match_index,omitempty"`
 	NextIndex     int64                  `protobuf:"varint,3,opt,name=next_index,json=nextIndex,proto3" json:"next_index,omitempty"`
 	RecentActive  bool                   `protobuf:"varint,4,opt,name=recent_active,json=recentActive,proto3" json:"recent_active,omitempty"` // heard from within the last election timeout
+	State         string                 `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`                                    // probe, replicate or snapshot (being sent one)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1597,6 +1638,13 @@ func (x *PeerProgress) GetRecentActive() bool {
 	return false
 }
 
+func (x *PeerProgress) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
 type NodeStatus struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	Id                    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1631,10 +1679,14 @@ type NodeStatus struct {
 	LogTerms []*TermRun `protobuf:"bytes,26,rep,name=log_terms,json=logTerms,proto3" json:"log_terms,omitempty"`
 	// A digest of the state machine (its keys and values) as of
 	// applied_index, in hex: equal on every node that applied the same index.
-	StateDigest   string `protobuf:"bytes,27,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
-	DiskStallMs   int64  `protobuf:"varint,28,opt,name=disk_stall_ms,json=diskStallMs,proto3" json:"disk_stall_ms,omitempty"` // each disk sync waits this long (SLOW_DISK)
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StateDigest       string              `protobuf:"bytes,27,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
+	DiskStallMs       int64               `protobuf:"varint,28,opt,name=disk_stall_ms,json=diskStallMs,proto3" json:"disk_stall_ms,omitempty"`                // each disk sync waits this long (SLOW_DISK)
+	SnapshotIndex     int64               `protobuf:"varint,29,opt,name=snapshot_index,json=snapshotIndex,proto3" json:"snapshot_index,omitempty"`            // the newest snapshot's last applied index, 0 without one
+	SnapshotTerm      int64               `protobuf:"varint,30,opt,name=snapshot_term,json=snapshotTerm,proto3" json:"snapshot_term,omitempty"`               // its term
+	FirstIndex        int64               `protobuf:"varint,31,opt,name=first_index,json=firstIndex,proto3" json:"first_index,omitempty"`                     // the first entry still in the log; entries before it are compacted
+	SnapshotTransfers []*SnapshotTransfer `protobuf:"bytes,32,rep,name=snapshot_transfers,json=snapshotTransfers,proto3" json:"snapshot_transfers,omitempty"` // snapshots being sent or received
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *NodeStatus) Reset() {
@@ -1863,6 +1915,120 @@ func (x *NodeStatus) GetDiskStallMs() int64 {
 	return 0
 }
 
+func (x *NodeStatus) GetSnapshotIndex() int64 {
+	if x != nil {
+		return x.SnapshotIndex
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetSnapshotTerm() int64 {
+	if x != nil {
+		return x.SnapshotTerm
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetFirstIndex() int64 {
+	if x != nil {
+		return x.FirstIndex
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetSnapshotTransfers() []*SnapshotTransfer {
+	if x != nil {
+		return x.SnapshotTransfers
+	}
+	return nil
+}
+
+// SnapshotTransfer is one InstallSnapshot under way, seen from the node that
+// reports it.
+type SnapshotTransfer struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Peer           string                 `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`        // the receiver when sending, the sender when receiving
+	Sending        bool                   `protobuf:"varint,2,opt,name=sending,proto3" json:"sending,omitempty"` // true: this node sends; false: it receives
+	SnapshotIndex  int64                  `protobuf:"varint,3,opt,name=snapshot_index,json=snapshotIndex,proto3" json:"snapshot_index,omitempty"`
+	BytesDone      int64                  `protobuf:"varint,4,opt,name=bytes_done,json=bytesDone,proto3" json:"bytes_done,omitempty"` // acknowledged (sender) or received and kept (receiver)
+	TotalBytes     int64                  `protobuf:"varint,5,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	BytesPerSecond int64                  `protobuf:"varint,6,opt,name=bytes_per_second,json=bytesPerSecond,proto3" json:"bytes_per_second,omitempty"` // since the transfer started
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SnapshotTransfer) Reset() {
+	*x = SnapshotTransfer{}
+	mi := &file_kv_raft_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotTransfer) ProtoMessage() {}
+
+func (x *SnapshotTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotTransfer.ProtoReflect.Descriptor instead.
+func (*SnapshotTransfer) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SnapshotTransfer) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *SnapshotTransfer) GetSending() bool {
+	if x != nil {
+		return x.Sending
+	}
+	return false
+}
+
+func (x *SnapshotTransfer) GetSnapshotIndex() int64 {
+	if x != nil {
+		return x.SnapshotIndex
+	}
+	return 0
+}
+
+func (x *SnapshotTransfer) GetBytesDone() int64 {
+	if x != nil {
+		return x.BytesDone
+	}
+	return 0
+}
+
+func (x *SnapshotTransfer) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
+}
+
+func (x *SnapshotTransfer) GetBytesPerSecond() int64 {
+	if x != nil {
+		return x.BytesPerSecond
+	}
+	return 0
+}
+
 // TermRun is a stretch of log entries of one term.
 type TermRun struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1874,7 +2040,7 @@ type TermRun struct {
 
 func (x *TermRun) Reset() {
 	*x = TermRun{}
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +2052,7 @@ func (x *TermRun) String() string {
 func (*TermRun) ProtoMessage() {}
 
 func (x *TermRun) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +2065,7 @@ func (x *TermRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TermRun.ProtoReflect.Descriptor instead.
 func (*TermRun) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{13}
+	return file_kv_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TermRun) GetFirstIndex() int64 {
@@ -1925,7 +2091,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2103,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2116,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{14}
+	return file_kv_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchRequest) GetStatusIntervalMs() int64 {
@@ -1973,13 +2139,15 @@ type WatchEvent struct {
 	PreVote       bool                   `protobuf:"varint,9,opt,name=pre_vote,json=preVote,proto3" json:"pre_vote,omitempty"`
 	Status        *NodeStatus            `protobuf:"bytes,10,opt,name=status,proto3" json:"status,omitempty"`
 	Traffic       []*Traffic             `protobuf:"bytes,11,rep,name=traffic,proto3" json:"traffic,omitempty"` // MESSAGES: one line per direction, peer and kind
+	Index         int64                  `protobuf:"varint,12,opt,name=index,proto3" json:"index,omitempty"`    // SNAPSHOT_*, LOG_COMPACTED, LOST_ENTRIES
+	Bytes         int64                  `protobuf:"varint,13,opt,name=bytes,proto3" json:"bytes,omitempty"`    // SNAPSHOT_TAKEN, SNAPSHOT_SENT, SNAPSHOT_INSTALLED: the snapshot's size
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2159,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2172,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchEvent) GetKind() WatchEvent_Kind {
@@ -2084,6 +2252,20 @@ func (x *WatchEvent) GetTraffic() []*Traffic {
 	return nil
 }
 
+func (x *WatchEvent) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *WatchEvent) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
 // Traffic counts the Raft messages of one kind that went one way between
 // two nodes during one window of a node's watch stream (at most one
 // MESSAGES event per status interval), so that heartbeats are counted
@@ -2092,21 +2274,24 @@ func (x *WatchEvent) GetTraffic() []*Traffic {
 type Traffic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          Traffic_Kind           `protobuf:"varint,1,opt,name=kind,proto3,enum=easykv.Traffic_Kind" json:"kind,omitempty"`
-	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                       // sender
-	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`                           // receiver
-	Sent          bool                   `protobuf:"varint,4,opt,name=sent,proto3" json:"sent,omitempty"`                      // true: counted by the sender as it sent; false: by the receiver as it arrived
-	PreVote       bool                   `protobuf:"varint,5,opt,name=pre_vote,json=preVote,proto3" json:"pre_vote,omitempty"` // VOTE, VOTE_GRANTED, VOTE_DENIED: pre-vote round
-	Count         int64                  `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`                    // messages in the window
-	Entries       int64                  `protobuf:"varint,7,opt,name=entries,proto3" json:"entries,omitempty"`                // APPEND: entries carried by all of them
-	Match         int64                  `protobuf:"varint,8,opt,name=match,proto3" json:"match,omitempty"`                    // APPEND_OK: the highest match index among them
-	Term          int64                  `protobuf:"varint,9,opt,name=term,proto3" json:"term,omitempty"`                      // the highest term among them
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                                 // sender
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`                                     // receiver
+	Sent          bool                   `protobuf:"varint,4,opt,name=sent,proto3" json:"sent,omitempty"`                                // true: counted by the sender as it sent; false: by the receiver as it arrived
+	PreVote       bool                   `protobuf:"varint,5,opt,name=pre_vote,json=preVote,proto3" json:"pre_vote,omitempty"`           // VOTE, VOTE_GRANTED, VOTE_DENIED: pre-vote round
+	Count         int64                  `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`                              // messages in the window
+	Entries       int64                  `protobuf:"varint,7,opt,name=entries,proto3" json:"entries,omitempty"`                          // APPEND: entries carried by all of them
+	Match         int64                  `protobuf:"varint,8,opt,name=match,proto3" json:"match,omitempty"`                              // APPEND_OK: the highest match index among them
+	Term          int64                  `protobuf:"varint,9,opt,name=term,proto3" json:"term,omitempty"`                                // the highest term among them
+	Bytes         int64                  `protobuf:"varint,10,opt,name=bytes,proto3" json:"bytes,omitempty"`                             // INSTALL_SNAPSHOT: bytes of the chunks
+	TotalBytes    int64                  `protobuf:"varint,11,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"` // INSTALL_SNAPSHOT: the whole snapshot's size
+	DoneBytes     int64                  `protobuf:"varint,12,opt,name=done_bytes,json=doneBytes,proto3" json:"done_bytes,omitempty"`    // INSTALL_SNAPSHOT: how far the transfer has got
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Traffic) Reset() {
 	*x = Traffic{}
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2303,7 @@ func (x *Traffic) String() string {
 func (*Traffic) ProtoMessage() {}
 
 func (x *Traffic) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2316,7 @@ func (x *Traffic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Traffic.ProtoReflect.Descriptor instead.
 func (*Traffic) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Traffic) GetKind() Traffic_Kind {
@@ -2197,6 +2382,27 @@ func (x *Traffic) GetTerm() int64 {
 	return 0
 }
 
+func (x *Traffic) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *Traffic) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
+}
+
+func (x *Traffic) GetDoneBytes() int64 {
+	if x != nil {
+		return x.DoneBytes
+	}
+	return 0
+}
+
 type AdminRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Command       AdminCommand           `protobuf:"varint,1,opt,name=command,proto3,enum=easykv.AdminCommand" json:"command,omitempty"`
@@ -2209,7 +2415,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2427,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2440,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{17}
+	return file_kv_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AdminRequest) GetCommand() AdminCommand {
@@ -2276,7 +2482,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_kv_raft_proto_msgTypes[18]
+	mi := &file_kv_raft_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2494,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[18]
+	mi := &file_kv_raft_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2507,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{18}
+	return file_kv_raft_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdminResponse) GetOk() bool {
@@ -2325,12 +2531,234 @@ func (x *AdminResponse) GetStatus() *NodeStatus {
 	return nil
 }
 
+// InstallSnapshotChunk is one piece of a snapshot file streamed from the
+// leader to a follower whose next entry the leader's log no longer holds
+// (Raft thesis §5.3). Chunks go one window at a time; the follower writes
+// them to a temporary file, checks each one and the whole, and installs
+// the snapshot atomically.
+type InstallSnapshotChunk struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Term           int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
+	LeaderId       string                 `protobuf:"bytes,2,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	TransferId     uint64                 `protobuf:"varint,3,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`               // one transfer; chunks of another are refused
+	SnapshotIndex  int64                  `protobuf:"varint,4,opt,name=snapshot_index,json=snapshotIndex,proto3" json:"snapshot_index,omitempty"`      // the last entry the snapshot covers
+	SnapshotTerm   int64                  `protobuf:"varint,5,opt,name=snapshot_term,json=snapshotTerm,proto3" json:"snapshot_term,omitempty"`         // its term
+	Offset         int64                  `protobuf:"varint,6,opt,name=offset,proto3" json:"offset,omitempty"`                                         // where data goes in the file
+	TotalSize      int64                  `protobuf:"varint,7,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`                  // the whole file's size
+	Data           []byte                 `protobuf:"bytes,8,opt,name=data,proto3" json:"data,omitempty"`                                              // at most 1 MiB
+	ChunkCrc32C    uint32                 `protobuf:"fixed32,9,opt,name=chunk_crc32c,json=chunkCrc32c,proto3" json:"chunk_crc32c,omitempty"`           // CRC-32C of data
+	Done           bool                   `protobuf:"varint,10,opt,name=done,proto3" json:"done,omitempty"`                                            // the last chunk
+	SnapshotCrc32C uint32                 `protobuf:"fixed32,11,opt,name=snapshot_crc32c,json=snapshotCrc32c,proto3" json:"snapshot_crc32c,omitempty"` // with done: CRC-32C of the whole file
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *InstallSnapshotChunk) Reset() {
+	*x = InstallSnapshotChunk{}
+	mi := &file_kv_raft_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstallSnapshotChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstallSnapshotChunk) ProtoMessage() {}
+
+func (x *InstallSnapshotChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstallSnapshotChunk.ProtoReflect.Descriptor instead.
+func (*InstallSnapshotChunk) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *InstallSnapshotChunk) GetTerm() int64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *InstallSnapshotChunk) GetTransferId() uint64 {
+	if x != nil {
+		return x.TransferId
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetSnapshotIndex() int64 {
+	if x != nil {
+		return x.SnapshotIndex
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetSnapshotTerm() int64 {
+	if x != nil {
+		return x.SnapshotTerm
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetTotalSize() int64 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *InstallSnapshotChunk) GetChunkCrc32C() uint32 {
+	if x != nil {
+		return x.ChunkCrc32C
+	}
+	return 0
+}
+
+func (x *InstallSnapshotChunk) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *InstallSnapshotChunk) GetSnapshotCrc32C() uint32 {
+	if x != nil {
+		return x.SnapshotCrc32C
+	}
+	return 0
+}
+
+// InstallSnapshotResponse acknowledges chunks: how far the file has got,
+// or that the transfer was refused and must start again.
+type InstallSnapshotResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Term          int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
+	TransferId    uint64                 `protobuf:"varint,2,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
+	SnapshotIndex int64                  `protobuf:"varint,3,opt,name=snapshot_index,json=snapshotIndex,proto3" json:"snapshot_index,omitempty"`
+	NextOffset    int64                  `protobuf:"varint,4,opt,name=next_offset,json=nextOffset,proto3" json:"next_offset,omitempty"` // bytes received and kept; the next chunk starts here
+	Done          bool                   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`                               // the whole snapshot was verified and handed to Raft
+	Rejected      bool                   `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`                       // the transfer is dropped; the leader starts again
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`                            // why it was rejected
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstallSnapshotResponse) Reset() {
+	*x = InstallSnapshotResponse{}
+	mi := &file_kv_raft_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstallSnapshotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstallSnapshotResponse) ProtoMessage() {}
+
+func (x *InstallSnapshotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstallSnapshotResponse.ProtoReflect.Descriptor instead.
+func (*InstallSnapshotResponse) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *InstallSnapshotResponse) GetTerm() int64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *InstallSnapshotResponse) GetTransferId() uint64 {
+	if x != nil {
+		return x.TransferId
+	}
+	return 0
+}
+
+func (x *InstallSnapshotResponse) GetSnapshotIndex() int64 {
+	if x != nil {
+		return x.SnapshotIndex
+	}
+	return 0
+}
+
+func (x *InstallSnapshotResponse) GetNextOffset() int64 {
+	if x != nil {
+		return x.NextOffset
+	}
+	return 0
+}
+
+func (x *InstallSnapshotResponse) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *InstallSnapshotResponse) GetRejected() bool {
+	if x != nil {
+		return x.Rejected
+	}
+	return false
+}
+
+func (x *InstallSnapshotResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_kv_raft_proto protoreflect.FileDescriptor
 
 const file_kv_raft_proto_rawDesc = "" +
 	"\n" +
-	"\rkv_raft.proto\x12\x06easykv\"\xba\n" +
-	"\n" +
+	"\rkv_raft.proto\x12\x06easykv\"\x95\f\n" +
 	"\rRaftKvMessage\x125\n" +
 	"\x04type\x18\x01 \x01(\x0e2!.easykv.RaftKvMessage.MessageTypeR\x04type\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x120\n" +
@@ -2353,7 +2781,9 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x0eadmin_response\x18\x10 \x01(\v2\x15.easykv.AdminResponseR\radminResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x11 \x01(\x04R\trequestId\x12\x0e\n" +
-	"\x02to\x18\x12 \x01(\tR\x02to\"\xe1\x02\n" +
+	"\x02to\x18\x12 \x01(\tR\x02to\x12G\n" +
+	"\x10install_snapshot\x18\x13 \x01(\v2\x1c.easykv.InstallSnapshotChunkR\x0finstallSnapshot\x12[\n" +
+	"\x19install_snapshot_response\x18\x14 \x01(\v2\x1f.easykv.InstallSnapshotResponseR\x17installSnapshotResponse\"\x96\x03\n" +
 	"\vMessageType\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2373,7 +2803,9 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rWATCH_REQUEST\x10\r\x12\x0f\n" +
 	"\vWATCH_EVENT\x10\x0e\x12\x11\n" +
 	"\rADMIN_REQUEST\x10\x0f\x12\x12\n" +
-	"\x0eADMIN_RESPONSE\x10\x10\"\xfc\x01\n" +
+	"\x0eADMIN_RESPONSE\x10\x10\x12\x14\n" +
+	"\x10INSTALL_SNAPSHOT\x10\x11\x12\x1d\n" +
+	"\x19INSTALL_SNAPSHOT_RESPONSE\x10\x12\"\xfc\x01\n" +
 	"\tKvRequest\x121\n" +
 	"\aop_type\x18\x01 \x01(\x0e2\x18.easykv.KvRequest.OpTypeR\x06opType\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -2448,14 +2880,15 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x17\n" +
 	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\x0f\n" +
-	"\rStatusRequest\"\x83\x01\n" +
+	"\rStatusRequest\"\x99\x01\n" +
 	"\fPeerProgress\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vmatch_index\x18\x02 \x01(\x03R\n" +
 	"matchIndex\x12\x1d\n" +
 	"\n" +
 	"next_index\x18\x03 \x01(\x03R\tnextIndex\x12#\n" +
-	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\"\xcc\a\n" +
+	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\x12\x14\n" +
+	"\x05state\x18\x05 \x01(\tR\x05state\"\x82\t\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2488,13 +2921,27 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\bdelay_ms\x18\x19 \x01(\x03R\adelayMs\x12,\n" +
 	"\tlog_terms\x18\x1a \x03(\v2\x0f.easykv.TermRunR\blogTerms\x12!\n" +
 	"\fstate_digest\x18\x1b \x01(\tR\vstateDigest\x12\"\n" +
-	"\rdisk_stall_ms\x18\x1c \x01(\x03R\vdiskStallMs\">\n" +
+	"\rdisk_stall_ms\x18\x1c \x01(\x03R\vdiskStallMs\x12%\n" +
+	"\x0esnapshot_index\x18\x1d \x01(\x03R\rsnapshotIndex\x12#\n" +
+	"\rsnapshot_term\x18\x1e \x01(\x03R\fsnapshotTerm\x12\x1f\n" +
+	"\vfirst_index\x18\x1f \x01(\x03R\n" +
+	"firstIndex\x12G\n" +
+	"\x12snapshot_transfers\x18  \x03(\v2\x18.easykv.SnapshotTransferR\x11snapshotTransfers\"\xd1\x01\n" +
+	"\x10SnapshotTransfer\x12\x12\n" +
+	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x18\n" +
+	"\asending\x18\x02 \x01(\bR\asending\x12%\n" +
+	"\x0esnapshot_index\x18\x03 \x01(\x03R\rsnapshotIndex\x12\x1d\n" +
+	"\n" +
+	"bytes_done\x18\x04 \x01(\x03R\tbytesDone\x12\x1f\n" +
+	"\vtotal_bytes\x18\x05 \x01(\x03R\n" +
+	"totalBytes\x12(\n" +
+	"\x10bytes_per_second\x18\x06 \x01(\x03R\x0ebytesPerSecond\">\n" +
 	"\aTermRun\x12\x1f\n" +
 	"\vfirst_index\x18\x01 \x01(\x03R\n" +
 	"firstIndex\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x03R\x04term\"<\n" +
 	"\fWatchRequest\x12,\n" +
-	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xad\x04\n" +
+	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xbd\x05\n" +
 	"\n" +
 	"WatchEvent\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.easykv.WatchEvent.KindR\x04kind\x12\x17\n" +
@@ -2508,7 +2955,9 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\bpre_vote\x18\t \x01(\bR\apreVote\x12*\n" +
 	"\x06status\x18\n" +
 	" \x01(\v2\x12.easykv.NodeStatusR\x06status\x12)\n" +
-	"\atraffic\x18\v \x03(\v2\x0f.easykv.TrafficR\atraffic\"\xce\x01\n" +
+	"\atraffic\x18\v \x03(\v2\x0f.easykv.TrafficR\atraffic\x12\x14\n" +
+	"\x05index\x18\f \x01(\x03R\x05index\x12\x14\n" +
+	"\x05bytes\x18\r \x01(\x03R\x05bytes\"\xb2\x02\n" +
 	"\x04Kind\x12\x11\n" +
 	"\rEVENT_UNKNOWN\x10\x00\x12\x10\n" +
 	"\fROLE_CHANGED\x10\x01\x12\x10\n" +
@@ -2524,7 +2973,12 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\aRESUMED\x10\t\x12\x11\n" +
 	"\rFAULT_CHANGED\x10\n" +
 	"\x12\f\n" +
-	"\bMESSAGES\x10\v\"\xe8\x02\n" +
+	"\bMESSAGES\x10\v\x12\x12\n" +
+	"\x0eSNAPSHOT_TAKEN\x10\f\x12\x11\n" +
+	"\rLOG_COMPACTED\x10\r\x12\x11\n" +
+	"\rSNAPSHOT_SENT\x10\x0e\x12\x16\n" +
+	"\x12SNAPSHOT_INSTALLED\x10\x0f\x12\x10\n" +
+	"\fLOST_ENTRIES\x10\x10\"\xd4\x03\n" +
 	"\aTraffic\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.easykv.Traffic.KindR\x04kind\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -2534,7 +2988,13 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x05count\x18\x06 \x01(\x03R\x05count\x12\x18\n" +
 	"\aentries\x18\a \x01(\x03R\aentries\x12\x14\n" +
 	"\x05match\x18\b \x01(\x03R\x05match\x12\x12\n" +
-	"\x04term\x18\t \x01(\x03R\x04term\"\x85\x01\n" +
+	"\x04term\x18\t \x01(\x03R\x04term\x12\x14\n" +
+	"\x05bytes\x18\n" +
+	" \x01(\x03R\x05bytes\x12\x1f\n" +
+	"\vtotal_bytes\x18\v \x01(\x03R\n" +
+	"totalBytes\x12\x1d\n" +
+	"\n" +
+	"done_bytes\x18\f \x01(\x03R\tdoneBytes\"\x9b\x01\n" +
 	"\x04Kind\x12\x13\n" +
 	"\x0fTRAFFIC_UNKNOWN\x10\x00\x12\n" +
 	"\n" +
@@ -2544,7 +3004,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rAPPEND_REJECT\x10\x04\x12\b\n" +
 	"\x04VOTE\x10\x05\x12\x10\n" +
 	"\fVOTE_GRANTED\x10\x06\x12\x0f\n" +
-	"\vVOTE_DENIED\x10\a\"\x8a\x01\n" +
+	"\vVOTE_DENIED\x10\a\x12\x14\n" +
+	"\x10INSTALL_SNAPSHOT\x10\b\"\x8a\x01\n" +
 	"\fAdminRequest\x12.\n" +
 	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\x12\x14\n" +
 	"\x05peers\x18\x02 \x03(\tR\x05peers\x12\x19\n" +
@@ -2553,7 +3014,32 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rAdminResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
-	"\x06status\x18\x03 \x01(\v2\x12.easykv.NodeStatusR\x06status*\x82\x01\n" +
+	"\x06status\x18\x03 \x01(\v2\x12.easykv.NodeStatusR\x06status\"\xdf\x02\n" +
+	"\x14InstallSnapshotChunk\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x1b\n" +
+	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x1f\n" +
+	"\vtransfer_id\x18\x03 \x01(\x04R\n" +
+	"transferId\x12%\n" +
+	"\x0esnapshot_index\x18\x04 \x01(\x03R\rsnapshotIndex\x12#\n" +
+	"\rsnapshot_term\x18\x05 \x01(\x03R\fsnapshotTerm\x12\x16\n" +
+	"\x06offset\x18\x06 \x01(\x03R\x06offset\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\a \x01(\x03R\ttotalSize\x12\x12\n" +
+	"\x04data\x18\b \x01(\fR\x04data\x12!\n" +
+	"\fchunk_crc32c\x18\t \x01(\aR\vchunkCrc32c\x12\x12\n" +
+	"\x04done\x18\n" +
+	" \x01(\bR\x04done\x12'\n" +
+	"\x0fsnapshot_crc32c\x18\v \x01(\aR\x0esnapshotCrc32c\"\xde\x01\n" +
+	"\x17InstallSnapshotResponse\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x1f\n" +
+	"\vtransfer_id\x18\x02 \x01(\x04R\n" +
+	"transferId\x12%\n" +
+	"\x0esnapshot_index\x18\x03 \x01(\x03R\rsnapshotIndex\x12\x1f\n" +
+	"\vnext_offset\x18\x04 \x01(\x03R\n" +
+	"nextOffset\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\bR\x04done\x12\x1a\n" +
+	"\brejected\x18\x06 \x01(\bR\brejected\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason*\x82\x01\n" +
 	"\tErrorCode\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2598,36 +3084,39 @@ func file_kv_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_kv_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_kv_raft_proto_goTypes = []any{
-	(ErrorCode)(0),                 // 0: easykv.ErrorCode
-	(EntryType)(0),                 // 1: easykv.EntryType
-	(Role)(0),                      // 2: easykv.Role
-	(AdminCommand)(0),              // 3: easykv.AdminCommand
-	(RaftKvMessage_MessageType)(0), // 4: easykv.RaftKvMessage.MessageType
-	(KvRequest_OpType)(0),          // 5: easykv.KvRequest.OpType
-	(Handshake_Kind)(0),            // 6: easykv.Handshake.Kind
-	(WatchEvent_Kind)(0),           // 7: easykv.WatchEvent.Kind
-	(Traffic_Kind)(0),              // 8: easykv.Traffic.Kind
-	(*RaftKvMessage)(nil),          // 9: easykv.RaftKvMessage
-	(*KvRequest)(nil),              // 10: easykv.KvRequest
-	(*KvResponse)(nil),             // 11: easykv.KvResponse
-	(*VoteRequest)(nil),            // 12: easykv.VoteRequest
-	(*VoteResponse)(nil),           // 13: easykv.VoteResponse
-	(*LogEntry)(nil),               // 14: easykv.LogEntry
-	(*AppendEntriesRequest)(nil),   // 15: easykv.AppendEntriesRequest
-	(*AppendEntriesResponse)(nil),  // 16: easykv.AppendEntriesResponse
-	(*Handshake)(nil),              // 17: easykv.Handshake
-	(*HandshakeResponse)(nil),      // 18: easykv.HandshakeResponse
-	(*StatusRequest)(nil),          // 19: easykv.StatusRequest
-	(*PeerProgress)(nil),           // 20: easykv.PeerProgress
-	(*NodeStatus)(nil),             // 21: easykv.NodeStatus
-	(*TermRun)(nil),                // 22: easykv.TermRun
-	(*WatchRequest)(nil),           // 23: easykv.WatchRequest
-	(*WatchEvent)(nil),             // 24: easykv.WatchEvent
-	(*Traffic)(nil),                // 25: easykv.Traffic
-	(*AdminRequest)(nil),           // 26: easykv.AdminRequest
-	(*AdminResponse)(nil),          // 27: easykv.AdminResponse
+	(ErrorCode)(0),                  // 0: easykv.ErrorCode
+	(EntryType)(0),                  // 1: easykv.EntryType
+	(Role)(0),                       // 2: easykv.Role
+	(AdminCommand)(0),               // 3: easykv.AdminCommand
+	(RaftKvMessage_MessageType)(0),  // 4: easykv.RaftKvMessage.MessageType
+	(KvRequest_OpType)(0),           // 5: easykv.KvRequest.OpType
+	(Handshake_Kind)(0),             // 6: easykv.Handshake.Kind
+	(WatchEvent_Kind)(0),            // 7: easykv.WatchEvent.Kind
+	(Traffic_Kind)(0),               // 8: easykv.Traffic.Kind
+	(*RaftKvMessage)(nil),           // 9: easykv.RaftKvMessage
+	(*KvRequest)(nil),               // 10: easykv.KvRequest
+	(*KvResponse)(nil),              // 11: easykv.KvResponse
+	(*VoteRequest)(nil),             // 12: easykv.VoteRequest
+	(*VoteResponse)(nil),            // 13: easykv.VoteResponse
+	(*LogEntry)(nil),                // 14: easykv.LogEntry
+	(*AppendEntriesRequest)(nil),    // 15: easykv.AppendEntriesRequest
+	(*AppendEntriesResponse)(nil),   // 16: easykv.AppendEntriesResponse
+	(*Handshake)(nil),               // 17: easykv.Handshake
+	(*HandshakeResponse)(nil),       // 18: easykv.HandshakeResponse
+	(*StatusRequest)(nil),           // 19: easykv.StatusRequest
+	(*PeerProgress)(nil),            // 20: easykv.PeerProgress
+	(*NodeStatus)(nil),              // 21: easykv.NodeStatus
+	(*SnapshotTransfer)(nil),        // 22: easykv.SnapshotTransfer
+	(*TermRun)(nil),                 // 23: easykv.TermRun
+	(*WatchRequest)(nil),            // 24: easykv.WatchRequest
+	(*WatchEvent)(nil),              // 25: easykv.WatchEvent
+	(*Traffic)(nil),                 // 26: easykv.Traffic
+	(*AdminRequest)(nil),            // 27: easykv.AdminRequest
+	(*AdminResponse)(nil),           // 28: easykv.AdminResponse
+	(*InstallSnapshotChunk)(nil),    // 29: easykv.InstallSnapshotChunk
+	(*InstallSnapshotResponse)(nil), // 30: easykv.InstallSnapshotResponse
 }
 var file_kv_raft_proto_depIdxs = []int32{
 	4,  // 0: easykv.RaftKvMessage.type:type_name -> easykv.RaftKvMessage.MessageType
@@ -2641,31 +3130,34 @@ var file_kv_raft_proto_depIdxs = []int32{
 	18, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
 	19, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
 	21, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
-	23, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
-	24, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
-	26, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
-	27, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
-	5,  // 15: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
-	0,  // 16: easykv.KvResponse.code:type_name -> easykv.ErrorCode
-	1,  // 17: easykv.LogEntry.type:type_name -> easykv.EntryType
-	14, // 18: easykv.AppendEntriesRequest.entries:type_name -> easykv.LogEntry
-	6,  // 19: easykv.Handshake.kind:type_name -> easykv.Handshake.Kind
-	2,  // 20: easykv.NodeStatus.role:type_name -> easykv.Role
-	20, // 21: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
-	14, // 22: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
-	22, // 23: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
-	7,  // 24: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
-	2,  // 25: easykv.WatchEvent.role:type_name -> easykv.Role
-	21, // 26: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
-	25, // 27: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
-	8,  // 28: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
-	3,  // 29: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
-	21, // 30: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	24, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
+	25, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
+	27, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
+	28, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
+	29, // 15: easykv.RaftKvMessage.install_snapshot:type_name -> easykv.InstallSnapshotChunk
+	30, // 16: easykv.RaftKvMessage.install_snapshot_response:type_name -> easykv.InstallSnapshotResponse
+	5,  // 17: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
+	0,  // 18: easykv.KvResponse.code:type_name -> easykv.ErrorCode
+	1,  // 19: easykv.LogEntry.type:type_name -> easykv.EntryType
+	14, // 20: easykv.AppendEntriesRequest.entries:type_name -> easykv.LogEntry
+	6,  // 21: easykv.Handshake.kind:type_name -> easykv.Handshake.Kind
+	2,  // 22: easykv.NodeStatus.role:type_name -> easykv.Role
+	20, // 23: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
+	14, // 24: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
+	23, // 25: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
+	22, // 26: easykv.NodeStatus.snapshot_transfers:type_name -> easykv.SnapshotTransfer
+	7,  // 27: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
+	2,  // 28: easykv.WatchEvent.role:type_name -> easykv.Role
+	21, // 29: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
+	26, // 30: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
+	8,  // 31: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
+	3,  // 32: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
+	21, // 33: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_kv_raft_proto_init() }
@@ -2679,7 +3171,7 @@ func file_kv_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_raft_proto_rawDesc), len(file_kv_raft_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
