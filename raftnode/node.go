@@ -85,6 +85,10 @@ type NodeConfig struct {
 	// SnapshotEvery is how many applied entries separate snapshots; 0
 	// means defaultSnapshotEvery.
 	SnapshotEvery uint64
+	// SnapshotMargin is how many entries below a snapshot's index the log
+	// keeps after compacting, so that a follower a little behind catches
+	// up from the log rather than from a snapshot.
+	SnapshotMargin uint64
 }
 
 // Node is the runtime around the pure core: one goroutine (Run) owns the
