@@ -32,6 +32,7 @@ const clientName = "easykv-ctl"
 type nodeClient interface {
 	Status(ctx context.Context) (*pb.NodeStatus, error)
 	AdminRequest(ctx context.Context, req *pb.AdminRequest) (*pb.AdminResponse, error)
+	KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error)
 	Close() error
 }
 

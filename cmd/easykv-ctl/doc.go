@@ -14,6 +14,7 @@
 //	easykv-ctl --cluster cluster.yaml put user:1 alice     # prints OK
 //	easykv-ctl --cluster cluster.yaml get user:1           # prints alice
 //	easykv-ctl --cluster cluster.yaml get user:1 --stale   # from any node, maybe out of date
+//	easykv-ctl --cluster cluster.yaml get --stale --node n3 user:1   # n3's own copy, however far behind
 //	easykv-ctl --cluster cluster.yaml delete user:1        # prints OK
 //	easykv-ctl --cluster cluster.yaml bench put --clients 16 --total 100000 --value-size 128 --key-space 10000
 //	easykv-ctl --cluster cluster.yaml bench get --clients 16 --total 100000 -o json
@@ -21,9 +22,12 @@
 // put, get and delete go through netlink.ClusterClient: it finds the
 // leader, follows redirects and retries until --timeout, sending a write
 // with the same session id and sequence every time so that it is applied
-// once. get is linearizable unless --stale. get of a missing key prints
-// nothing on stdout (found=false with -o json), a note on stderr, and exits
-// 1; delete of a missing key is not an error (deleted=false with -o json).
+// once. get is linearizable unless --stale. get --stale --node ID sends one
+// stale read to node ID alone, over its own connection, never redirected
+// nor retried elsewhere: what that node has applied, however far behind
+// (an unknown ID exits 2; a paused or unreachable node exits 3). get of a
+// missing key prints nothing on stdout (found=false with -o json), a note
+// on stderr, and exits 1; delete of a missing key is not an error (deleted=false with -o json).
 //
 // partition, isolate and delay inject network faults into one node, for
 // watching the cluster cope: the node keeps serving clients and its timers
@@ -34,6 +38,14 @@
 // stall included. status shows them in a FAULTS column ("partitioned",
 // "isolated n2,n3", "delay 200ms", "disk stall 1.5s", "-") and, with -o
 // json, as partitioned, isolated_from, delay_ms and disk_stall_ms.
+//
+// status shows each node's log compaction too: SNAP is the newest snapshot
+// as INDEX@TERM ("-" without one) and FIRST the first index still in the
+// log, the entries before it compacted into the snapshot ("-" from a node
+// too old to report it); -o json has snapshot_index, snapshot_term,
+// first_index, and snapshot_transfers (peer, sending, snapshot_index,
+// bytes_done, total_bytes, bytes_per_second) while an InstallSnapshot is
+// under way on the node, the key left out otherwise.
 //
 // status also shows each node's state digest, a hex digest of its keys and
 // values as of its applied index (kvmap.Map.Digest): nodes that applied the

@@ -19,6 +19,8 @@ type fakeNode struct {
 	statusErr error             // returned by Status when set
 	admin     *pb.AdminResponse // returned by AdminRequest
 	adminErr  error             // returned by AdminRequest when set
+	kv        *pb.KvResponse    // returned by KV
+	kvErr     error             // returned by KV when set
 }
 
 // fakeNet stands in for the network: nodes by address, and a record of what
@@ -32,6 +34,7 @@ type fakeNet struct {
 	mu     sync.Mutex                    // guards the fields below; status dials nodes concurrently
 	dialed []netlink.Identity            // identities presented, in dial order
 	admins map[string][]*pb.AdminRequest // admin requests received, by address
+	kvReqs map[string][]*pb.KvRequest    // KV requests sent to one node (get --stale --node), by address
 	open   int                           // clients dialed or cluster clients opened, and not yet closed
 	kvCfgs []netlink.ClusterConfig       // configurations of the cluster clients opened
 	kvOps  []string                      // KV operations run, like "put k v" or "get k stale"
@@ -80,6 +83,19 @@ func (c *fakeClient) AdminRequest(_ context.Context, req *pb.AdminRequest) (*pb.
 		return nil, c.node.adminErr
 	}
 	return c.node.admin, nil
+}
+
+func (c *fakeClient) KV(_ context.Context, req *pb.KvRequest) (*pb.KvResponse, error) {
+	c.net.mu.Lock()
+	if c.net.kvReqs == nil {
+		c.net.kvReqs = make(map[string][]*pb.KvRequest)
+	}
+	c.net.kvReqs[c.addr] = append(c.net.kvReqs[c.addr], proto.Clone(req).(*pb.KvRequest))
+	c.net.mu.Unlock()
+	if c.node.kvErr != nil {
+		return nil, c.node.kvErr
+	}
+	return c.node.kv, nil
 }
 
 // openConn is a connection of fakeNet's, counted in its open until closed.

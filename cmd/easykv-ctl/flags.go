@@ -84,13 +84,14 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // cmdFlags are the flags only some commands define (command.flags).
 type cmdFlags struct {
-	stale     bool // get, bench get: any node may answer from its local state
-	clients   int  // bench: concurrent workers, each with its own client session
-	total     int  // bench: operations across all workers
-	valueSize int  // bench put: bytes per value
-	keySpace  int  // bench: keys are drawn from [0, keySpace)
-	keySize   int  // bench: bytes per key, a zero-padded decimal number
-	conns     int  // bench: connections per node shared by the workers
+	stale     bool   // get, bench get: any node may answer from its local state
+	node      string // get --stale: the one node to read from, "" for any
+	clients   int    // bench: concurrent workers, each with its own client session
+	total     int    // bench: operations across all workers
+	valueSize int    // bench put: bytes per value
+	keySpace  int    // bench: keys are drawn from [0, keySpace)
+	keySize   int    // bench: bytes per key, a zero-padded decimal number
+	conns     int    // bench: connections per node shared by the workers
 }
 
 // defaultCmdFlags are the command flags' defaults.
@@ -101,4 +102,21 @@ func defaultCmdFlags() cmdFlags {
 // staleFlag defines --stale.
 func staleFlag(fs *flag.FlagSet, f *cmdFlags) {
 	fs.BoolVar(&f.stale, "stale", f.stale, "read from any node's local state: no leader needed, may be out of date")
+}
+
+// getFlags defines get's flags: --stale, and --node to read one node's
+// local state.
+func getFlags(fs *flag.FlagSet, f *cmdFlags) {
+	staleFlag(fs, f)
+	fs.StringVar(&f.node, "node", f.node, "with --stale: read node `ID`'s local state only (no redirect, no retry elsewhere)")
+}
+
+// checkGet validates get's flags: --node names a node to read from
+// locally, which only a stale read does (a linearizable one goes to the
+// leader).
+func checkGet(_ []string, f *cmdFlags) error {
+	if f.node != "" && !f.stale {
+		return usagef("get: --node needs --stale (a linearizable read is served by the leader; --stale --node ID reads ID's own copy)")
+	}
+	return nil
 }

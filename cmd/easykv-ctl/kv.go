@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/easykv/easykv/netlink"
@@ -116,9 +117,17 @@ func runPut(ctx context.Context, a *app, inv invocation) error {
 }
 
 // runGet prints KEY's value alone on a line; a missing key prints nothing
-// (or found=false in JSON) and exits 1.
+// (or found=false in JSON) and exits 1. With --node it reads that node
+// alone (nodeGet); otherwise through the cluster client.
 func runGet(ctx context.Context, a *app, inv invocation) error {
 	key := inv.args[0]
+	if inv.flags.node != "" {
+		res, err := a.nodeGet(ctx, inv, key, inv.flags.node)
+		if err != nil {
+			return err
+		}
+		return a.writeGet(inv.output, key, res)
+	}
 	c, err := a.openKV(inv, nil)
 	if err != nil {
 		return err
@@ -131,7 +140,13 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 	if err != nil {
 		return kvError(fmt.Sprintf("get %q", key), err)
 	}
-	if inv.output == "json" {
+	return a.writeGet(inv.output, key, res)
+}
+
+// writeGet prints a read's outcome: the value alone on a line, or the
+// getResult as JSON; a missing key is errNotFound.
+func (a *app) writeGet(format, key string, res netlink.Result) error {
+	if format == "json" {
 		if err := writeJSON(a.stdout, getResult{Key: key, Value: res.Value, Found: res.Found, Node: res.NodeID, Index: res.Index}); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}
@@ -144,6 +159,45 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 		return fmt.Errorf("key %q %w", key, errNotFound)
 	}
 	return nil
+}
+
+// nodeGet is "get --stale --node ID KEY": one stale read sent to node id
+// alone, over its own connection, never redirected nor retried elsewhere,
+// so the answer is that node's local state however far behind it is. An
+// unknown id is a usage error; a node that cannot be reached or will not
+// serve the read (paused, say) exits 3 as a stale get that no node served
+// does; a node that rejects the request exits 1.
+func (a *app) nodeGet(ctx context.Context, inv invocation, key, id string) (netlink.Result, error) {
+	node, ok := findNode(inv.cfg, id)
+	if !ok {
+		return netlink.Result{}, usagef("get: unknown node %q for --node (nodes: %s)", id, strings.Join(nodeIDs(inv.cfg), ", "))
+	}
+	what := fmt.Sprintf("get %q --stale --node %s", key, id)
+	c, err := a.dial(ctx, node.Addr, inv.identity())
+	if errors.Is(err, netlink.ErrRefused) {
+		return netlink.Result{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if err != nil {
+		return netlink.Result{}, unreachable(fmt.Errorf("%s: %w", what, err))
+	}
+	defer c.Close()
+	resp, err := c.KV(ctx, &pb.KvRequest{OpType: pb.KvRequest_GET, Key: key, Stale: true})
+	if err != nil {
+		return netlink.Result{}, unreachable(fmt.Errorf("%s: %w", what, err))
+	}
+	switch netlink.CodeOutcome(resp.GetCode()) {
+	case netlink.Served:
+		return netlink.Result{
+			Value: resp.GetValue(), Found: resp.GetCode() == pb.ErrorCode_OK && resp.GetFound(),
+			NodeID: id, Index: resp.GetIndex(), Attempts: 1, Asked: []string{id},
+		}, nil
+	case netlink.Rejected:
+		return netlink.Result{}, fmt.Errorf("%s: %w", what, &netlink.AttemptError{Node: id, Resp: resp})
+	}
+	if resp.GetCode() == pb.ErrorCode_PAUSED {
+		return netlink.Result{}, unreachable(fmt.Errorf("%s: %s is paused (a paused node serves no reads, stale ones included)", what, id))
+	}
+	return netlink.Result{}, unreachable(fmt.Errorf("%s: %s answered %w", what, id, &netlink.AttemptError{Node: id, Resp: resp}))
 }
 
 // runDelete removes KEY and prints OK, whether or not it existed.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -185,5 +187,96 @@ func TestGetPrintsValueVerbatim(t *testing.T) {
 		if got.code != exitOK || got.stdout != v+"\n" || got.stderr != "" {
 			t.Errorf("value %q: exit %d, stdout %q, stderr %q", v, got.code, got.stdout, got.stderr)
 		}
+	}
+}
+
+// TestGetStaleNode checks "get --stale --node ID KEY": one stale read sent
+// to that node alone, over its own connection, never through the cluster
+// client (which would redirect or retry elsewhere).
+func TestGetStaleNode(t *testing.T) {
+	cfg := writeCluster(t)
+	const n2 = "127.0.0.1:7002"
+	tests := []struct {
+		name       string
+		args       []string // after --cluster
+		node       fakeNode // what n2 does
+		wantCode   int
+		wantStdout string
+		wantStderr string // the whole stderr
+		wantSent   bool   // n2 was asked
+	}{
+		{
+			name: "value", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:       fakeNode{kv: &pb.KvResponse{Success: true, Code: pb.ErrorCode_OK, Found: true, Value: "old", NodeId: "n2", Index: 7}},
+			wantStdout: "old\n", wantSent: true,
+		},
+		{
+			name: "flags after the key, json", args: []string{"get", "k", "--stale", "--node=n2", "-o", "json"},
+			node:       fakeNode{kv: &pb.KvResponse{Success: true, Code: pb.ErrorCode_OK, Found: true, Value: "old", NodeId: "n2", Index: 7}},
+			wantStdout: "{\n  \"key\": \"k\",\n  \"value\": \"old\",\n  \"found\": true,\n  \"node\": \"n2\",\n  \"index\": 7\n}\n", wantSent: true,
+		},
+		{
+			name: "missing", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:     fakeNode{kv: &pb.KvResponse{Code: pb.ErrorCode_NOT_FOUND, NodeId: "n2", Index: 7}},
+			wantCode: exitFailed, wantStderr: "easykv-ctl: key \"k\" not found\n", wantSent: true,
+		},
+		{
+			name: "unknown node", args: []string{"get", "--stale", "--node", "n9", "k"},
+			wantCode: exitUsage, wantStderr: "easykv-ctl: get: unknown node \"n9\" for --node (nodes: n1, n2, n3)\n",
+		},
+		{
+			name: "unknown node json", args: []string{"get", "--stale", "--node", "n9", "k", "-o", "json"},
+			wantCode: exitUsage, wantStderr: `{"error":"get: unknown node \"n9\" for --node (nodes: n1, n2, n3)","code":"usage","exit":2}` + "\n",
+		},
+		{
+			name: "without --stale", args: []string{"get", "--node", "n2", "k"},
+			wantCode: exitUsage, wantStderr: "easykv-ctl: get: --node needs --stale (a linearizable read is served by the leader; --stale --node ID reads ID's own copy)\n",
+		},
+		{
+			name: "paused", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:     fakeNode{kv: &pb.KvResponse{Code: pb.ErrorCode_PAUSED, Message: "node paused", NodeId: "n2"}},
+			wantCode: exitUnreachable, wantStderr: "easykv-ctl: get \"k\" --stale --node n2: n2 is paused (a paused node serves no reads, stale ones included)\n", wantSent: true,
+		},
+		{
+			name: "unavailable", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:     fakeNode{kv: &pb.KvResponse{Code: pb.ErrorCode_UNAVAILABLE, Message: "node busy"}},
+			wantCode: exitUnreachable, wantStderr: "easykv-ctl: get \"k\" --stale --node n2: n2 answered UNAVAILABLE: node busy\n", wantSent: true,
+		},
+		{
+			name: "rejected", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:     fakeNode{kv: &pb.KvResponse{Code: pb.ErrorCode_BAD_REQUEST, Message: "key too long"}},
+			wantCode: exitFailed, wantStderr: "easykv-ctl: get \"k\" --stale --node n2: BAD_REQUEST: key too long\n", wantSent: true,
+		},
+		{
+			name: "transport", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:     fakeNode{kvErr: errors.New("connection reset")},
+			wantCode: exitUnreachable, wantStderr: "easykv-ctl: get \"k\" --stale --node n2: connection reset\n", wantSent: true,
+		},
+		{
+			name: "down", args: []string{"get", "--stale", "--node", "n2", "k"},
+			node:     fakeNode{dialErr: errors.New("dial tcp 127.0.0.1:7002: connection refused")},
+			wantCode: exitUnreachable, wantStderr: "easykv-ctl: get \"k\" --stale --node n2: dial tcp 127.0.0.1:7002: connection refused\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			node := tt.node
+			net := &fakeNet{nodes: map[string]*fakeNode{n2: &node, "127.0.0.1:7001": {}, "127.0.0.1:7003": {}}}
+			got := runCtl(t, net, append([]string{"--cluster", cfg}, tt.args...)...)
+			if got.code != tt.wantCode || got.stdout != tt.wantStdout || got.stderr != tt.wantStderr {
+				t.Errorf("got exit %d, stdout %q, stderr %q\nwant exit %d, stdout %q, stderr %q",
+					got.code, got.stdout, got.stderr, tt.wantCode, tt.wantStdout, tt.wantStderr)
+			}
+			var want map[string][]*pb.KvRequest
+			if tt.wantSent {
+				want = map[string][]*pb.KvRequest{n2: {{OpType: pb.KvRequest_GET, Key: "k", Stale: true}}}
+			}
+			if len(net.kvReqs) != len(want) || (want != nil && !proto.Equal(net.kvReqs[n2][0], want[n2][0])) || len(net.kvReqs[n2]) != len(want[n2]) {
+				t.Errorf("requests sent = %v, want %v", net.kvReqs, want)
+			}
+			if len(net.kvCfgs) != 0 || len(net.kvOps) != 0 {
+				t.Errorf("a cluster client was opened (%d) or used (%q): --node reads one node only", len(net.kvCfgs), net.kvOps)
+			}
+		})
 	}
 }

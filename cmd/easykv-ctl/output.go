@@ -16,24 +16,40 @@ import (
 // statusRow is one node's line of "status"; its JSON form is a contract
 // with scripts, so keys are only ever added.
 type statusRow struct {
-	ID           string   `json:"id"`              // node id from cluster.yaml
-	Addr         string   `json:"addr"`            // address from cluster.yaml
-	Reachable    bool     `json:"reachable"`       // the node answered the status request
-	Role         string   `json:"role"`            // leader, follower, candidate, precandidate; "" when unreachable
-	Term         int64    `json:"term"`            // current term
-	VotedFor     string   `json:"voted_for"`       // vote in the current term, "" if none
-	Leader       string   `json:"leader"`          // id of the leader this node knows, "" if none
-	CommitIndex  int64    `json:"commit_index"`    // highest index known committed
-	AppliedIndex int64    `json:"applied_index"`   // highest index applied to the state machine
-	LastIndex    int64    `json:"last_index"`      // index of the last log entry
-	Paused       bool     `json:"paused"`          // paused by an admin command
-	Partitioned  bool     `json:"partitioned"`     // cut off from every peer by partition
-	IsolatedFrom []string `json:"isolated_from"`   // peers cut off by isolate, sorted; [] when none
-	DelayMs      int64    `json:"delay_ms"`        // outbound delay set by delay, 0 when none
-	DiskStallMs  int64    `json:"disk_stall_ms"`   // stall of each disk sync set by slow-disk, 0 when none
-	StateDigest  string   `json:"state_digest"`    // hex digest of the keys and values as of applied_index, "" if the node does not report one
-	Error        string   `json:"error,omitempty"` // why the node could not be reached
-	refused      bool     // the node answered but refused the handshake
+	ID           string   `json:"id"`             // node id from cluster.yaml
+	Addr         string   `json:"addr"`           // address from cluster.yaml
+	Reachable    bool     `json:"reachable"`      // the node answered the status request
+	Role         string   `json:"role"`           // leader, follower, candidate, precandidate; "" when unreachable
+	Term         int64    `json:"term"`           // current term
+	VotedFor     string   `json:"voted_for"`      // vote in the current term, "" if none
+	Leader       string   `json:"leader"`         // id of the leader this node knows, "" if none
+	CommitIndex  int64    `json:"commit_index"`   // highest index known committed
+	AppliedIndex int64    `json:"applied_index"`  // highest index applied to the state machine
+	LastIndex    int64    `json:"last_index"`     // index of the last log entry
+	Paused       bool     `json:"paused"`         // paused by an admin command
+	Partitioned  bool     `json:"partitioned"`    // cut off from every peer by partition
+	IsolatedFrom []string `json:"isolated_from"`  // peers cut off by isolate, sorted; [] when none
+	DelayMs      int64    `json:"delay_ms"`       // outbound delay set by delay, 0 when none
+	DiskStallMs  int64    `json:"disk_stall_ms"`  // stall of each disk sync set by slow-disk, 0 when none
+	StateDigest  string   `json:"state_digest"`   // hex digest of the keys and values as of applied_index, "" if the node does not report one
+	SnapIndex    int64    `json:"snapshot_index"` // the newest snapshot's last applied index, 0 without one
+	SnapTerm     int64    `json:"snapshot_term"`  // its term, 0 without one
+	FirstIndex   int64    `json:"first_index"`    // the first entry still in the log (those before it are compacted); 0 if the node does not report it
+	// Transfers are the InstallSnapshot transfers under way on the node,
+	// sent or received; the key is left out when there are none.
+	Transfers []snapshotTransfer `json:"snapshot_transfers,omitempty"`
+	Error     string             `json:"error,omitempty"` // why the node could not be reached
+	refused   bool               // the node answered but refused the handshake
+}
+
+// snapshotTransfer is one InstallSnapshot under way, in status -o json.
+type snapshotTransfer struct {
+	Peer           string `json:"peer"`             // the receiver when sending, the sender when receiving
+	Sending        bool   `json:"sending"`          // true: this node sends the snapshot; false: it receives it
+	SnapshotIndex  int64  `json:"snapshot_index"`   // the last index the snapshot covers
+	BytesDone      int64  `json:"bytes_done"`       // acknowledged (sender) or received and kept (receiver)
+	TotalBytes     int64  `json:"total_bytes"`      // the snapshot's size
+	BytesPerSecond int64  `json:"bytes_per_second"` // since the transfer started
 }
 
 // statusRowOf fills a row from a node's answer; id and addr come from
@@ -56,7 +72,39 @@ func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
 		DelayMs:      st.GetDelayMs(),
 		DiskStallMs:  st.GetDiskStallMs(),
 		StateDigest:  st.GetStateDigest(),
+		SnapIndex:    st.GetSnapshotIndex(),
+		SnapTerm:     st.GetSnapshotTerm(),
+		FirstIndex:   st.GetFirstIndex(),
+		Transfers:    transfersOf(st.GetSnapshotTransfers()),
 	}
+}
+
+// transfersOf copies a status's snapshot transfers for JSON; nil for none.
+func transfersOf(ts []*pb.SnapshotTransfer) []snapshotTransfer {
+	var out []snapshotTransfer
+	for _, t := range ts {
+		out = append(out, snapshotTransfer{Peer: t.GetPeer(), Sending: t.GetSending(), SnapshotIndex: t.GetSnapshotIndex(),
+			BytesDone: t.GetBytesDone(), TotalBytes: t.GetTotalBytes(), BytesPerSecond: t.GetBytesPerSecond()})
+	}
+	return out
+}
+
+// snap words a row's snapshot for the table: "INDEX@TERM", or "-" without
+// one.
+func (r statusRow) snap() string {
+	if r.SnapIndex <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d@%d", r.SnapIndex, r.SnapTerm)
+}
+
+// first is a row's first log index for the table, "-" from a node that
+// does not report it.
+func (r statusRow) first() string {
+	if r.FirstIndex <= 0 {
+		return "-"
+	}
+	return fmt.Sprint(r.FirstIndex)
 }
 
 // unreachableRow is the row of a node that did not answer.
@@ -96,17 +144,19 @@ func writeStatus(w io.Writer, format string, rows []statusRow) error {
 // status -w table`, one node per line, with "-" for values an unreachable
 // node could not give. DIGEST is the state digest as of APPLIED, cut to
 // its first digestShown characters: enough to see at a glance whether
-// nodes at the same index agree.
+// nodes at the same index agree. SNAP is the newest snapshot as
+// INDEX@TERM and FIRST the first index still in the log (the entries
+// before it are compacted); the log holds FIRST..LAST.
 func writeStatusTable(w io.Writer, rows []statusRow) error {
-	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "DIGEST", "LAST", "PAUSED", "FAULTS"}
+	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "DIGEST", "SNAP", "FIRST", "LAST", "PAUSED", "FAULTS"}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		if !r.Reachable {
-			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-", "-", "-"})
+			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"})
 			continue
 		}
 		cells = append(cells, []string{r.ID, r.Addr, "true", dash(r.Role), fmt.Sprint(r.Term), dash(r.Leader),
-			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), dash(shortDigest(r.StateDigest)), fmt.Sprint(r.LastIndex),
+			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), dash(shortDigest(r.StateDigest)), r.snap(), r.first(), fmt.Sprint(r.LastIndex),
 			fmt.Sprint(r.Paused), r.faults()})
 	}
 	return writeBoxed(w, header, cells)
