@@ -34,7 +34,28 @@ type Config struct {
 	Heartbeat       time.Duration // leader heartbeat interval
 	ElectionTimeout time.Duration // T: each election timer is drawn from [T, 2T)
 	AuthToken       string        // shared secret for peers and clients, "" for none
+	// SnapshotEntries is how many applied entries separate snapshots of
+	// the state machine; after a snapshot the log is compacted.
+	SnapshotEntries uint64
+	// SnapshotMargin is how many entries below a snapshot's index the log
+	// keeps when it is compacted, so that a follower a little behind
+	// catches up from the log rather than from a snapshot; may be 0.
+	SnapshotMargin uint64
 }
+
+// Defaults of the optional keys snapshot_entries and snapshot_margin:
+// 10,000 entries of 256-byte values are about 3 MB of log between
+// snapshots, which bounds what a restart replays, and 5,000 kept below a
+// snapshot (what etcd keeps after compaction) let a follower that was down
+// briefly catch up from the log.
+const (
+	DefaultSnapshotEntries = 10_000
+	DefaultSnapshotMargin  = 5_000
+)
+
+// maxEntryCount bounds snapshot_entries and snapshot_margin: beyond a
+// billion entries the value is a typo, not a plan.
+const maxEntryCount = 1_000_000_000
 
 // file mirrors the YAML document; pointers tell a missing key from a zero one.
 type file struct {
@@ -44,6 +65,11 @@ type file struct {
 	Heartbeat       *string `yaml:"heartbeat"`
 	ElectionTimeout *string `yaml:"election_timeout"`
 	AuthToken       string  `yaml:"auth_token"`
+	// The counts stay nodes until validated, so that an error can give
+	// the line and the value as written.
+	// (a zero Node, of Kind 0, is a missing key).
+	SnapshotEntries yaml.Node `yaml:"snapshot_entries"`
+	SnapshotMargin  yaml.Node `yaml:"snapshot_margin"`
 }
 
 // Load reads and validates the cluster file at path. A relative data_dir is
@@ -122,6 +148,14 @@ func Parse(data []byte, dir string) (*Config, error) {
 	if election <= heartbeat {
 		return nil, invalid("election_timeout (%s) must be above heartbeat (%s)", election, heartbeat)
 	}
+	snapEntries, err := count("snapshot_entries", &f.SnapshotEntries, DefaultSnapshotEntries, 1)
+	if err != nil {
+		return nil, err
+	}
+	snapMargin, err := count("snapshot_margin", &f.SnapshotMargin, DefaultSnapshotMargin, 0)
+	if err != nil {
+		return nil, err
+	}
 	ids := map[string]bool{}
 	addrs := map[string]bool{}
 	for i, n := range f.Nodes {
@@ -156,6 +190,8 @@ func Parse(data []byte, dir string) (*Config, error) {
 		Heartbeat:       heartbeat,
 		ElectionTimeout: election,
 		AuthToken:       f.AuthToken,
+		SnapshotEntries: snapEntries,
+		SnapshotMargin:  snapMargin,
 	}, nil
 }
 
@@ -186,6 +222,35 @@ func duration(key string, v *string) (time.Duration, error) {
 		return 0, invalid("%s: must be positive, got %s", key, d)
 	}
 	return d, nil
+}
+
+// count validates the optional whole-number key key: def when it is
+// absent, else an integer from least to maxEntryCount written as a YAML
+// integer (10000, 10_000 or 0x2710; not "10000", 1e4 or 10000.0).
+func count(key string, n *yaml.Node, def, least uint64) (uint64, error) {
+	if n.Kind == 0 {
+		return def, nil
+	}
+	want := fmt.Sprintf("want a whole number from %d to %d", least, maxEntryCount)
+	line := n.Line
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias // the value an alias (*name) stands for
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		got := fmt.Sprintf("%q", n.Value)
+		switch {
+		case n.Kind != yaml.ScalarNode:
+			got = "a list or a map"
+		case n.ShortTag() == "!!null":
+			got = "nothing"
+		}
+		return 0, invalid("line %d: %s: %s, got %s", line, key, want, got)
+	}
+	var v int64
+	if err := n.Decode(&v); err != nil || v < int64(least) || v > maxEntryCount {
+		return 0, invalid("line %d: %s: %s, got %s", line, key, want, n.Value)
+	}
+	return uint64(v), nil
 }
 
 // maxIDLen bounds a node id, which names a directory and shows on every

@@ -72,6 +72,20 @@ func TestParseRejects(t *testing.T) {
 		{"unknown key", good + "data2_dir: ./x\n", `line 9: unknown key "data2_dir"`},
 		{"unknown node key", strings.Replace(good, "id: n2, ", "id: n2, port: 1, ", 1), `unknown key "port"`},
 		{"not yaml", "{{{", "did not find expected node content"},
+		{"snapshot_entries zero", good + "snapshot_entries: 0\n", "line 9: snapshot_entries: want a whole number from 1 to 1000000000, got 0"},
+		{"snapshot_entries negative", good + "snapshot_entries: -5\n", "line 9: snapshot_entries: want a whole number from 1 to 1000000000, got -5"},
+		{"snapshot_entries a word", good + "snapshot_entries: many\n", `line 9: snapshot_entries: want a whole number from 1 to 1000000000, got "many"`},
+		{"snapshot_entries a fraction", good + "snapshot_entries: 2.5\n", `line 9: snapshot_entries: want a whole number from 1 to 1000000000, got "2.5"`},
+		{"snapshot_entries in floating point", good + "snapshot_entries: 1e4\n", `snapshot_entries: want a whole number from 1 to 1000000000, got "1e4"`},
+		{"snapshot_entries quoted", good + "snapshot_entries: \"100\"\n", `snapshot_entries: want a whole number from 1 to 1000000000, got "100"`},
+		{"snapshot_entries empty", good + "snapshot_entries:\n", "line 9: snapshot_entries: want a whole number from 1 to 1000000000, got nothing"},
+		{"snapshot_entries a list", good + "snapshot_entries: [1, 2]\n", "line 9: snapshot_entries: want a whole number from 1 to 1000000000, got a list or a map"},
+		{"snapshot_entries absurd", good + "snapshot_entries: 1000000001\n", "snapshot_entries: want a whole number from 1 to 1000000000, got 1000000001"},
+		{"snapshot_entries beyond int64", good + "snapshot_entries: 99999999999999999999\n", "snapshot_entries: want a whole number from 1 to 1000000000, got"},
+		{"snapshot_margin negative", good + "snapshot_margin: -1\n", "line 9: snapshot_margin: want a whole number from 0 to 1000000000, got -1"},
+		{"snapshot_margin a word", good + "snapshot_entries: 100\nsnapshot_margin: half\n", `line 10: snapshot_margin: want a whole number from 0 to 1000000000, got "half"`},
+		{"snapshot_margin absurd", good + "snapshot_margin: 0x7fffffffffffffff\n", "snapshot_margin: want a whole number from 0 to 1000000000, got 0x7fffffffffffffff"},
+		{"snapshot_margin twice", good + "snapshot_margin: 1\nsnapshot_margin: 2\n", `"snapshot_margin" already defined`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +106,34 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+func TestSnapshotKeys(t *testing.T) {
+	tests := []struct {
+		name, extra     string
+		entries, margin uint64
+	}{
+		{"defaults", "", DefaultSnapshotEntries, DefaultSnapshotMargin},
+		{"both", "snapshot_entries: 500\nsnapshot_margin: 100\n", 500, 100},
+		{"margin zero", "snapshot_margin: 0\n", DefaultSnapshotEntries, 0},
+		{"margin above entries", "snapshot_entries: 10\nsnapshot_margin: 50\n", 10, 50},
+		{"one entry", "snapshot_entries: 1\n", 1, DefaultSnapshotMargin},
+		{"underscores", "snapshot_entries: 20_000\n", 20000, DefaultSnapshotMargin},
+		{"at the bound", "snapshot_entries: 1000000000\nsnapshot_margin: 1000000000\n", 1_000_000_000, 1_000_000_000},
+		{"through an alias", "snapshot_entries: &n 300\nsnapshot_margin: *n\n", 300, 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(good+tt.extra), "/tmp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SnapshotEntries != tt.entries || cfg.SnapshotMargin != tt.margin {
+				t.Fatalf("snapshot_entries %d, snapshot_margin %d; want %d and %d",
+					cfg.SnapshotEntries, cfg.SnapshotMargin, tt.entries, tt.margin)
+			}
+		})
+	}
+}
+
 func TestLoadUnreadable(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "read cluster file") {
@@ -104,6 +146,7 @@ func TestLoadUnreadable(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("name: x\nnodes: []\n"))
+	f.Add([]byte(good + "snapshot_entries: 500\nsnapshot_margin: 0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, "/base")
 		if err != nil {
@@ -112,7 +155,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if cfg.Name == "" || len(cfg.Nodes) == 0 || cfg.ElectionTimeout <= cfg.Heartbeat || cfg.Heartbeat <= 0 {
+		if cfg.Name == "" || len(cfg.Nodes) == 0 || cfg.ElectionTimeout <= cfg.Heartbeat || cfg.Heartbeat <= 0 ||
+			cfg.SnapshotEntries == 0 || cfg.SnapshotEntries > maxEntryCount || cfg.SnapshotMargin > maxEntryCount {
 			t.Fatalf("accepted invalid config %+v", cfg)
 		}
 	})

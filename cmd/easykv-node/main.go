@@ -158,6 +158,8 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		HardState:       store,
 		Log:             wal,
 		Snapshots:       kvmap.NewSnapshotDir(filepath.Join(dataDir, "snap"), kvmap.Options{}),
+		SnapshotEvery:   cfg.SnapshotEntries,
+		SnapshotMargin:  cfg.SnapshotMargin,
 		Transport:       peers,
 		Faults:          faults,
 		Logger:          logger,
