@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,8 @@ import (
 // several segments, every batch synced (the last one too), then damaged in
 // every way a crash or a bad disk can leave it — cut at every byte of its
 // tail, each 512-byte sector of the last segment zeroed, each byte of the
-// last record and of two middle records flipped — and opened. The focused
+// last record and of two middle records flipped, a Reset interrupted after
+// deleting the newest segments — and opened. The focused
 // tests for each rule are TestTornTailTruncate, TestTornTailZeroSector and
 // TestCorruption (recover_test.go). A failed fsync is never retried:
 // TestFailedSync (fault_test.go) fails msync through the log's hook and
@@ -52,6 +54,7 @@ const (
 	damageTruncate damageKind = iota // file cut at lo; everything after is gone
 	damageZero                       // [lo, hi) zeroed, as a lost sector reads
 	damageFlip                       // one byte at lo changed
+	damageRemove                     // the file and every later segment deleted (a Reset cut short)
 )
 
 // outcome is what opening one damaged copy did.
@@ -163,6 +166,9 @@ func (c *crashLog) reset(dir string) error {
 // damaged reports whether d changes any byte of r's record (header and
 // payload; the padding is not part of a record).
 func (c *crashLog) damaged(r crashRecord, d damage) bool {
+	if d.kind == damageRemove {
+		return filepath.Base(r.path) >= filepath.Base(d.path) // names sort by first index
+	}
 	if r.path != d.path {
 		return false
 	}
@@ -327,6 +333,29 @@ func flipAt(path string, off int64) damage {
 	}
 }
 
+// removeFrom deletes the segment at path and every newer one, as a crash
+// in Reset leaves the log: it deletes segments newest first.
+func removeFrom(path string) damage {
+	return damage{
+		name: fmt.Sprintf("reset interrupted before %s", filepath.Base(path)),
+		path: path, kind: damageRemove,
+		apply: func(p string) error {
+			names, err := filepath.Glob(filepath.Join(filepath.Dir(p), "*"+segmentExt))
+			if err != nil {
+				return err
+			}
+			for _, name := range names {
+				if filepath.Base(name) >= filepath.Base(p) {
+					if err := os.Remove(name); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	}
+}
+
 // flipRecord flips, one case each, every byte r occupies, padding included.
 func flipRecord(r crashRecord) []damage {
 	var ds []damage
@@ -366,6 +395,7 @@ func TestCrashMatrix(t *testing.T) {
 		{"flip last record", flipRecord(last)},
 		{"flip earlier segment", flipRecord(earlier)},
 		{"flip same segment, earlier batch", flipRecord(sameSeg)},
+		{"reset interrupted", nil},
 	}
 	for cut := tailFrom; cut <= end; cut++ {
 		matrix[0].cases = append(matrix[0].cases, truncateAt(c.lastSeg, cut))
@@ -373,6 +403,10 @@ func TestCrashMatrix(t *testing.T) {
 	for off := int64(0); off < end; off += sectorSize {
 		matrix[1].cases = append(matrix[1].cases, zeroSector(c.lastSeg, off))
 	}
+	for name := range c.files {
+		matrix[5].cases = append(matrix[5].cases, removeFrom(filepath.Join(filepath.Dir(c.lastSeg), name)))
+	}
+	slices.SortFunc(matrix[5].cases, func(a, b damage) int { return strings.Compare(a.path, b.path) })
 
 	scratch := t.TempDir()
 	var table strings.Builder

@@ -99,6 +99,17 @@
 // zeroed header followed by records appended after it was synced, or damage
 // without the hole a lost sector leaves — is corruption.
 //
+// # Compaction and Reset
+//
+// TruncatePrefix deletes whole segment files from the oldest, below a
+// snapshot; Open then finds the log starting at its first segment's first
+// index. Reset deletes every segment, newest first with a directory sync
+// after each, for a snapshot received from the leader that replaces the
+// whole log: a crash part way leaves a shorter prefix, never a gap, and
+// Open of a log Reset to next finds it empty and starting at 1, since the
+// index is not written anywhere: the Raft runtime knows it from its
+// snapshot and calls Reset again.
+//
 // Limits: nothing shows whether the last batch's Sync completed, so damage
 // in the last batch that looks like a lost sector (including a zeroed
 // header) is taken for a torn write and that batch is dropped from the

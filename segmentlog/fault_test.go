@@ -86,6 +86,7 @@ func TestAllocationFailure(t *testing.T) {
 		"Sync":           l.Sync,
 		"TruncateSuffix": func() error { return l.TruncateSuffix(5) },
 		"TruncatePrefix": func() error { return l.TruncatePrefix(5) },
+		"Reset":          func() error { return l.Reset(50) },
 	} {
 		if err := op(); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("%s after the failure: %v, want ErrFailed wrapping ENOSPC", name, err)
@@ -121,6 +122,7 @@ func TestFailedSync(t *testing.T) {
 		"Sync":           l.Sync,
 		"TruncateSuffix": func() error { return l.TruncateSuffix(5) },
 		"TruncatePrefix": func() error { return l.TruncatePrefix(5) },
+		"Reset":          func() error { return l.Reset(50) },
 	} {
 		if err := op(); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.EIO) {
 			t.Fatalf("%s after a failed sync: %v, want ErrFailed wrapping EIO", name, err)

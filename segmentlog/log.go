@@ -49,15 +49,17 @@ type Log struct {
 	segSize    int64        // size of a new segment file
 	segs       []*segment   // oldest first; empty exactly when the log is
 	nextSeq    uint32       // seq of the next segment created or opened
-	first      uint64       // index of the first entry, when there is one
+	first      uint64       // index of the first entry, when there is one or the log is pinned
+	pinned     bool         // set by Reset: an empty log starts at first, not wherever the next Append says
 	locs       []loc        // locs[i-first] is where entry i is
 	batchStart uint64       // first index appended since the log was last durable
 	failed     error        // first write or sync error; writes are refused after it
 	closed     bool         // Close was called; nothing is mapped any more
 	spare      *spare       // the next segment file, being made or ready; nil when none is under way
 
-	fill  fillFunc                        // zeroFill; tests inject ENOSPC
-	msync func(b []byte, flags int) error // unix.Msync; tests inject I/O errors
+	fill   fillFunc                        // zeroFill; tests inject ENOSPC
+	msync  func(b []byte, flags int) error // unix.Msync; tests inject I/O errors
+	remove func(name string) error         // os.Remove; tests see each segment deleted, or fail it
 }
 
 // loc places one record: which segment and where in it.
@@ -86,6 +88,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		segSize: alignUp(segSize, pageSize),
 		fill:    zeroFill,
 		msync:   unix.Msync,
+		remove:  os.Remove,
 	}
 	if err := l.load(); err != nil {
 		for _, s := range l.segs {
@@ -104,17 +107,18 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// FirstIndex returns the first entry's index; LastIndex()+1 when empty.
+// FirstIndex returns the first entry's index; LastIndex()+1 when empty:
+// the index given to Reset, or 1 when the log was not Reset since Open.
 func (l *Log) FirstIndex() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if len(l.locs) == 0 {
+	if len(l.locs) == 0 && !l.pinned {
 		return 1
 	}
 	return l.first
 }
 
-// LastIndex returns the last entry's index, 0 when empty.
+// LastIndex returns the last entry's index; when empty, FirstIndex()-1.
 func (l *Log) LastIndex() uint64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -123,6 +127,9 @@ func (l *Log) LastIndex() uint64 {
 
 func (l *Log) lastIndex() uint64 {
 	if len(l.locs) == 0 {
+		if l.pinned {
+			return l.first - 1
+		}
 		return 0
 	}
 	return l.first + uint64(len(l.locs)) - 1
@@ -228,8 +235,9 @@ func (l *Log) recordAt(i uint64) ([]byte, error) {
 }
 
 // Append writes es after the last entry. es must be contiguous and start at
-// LastIndex()+1; an empty log accepts any first index from 1 (after a prefix
-// removal the log may restart anywhere). Nothing is durable until Sync. An
+// LastIndex()+1; an empty log that was not Reset accepts any first index
+// from 1 (a node restarted after a snapshot continues after it; one Reset
+// to next accepts only next). Nothing is durable until Sync. An
 // I/O error (a full disk when a new segment is allocated) fails the log.
 func (l *Log) Append(es []Entry) error {
 	l.mu.Lock()
@@ -258,7 +266,7 @@ func (l *Log) Append(es []Entry) error {
 // checkAppend validates the whole batch before any of it is written.
 func (l *Log) checkAppend(es []Entry) error {
 	want := l.lastIndex() + 1
-	if len(l.locs) == 0 {
+	if len(l.locs) == 0 && !l.pinned {
 		want = max(es[0].Index, 1)
 	}
 	for k, e := range es {

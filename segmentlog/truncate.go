@@ -2,14 +2,14 @@ package segmentlog
 
 import (
 	"fmt"
-	"os"
 )
 
 // TruncateSuffix removes the entries with index >= from (a suffix that
 // conflicts with the leader's log), durably before it returns: later segment
 // files are deleted, newest first, then the removed records of the segment
 // that keeps entries are zeroed and synced. A crash part way leaves a prefix
-// of the old log, never a gap. from <= FirstIndex() empties the log.
+// of the old log, never a gap. from <= FirstIndex() empties the log; one that
+// was Reset keeps its FirstIndex, so the next Append must start there.
 func (l *Log) TruncateSuffix(from uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -55,6 +55,35 @@ func (l *Log) dropLast() error {
 	return l.removeSegment(seg)
 }
 
+// Reset empties the log for a snapshot that replaces it (InstallSnapshot):
+// afterwards FirstIndex() is next, LastIndex() is next-1, and the next
+// Append must start at next. The segment files are deleted newest first,
+// the directory synced after each, so a crash part way leaves a prefix of
+// the old log, never a gap. Nothing on disk records next: once every file
+// is gone, Open finds an empty log starting at 1, and the caller, which
+// keeps the snapshot, calls Reset again after a restart.
+func (l *Log) Reset(next uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if next == 0 {
+		return fmt.Errorf("reset: next index 0; the first index is 1")
+	}
+	// The newest segment is the only one that may hold unsynced records,
+	// and it goes first: what is left at any moment was synced.
+	for len(l.segs) > 0 {
+		if err := l.dropLast(); err != nil {
+			return l.fail(fmt.Errorf("reset: %w", err))
+		}
+	}
+	l.locs = nil
+	l.first, l.pinned, l.batchStart = next, true, next
+	l.maybeStartSpare()
+	return nil
+}
+
 // TruncatePrefix deletes, oldest first, the segment files all of whose
 // entries are below below, and moves FirstIndex to the first entry left. The
 // segment holding the last entry stays, so this never empties the log.
@@ -95,7 +124,7 @@ func (l *Log) removeSegment(seg *segment) error {
 	if err := seg.close(); err != nil {
 		return err
 	}
-	if err := os.Remove(seg.path); err != nil {
+	if err := l.remove(seg.path); err != nil {
 		return fmt.Errorf("remove segment: %w", err)
 	}
 	if err := syncDir(l.dir); err != nil {
