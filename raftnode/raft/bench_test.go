@@ -23,6 +23,10 @@ func newWindowStorage() *windowStorage { return &windowStorage{first: 1} }
 func (s *windowStorage) FirstIndex() uint64 { return s.first }
 func (s *windowStorage) LastIndex() uint64  { return s.first + uint64(len(s.entries)) - 1 }
 
+// Snapshot is none: the benchmarks' followers keep up, so no leader
+// needs the entries it forgot.
+func (s *windowStorage) Snapshot() SnapshotMeta { return SnapshotMeta{} }
+
 func (s *windowStorage) Term(i uint64) (uint64, error) {
 	switch {
 	case i == s.first-1 && i == 0:

@@ -19,6 +19,9 @@ const (
 	EventVoteDenied
 	// EventLeaderChanged: the node learned of a new leader, or lost it.
 	EventLeaderChanged
+	// EventLostEntries: on a leader, Peer's log ends below Index, which it
+	// had acknowledged: its data is gone (a wiped data directory).
+	EventLostEntries
 )
 
 func (k EventKind) String() string {
@@ -35,6 +38,8 @@ func (k EventKind) String() string {
 		return "vote-denied"
 	case EventLeaderChanged:
 		return "leader-changed"
+	case EventLostEntries:
+		return "lost-entries"
 	default:
 		return fmt.Sprintf("EventKind(%d)", uint8(k))
 	}
@@ -54,7 +59,8 @@ type Event struct {
 	// Reason says why: VoteDenied: why the vote was refused; RoleChanged:
 	// what made the node change role.
 	Reason  string
-	PreVote bool // Vote* events: a pre-vote round
+	PreVote bool   // Vote* events: a pre-vote round
+	Index   uint64 // LostEntries: what Peer had acknowledged
 }
 
 func (e Event) String() string {
@@ -64,6 +70,8 @@ func (e Event) String() string {
 		s += fmt.Sprintf(" leader=%q", e.Leader)
 	case EventVoteGranted, EventVoteDenied:
 		s += " peer=" + e.Peer
+	case EventLostEntries:
+		s += fmt.Sprintf(" peer=%s index=%d", e.Peer, e.Index)
 	}
 	if e.PreVote {
 		s += " prevote"

@@ -26,6 +26,13 @@ type raftLog struct {
 	// durable may be overwritten on disk by the time the core reads it.
 	epoch   uint64
 	applied uint64 // highest index the state machine has applied
+	// snap is a snapshot from the leader that replaces the whole log and
+	// is not durable yet; zero when none. While it is set, the log is the
+	// snapshot followed by the unstable entries, and storage is not read:
+	// what it holds is being replaced.
+	snap SnapshotMeta
+	// snapHanded: snap was handed out in a Ready.
+	snapHanded bool
 }
 
 // lastIndex is the index of the last entry, 0 when the log is empty.
@@ -33,11 +40,17 @@ func (l *raftLog) lastIndex() uint64 {
 	if n := len(l.unstable); n > 0 {
 		return l.unstable[n-1].Index
 	}
+	if !l.snap.IsEmpty() {
+		return l.snap.Index
+	}
 	return l.storage.LastIndex()
 }
 
 // firstIndex is the first index the log can read.
 func (l *raftLog) firstIndex() uint64 {
+	if !l.snap.IsEmpty() {
+		return l.snap.Index + 1
+	}
 	first := l.storage.FirstIndex()
 	if len(l.unstable) > 0 {
 		first = min(first, l.unstable[0].Index)
@@ -62,6 +75,9 @@ func (l *raftLog) term(i uint64) (uint64, bool) {
 	}
 	if i == 0 {
 		return 0, true
+	}
+	if !l.snap.IsEmpty() {
+		return l.snap.Term, i == l.snap.Index
 	}
 	if i > l.storage.LastIndex() {
 		return 0, false
@@ -163,6 +179,9 @@ func (l *raftLog) slice(lo, hi, maxBytes uint64) ([]Entry, bool) {
 	if lo == 0 || hi > l.lastIndex()+1 {
 		return nil, false
 	}
+	if lo < l.firstIndex() {
+		return nil, false // compacted
+	}
 	split := hi // where unstable entries begin within [lo, hi)
 	if len(l.unstable) > 0 {
 		split = min(hi, max(lo, l.unstable[0].Index))
@@ -198,6 +217,9 @@ func (l *raftLog) slice(lo, hi, maxBytes uint64) ([]Entry, bool) {
 // the log: the entries before the unstable ones, which supersede any
 // durable entries from their first index on.
 func (l *raftLog) stableIndex() uint64 {
+	if !l.snap.IsEmpty() {
+		return 0 // nothing is durable until the snapshot is
+	}
 	if len(l.unstable) > 0 {
 		return l.unstable[0].Index - 1
 	}
@@ -213,11 +235,36 @@ func (l *raftLog) toHandOut() int {
 	return n - int(min(l.handed, l.unstable[n-1].Index)-l.unstable[0].Index+1)
 }
 
+// restore replaces the whole log by snap, a snapshot from the leader
+// that the log does not match (thesis §5.3): every entry goes, durable or
+// not, and the log restarts after snap once the caller has installed it.
+func (l *raftLog) restore(snap SnapshotMeta) {
+	l.unstable = nil
+	l.snap, l.snapHanded = snap, false
+	// Writes handed out before are replaced: their reports are stale.
+	l.epoch++
+	l.handed = snap.Index
+}
+
+// nextSnapshot returns the snapshot to install, once, for Ready.
+func (l *raftLog) nextSnapshot() SnapshotMeta {
+	if l.snap.IsEmpty() || l.snapHanded {
+		return SnapshotMeta{}
+	}
+	l.snapHanded = true
+	return l.snap
+}
+
 // nextUnstable returns the unstable entries not handed out yet, for
-// Ready, with their mark, and remembers them as handed out.
+// Ready, with their mark, and remembers them as handed out. When the
+// Ready hands out a snapshot too, the mark names the snapshot if there
+// are no entries.
 func (l *raftLog) nextUnstable() ([]Entry, LogMark) {
 	k := l.toHandOut()
 	if k == 0 {
+		if !l.snap.IsEmpty() && !l.snapHanded {
+			return nil, LogMark{Index: l.snap.Index, Term: l.snap.Term, Epoch: l.epoch}
+		}
 		return nil, LogMark{}
 	}
 	n := len(l.unstable)
@@ -232,6 +279,14 @@ func (l *raftLog) nextUnstable() ([]Entry, LogMark) {
 // one whose entry is gone or has another term; the writes queued since
 // will report in their turn. It reports whether it took the report.
 func (l *raftLog) stableTo(m LogMark) bool {
+	if m.Epoch == l.epoch && !l.snap.IsEmpty() && l.snapHanded && m.Index >= l.snap.Index {
+		// The write that installs the snapshot is done: storage holds it.
+		if m.Index == l.snap.Index && m.Term == l.snap.Term {
+			l.snap, l.snapHanded = SnapshotMeta{}, false
+			return true
+		}
+		l.snap, l.snapHanded = SnapshotMeta{}, false
+	}
 	n := len(l.unstable)
 	i := m.Index
 	if m.Epoch != l.epoch || n == 0 || i < l.unstable[0].Index || i > l.handed || i > l.unstable[n-1].Index || l.unstable[i-l.unstable[0].Index].Term != m.Term {

@@ -38,6 +38,12 @@ const (
 	MsgApp
 	// MsgAppResp answers MsgApp.
 	MsgAppResp
+	// MsgSnap is InstallSnapshot (thesis §5.3). A leader hands it out,
+	// naming its newest snapshot, when a follower needs entries its log no
+	// longer holds; the runtime streams the snapshot's data and, on the
+	// follower, steps the MsgSnap once the whole snapshot is durable. The
+	// follower answers with a MsgAppResp.
+	MsgSnap
 )
 
 func (t MsgType) String() string {
@@ -54,6 +60,8 @@ func (t MsgType) String() string {
 		return "MsgApp"
 	case MsgAppResp:
 		return "MsgAppResp"
+	case MsgSnap:
+		return "MsgSnap"
 	default:
 		return fmt.Sprintf("MsgType(%d)", uint8(t))
 	}
@@ -108,7 +116,19 @@ type Message struct {
 	// ReadCtx: App: when not 0, the heartbeat round that confirms the
 	// leader's pending ReadIndex requests; AppResp: echoes it.
 	ReadCtx uint64
+	// Snapshot: Snap: the snapshot the leader sends.
+	Snapshot SnapshotMeta
 }
+
+// SnapshotMeta names a snapshot of the state machine: the last entry it
+// covers, and that entry's term. The zero value means no snapshot.
+type SnapshotMeta struct {
+	Index uint64
+	Term  uint64
+}
+
+// IsEmpty reports whether s names no snapshot.
+func (s SnapshotMeta) IsEmpty() bool { return s.Index == 0 }
 
 func (m Message) String() string {
 	s := fmt.Sprintf("%s %s->%s term=%d logterm=%d index=%d", m.Type, m.From, m.To, m.Term, m.LogTerm, m.Index)
@@ -127,6 +147,9 @@ func (m Message) String() string {
 	if m.ReadCtx > 0 {
 		s += fmt.Sprintf(" readctx=%d", m.ReadCtx)
 	}
+	if !m.Snapshot.IsEmpty() {
+		s += fmt.Sprintf(" snapshot=%d/%d", m.Snapshot.Index, m.Snapshot.Term)
+	}
 	if m.Reason != "" {
 		s += fmt.Sprintf(" reason=%q", m.Reason)
 	}
@@ -141,7 +164,7 @@ func (t MsgType) isResponse() bool {
 // checkShape refuses messages whose fields contradict each other, whoever
 // they came from. Membership and recipient are checked by Step.
 func (m *Message) checkShape() error {
-	if m.Type < MsgPreVote || m.Type > MsgAppResp {
+	if m.Type < MsgPreVote || m.Type > MsgSnap {
 		return fmt.Errorf("%w: unknown type %d", ErrInvalidMessage, uint8(m.Type))
 	}
 	// Every term on the wire is at least 1, except a refused pre-vote from a
@@ -154,6 +177,17 @@ func (m *Message) checkShape() error {
 	}
 	if m.Type != MsgApp && m.Type != MsgAppResp && m.ReadCtx != 0 {
 		return fmt.Errorf("%w: %s with a read round", ErrInvalidMessage, m.Type)
+	}
+	if (m.Type == MsgSnap) == m.Snapshot.IsEmpty() || (m.Snapshot.Index == 0) != (m.Snapshot.Term == 0) {
+		return fmt.Errorf("%w: %s with snapshot %d/%d", ErrInvalidMessage, m.Type, m.Snapshot.Index, m.Snapshot.Term)
+	}
+	if m.Type == MsgSnap {
+		// A snapshot holds committed entries, which are of the leader's
+		// term or earlier.
+		if m.Snapshot.Term > m.Term {
+			return fmt.Errorf("%w: %s in term %d of a snapshot in term %d", ErrInvalidMessage, m.Type, m.Term, m.Snapshot.Term)
+		}
+		return nil
 	}
 	if m.Type.isResponse() {
 		return nil

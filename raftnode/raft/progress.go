@@ -12,11 +12,18 @@ const (
 	// entries, advancing Next optimistically, up to MaxInflight messages
 	// unacknowledged.
 	stateReplicate
+	// stateSnapshot: the follower needs entries the leader's log no longer
+	// holds; the runtime is sending it a snapshot, and no MsgApp with
+	// entries goes out until the follower has it or the send fails.
+	stateSnapshot
 )
 
 func (s progressState) String() string {
-	if s == stateReplicate {
+	switch s {
+	case stateReplicate:
 		return "replicate"
+	case stateSnapshot:
+		return "snapshot"
 	}
 	return "probe"
 }
@@ -41,6 +48,12 @@ type progress struct {
 	// sentCommit is the highest commit index it was told that it can
 	// use, so a commit that changes nothing for it is not sent again.
 	sentCommit uint64
+	// pendingSnapshot is the index of the snapshot being sent, in
+	// snapshot state.
+	pendingSnapshot uint64
+	// lostReported: the follower was seen to have lost entries it had
+	// acknowledged, and an event said so; once per leadership.
+	lostReported bool
 }
 
 // newProgress starts probing a follower from next.
@@ -54,6 +67,12 @@ func (p *progress) becomeProbe(next uint64) {
 	p.inflight.reset()
 }
 
+// becomeSnapshot waits while the snapshot at index is sent.
+func (p *progress) becomeSnapshot(index uint64) {
+	p.state, p.pendingSnapshot, p.probeSent = stateSnapshot, index, false
+	p.inflight.reset()
+}
+
 // becomeReplicate starts streaming after the known match.
 func (p *progress) becomeReplicate() {
 	p.state, p.next, p.probeSent = stateReplicate, p.match+1, false
@@ -62,8 +81,11 @@ func (p *progress) becomeReplicate() {
 
 // paused reports whether no MsgApp with entries may go out now.
 func (p *progress) paused() bool {
-	if p.state == stateProbe {
+	switch p.state {
+	case stateProbe:
 		return p.probeSent
+	case stateSnapshot:
+		return true
 	}
 	return p.inflight.full()
 }

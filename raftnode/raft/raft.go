@@ -302,14 +302,17 @@ func (r *Raft) checkAgainstLog(m Message) error {
 	case m.Term < r.term:
 		return nil
 	case m.Type == MsgApp:
-		if m.Index <= r.commit && !r.log.matchTerm(m.Index, m.LogTerm) {
+		// Below the first index the log cannot tell: those entries are
+		// in a snapshot, committed, and handleAppend skips past them.
+		compacted := r.log.firstIndex() - 1
+		if m.Index <= r.commit && m.Index >= compacted && !r.log.matchTerm(m.Index, m.LogTerm) {
 			return fmt.Errorf("%w: %s at index %d term %d contradicts committed entry", ErrInvalidMessage, m.Type, m.Index, m.LogTerm)
 		}
 		for _, e := range m.Entries {
 			if e.Index > r.commit {
 				break
 			}
-			if !r.log.matchTerm(e.Index, e.Term) {
+			if e.Index >= compacted && !r.log.matchTerm(e.Index, e.Term) {
 				return fmt.Errorf("%w: %s would replace committed entry %d", ErrInvalidMessage, m.Type, e.Index)
 			}
 		}
@@ -345,7 +348,7 @@ func (r *Raft) stepHigherTerm(m Message) bool {
 		// refuser's own, higher term, which we adopt below.
 	default:
 		leader := ""
-		if m.Type == MsgApp {
+		if m.Type == MsgApp || m.Type == MsgSnap {
 			leader = m.From
 		}
 		r.becomeFollower(m.Term, leader, fmt.Sprintf("saw term %d from %s", m.Term, m.From))
@@ -363,7 +366,7 @@ func (r *Raft) inLease() bool {
 // to learn the current term, and drops the rest.
 func (r *Raft) stepLowerTerm(m Message) {
 	switch m.Type {
-	case MsgApp:
+	case MsgApp, MsgSnap:
 		// A stale leader must learn that it is stale (paper §5.1). This
 		// reply also ends a standoff: a node whose term ran ahead while it
 		// was cut off has its vote requests refused in the lease, so only
@@ -425,10 +428,15 @@ func respType(t MsgType) MsgType {
 
 // stepFollower handles a current-term message as follower.
 func (r *Raft) stepFollower(m Message) {
-	if m.Type == MsgApp {
+	switch m.Type {
+	case MsgApp:
 		r.resetElectionTimer()
 		r.setLeader(m.From)
 		r.handleAppend(m)
+	case MsgSnap:
+		r.resetElectionTimer()
+		r.setLeader(m.From)
+		r.handleSnapshot(m)
 	}
 	// Responses belong to a role this node has left; drop them.
 }
@@ -436,10 +444,14 @@ func (r *Raft) stepFollower(m Message) {
 // stepCandidate handles a current-term message as (pre-)candidate.
 func (r *Raft) stepCandidate(m Message) {
 	switch m.Type {
-	case MsgApp:
+	case MsgApp, MsgSnap:
 		// Another node won this term (paper §5.2).
 		r.becomeFollower(m.Term, m.From, fmt.Sprintf("leader %s of term %d", m.From, m.Term))
-		r.handleAppend(m)
+		if m.Type == MsgSnap {
+			r.handleSnapshot(m)
+		} else {
+			r.handleAppend(m)
+		}
 	case MsgPreVoteResp:
 		// A refusal here carries our term; a grant for this round carries
 		// term+1. A grant with our own term is left from an older round.
@@ -455,7 +467,7 @@ func (r *Raft) stepCandidate(m Message) {
 
 // stepLeader handles a current-term message as leader.
 func (r *Raft) stepLeader(m Message) error {
-	if m.Type == MsgApp {
+	if m.Type == MsgApp || m.Type == MsgSnap {
 		return fmt.Errorf("%w: %s from another leader %s in term %d", ErrInvalidMessage, m.Type, m.From, m.Term)
 	}
 	p := r.progress[m.From]

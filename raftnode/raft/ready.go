@@ -16,6 +16,14 @@ type Ready struct {
 	// Mark names the last of Entries and the log's epoch as they were
 	// handed out; zero without Entries.
 	Mark LogMark
+	// Snapshot, when not empty, replaces the state machine and the whole
+	// log (thesis §5.3): the runtime has the snapshot's data, received
+	// from the leader and durable, and installs it before Entries (which
+	// follow it): the log restarts after Snapshot.Index, and the state
+	// machine is the snapshot's. Mark covers it, so StableTo reports it
+	// durable. It goes before CommittedEntries, of which there are none
+	// until it is durable.
+	Snapshot SnapshotMeta
 	// MustSync says the term, vote or log changed: persist and fsync
 	// HardState and Entries before sending Messages. When false, a
 	// non-empty HardState differs only in Commit, which may be written
@@ -61,7 +69,7 @@ func (r *Raft) hardState() HardState {
 // HasReady reports whether Ready has anything for the caller to do.
 func (r *Raft) HasReady() bool {
 	return len(r.msgs) > 0 || len(r.events) > 0 || r.hardState() != r.persisted || r.ownDurable ||
-		r.log.toHandOut() > 0 || r.log.applied < r.applicable() || r.reads.canStart() ||
+		r.log.toHandOut() > 0 || (!r.log.snap.IsEmpty() && !r.log.snapHanded) || r.log.applied < r.applicable() || r.reads.canStart() ||
 		len(r.readStates) > 0 || len(r.droppedReads) > 0
 }
 
@@ -92,9 +100,11 @@ func (r *Raft) Ready() Ready {
 	r.flushReadRound()
 	hs := r.hardState()
 	entries, mark := r.log.nextUnstable()
+	snap := r.log.nextSnapshot()
 	rd := Ready{
 		Entries:      entries,
 		Mark:         mark,
+		Snapshot:     snap,
 		Messages:     slices.Clone(r.msgs),
 		ReadStates:   slices.Clone(r.readStates),
 		DroppedReads: slices.Clone(r.droppedReads),
@@ -104,9 +114,11 @@ func (r *Raft) Ready() Ready {
 		rd.HardState = hs
 		rd.MustSync = hs.Term != r.persisted.Term || hs.Vote != r.persisted.Vote
 	}
-	rd.MustSync = rd.MustSync || len(rd.Entries) > 0
+	rd.MustSync = rd.MustSync || len(rd.Entries) > 0 || !snap.IsEmpty()
 	var applied uint64
-	if to := r.applicable(); r.log.applied < to {
+	if !snap.IsEmpty() {
+		applied = snap.Index // the state machine is the snapshot's from now on
+	} else if to := r.applicable(); r.log.applied < to {
 		// At most MaxMsgBytes per Ready, so a long backlog is applied in
 		// slices; the rest comes with the next Ready.
 		if ents, ok := r.log.slice(r.log.applied+1, to+1, r.maxMsgBytes); ok && len(ents) > 0 {

@@ -69,8 +69,12 @@ func (r *Raft) sendAppends(id string, p *progress) {
 // With empty, a MsgApp without entries goes out when none can: it probes
 // the follower's log at Next-1. It reports whether a message went out.
 func (r *Raft) sendAppend(id string, p *progress, empty bool) bool {
-	if p.state == stateProbe && p.probeSent {
+	if p.state == stateProbe && p.probeSent || p.state == stateSnapshot {
 		return false
+	}
+	if p.next < r.log.firstIndex() {
+		// The entries it needs are compacted: only a snapshot can help.
+		return r.sendSnapshot(id, p)
 	}
 	var ents []Entry
 	if last := r.log.lastIndex(); p.next <= last && !p.paused() {
@@ -97,6 +101,39 @@ func (r *Raft) sendAppend(id string, p *progress, empty bool) bool {
 		p.inflight.add(last)
 	}
 	return true
+}
+
+// sendSnapshot asks the runtime to send id the newest snapshot (thesis
+// §5.3), and holds back MsgApps with entries until it is through
+// (ReportSnapshot, or the follower's answer). It reports whether a
+// message went out.
+func (r *Raft) sendSnapshot(id string, p *progress) bool {
+	snap := r.log.storage.Snapshot()
+	if snap.IsEmpty() || snap.Index+1 < r.log.firstIndex() {
+		return false // storage breaks its contract: nothing that can help
+	}
+	r.send(Message{Type: MsgSnap, To: id, Term: r.term, Snapshot: snap})
+	p.becomeSnapshot(snap.Index)
+	return true
+}
+
+// ReportSnapshot tells a leader how sending the snapshot that a MsgSnap to
+// id asked for ended. Either way the follower is probed again: after a
+// success from the snapshot on (its answer to the installed snapshot may
+// have been lost), after a failure from its match, which sends the newest
+// snapshot again. The probe waits for the next heartbeat answer, so a
+// failing follower is retried once per heartbeat rather than in a loop.
+func (r *Raft) ReportSnapshot(id string, ok bool) {
+	p := r.progress[id]
+	if r.role != RoleLeader || p == nil || p.state != stateSnapshot {
+		return
+	}
+	next := p.match + 1
+	if ok {
+		next = max(next, p.pendingSnapshot+1)
+	}
+	p.becomeProbe(next)
+	p.probeSent = true
 }
 
 // bcastHeartbeat sends every follower an empty MsgApp that proves
@@ -129,7 +166,9 @@ func (r *Raft) bcastHeartbeat(readCtx uint64, periodic bool) {
 func (r *Raft) sendHeartbeat(id string, p *progress, at, readCtx uint64) {
 	t, ok := r.log.term(at)
 	if !ok {
-		return
+		// Compacted here: the empty prefix matches on every log, and the
+		// beat still proves leadership and confirms reads.
+		at, t = 0, 0
 	}
 	r.sendApp(id, p, Message{Type: MsgApp, Index: at, LogTerm: t, Commit: min(r.commit, p.match), ReadCtx: readCtx})
 }
@@ -148,9 +187,14 @@ func (r *Raft) handleAppendAck(id string, p *progress, m Message) {
 	if m.Index > p.match {
 		p.match = m.Index
 		p.next = max(p.next, m.Index+1)
-		if p.state == stateProbe {
+		switch {
+		case p.state == stateProbe:
 			p.becomeReplicate() // found the match point: stream from it
-		} else {
+		case p.state == stateSnapshot && p.match+1 >= r.log.firstIndex():
+			// It has the snapshot (or caught up past it): the log can
+			// serve it from here.
+			p.becomeReplicate()
+		default:
 			p.inflight.freeTo(m.Index)
 		}
 		if r.maybeCommit() {
@@ -173,7 +217,11 @@ func (r *Raft) handleAppendAck(id string, p *progress, m Message) {
 // entry: if the leader has entries of ConflictTerm, the logs may agree up
 // to its last one; otherwise not from ConflictIndex on.
 func (r *Raft) handleAppendRejection(id string, p *progress, m Message) {
-	if m.Index <= p.match || (p.state == stateProbe && m.Index != p.next-1) {
+	if m.Index <= p.match && m.ConflictTerm == 0 && m.ConflictIndex <= m.Index {
+		r.lostEntries(id, p, m)
+		return
+	}
+	if m.Index <= p.match || p.state == stateSnapshot || (p.state == stateProbe && m.Index != p.next-1) {
 		return // late: about a prefix known to match, or an older probe
 	}
 	next := m.ConflictIndex
@@ -185,6 +233,23 @@ func (r *Raft) handleAppendRejection(id string, p *progress, m Message) {
 	// Never behind what is known to match, and always before the refused
 	// index, so every refusal makes progress.
 	p.becomeProbe(min(max(next, p.match+1), m.Index))
+	r.sendAppend(id, p, true)
+}
+
+// lostEntries takes a refusal showing that id's log ends before an index
+// it had acknowledged: it lost durable entries, so its data is gone (a
+// wiped data directory). Raft cannot be safe with such a member; the
+// leader says so once, and sends it the entries again from where its log
+// ends, since Match no longer holds.
+func (r *Raft) lostEntries(id string, p *progress, m Message) {
+	if !p.lostReported {
+		p.lostReported = true
+		r.emit(Event{Kind: EventLostEntries, Term: r.term, Role: r.role, Peer: id, Index: p.match,
+			Reason: fmt.Sprintf("%s's log ends at %d, below %d it had acknowledged: its data is gone", id, m.ConflictIndex-1, p.match)})
+	}
+	p.match = m.ConflictIndex - 1
+	p.sentCommit = min(p.sentCommit, p.match)
+	p.becomeProbe(m.ConflictIndex)
 	r.sendAppend(id, p, true)
 }
 
@@ -233,6 +298,13 @@ func (r *Raft) bcastCommit() {
 // never removes entries a newer one added. The answer leaves in the same
 // Ready as the entries, which the caller persists first.
 func (r *Raft) handleAppend(m Message) {
+	if m.Index+1 < r.log.firstIndex() {
+		// Compacted here, so below the commit index, and everything up to
+		// that matches the leader's log (Leader Completeness): answer
+		// from there. What the message carried beyond comes again.
+		r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: r.commit, ReadCtx: m.ReadCtx})
+		return
+	}
 	if t, ok := r.log.term(m.Index); !ok || t != m.LogTerm {
 		resp := Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: m.Index, Reject: true, ReadCtx: m.ReadCtx}
 		if ok {
@@ -254,4 +326,25 @@ func (r *Raft) handleAppend(m Message) {
 		r.commit = c
 	}
 	r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: last, ReadCtx: m.ReadCtx})
+}
+
+// handleSnapshot answers a current-term MsgSnap as follower (thesis §5.3):
+// the runtime holds the snapshot's data, durable. A snapshot this node's
+// commit index already covers changes nothing; one whose last entry the
+// log holds commits up to it and keeps the entries after it; any other
+// replaces the whole log and the state machine (Ready.Snapshot). The
+// answer leaves once that is durable.
+func (r *Raft) handleSnapshot(m Message) {
+	s := m.Snapshot
+	switch {
+	case s.Index <= r.commit:
+		r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: r.commit})
+		return
+	case r.log.matchTerm(s.Index, s.Term):
+		r.commit = s.Index
+	default:
+		r.log.restore(s)
+		r.commit = s.Index
+	}
+	r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: s.Index})
 }

@@ -1,8 +1,10 @@
 package raft
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Errors a LogStorage returns, wrapped or not; match them with errors.Is.
@@ -21,11 +23,13 @@ var (
 // core calls them while stepping.
 type LogStorage interface {
 	// FirstIndex is the index of the first entry; LastIndex()+1 when the
-	// storage is empty (1 for a new log).
+	// storage is empty (1 for a new log). The entries before it were
+	// removed after a snapshot covered them.
 	FirstIndex() uint64
 	// LastIndex is the index of the last entry, 0 for a new log.
 	LastIndex() uint64
-	// Term is the term of entry i. Term(0) is 0; below FirstIndex()-1 it
+	// Term is the term of entry i. Term(0) is 0, and Term(FirstIndex()-1)
+	// works (it is the snapshot's term after a compaction); below that it
 	// may fail with ErrCompacted, beyond LastIndex() it fails with
 	// ErrUnavailable.
 	Term(i uint64) (uint64, error)
@@ -33,6 +37,11 @@ type LogStorage interface {
 	// then as many as fit in maxBytes, counting len(Data) plus
 	// EntryOverhead for each. The core does not modify the result.
 	Entries(lo, hi, maxBytes uint64) ([]Entry, error)
+	// Snapshot names the newest durable snapshot of the state machine, the
+	// one a leader sends a follower that needs entries before
+	// FirstIndex(); zero when there is none. It covers every entry before
+	// FirstIndex(): its Index is at least FirstIndex()-1.
+	Snapshot() SnapshotMeta
 }
 
 // EntryOverhead is what an entry costs beyond its Data when byte limits
@@ -60,10 +69,17 @@ func LimitSize(es []Entry, maxBytes uint64, atLeastOne bool) []Entry {
 	return es
 }
 
-// MemoryLogStorage is a LogStorage in memory, for tests and the simulator. It is
-// not safe for concurrent use.
+// MemoryLogStorage is a LogStorage in memory, for tests and the simulator.
+// It compacts (Compact) and installs snapshots (ApplySnapshot) as the
+// runtime's log does. The zero value is an empty log. It is not safe for
+// concurrent use.
 type MemoryLogStorage struct {
-	entries []Entry // entries[i].Index == i+1
+	entries []Entry // entries[i].Index == off+1+i
+	// off is the index of the entry before the first, FirstIndex()-1, and
+	// offTerm its term, so that Term(FirstIndex()-1) works after a
+	// compaction.
+	off, offTerm uint64
+	snap         SnapshotMeta // newest snapshot recorded; zero when none
 }
 
 var _ LogStorage = (*MemoryLogStorage)(nil)
@@ -73,35 +89,40 @@ func NewMemoryLogStorage() *MemoryLogStorage {
 	return &MemoryLogStorage{}
 }
 
-// FirstIndex is always 1: MemoryLogStorage never compacts.
-func (s *MemoryLogStorage) FirstIndex() uint64 { return 1 }
+// FirstIndex is the first entry still held.
+func (s *MemoryLogStorage) FirstIndex() uint64 { return s.off + 1 }
 
 // LastIndex is the index of the last entry, 0 when empty.
-func (s *MemoryLogStorage) LastIndex() uint64 { return uint64(len(s.entries)) }
+func (s *MemoryLogStorage) LastIndex() uint64 { return s.off + uint64(len(s.entries)) }
+
+// Snapshot is the newest snapshot recorded by Compact or ApplySnapshot.
+func (s *MemoryLogStorage) Snapshot() SnapshotMeta { return s.snap }
 
 // Term is the term of entry i.
 func (s *MemoryLogStorage) Term(i uint64) (uint64, error) {
 	switch {
-	case i == 0:
-		return 0, nil
+	case i < s.off:
+		return 0, fmt.Errorf("term of %d, first index %d: %w", i, s.FirstIndex(), ErrCompacted)
+	case i == s.off:
+		return s.offTerm, nil
 	case i > s.LastIndex():
 		return 0, fmt.Errorf("term of %d, last index %d: %w", i, s.LastIndex(), ErrUnavailable)
 	}
-	return s.entries[i-1].Term, nil
+	return s.entries[i-s.off-1].Term, nil
 }
 
 // Entries returns [lo, hi) limited by maxBytes; the result shares the
 // entries' Data with the storage.
 func (s *MemoryLogStorage) Entries(lo, hi, maxBytes uint64) ([]Entry, error) {
 	switch {
-	case lo == 0:
-		return nil, fmt.Errorf("entries from 0: %w", ErrCompacted)
+	case lo <= s.off:
+		return nil, fmt.Errorf("entries from %d, first index %d: %w", lo, s.FirstIndex(), ErrCompacted)
 	case lo > hi || hi > s.LastIndex()+1:
 		return nil, fmt.Errorf("entries [%d, %d), last index %d: %w", lo, hi, s.LastIndex(), ErrUnavailable)
 	}
 	// Clipped, so that a caller appending to the result cannot write into
 	// the storage.
-	es := s.entries[lo-1 : hi-1 : hi-1]
+	es := s.entries[lo-s.off-1 : hi-s.off-1 : hi-s.off-1]
 	return LimitSize(es, maxBytes, true), nil
 }
 
@@ -114,8 +135,8 @@ func (s *MemoryLogStorage) Append(es []Entry) error {
 		return nil
 	}
 	first := es[0].Index
-	if first == 0 || first > s.LastIndex()+1 {
-		return fmt.Errorf("append at %d to a log ending at %d: %w", first, s.LastIndex(), ErrUnavailable)
+	if first <= s.off || first > s.LastIndex()+1 {
+		return fmt.Errorf("append at %d to a log holding [%d, %d]: %w", first, s.FirstIndex(), s.LastIndex(), ErrUnavailable)
 	}
 	prev, _ := s.Term(first - 1)
 	for i, e := range es {
@@ -127,7 +148,7 @@ func (s *MemoryLogStorage) Append(es []Entry) error {
 		}
 		prev = e.Term
 	}
-	keep := s.entries[:first-1]
+	keep := s.entries[:first-s.off-1]
 	if first-1 < s.LastIndex() {
 		// Truncating: write into a new array, since slices handed out
 		// earlier may still be read.
@@ -135,4 +156,32 @@ func (s *MemoryLogStorage) Append(es []Entry) error {
 	}
 	s.entries = append(keep, es...)
 	return nil
+}
+
+// Compact records a snapshot at index, which must be in the log, and drops
+// the entries before below (at most index+1): the first index becomes
+// below, or stays where it is when it is there already. The runtime keeps
+// a margin of entries below the snapshot, so below is usually lower.
+func (s *MemoryLogStorage) Compact(index, below uint64) error {
+	t, err := s.Term(index)
+	if err != nil || index == 0 {
+		return fmt.Errorf("compact at %d: %w", index, cmp.Or(err, ErrUnavailable))
+	}
+	s.snap = SnapshotMeta{Index: index, Term: t}
+	below = min(below, index+1)
+	if below <= s.FirstIndex() {
+		return nil
+	}
+	s.offTerm, _ = s.Term(below - 1)
+	// A new array, since slices handed out earlier may still be read.
+	s.entries = slices.Clone(s.entries[below-1-s.off:])
+	s.off = below - 1
+	return nil
+}
+
+// ApplySnapshot replaces the whole log by snap: it becomes empty, with
+// FirstIndex() == snap.Index+1, and snap its newest snapshot, as when a
+// follower installs a snapshot from its leader.
+func (s *MemoryLogStorage) ApplySnapshot(snap SnapshotMeta) {
+	s.entries, s.off, s.offTerm, s.snap = nil, snap.Index, snap.Term, snap
 }

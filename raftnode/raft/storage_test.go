@@ -19,6 +19,7 @@ func (brokenStorage) Term(uint64) (uint64, error) {
 func (brokenStorage) Entries(uint64, uint64, uint64) ([]Entry, error) {
 	return nil, errors.New("disk on fire")
 }
+func (brokenStorage) Snapshot() SnapshotMeta { return SnapshotMeta{} }
 
 func terms(es []Entry) []uint64 {
 	var ts []uint64
