@@ -117,6 +117,14 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		return err
 	}
 	defer unlock()
+	// Before anything else is created: a node whose data is gone must not
+	// come back as if it were new into a cluster that has state.
+	if err := checkWiped(ctx, cfg, self.ID, dataDir, dialStatus(cfg, self.ID), peerCheckTimeout, logger); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // stopped while asking the peers
+	}
 	store, err := segmentlog.OpenHardState(dataDir)
 	if err != nil {
 		return err
