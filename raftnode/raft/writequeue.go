@@ -6,6 +6,9 @@ package raft
 // waited for it (doc.go, the Ready contract, steps 1 and 2). Once its
 // entries are durable, the caller reports Mark to StableTo.
 type WriteJob struct {
+	// Snapshot, when not empty, replaces the whole log first: it
+	// restarts after Snapshot.Index (Ready.Snapshot).
+	Snapshot  SnapshotMeta
 	Entries   []Entry   // to append, replacing the log from Entries[0].Index on
 	Mark      LogMark   // names the last of Entries, for StableTo
 	HardState HardState // to save, when SaveHard
@@ -37,12 +40,18 @@ func NewWriteQueue(last uint64) WriteQueue { return WriteQueue{last: last} }
 // wait for them (the ones MayLeaveEarly does not let go at once). A job
 // with nothing in it is not queued.
 func (q *WriteQueue) Add(rd WriteJob) {
-	if len(rd.Entries) == 0 && !rd.SaveHard && len(rd.Msgs) == 0 {
+	if len(rd.Entries) == 0 && !rd.SaveHard && len(rd.Msgs) == 0 && rd.Snapshot.IsEmpty() {
 		return
 	}
 	truncates := len(rd.Entries) > 0 && rd.Entries[0].Index <= q.last
-	if len(q.jobs) == 0 || truncates {
-		q.jobs = append(q.jobs, WriteJob{})
+	if len(q.jobs) == 0 || truncates || !rd.Snapshot.IsEmpty() {
+		// A snapshot replaces the log like a truncation does, and never
+		// merges with the writes before it.
+		q.jobs = append(q.jobs, WriteJob{Snapshot: rd.Snapshot})
+		if !rd.Snapshot.IsEmpty() {
+			q.last = rd.Snapshot.Index
+			q.jobs[len(q.jobs)-1].Mark = rd.Mark
+		}
 	}
 	j := &q.jobs[len(q.jobs)-1]
 	// rd.Entries is the caller's (or the core's, clipped): appending to
