@@ -194,6 +194,9 @@ func TestSnapshotDirNames(t *testing.T) {
 	}
 }
 
+// crcOf is what a sender computes over the bytes it sends.
+func crcOf(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
+
 // send streams the file at path in chunks of n bytes into p, as a leader's
 // InstallSnapshot does, and returns the CRC-32C of what it read.
 func send(t *testing.T, path string, n int, p *PartialSnapshot) uint32 {
@@ -208,7 +211,7 @@ func send(t *testing.T, path string, n int, p *PartialSnapshot) uint32 {
 	for {
 		k, err := f.Read(buf)
 		if k > 0 {
-			sum = crc32.Update(sum, crc32.MakeTable(crc32.Castagnoli), buf[:k])
+			sum = crc32.Update(sum, castagnoli, buf[:k])
 			if err := p.Write(buf[:k]); err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +291,6 @@ func TestPartialSnapshotCommit(t *testing.T) {
 // ErrBadSnapshot, and leaves the directory as it was.
 func TestPartialSnapshotRefused(t *testing.T) {
 	good := snapshot(t, bigMapAt(50))
-	crc := func(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 1
 	tests := []struct {
@@ -297,12 +299,12 @@ func TestPartialSnapshotRefused(t *testing.T) {
 		data  []byte // written
 		crc   uint32 // given to Commit
 	}{
-		{"damaged in transit", 50, flipped, crc(good)},
-		{"wrong sender checksum", 50, good, crc(good) + 1},
-		{"damaged before it was sent", 50, flipped, crc(flipped)},
-		{"cut short", 50, good[:len(good)-10], crc(good[:len(good)-10])},
-		{"empty", 50, nil, crc(nil)},
-		{"another index", 51, good, crc(good)},
+		{"damaged in transit", 50, flipped, crcOf(good)},
+		{"wrong sender checksum", 50, good, crcOf(good) + 1},
+		{"damaged before it was sent", 50, flipped, crcOf(flipped)},
+		{"cut short", 50, good[:len(good)-10], crcOf(good[:len(good)-10])},
+		{"empty", 50, nil, crcOf(nil)},
+		{"another index", 51, good, crcOf(good)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
