@@ -59,14 +59,14 @@ type SnapshotInfo struct {
 // written under a temporary name, synced and renamed, so a crash leaves
 // either the whole snapshot or none.
 //
-// Save, Create (with its PartialSnapshot) and Newest may run concurrently.
-// Load deletes the temporary files of interrupted writes, so it must run
-// alone, when the node starts.
+// One Save at a time may run concurrently with receives (Create and its
+// PartialSnapshot) and with Newest. Load deletes the temporary files of
+// interrupted writes, so it must run alone, when the node starts.
 type SnapshotDir struct {
 	dir  string  // holds the snapshot files
 	opts Options // configure the Maps loaded
 
-	mu sync.Mutex // held while a snapshot is renamed into place and old ones pruned
+	mu sync.Mutex // held while a snapshot is renamed into place and old ones pruned, and by Newest
 
 	// afterStep, when set, is called after each step that changes the
 	// directory, with the step's name: tests copy the directory there to
@@ -237,6 +237,8 @@ func (d *SnapshotDir) removeLeftovers() error {
 // it; ok is false when there is none. To stream it, open info.Path: an open
 // file stays readable even if a later Save prunes it meanwhile.
 func (d *SnapshotDir) Newest() (info SnapshotInfo, ok bool, err error) {
+	d.mu.Lock() // so that the file listed is not pruned before its Stat
+	defer d.mu.Unlock()
 	infos, err := d.list()
 	if err != nil || len(infos) == 0 {
 		return SnapshotInfo{}, false, err

@@ -361,3 +361,58 @@ func TestPartialSnapshotAbort(t *testing.T) {
 		t.Fatalf("Commit after Abort: %v", err)
 	}
 }
+
+// TestSnapshotDirConcurrent runs Saves, a receive and Newest at once, as a
+// node does when its background snapshot overlaps an InstallSnapshot:
+// none may fail (a prune must not remove a file under another's feet), and
+// the newest snapshot is the highest index whatever the interleaving.
+func TestSnapshotDirConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	d := NewSnapshotDir(dir, Options{})
+	received := snapshot(t, bigMapAt(500))
+	errs := make(chan error, 3)
+	go func() {
+		for n := 1; n <= 20; n++ {
+			if _, err := d.Save(mapAt(n), 1); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	go func() {
+		b := received
+		p, err := d.Create(500, 2)
+		if err == nil {
+			for c := b; len(c) > 0 && err == nil; c = c[min(len(c), 512):] {
+				err = p.Write(c[:min(len(c), 512)])
+			}
+		}
+		if err == nil {
+			_, _, err = p.Commit(crcOf(b))
+		}
+		errs <- err
+	}()
+	go func() {
+		for range 200 {
+			if _, _, err := d.Newest(); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, info, err := d.Load()
+	if err != nil || info.Index != 500 || info.Term != 2 {
+		t.Fatalf("Load = %+v, %v; want the received snapshot at 500", info, err)
+	}
+	checkSameMap(t, m, bigMapAt(500))
+	if names := dirNames(t, dir); len(names) != keepSnapshots {
+		t.Fatalf("files %v, want %d", names, keepSnapshots)
+	}
+}
