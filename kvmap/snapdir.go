@@ -277,13 +277,13 @@ func (d *SnapshotDir) list() ([]SnapshotInfo, error) {
 // Newest will take for a snapshot. It ends with Commit or Abort. It is not
 // safe for concurrent use.
 type PartialSnapshot struct {
-	d     *SnapshotDir
-	index uint64   // applied index the snapshot must hold
-	term  uint64   // term of the entry at index, for the file name
-	f     *os.File // the temporary file; nil once finished
-	path  string   // its name
-	size  int64    // bytes written so far
-	err   error    // the first failed write: every later call returns it
+	d     *SnapshotDir // the directory it is installed into
+	index uint64       // applied index the snapshot must hold
+	term  uint64       // term of the entry at index, for the file name
+	f     *os.File     // the temporary file; nil once finished
+	path  string       // its name
+	size  int64        // bytes written so far
+	err   error        // the first failed write: every later call returns it
 }
 
 // errFinished is returned by a PartialSnapshot used after Commit or Abort.
