@@ -195,7 +195,10 @@ func cardBody(c *programContext, n *nodeState, inner int) string {
 	return strings.Join(lines, "\n")
 }
 
-// statusLines shows a connected node's latest status.
+// statusLines shows a connected node's latest status: its term, vote and
+// leader, its timer or heartbeat, a candidate's tally, its indexes and
+// newest snapshot, a line per snapshot it sends or receives, and a
+// leader's peers.
 func statusLines(c *programContext, n *nodeState, inner int) []string {
 	st := &c.styles
 	s := n.status
@@ -214,10 +217,18 @@ func statusLines(c *programContext, n *nodeState, inner int) []string {
 	if acting && (role == pb.Role_ROLE_CANDIDATE || role == pb.Role_ROLE_PRE_CANDIDATE) {
 		lines = append(lines, tallyLines(c, s, inner)...)
 	}
-	lines = append(lines, flow(inner,
+	indexes := []string{
 		label(st, "commit", fmt.Sprint(s.GetCommitIndex())),
 		label(st, "applied", fmt.Sprint(s.GetAppliedIndex())),
-		label(st, "last", fmt.Sprintf("%d (term %d)", s.GetLastIndex(), s.GetLastTerm())))...)
+		label(st, "last", fmt.Sprintf("%d (term %d)", s.GetLastIndex(), s.GetLastTerm())),
+	}
+	if snap := snapText(s); snap != "" {
+		indexes = append(indexes, label(st, "snap", snap))
+	}
+	lines = append(lines, flow(inner, indexes...)...)
+	for _, t := range s.GetSnapshotTransfers() {
+		lines = append(lines, transferLines(st, t, inner)...)
+	}
 	if acting && role == pb.Role_ROLE_LEADER {
 		lines = append(lines, peerLines(c, s, inner)...)
 	}
@@ -292,7 +303,8 @@ func pulse(c *programContext, n *nodeState) string {
 
 // peerLines shows how far the leader has replicated to each peer, one peer
 // per line (continued, indented, when narrow); ✗ marks a peer it has not
-// heard from within an election timeout.
+// heard from within an election timeout, "⇡ snapshot" one it is sending a
+// snapshot to (its progress state "snapshot").
 func peerLines(c *programContext, s *pb.NodeStatus, inner int) []string {
 	st := &c.styles
 	var lines []string
@@ -301,9 +313,14 @@ func peerLines(c *programContext, s *pb.NodeStatus, inner int) []string {
 		if !p.GetRecentActive() {
 			mark = st.Bad.Render("✗")
 		}
-		peer := flow(inner-2,
-			mark+" "+clean(p.GetId())+" "+label(st, "match", fmt.Sprint(p.GetMatchIndex())),
-			label(st, "next", fmt.Sprint(p.GetNextIndex())))
+		fields := []string{
+			mark + " " + clean(p.GetId()) + " " + label(st, "match", fmt.Sprint(p.GetMatchIndex())),
+			label(st, "next", fmt.Sprint(p.GetNextIndex())),
+		}
+		if p.GetState() == peerSnapshotState {
+			fields = append(fields, st.Snapshot.Render(sendGlyph+" snapshot"))
+		}
+		peer := flow(inner-2, fields...)
 		for i, l := range peer {
 			if i > 0 {
 				l = "  " + l

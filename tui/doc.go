@@ -7,14 +7,22 @@
 // and a glyph, so it reads without colour), term, vote, leader, a draining
 // election timer, its indexes, a candidate's vote tally (● granted, ○
 // waiting, ✗ denied per node), the leader's view of each follower and a
-// heartbeat pulse, and the tail of its log (committed entries ✓, the rest
-// ·); a RaftScope-like log view, one row per node, entries aligned by index
-// and showing their terms, with the leader's match (^) and next (>) markers
-// under each follower; the traffic pane, the Raft messages the nodes report
-// (MESSAGES events) summed over the last two seconds ("n1 → n3
-// AppendEntries ×12 entries", "n3 → n1 ok match=57"); the event pane; and a
-// prompt. Seven nodes fit an 80×24 terminal as one line each; a large
-// terminal gets every pane. Layout is in layout.go and view.go.
+// heartbeat pulse, its newest snapshot ("snap 1200@3") and any snapshot
+// it sends or receives ("⇡ snapshot → n3 3.1/12 MiB 40 MiB/s", "⇣
+// snapshot 3.1/12 MiB 40 MiB/s from n1"; a leader's peer being sent one
+// says "⇡ snapshot"), and the tail of its log (committed entries ✓, the
+// rest ·); a RaftScope-like log view, one row per node, entries aligned by
+// index and showing their terms, the entries a node compacted away (those
+// before its first_index) drawn as one cell, "≤1200 snap", with the
+// leader's match (^) and next (>) markers under each follower; the traffic
+// pane, the Raft messages the nodes report (MESSAGES events) summed over
+// the last two seconds ("n1 → n3 AppendEntries ×12 entries", "n3 → n1 ok
+// match=57", "n1 → n3 InstallSnapshot 3/12 MiB"); the event pane, where a
+// follower that lost entries it had acknowledged (LOST_ENTRIES) is drawn in
+// the warning style; and a prompt. Seven nodes fit an 80×24 terminal as
+// one line each (a snapshot under way is a short mark there, "⇡snap→n3
+// 26%", "⇣snap 26%"); a large terminal gets every pane. Layout is in
+// layout.go and view.go; the snapshot marks and sizes in snapshot.go.
 //
 // The prompt takes put, get, delete, pause, resume, partition, isolate,
 // delay, heal, status, clear, help and quit, keeps its history across runs

@@ -27,6 +27,9 @@ type eventLine struct {
 	node string
 	// text says what happened, without the node id.
 	text string
+	// warn draws it in the warning style: something went badly wrong
+	// (a follower lost entries it had acknowledged).
+	warn bool
 }
 
 // eventLog is a ring of the last eventLogSize lines.
@@ -81,7 +84,7 @@ func describe(ev *pb.WatchEvent, node string, now time.Time) eventLine {
 	if id := ev.GetNodeId(); id != "" {
 		node = id
 	}
-	return eventLine{at: at, node: clean(node), text: clean(eventText(ev, node))}
+	return eventLine{at: at, node: clean(node), text: clean(eventText(ev, node)), warn: ev.GetKind() == pb.WatchEvent_LOST_ENTRIES}
 }
 
 // clean replaces control characters, which a node could send in a reason or
@@ -135,6 +138,19 @@ func eventText(ev *pb.WatchEvent, node string) string {
 			return r
 		}
 		return "changed its network faults"
+	case pb.WatchEvent_SNAPSHOT_TAKEN:
+		return fmt.Sprintf("took a snapshot at %d%s", ev.GetIndex(), sizeSuffix(ev.GetBytes()))
+	case pb.WatchEvent_LOG_COMPACTED:
+		return fmt.Sprintf("compacted its log below %d", ev.GetIndex())
+	case pb.WatchEvent_SNAPSHOT_SENT:
+		if r := ev.GetReason(); r != "" {
+			return fmt.Sprintf("→ %s snapshot at %d failed: %s", ev.GetPeer(), ev.GetIndex(), r)
+		}
+		return fmt.Sprintf("→ %s snapshot at %d sent%s", ev.GetPeer(), ev.GetIndex(), sizeSuffix(ev.GetBytes()))
+	case pb.WatchEvent_SNAPSHOT_INSTALLED:
+		return fmt.Sprintf("installed the snapshot at %d from %s%s", ev.GetIndex(), ev.GetPeer(), sizeSuffix(ev.GetBytes()))
+	case pb.WatchEvent_LOST_ENTRIES:
+		return fmt.Sprintf("%s %s lost entries it acknowledged (had %d): its data is gone", lostGlyph, ev.GetPeer(), ev.GetIndex())
 	default:
 		return fmt.Sprintf("sent event %s", ev.GetKind())
 	}
@@ -142,7 +158,7 @@ func eventText(ev *pb.WatchEvent, node string) string {
 
 // viewEvents draws the event pane width cells wide and height lines tall:
 // a heading, then the newest lines that fit, oldest first, each cut to the
-// width.
+// width, a warning's text in the warning style.
 func viewEvents(c *programContext, log *eventLog, width, height int) string {
 	if height < 1 {
 		return ""
@@ -152,8 +168,12 @@ func viewEvents(c *programContext, log *eventLog, width, height int) string {
 	lines := make([]string, 0, height)
 	lines = append(lines, ansi.Truncate(heading, width, "…"))
 	for _, e := range log.last(height - 1) {
+		text := e.text
+		if e.warn {
+			text = st.Warning.Render(text)
+		}
 		line := st.EventTime.Render(e.at.Format("15:04:05.000")) + " " +
-			st.EventNode.Render(e.node) + " " + e.text
+			st.EventNode.Render(e.node) + " " + text
 		lines = append(lines, ansi.Truncate(line, width, "…"))
 	}
 	return padLines(strings.Join(lines, "\n"), height)

@@ -29,11 +29,12 @@ func newHelp(st *Styles) help.Model {
 }
 
 // legend explains the marks on the cards, beyond the roles and colours,
-// with the glyphs the cards draw (voteGranted, voteWaiting, voteDenied).
+// with the glyphs the cards draw (voteGranted, voteWaiting, voteDenied,
+// sendGlyph, recvGlyph).
 var legend = []string{
 	"bar: time left before an election; full length = this round's timeout",
 	"votes: " + voteGranted + " granted, " + voteWaiting + " waiting, " + voteDenied + " denied; how many a candidate needs",
-	"leader: peers' match and next index; ✗ silent for an election timeout",
+	"peers: ✗ silent for an election timeout; snapshot " + sendGlyph + " sent, " + recvGlyph + " received",
 }
 
 // colourNames name the 256-colour codes the styles use, for the legend.
@@ -85,12 +86,12 @@ func colourLegend(st *Styles, brief bool) []string {
 	lines := []string{
 		d("log view: a cell per entry shows its term, coloured by term"),
 		d("(") + strings.Join(terms, d(" ")) + d(", then again), solid once committed, dim before;"),
-		d(marks + " the leader has for a follower"),
+		d(marks+" (leader's); ") + st.Snapshot.Render("≤N "+compactedText) + d(" compacted"),
 	}
 	if brief {
 		lines = []string{
 			d("log view: terms ") + strings.Join(terms, d(" ")) + d(" …; solid committed, dim not yet"),
-			d(marks + " (leader's, under a follower)"),
+			d(marks+" (leader's), ") + st.Snapshot.Render("≤N "+compactedText) + d(" compacted"),
 		}
 	}
 	return append(lines,

@@ -97,9 +97,10 @@ func logViewHeight(nodes []*nodeState, markers bool) int {
 // viewLog draws the RaftScope-like log view width cells wide: one row per
 // node, the entries aligned by index, each cell its entry's term, coloured
 // by term, solid when the node knows it committed and dim before, with
-// commitSep at each row's commit point, and under each follower (when
-// markers is set) the leader's match (^) and next (>) index for it. It
-// remembers how many indexes fit, for the page keys.
+// commitSep at each row's commit point, the entries a node compacted away
+// as one cell ("≤1200 snap"), and under each follower (when markers is
+// set) the leader's match (^) and next (>) index for it. It remembers how
+// many indexes fit, for the page keys.
 func viewLog(c *programContext, nodes []*nodeState, scroll *logScroll, width int, markers bool) string {
 	st := &c.styles
 	tail := logTail(nodes)
@@ -134,9 +135,14 @@ func viewLog(c *programContext, nodes []*nodeState, scroll *logScroll, width int
 	case tail > 0:
 		state = fmt.Sprintf("index %d–%d, following", left, min(right, tail))
 	}
-	lines := []string{ansi.Truncate(st.Section.Render("log")+" "+
-		st.Faint.Render(fmt.Sprintf("(%s; cell = term, %c = commit point)", state, commitSep)),
-		width, "…")}
+	legend := fmt.Sprintf("%s; cell = term, %c = commit point", state, commitSep)
+	for _, n := range nodes {
+		if compacted(n.status, left, cols) > 0 {
+			legend += ", ≤N " + compactedText + " = compacted up to N"
+			break
+		}
+	}
+	lines := []string{ansi.Truncate(st.Section.Render("log")+" "+st.Faint.Render("("+legend+")"), width, "…")}
 	shown := int(min(int64(cols), max(1, tail-left+1)))
 	lines = append(lines, st.Faint.Render(strings.Repeat(" ", labelWidth)+indexRuler(left, shown, cell)))
 
@@ -168,9 +174,11 @@ func viewLog(c *programContext, nodes []*nodeState, scroll *logScroll, width int
 }
 
 // writeLogRow writes node n's cells from index left, cols of them, each a
-// separator and the term right-aligned in termWidth. Runs of cells that
-// look the same are styled at once, so that a long row costs a few
-// renders, not one per cell.
+// separator and the term right-aligned in termWidth; the cells of entries
+// compacted away, before the node's first index, are one cell,
+// compactedCell ("≤1200 snap"). Runs of cells that look the same are
+// styled at once, so that a long row costs a few renders, not one per
+// cell.
 func writeLogRow(b *strings.Builder, c *programContext, nodes []*nodeState, n *nodeState, left int64, cols, termWidth int) {
 	st := &c.styles
 	commit := n.status.GetCommitIndex()
@@ -195,8 +203,14 @@ func writeLogRow(b *strings.Builder, c *programContext, nodes []*nodeState, n *n
 		run.Reset()
 	}
 	terms := rowTerms(nodes, n, left, int(max(0, min(int64(cols), last-left+1))), last)
-	for i, term := range terms {
-		index := left + int64(i)
+	// The entries before the node's first index are compacted: one cell
+	// stands for them all.
+	skip := compacted(n.status, left, len(terms))
+	if skip > 0 {
+		b.WriteString(compactedCell(st, n.status, skip*(termWidth+1)))
+	}
+	for i, term := range terms[skip:] {
+		index := left + int64(skip+i)
 		sep := byte(' ')
 		if index == commit+1 {
 			sep = commitSep

@@ -50,13 +50,20 @@ type Styles struct {
 	Pulse lipgloss.Style
 	// Spark is the header's sparkline of commits per second.
 	Spark lipgloss.Style
+	// Snapshot marks snapshots and compaction: an InstallSnapshot under way
+	// (⇡ sending, ⇣ receiving) and the log view's cell for the compacted
+	// entries (≤N snap).
+	Snapshot lipgloss.Style
+	// Warning is for what must not go unseen, such as a follower that lost
+	// entries it had acknowledged; its line opens with ⚠ as well.
+	Warning lipgloss.Style
 	// Labels are the names label puts before values, already rendered in
 	// Faint: View draws dozens a frame, and a frame follows every message.
 	Labels map[string]string
 }
 
 // labelNames are the names rendered once into Styles.Labels.
-var labelNames = []string{"term", "vote", "leader", "commit", "applied", "last", "match", "next", "elected", "commits/s"}
+var labelNames = []string{"term", "vote", "leader", "commit", "applied", "last", "match", "next", "elected", "commits/s", "snap"}
 
 // termPalette are the colours of terms 1, 2, … in the log view, repeating.
 var termPalette = []string{"39", "208", "42", "170", "220", "81", "203", "141"}
@@ -128,6 +135,8 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		TermDim:      termStyles(r, false),
 		Pulse:        fg("196").Bold(true),
 		Spark:        fg("42"),
+		Snapshot:     fg("81"),
+		Warning:      r.NewStyle().Bold(true).Foreground(lipgloss.Color("16")).Background(lipgloss.Color("196")),
 		Labels:       labels,
 	}
 }

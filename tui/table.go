@@ -39,8 +39,9 @@ type lineField struct {
 // big cluster: one line per node, read like the card's head. Its badge
 // (from the card's n.badge(), badgeText: a silent node's "✖ silent 3.2s"),
 // the role it last reported when silent or paused, its fault marks, then
-// its term, what its role is doing, commit, applied and last index and its
-// leader. When a line is too wide for the terminal, every line leaves
+// its term, what its role is doing, commit, applied and last index, a
+// short mark per snapshot it sends or receives ("⇡snap→n3 26%", "⇣snap
+// 26%") and its leader. When a line is too wide for the terminal, every line leaves
 // out, in turn, the leader, the last index and the applied index; what
 // still does not fit is cut with "…".
 func viewTable(c *programContext, nodes []*nodeState) string {
@@ -144,6 +145,10 @@ func tableFields(c *programContext, n *nodeState) []lineField {
 		lineField{label(st, "commit", fmt.Sprint(s.GetCommitIndex())), keepRole},
 		lineField{label(st, "applied", fmt.Sprint(s.GetAppliedIndex())), keepApplied},
 		lineField{label(st, "last", fmt.Sprintf("%d (term %d)", s.GetLastIndex(), s.GetLastTerm())), keepLast})
+	// A snapshot under way is rare and telling: kept before the indexes.
+	for _, t := range s.GetSnapshotTransfers() {
+		fields = append(fields, lineField{transferMark(st, t), keepRole})
+	}
 	if role != pb.Role_ROLE_LEADER || !n.acting() {
 		fields = append(fields, lineField{label(st, "leader", orDash(s.GetLeaderId())), keepLeader})
 	}

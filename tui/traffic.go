@@ -49,6 +49,9 @@ type trafficSample struct {
 	at time.Time
 	// count, entries, match and term are the Traffic record's.
 	count, entries, match, term int64
+	// done and total are an INSTALL_SNAPSHOT record's done_bytes and
+	// total_bytes: how far the transfer had got, of how much.
+	done, total int64
 }
 
 // trafficLog adds up the MESSAGES events of every node over the last
@@ -124,6 +127,7 @@ func (l *trafficLog) add(node string, ev *pb.WatchEvent, now time.Time) {
 		k := flowKey{from: clean(t.GetFrom()), to: clean(t.GetTo()), kind: t.GetKind(), preVote: t.GetPreVote(), sent: t.GetSent()}
 		l.flows[k] = append(l.flows[k], trafficSample{
 			at: now, count: t.GetCount(), entries: t.GetEntries(), match: t.GetMatch(), term: t.GetTerm(),
+			done: t.GetDoneBytes(), total: t.GetTotalBytes(),
 		})
 	}
 	cutoff := now.Add(-trafficWindow)
@@ -147,6 +151,9 @@ type trafficLine struct {
 	key flowKey
 	// count, entries are sums; match and term are the highest seen.
 	count, entries, match, term int64
+	// done and total are the newest sample's: a snapshot transfer's
+	// progress (a new transfer starts again from nothing).
+	done, total int64
 	// lost says the receiver reports but counted none of these.
 	lost bool
 }
@@ -180,6 +187,7 @@ func (l *trafficLog) lines(now time.Time, rank func(string) int) []trafficLine {
 			t.entries += s.entries
 			t.match = max(t.match, s.match)
 			t.term = max(t.term, s.term)
+			t.done, t.total = s.done, s.total
 		}
 		if t.count == 0 {
 			continue
@@ -236,8 +244,8 @@ func (l *trafficLog) lines(now time.Time, rank func(string) int) []trafficLine {
 }
 
 // kindRank puts the rarer, more telling messages first, so that a short
-// pane shows an election's votes and a lagging follower's entries before
-// the heartbeats that never stop.
+// pane shows an election's votes, a snapshot sent and a lagging follower's
+// entries before the heartbeats that never stop.
 func kindRank(k pb.Traffic_Kind) int {
 	switch k {
 	case pb.Traffic_VOTE:
@@ -248,14 +256,16 @@ func kindRank(k pb.Traffic_Kind) int {
 		return 2
 	case pb.Traffic_APPEND_REJECT:
 		return 3
-	case pb.Traffic_APPEND:
+	case pb.Traffic_INSTALL_SNAPSHOT:
 		return 4
-	case pb.Traffic_APPEND_OK:
+	case pb.Traffic_APPEND:
 		return 5
-	case pb.Traffic_HEARTBEAT:
+	case pb.Traffic_APPEND_OK:
 		return 6
-	default:
+	case pb.Traffic_HEARTBEAT:
 		return 7
+	default:
+		return 8
 	}
 }
 
@@ -300,7 +310,8 @@ func compareBool(a, b bool) int {
 }
 
 // text is the line in words: "n1 → n3 AppendEntries ×12 entries (3 msgs)",
-// "n3 → n1 ok match=57 ×6", "n1 → n2,n3 RequestVote (pre-vote) term 4".
+// "n3 → n1 ok match=57 ×6", "n1 → n2,n3 RequestVote (pre-vote) term 4",
+// "n1 → n3 InstallSnapshot 3/12 MiB (3 chunks)".
 func (t trafficLine) text(st *Styles) string {
 	k := t.key
 	times := ""
@@ -334,6 +345,11 @@ func (t trafficLine) text(st *Styles) string {
 		what = st.Good.Render(vote+" granted") + times
 	case pb.Traffic_VOTE_DENIED:
 		what = st.Bad.Render(vote+" denied") + times
+	case pb.Traffic_INSTALL_SNAPSHOT:
+		what = st.Snapshot.Render("InstallSnapshot") + " " + progressText(t.done, t.total)
+		if t.count > 1 {
+			what += fmt.Sprintf(" (%d chunks)", t.count)
+		}
 	default:
 		what = fmt.Sprintf("%s%s", k.kind, times)
 	}
