@@ -332,7 +332,8 @@ func isRaftType(t pb.RaftKvMessage_MessageType) bool {
 	switch t {
 	case pb.RaftKvMessage_VOTE_REQUEST, pb.RaftKvMessage_VOTE_RESPONSE,
 		pb.RaftKvMessage_PRE_VOTE_REQUEST, pb.RaftKvMessage_PRE_VOTE_RESPONSE,
-		pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE:
+		pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE,
+		pb.RaftKvMessage_INSTALL_SNAPSHOT, pb.RaftKvMessage_INSTALL_SNAPSHOT_RESPONSE:
 		return true
 	}
 	return false

@@ -27,6 +27,12 @@ type LogStore interface {
 	Append(es []segmentlog.Entry) error
 	// TruncateSuffix removes the entries from index from on.
 	TruncateSuffix(from uint64) error
+	// TruncatePrefix removes the segments all of whose entries are below
+	// below (compaction); the log keeps its last entry.
+	TruncatePrefix(below uint64) error
+	// Reset empties the log so that it restarts at next (an installed
+	// snapshot replaced it).
+	Reset(next uint64) error
 	// Sync makes everything appended durable.
 	Sync() error
 }
@@ -43,8 +49,12 @@ type coreLog struct {
 	log LogStore // the node's write-ahead log; safe for concurrent use
 
 	// Owned by the Run goroutine:
-	first uint64 // the log's first index; the runtime never removes a prefix
+	first uint64 // the first index the core may read; compaction raises it
 	last  uint64 // the log's last index as the core sees it
+	// snap is the newest snapshot saved or installed: the core sends it
+	// to followers that need entries before first, and reads its term as
+	// the term of the entry before first after an install.
+	snap raft.SnapshotMeta
 	// recent are the last entries made stable, consecutive and ending at
 	// last; empty when none were since the start, or a truncation reached
 	// before them.
@@ -59,13 +69,41 @@ var (
 	_ LogStore        = (*segmentlog.Log)(nil)
 )
 
-// newCoreLog shows log, as it is now, to a core.
-func newCoreLog(log LogStore) *coreLog {
-	return &coreLog{log: log, first: log.FirstIndex(), last: log.LastIndex()}
+// newCoreLog shows log, as it is now, with snap its newest snapshot, to a
+// core. The log must hold snap's entry or start right after it.
+func newCoreLog(log LogStore, snap raft.SnapshotMeta) *coreLog {
+	return &coreLog{log: log, first: log.FirstIndex(), last: max(log.LastIndex(), snap.Index), snap: snap}
 }
 
-func (s *coreLog) FirstIndex() uint64 { return s.first }
-func (s *coreLog) LastIndex() uint64  { return s.last }
+func (s *coreLog) FirstIndex() uint64          { return s.first }
+func (s *coreLog) LastIndex() uint64           { return s.last }
+func (s *coreLog) Snapshot() raft.SnapshotMeta { return s.snap }
+
+// compacted records a snapshot saved at snap, after which the log's
+// entries before first were removed. It runs on the Run goroutine.
+func (s *coreLog) compacted(snap raft.SnapshotMeta, first uint64) {
+	if snap.Index > s.snap.Index {
+		s.snap = snap
+	}
+	s.first = max(s.first, first)
+}
+
+// install empties the log for snap, installed from the leader; the
+// entries of the same write follow it. It runs on the persister goroutine.
+func (s *coreLog) install(snap raft.SnapshotMeta) error {
+	if err := s.log.Reset(snap.Index + 1); err != nil {
+		return err
+	}
+	return nil
+}
+
+// installed shows the core the log as install left it: empty after snap.
+// It runs on the Run goroutine.
+func (s *coreLog) installed(snap raft.SnapshotMeta) {
+	s.snap = snap
+	s.first, s.last = snap.Index+1, snap.Index
+	s.recent = nil
+}
 
 // cached returns the entries [lo, hi) from recent; false when recent does
 // not hold all of them.
@@ -84,6 +122,12 @@ func (s *coreLog) Term(i uint64) (uint64, error) {
 	if i == 0 {
 		return 0, nil
 	}
+	if i == s.snap.Index {
+		return s.snap.Term, nil
+	}
+	if i < s.first {
+		return 0, fmt.Errorf("%w: term of %d, first index %d", raft.ErrCompacted, i, s.first)
+	}
 	if es, ok := s.cached(i, i+1); ok {
 		return es[0].Term, nil
 	}
@@ -100,6 +144,9 @@ func (s *coreLog) Term(i uint64) (uint64, error) {
 func (s *coreLog) Entries(lo, hi, maxBytes uint64) ([]raft.Entry, error) {
 	if es, ok := s.cached(lo, hi); ok {
 		return raft.LimitSize(es, maxBytes, true), nil
+	}
+	if lo < s.first {
+		return nil, fmt.Errorf("%w: entries from %d, first index %d", raft.ErrCompacted, lo, s.first)
 	}
 	if hi > s.last+1 {
 		return nil, fmt.Errorf("%w: entries [%d, %d), last index %d", raft.ErrUnavailable, lo, hi, s.last)

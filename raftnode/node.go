@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/easykv/easykv/netlink"
@@ -110,6 +111,15 @@ type Node struct {
 	kv     *kvService // clients and the state machine
 	pub    *publisher // status and events for watchers
 	faults *faultSet  // injected faults, set by Admin from any goroutine
+	// sender streams snapshots to followers, receiver takes them from the
+	// leader (InstallSnapshot); snapMu serializes their and the
+	// snapshotter's writes to the snapshot store.
+	sender   *snapshotSender
+	receiver *snapshotReceiver
+	snapMu   sync.Mutex
+	// pausedNow mirrors paused for the goroutines that take snapshot
+	// chunks: a paused node drops Raft traffic, chunks included.
+	pausedNow atomic.Bool
 
 	// Owned by the Run goroutine:
 	core *raft.Raft
@@ -124,6 +134,9 @@ type Node struct {
 	durable, queuedHard raft.HardState
 	paused              bool      // an admin pause is in effect: no ticks, no Raft traffic
 	lastTick            time.Time // when the core last ticked
+	// installing is the snapshot received whole whose MsgSnap the core is
+	// stepping: a Ready that installs it takes its state machine.
+	installing *receivedSnapshot
 }
 
 type adminRequest struct {
@@ -157,18 +170,18 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	// The state machine lives in memory: a restart loads the newest
 	// snapshot and the core hands out the committed entries after it.
-	sm, err := restoreSnapshot(cfg.Snapshots, cfg.Log.LastIndex())
+	sm, snap, err := restoreSnapshot(cfg.Snapshots, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
-	log := newCoreLog(cfg.Log)
+	log := newCoreLog(cfg.Log, snap)
 	core, err := raft.New(raft.Config{
 		ID:             cfg.ID,
 		Peers:          peers,
 		ElectionTicks:  int(cfg.ElectionTimeout / tick),
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		HardState:      raft.HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, cfg.Log.LastIndex())},
+		HardState:      raft.HardState{Term: hs.Term, Vote: hs.Vote, Commit: min(hs.Commit, log.LastIndex())},
 		Applied:        sm.AppliedIndex(),
 		Log:            log,
 		PreVote:        true,
@@ -192,12 +205,16 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		faults:     &faultSet{network: cfg.Faults},
 		core:       core,
 		log:        log,
-		snaps:      newSnapshotter(cfg.Snapshots, cfg.SnapshotEvery, sm.AppliedIndex()),
 		durable:    raft.HardState{Term: hs.Term, Vote: hs.Vote},
 		queuedHard: raft.HardState{Term: hs.Term, Vote: hs.Vote},
 	}
+	n.snaps = newSnapshotter(cfg.Snapshots, cfg.Log, &n.snapMu, cfg.SnapshotEvery, cfg.SnapshotMargin, sm.AppliedIndex())
+	// A transfer that makes no progress for a few election timeouts has
+	// met a follower that is gone or cut off: the core tries again later.
+	n.sender = newSnapshotSender(cfg.ID, cfg.Snapshots, cfg.Transport, n.logger, max(5*cfg.ElectionTimeout, 2*time.Second), n.pausedNow.Load, n.pub.lateSent)
+	n.receiver = newSnapshotReceiver(cfg.ID, cfg.Snapshots, &n.snapMu, cfg.Transport, n.logger, n.pub.lateSent)
 	n.publishStatus()
-	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "snapshot_index", sm.AppliedIndex(), "first_index", cfg.Log.FirstIndex(), "last_index", cfg.Log.LastIndex())
+	n.logger.Info("restored", "term", hs.Term, "vote", hs.Vote, "snapshot_index", snap.Index, "snapshot_term", snap.Term, "first_index", log.FirstIndex(), "last_index", log.LastIndex())
 	return n, nil
 }
 
@@ -209,12 +226,14 @@ func (n *Node) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	n.lastTick = time.Now()
 	defer n.kv.pending.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
-	n.persister = newPersister(n.log, n.cfg.HardState, n.cfg.Transport, n.pub.lateSent, &n.faults.disk)
+	n.persister = newPersister(n.log, n.cfg.HardState, n.cfg.Transport, n.pub.lateSent, &n.faults.disk, n.sender.start)
 	go n.persister.run()
 	// Stopped first, so that no write is under way when Run returns (the
 	// caller closes the log then).
 	defer n.persister.close()
 	defer n.snaps.wait()
+	defer n.sender.close()
+	defer n.receiver.close()
 	for {
 		var answer func() // replies to an admin request once its effect is visible
 		publish := false  // refresh the status view this round
@@ -236,10 +255,13 @@ func (n *Node) Run(ctx context.Context) error {
 			if err := n.takeWrite(w); err != nil {
 				return err
 			}
-		case err := <-n.snaps.done:
-			if err := n.snaps.finished(err); err != nil {
-				n.logger.Warn("cannot save a snapshot; the log still holds everything", "err", err)
-			}
+		case saved := <-n.snaps.done:
+			n.snapshotSaved(saved)
+			publish = true
+		case rep := <-n.sender.reports:
+			n.snapshotSent(rep)
+		case in := <-n.receiver.installs:
+			n.install(in)
 		case req := <-n.adminc:
 			err := n.admin(req.cmd)
 			n.lastTick = time.Now()
@@ -261,7 +283,12 @@ func (n *Node) Run(ctx context.Context) error {
 			// which keeps the hot path cheap.
 			publish = publish || len(rd.Events) > 0
 		}
-		n.snaps.maybeStart(n.kv.sm)
+		n.installing = nil // a snapshot the core did not install goes
+		if applied := n.kv.sm.AppliedIndex(); n.snaps.due(applied) {
+			if t, err := n.log.Term(applied); err == nil {
+				n.snaps.maybeStart(n.kv.sm, t)
+			}
+		}
 		if publish {
 			n.publishStatus()
 		}
@@ -302,10 +329,16 @@ func (n *Node) takeWrite(w completedWrite) error {
 	// The core's view of the log changes only with a report it takes: a
 	// stale one's entries are being replaced by a write still queued,
 	// which reports them in its turn (raft/doc.go, step 1).
-	if len(w.Entries) > 0 {
-		if n.core.StableTo(w.Mark) {
+	if !w.Snapshot.IsEmpty() {
+		// The log on disk restarts after the snapshot now, whether or not
+		// the core takes the report: a later install replaced it if not.
+		n.log.installed(w.Snapshot)
+	}
+	if len(w.Entries) > 0 || !w.Snapshot.IsEmpty() {
+		switch {
+		case n.core.StableTo(w.Mark):
 			n.log.stable(w.Entries)
-		} else {
+		case len(w.Entries) > 0:
 			n.log.forget(w.Entries[0].Index)
 		}
 	}
@@ -354,7 +387,10 @@ func (n *Node) handleReady(rd *raft.Ready) {
 	if saveHard {
 		n.queuedHard = raft.HardState{Term: hs.Term, Vote: hs.Vote}
 	}
-	n.persister.add(raft.WriteJob{Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: saveHard, Msgs: late})
+	if !rd.Snapshot.IsEmpty() {
+		n.takeSnapshot(rd.Snapshot)
+	}
+	n.persister.add(raft.WriteJob{Snapshot: rd.Snapshot, Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: saveHard, Msgs: late})
 	n.kv.took(rd)
 	for _, ev := range rd.Events {
 		n.logEvent(ev)
@@ -382,6 +418,8 @@ func (n *Node) logEvent(ev raft.Event) {
 		n.logger.Info("term changed", "term", ev.Term)
 	case raft.EventLeaderChanged:
 		n.logger.Info("leader changed", "leader", ev.Leader, "term", ev.Term)
+	case raft.EventLostEntries:
+		n.logger.Warn(ev.Peer+" lost entries it acknowledged: its data is gone", "peer", ev.Peer, "acknowledged", ev.Index, "detail", ev.Reason)
 	}
 }
 
@@ -403,6 +441,7 @@ func (n *Node) admin(cmd pb.AdminCommand) error {
 	default:
 		return fmt.Errorf("unknown admin command %s", cmd)
 	}
+	n.pausedNow.Store(n.paused)
 	return nil
 }
 
@@ -411,6 +450,8 @@ func (n *Node) publishStatus() {
 	tail := n.core.LogTail(logTailLen)
 	n.pub.latest.Store(&statusView{
 		status:   n.core.Status(),
+		snap:     n.log.snap,
+		first:    n.log.first,
 		terms:    n.core.LogTermRuns(logTermsLen),
 		digest:   n.kv.sm.Digest(),
 		paused:   n.paused,
@@ -422,6 +463,11 @@ func (n *Node) publishStatus() {
 // StepPeer queues a peer's message for the loop; it drops the message when
 // the queue is full or the frame is not a valid Raft message.
 func (n *Node) StepPeer(w *pb.RaftKvMessage) {
+	switch w.GetType() {
+	case pb.RaftKvMessage_INSTALL_SNAPSHOT, pb.RaftKvMessage_INSTALL_SNAPSHOT_RESPONSE:
+		n.stepSnapshotFrame(w)
+		return
+	}
 	m, err := fromWire(w)
 	if err != nil {
 		n.logger.Warn("refused peer frame", "from", w.GetNodeId(), "err", err)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/easykv/easykv/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/segmentlog"
@@ -23,12 +23,12 @@ type recordingSnapshots struct {
 	saved chan uint64 // index of each snapshot saved
 }
 
-func (r *recordingSnapshots) Save(m *kvmap.Map) error {
-	err := r.SnapshotDir.Save(m)
+func (r *recordingSnapshots) Save(m *kvmap.Map, term uint64) (kvmap.SnapshotInfo, error) {
+	info, err := r.SnapshotDir.Save(m, term)
 	if err == nil {
 		r.saved <- m.AppliedIndex()
 	}
-	return err
+	return info, err
 }
 
 var _ SnapshotStore = (*recordingSnapshots)(nil)

@@ -37,6 +37,10 @@ func (n *Node) Status() *pb.NodeStatus {
 		VotesRejected:         st.VotesRejected,
 		LogTail:               s.tail(),
 		StateDigest:           s.digest,
+		SnapshotIndex:         int64(s.snap.Index),
+		SnapshotTerm:          int64(s.snap.Term),
+		FirstIndex:            int64(s.first),
+		SnapshotTransfers:     append(n.sender.transfers(), n.receiver.transfers()...),
 	}
 	for _, run := range s.terms {
 		out.LogTerms = append(out.LogTerms, &pb.TermRun{FirstIndex: int64(run.First), Term: int64(run.Term)})
@@ -56,7 +60,7 @@ func (n *Node) Status() *pb.NodeStatus {
 	sort.Strings(ids)
 	for _, id := range ids {
 		p := st.Progress[id]
-		out.Peers = append(out.Peers, &pb.PeerProgress{Id: id, MatchIndex: int64(p.Match), NextIndex: int64(p.Next), RecentActive: p.RecentActive})
+		out.Peers = append(out.Peers, &pb.PeerProgress{Id: id, MatchIndex: int64(p.Match), NextIndex: int64(p.Next), RecentActive: p.RecentActive, State: p.State})
 	}
 	return out
 }
@@ -90,6 +94,7 @@ func (n *Node) eventToWire(ev raft.Event) *pb.WatchEvent {
 		Peer:     ev.Peer,
 		Reason:   ev.Reason,
 		PreVote:  ev.PreVote,
+		Index:    int64(ev.Index),
 	}
 	switch ev.Kind {
 	case raft.EventRoleChanged:
@@ -104,6 +109,8 @@ func (n *Node) eventToWire(ev raft.Event) *pb.WatchEvent {
 		w.Kind = pb.WatchEvent_VOTE_DENIED
 	case raft.EventLeaderChanged:
 		w.Kind = pb.WatchEvent_LEADER_CHANGED
+	case raft.EventLostEntries:
+		w.Kind = pb.WatchEvent_LOST_ENTRIES
 	}
 	return w
 }

@@ -20,6 +20,9 @@ type persister struct {
 	transport Transport      // sends the messages that waited for a write
 	sent      *sharedTraffic // counts what send hands to the transport
 	stall     *diskStall     // the SLOW_DISK fault: each sync waits this long first
+	// sendSnapshot starts the transfer a MsgSnap asks for: its data goes
+	// by a stream of its own, not as one message.
+	sendSnapshot func(raft.Message)
 
 	mu      sync.Mutex
 	queue   raft.WriteQueue // writes not started; guarded by mu
@@ -42,18 +45,19 @@ type completedWrite struct {
 
 // newPersister returns a persister over log and hard whose queue
 // starts after the log's last index; run starts it.
-func newPersister(log *coreLog, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall) *persister {
+func newPersister(log *coreLog, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall, sendSnapshot func(raft.Message)) *persister {
 	return &persister{
-		log:       log,
-		hard:      hard,
-		transport: transport,
-		sent:      sent,
-		stall:     stall,
-		queue:     raft.NewWriteQueue(log.LastIndex()),
-		wake:      make(chan struct{}, 1),
-		done:      make(chan completedWrite, 64),
-		stop:      make(chan struct{}),
-		exit:      make(chan struct{}),
+		log:          log,
+		hard:         hard,
+		transport:    transport,
+		sent:         sent,
+		stall:        stall,
+		sendSnapshot: sendSnapshot,
+		queue:        raft.NewWriteQueue(log.LastIndex()),
+		wake:         make(chan struct{}, 1),
+		done:         make(chan completedWrite, 64),
+		stop:         make(chan struct{}),
+		exit:         make(chan struct{}),
 	}
 }
 
@@ -62,7 +66,7 @@ func newPersister(log *coreLog, hard HardStateStore, transport Transport, sent *
 // leave at once: everything handed out before is durable.
 func (p *persister) add(rd raft.WriteJob) {
 	p.mu.Lock()
-	if len(rd.Entries) == 0 && !rd.SaveHard && !p.writing && p.queue.Empty() {
+	if len(rd.Entries) == 0 && !rd.SaveHard && rd.Snapshot.IsEmpty() && !p.writing && p.queue.Empty() {
 		p.mu.Unlock()
 		p.send(rd.Msgs)
 		return
@@ -123,6 +127,14 @@ func (p *persister) run() {
 // first.
 func (p *persister) write(j raft.WriteJob) completedWrite {
 	w := completedWrite{WriteJob: j}
+	if !j.Snapshot.IsEmpty() {
+		// The snapshot itself is durable already (the receiver made it
+		// so); the log restarts after it.
+		if err := p.log.install(j.Snapshot); err != nil {
+			w.err = fmt.Errorf("reset the log for the snapshot at %d: %w", j.Snapshot.Index, err)
+			return w
+		}
+	}
 	if len(j.Entries) > 0 {
 		if err := p.stall.wait(p.stop); err != nil {
 			w.err = err
@@ -150,6 +162,10 @@ func (p *persister) write(j raft.WriteJob) completedWrite {
 func (p *persister) send(msgs []raft.Message) {
 	p.sent.countSent(msgs)
 	for _, m := range msgs {
+		if m.Type == raft.MsgSnap {
+			p.sendSnapshot(m)
+			continue
+		}
 		p.transport.Send(m.To, toWire(m, nil))
 	}
 }

@@ -42,8 +42,8 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *coreLog) {
 	t.Cleanup(func() { wal.Close() })
 	log := &opLog{}
 	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
-	clog := newCoreLog(wal)
-	p := newPersister(clog, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{})
+	clog := newCoreLog(wal, raft.SnapshotMeta{})
+	p := newPersister(clog, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{}, func(raft.Message) {})
 	go p.run()
 	t.Cleanup(p.close) // before the log closes
 	return p, store, clog

@@ -22,6 +22,9 @@ type statusView struct {
 	terms []raft.TermRun
 	// digest is the state machine's digest at status.Applied.
 	digest string
+	// snap is the newest snapshot, first the first index left in the log.
+	snap  raft.SnapshotMeta
+	first uint64
 }
 
 // publisher hands what the loop does to those who watch: the latest

@@ -90,14 +90,15 @@ func fixtureSnapshot(upto uint64) *kvmap.Map {
 	return kv
 }
 
-// resetSnapshots leaves kv as the only snapshot in dir/snap.
+// resetSnapshots leaves kv as the only snapshot in dir/snap; every entry
+// of the fixture log is of term 1.
 func resetSnapshots(b *testing.B, dir string, kv *kvmap.Map) {
 	b.Helper()
 	snap := filepath.Join(dir, "snap")
 	if err := os.RemoveAll(snap); err != nil {
 		b.Fatal(err)
 	}
-	if err := kvmap.NewSnapshotDir(snap, kvmap.Options{}).Save(kv); err != nil {
+	if _, err := kvmap.NewSnapshotDir(snap, kvmap.Options{}).Save(kv, 1); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -30,6 +30,7 @@ const (
 	slotPreVote
 	slotPreVoteGranted
 	slotPreVoteDenied
+	slotSnapshot // InstallSnapshot chunks; counted by the snapshot sender and receiver
 	numTrafficSlots
 )
 
@@ -48,6 +49,7 @@ var slotWire = [numTrafficSlots]struct {
 	slotPreVote:        {pb.Traffic_VOTE, true},
 	slotPreVoteGranted: {pb.Traffic_VOTE_GRANTED, true},
 	slotPreVoteDenied:  {pb.Traffic_VOTE_DENIED, true},
+	slotSnapshot:       {pb.Traffic_INSTALL_SNAPSHOT, false},
 }
 
 // slotOf returns m's slot, or numTrafficSlots for a type no peer sends.
@@ -87,6 +89,9 @@ type trafficLine struct {
 	entries int64 // entries they carried
 	match   int64 // highest index an accepted MsgAppResp reported
 	term    int64 // highest term among them
+	// snapshot chunks: the bytes they carried, the snapshot's size, and
+	// how far the transfer got
+	bytes, total, done int64
 }
 
 // add counts o's messages in l.
@@ -95,6 +100,9 @@ func (l *trafficLine) add(o trafficLine) {
 	l.entries += o.entries
 	l.match = max(l.match, o.match)
 	l.term = max(l.term, o.term)
+	l.bytes += o.bytes
+	l.total = max(l.total, o.total)
+	l.done = max(l.done, o.done)
 }
 
 // trafficTable counts messages by direction, peer and slot in lines sized
@@ -186,6 +194,7 @@ func (t *trafficTable) toWire(self string) []*pb.Traffic {
 					w.From, w.To = self, peer
 				}
 				w.Count, w.Entries, w.Match, w.Term = l.count, l.entries, l.match, l.term
+				w.Bytes, w.TotalBytes, w.DoneBytes = l.bytes, l.total, l.done
 				out = append(out, w)
 			}
 		}
@@ -213,6 +222,28 @@ func (s *sharedTraffic) countSent(msgs []raft.Message) {
 }
 
 // moveTo adds what s counted to t and resets s.
+// countSnapshot counts one snapshot chunk of n bytes from one node to
+// another, sent by this node or received, in a transfer of total bytes
+// that has got to done.
+func (s *sharedTraffic) countSnapshot(from, to string, sent bool, n, total, done int64) {
+	peer := from
+	if sent {
+		peer = to
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := slices.BinarySearch(s.t.peers, peer)
+	if !ok {
+		return
+	}
+	l := s.t.line(sent, p, slotSnapshot)
+	l.count++
+	l.bytes += n
+	l.total = max(l.total, total)
+	l.done = max(l.done, done)
+	s.t.counted = true
+}
+
 func (s *sharedTraffic) moveTo(t *trafficTable) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

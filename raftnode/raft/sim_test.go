@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -73,15 +74,41 @@ type sim struct {
 	// machine after applying entries. With it, a restarted node's state
 	// machine starts from its last snapshot (keepApplied aside).
 	snapshotRate float64
-	queue        []flight  // messages in the network, not yet due
-	due          []Message // messages in the network that may arrive now, in send order
-	now          int       // ticks run so far
+	// snapEvery, when > 0, turns compaction on: a node snapshots its
+	// state machine once it has applied snapEvery entries since its last
+	// snapshot, and compacts its log (MemoryLogStorage.Compact) up to the
+	// snapshot, keeping snapMargin entries below it. A leader then sends
+	// snapshots (MsgSnap) to followers that need compacted entries; the
+	// snapshot's data travels with the MsgSnap, and the leader hears
+	// ReportSnapshot once it arrived (true) or was lost (false, some ticks
+	// later). Any snapshot, also one of snapshotRate, is recorded in the
+	// storage (Compact) and may be sent.
+	snapEvery, snapMargin int
+	// snapReportDelay bounds the ticks before a lost snapshot is reported
+	// failed; 0 means simElection.
+	snapReportDelay int
+	// onInstall, if set, is called just before (before true) and just
+	// after a node installs a snapshot as part of a write; returning true
+	// crashes the node there.
+	onInstall func(id string, meta SnapshotMeta, before bool) bool
+	// installs counts snapshots installed; snapsSent the MsgSnaps that
+	// left a leader; snapsLost the ones lost on the way.
+	installs, snapsSent, snapsLost int
+	reports                        []snapReport // ReportSnapshot calls to make
+	queue                          []flight     // messages in the network, not yet due
+	due                            []flight     // messages in the network that may arrive now, in send order
+	now                            int          // ticks run so far
 
 	leaders map[uint64]string            // term → the only node that ever led it
 	votes   map[string]map[uint64]string // node → term → its durable vote
 	// committed[i-1] is the entry committed at index i, as first seen
 	// committed on any node; every node must agree (State Machine Safety).
 	committed []Entry
+	// digests[i-1] is the reference state machine: the digest of the
+	// committed entries 1..i applied in order. A node's state machine at
+	// applied index i, however it got there (applying entries, restarting
+	// from its snapshot, installing a leader's), must equal it.
+	digests []uint64
 	// committedBy[i-1] is the term of the node that first saw index i
 	// committed: the entry was committed in that term or an earlier one.
 	committedBy []uint64
@@ -129,9 +156,45 @@ type simNode struct {
 	// stalledUntil is the tick before which the node's disk completes no
 	// write (stallRate).
 	stalledUntil int
-	// snapshot is the applied index of the node's last durable snapshot
-	// of its state machine (snapshotRate).
-	snapshot uint64
+	// digest is the state machine: the digest of the entries it applied,
+	// in order (smDigest); applied is its index.
+	digest uint64
+	// snap is the node's newest durable snapshot of its state machine,
+	// taken (snapshotRate, snapEvery) or installed from a leader; its
+	// storage's Snapshot() names it.
+	snap simSnap
+	// snapOut keeps the data of the snapshots named by MsgSnaps this node
+	// handed out, until they are sent.
+	snapOut map[SnapshotMeta]simSnap
+	// received is the data of snapshots received from leaders, durable
+	// before the MsgSnap is stepped, until installed.
+	received map[SnapshotMeta]simSnap
+}
+
+// simSnap is a snapshot of a simulated state machine: the last entry it
+// covers, and the state machine's digest there.
+type simSnap struct {
+	meta   SnapshotMeta
+	digest uint64
+}
+
+// snapReport is a ReportSnapshot the runtime makes when the stream of a
+// snapshot ends.
+type snapReport struct {
+	leader   string // who sent it
+	restarts int    // the leader's incarnation
+	term     uint64 // the leader's term when it sent it
+	to       string // the follower
+	ok       bool   // delivered
+	at       int    // tick
+}
+
+// smDigest is the state machine after applying e to one in state d.
+func smDigest(d uint64, e Entry) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%d|%d|%d|", d, e.Index, e.Term, e.Type)
+	h.Write(e.Data)
+	return h.Sum64()
 }
 
 // loggedEntry is what sim.logged keeps of an entry.
@@ -145,6 +208,10 @@ type loggedEntry struct {
 type flight struct {
 	m  Message // the message
 	at int     // tick at which it may be delivered
+	// snap is a MsgSnap's data; report: its loss or arrival is reported
+	// to the sender (not for a duplicate).
+	snap   *simSnap
+	report bool
 }
 
 // newSim builds n nodes named n1..nN with pre-vote and check-quorum on,
@@ -170,7 +237,7 @@ func newSim(t testing.TB, n int, seed uint64, opts func(*Config)) *sim {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i))
 	}
 	for _, id := range s.ids {
-		s.nodes[id] = &simNode{storage: NewMemoryLogStorage()}
+		s.nodes[id] = &simNode{storage: NewMemoryLogStorage(), snapOut: map[SnapshotMeta]simSnap{}, received: map[SnapshotMeta]simSnap{}}
 		s.votes[id] = map[uint64]string{}
 		s.readFloor[id] = map[uint64]uint64{}
 		s.start(id)
@@ -187,11 +254,13 @@ func (s *sim) start(id string) {
 	h.Write([]byte(id))
 	switch {
 	case s.keepApplied:
-	case s.snapshotRate > 0:
-		n.applied = n.snapshot
+	case s.snapshotRate > 0 || s.snapEvery > 0:
+		n.applied, n.digest = n.snap.meta.Index, n.snap.digest
 	default:
-		n.applied = 0
+		n.applied, n.digest = 0, 0
 	}
+	s.checkDigest(id, "restarts with")
+	clear(n.snapOut)
 	cfg := Config{
 		ID:             id,
 		Peers:          slices.Clone(s.ids),
@@ -225,7 +294,7 @@ func (s *sim) crash(id string) {
 	s.nodes[id].r = nil
 	s.nodes[id].writes.clear()
 	s.queue = slices.DeleteFunc(s.queue, func(f flight) bool { return f.m.From == id })
-	s.due = slices.DeleteFunc(s.due, func(m Message) bool { return m.From == id })
+	s.due = slices.DeleteFunc(s.due, func(f flight) bool { return f.m.From == id })
 	s.note("crash %s", id)
 }
 
@@ -323,6 +392,7 @@ func (s *sim) runUntil(max int, cond func() bool) bool {
 // messages that are due, including the ones they cause.
 func (s *sim) tick() {
 	s.now++
+	s.makeReports()
 	for _, id := range s.ids {
 		if r := s.nodes[id].r; r != nil {
 			r.Tick()
@@ -337,7 +407,7 @@ func (s *sim) deliver() {
 	kept := s.queue[:0]
 	for _, f := range s.queue {
 		if f.at <= s.now {
-			s.due = append(s.due, f.m)
+			s.due = append(s.due, f)
 		} else {
 			kept = append(kept, f)
 		}
@@ -358,13 +428,24 @@ func (s *sim) deliver() {
 			}
 			continue
 		}
-		m := s.takeDue()
+		f := s.takeDue()
+		m := f.m
 		n := s.nodes[m.To]
 		if n.r == nil || s.cut[[2]string{m.From, m.To}] || s.offline[m.From] || s.offline[m.To] {
+			s.snapLost(f)
 			continue
 		}
 		if s.traceOn {
 			s.note("t%d deliver %s", s.now, m)
+		}
+		if m.Type == MsgSnap {
+			// The runtime has received the whole snapshot and made it
+			// durable before it steps the MsgSnap; the stream's end is
+			// reported to the leader.
+			n.received[m.Snapshot] = *f.snap
+			if f.report {
+				s.report(f, true, s.now+1)
+			}
 		}
 		if err := n.r.Step(m); err != nil {
 			s.fatalf("%s refused %s: %v", m.To, m, err)
@@ -391,7 +472,9 @@ func (s *sim) writing() []string {
 // moves, before anything could hide it in a crash.
 func (s *sim) checkCommitDurable(id string) {
 	n := s.nodes[id]
-	for i := n.commitChecked + 1; i <= n.r.commit; i++ {
+	// Below the log's first index the core knows the entries committed
+	// through a snapshot, whose leader checked them.
+	for i := max(n.commitChecked+1, n.r.log.firstIndex()-1); i <= n.r.commit; i++ {
 		t, ok := n.r.log.term(i)
 		if !ok {
 			s.fatalf("%s: committed %d beyond its log", id, i)
@@ -404,18 +487,57 @@ func (s *sim) checkCommitDurable(id string) {
 // takeDue removes the next message to deliver from the due ones: the
 // oldest, or with delays a random one, so that messages overtake each
 // other.
-func (s *sim) takeDue() Message {
+func (s *sim) takeDue() flight {
 	if s.maxDelay == 0 {
-		m := s.due[0]
+		f := s.due[0]
 		s.due = s.due[1:]
-		return m
+		return f
 	}
 	i := s.rng.IntN(len(s.due))
-	m := s.due[i]
+	f := s.due[i]
 	last := len(s.due) - 1
 	s.due[i] = s.due[last]
 	s.due = s.due[:last]
-	return m
+	return f
+}
+
+// snapLost reports a lost MsgSnap's stream failed, some ticks later.
+func (s *sim) snapLost(f flight) {
+	if f.m.Type != MsgSnap || !f.report {
+		return
+	}
+	s.snapsLost++
+	s.report(f, false, s.now+1+s.rng.IntN(cmp.Or(s.snapReportDelay, simElection)))
+}
+
+// report schedules the ReportSnapshot for the MsgSnap of f.
+func (s *sim) report(f flight, ok bool, at int) {
+	l := s.nodes[f.m.From]
+	s.reports = append(s.reports, snapReport{leader: f.m.From, restarts: l.restarts, term: f.m.Term, to: f.m.To, ok: ok, at: at})
+}
+
+// makeReports makes the ReportSnapshot calls that are due, to leaders
+// still in the incarnation and term that sent the snapshot.
+func (s *sim) makeReports() {
+	kept := s.reports[:0]
+	var due []snapReport
+	for _, rp := range s.reports {
+		if rp.at <= s.now {
+			due = append(due, rp)
+		} else {
+			kept = append(kept, rp)
+		}
+	}
+	s.reports = kept
+	for _, rp := range due {
+		l := s.nodes[rp.leader]
+		if l.r == nil || l.restarts != rp.restarts || l.r.term != rp.term {
+			continue
+		}
+		s.note("t%d %s: snapshot to %s reported ok=%v", s.now, rp.leader, rp.to, rp.ok)
+		l.r.ReportSnapshot(rp.to, rp.ok)
+		s.drain(rp.leader)
+	}
 }
 
 // drain carries out id's Ready contract, as the runtime does: send the
@@ -430,6 +552,14 @@ func (s *sim) drain(id string) {
 		s.checkReady(id, rd)
 		var late []Message
 		for _, m := range rd.Messages {
+			if m.Type == MsgSnap {
+				// The core names its storage's newest snapshot, which is
+				// the node's: the data to stream is taken now.
+				if n.snap.meta != m.Snapshot {
+					s.fatalf("%s sends snapshot %+v, its newest is %+v", id, m.Snapshot, n.snap.meta)
+				}
+				n.snapOut[m.Snapshot] = n.snap
+			}
 			if MayLeaveEarly(m, n.stored.Term) {
 				s.send(m)
 			} else {
@@ -441,15 +571,14 @@ func (s *sim) drain(id string) {
 		}
 		// The simulated disk keeps every hard state, commit index included.
 		hs := rd.HardState
-		n.writes.Add(WriteJob{Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: !hs.IsEmpty(), Msgs: late})
+		n.writes.Add(WriteJob{Snapshot: rd.Snapshot, Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: !hs.IsEmpty(), Msgs: late})
 		if !hs.IsEmpty() {
 			n.queuedHard = hs
 		}
 		s.apply(id, rd.CommittedEntries)
-		if len(rd.CommittedEntries) > 0 && s.snapshotRate > 0 && s.rng.Float64() < s.snapshotRate {
-			n.snapshot = n.applied
-			s.note("t%d %s saves a snapshot at %d", s.now, id, n.snapshot)
-			if s.diskCrash(id) {
+		if len(rd.CommittedEntries) > 0 && (s.snapshotRate > 0 && s.rng.Float64() < s.snapshotRate ||
+			s.snapEvery > 0 && n.applied >= n.snap.meta.Index+uint64(s.snapEvery)) {
+			if !s.takeSnapshot(id) {
 				return
 			}
 		}
@@ -508,6 +637,9 @@ func (s *sim) completeWrite(id string) bool {
 	n := s.nodes[id]
 	j, _ := n.writes.Take()
 	s.note("t%d %s completes a write of %d entries", s.now, id, len(j.Entries))
+	if !j.Snapshot.IsEmpty() && !s.install(id, j.Snapshot) {
+		return false
+	}
 	if !s.persistEntries(id, j.Entries) {
 		return false
 	}
@@ -521,12 +653,98 @@ func (s *sim) completeWrite(id string) bool {
 	for _, m := range j.Msgs {
 		s.send(m)
 	}
-	if len(j.Entries) > 0 {
+	if len(j.Entries) > 0 || !j.Snapshot.IsEmpty() {
 		n.r.StableTo(j.Mark)
 	}
 	s.checkCommitted(id)
 	s.checkCommitDurable(id)
 	return true
+}
+
+// takeSnapshot saves a snapshot of id's state machine at its applied
+// index (a crash point once durable), then records it in the storage and,
+// with snapEvery, compacts the log up to it, keeping snapMargin entries
+// below it. It reports false when the node crashed.
+func (s *sim) takeSnapshot(id string) bool {
+	n := s.nodes[id]
+	t, err := n.storage.Term(n.applied)
+	if err != nil {
+		s.fatalf("%s: snapshot at applied %d: %v", id, n.applied, err)
+	}
+	n.snap = simSnap{meta: SnapshotMeta{Index: n.applied, Term: t}, digest: n.digest}
+	if err := n.storage.Compact(n.applied, 0); err != nil { // records it, drops nothing
+		s.fatalf("%s: %v", id, err)
+	}
+	s.note("t%d %s saves a snapshot at %d", s.now, id, n.applied)
+	if s.diskCrash(id) {
+		return false // durable, the log not compacted yet
+	}
+	var below uint64
+	if s.snapEvery > 0 {
+		below = n.applied + 1 - min(uint64(s.snapMargin), n.applied)
+	}
+	if err := n.storage.Compact(n.applied, below); err != nil {
+		s.fatalf("%s: compact: %v", id, err)
+	}
+	return true
+}
+
+// install replaces id's state machine by the snapshot meta names, which it
+// received from a leader, and its log by an empty one after it, as one
+// durable step of a write: a crash just before leaves everything as it
+// was, just after leaves the snapshot installed. It checks the installed
+// state machine against the reference. It reports false when the node
+// crashed.
+func (s *sim) install(id string, meta SnapshotMeta) bool {
+	n := s.nodes[id]
+	data, ok := n.received[meta]
+	if !ok {
+		s.fatalf("%s installs snapshot %+v, never received", id, meta)
+	}
+	if s.onInstall != nil && s.onInstall(id, meta, true) || s.diskCrash(id) {
+		s.note("t%d %s crashes before installing snapshot %+v", s.now, id, meta)
+		s.crash(id)
+		return false
+	}
+	if n.applied > meta.Index {
+		s.fatalf("%s installs snapshot %+v over a state machine at %d", id, meta, n.applied)
+	}
+	n.storage.ApplySnapshot(meta)
+	n.snap = data
+	n.applied, n.digest = meta.Index, data.digest
+	n.checked = max(n.checked, meta.Index)
+	for k := range n.received {
+		if k.Index <= meta.Index {
+			delete(n.received, k)
+		}
+	}
+	s.installs++
+	s.note("t%d %s installs snapshot %+v", s.now, id, meta)
+	s.checkDigest(id, "installs")
+	if s.onInstall != nil && s.onInstall(id, meta, false) || s.diskCrash(id) {
+		s.note("t%d %s crashes after installing snapshot %+v", s.now, id, meta)
+		s.crash(id)
+		return false
+	}
+	return true
+}
+
+// checkDigest fails unless id's state machine is the reference one at
+// its applied index: what applying the committed entries up to it gives.
+func (s *sim) checkDigest(id, what string) {
+	n := s.nodes[id]
+	if n.applied == 0 {
+		if n.digest != 0 {
+			s.fatalf("%s %s an empty state machine with digest %x", id, what, n.digest)
+		}
+		return
+	}
+	if n.applied > uint64(len(s.digests)) {
+		s.fatalf("%s %s a state machine at %d, only %d committed", id, what, n.applied, len(s.digests))
+	}
+	if want := s.digests[n.applied-1]; n.digest != want {
+		s.fatalf("%s %s a state machine at %d with digest %x, want %x", id, what, n.applied, n.digest, want)
+	}
 }
 
 // persistEntries writes entries to id's simulated disk as segmentlog
@@ -549,8 +767,12 @@ func (s *sim) persistEntries(id string, entries []Entry) bool {
 	if crash {
 		durable = entries[:s.rng.IntN(len(entries)+1)]
 	}
+	if first <= n.storage.off {
+		s.fatalf("%s: persisting from %d into its compacted log (first index %d)", id, first, n.storage.FirstIndex())
+	}
 	if first <= n.storage.LastIndex() {
-		n.storage.entries = n.storage.entries[: first-1 : first-1]
+		k := first - n.storage.off - 1
+		n.storage.entries = n.storage.entries[:k:k]
 	}
 	if err := n.storage.Append(durable); err != nil {
 		s.fatalf("%s: append: %v", id, err)
@@ -658,7 +880,10 @@ func (s *sim) checkSent(id string, msgs []Message) {
 func (s *sim) checkCommitted(id string) {
 	n := s.nodes[id]
 	commit := n.stored.Commit
-	for i := n.checked + 1; i <= commit; i++ {
+	// Below the first index the log was compacted after the entries were
+	// applied, each checked then, or replaced by an installed snapshot,
+	// checked against the reference state machine.
+	for i := max(n.checked+1, n.storage.FirstIndex()); i <= commit; i++ {
 		ents, err := n.storage.Entries(i, i+1, 0)
 		if err != nil {
 			s.fatalf("%s: committed entry %d not durable: %v", id, i, err)
@@ -682,6 +907,11 @@ func (s *sim) agree(id string, e Entry) {
 		s.fatalf("%s commits %d before %d", id, e.Index, len(s.committed)+1)
 	}
 	s.checkDurableQuorum(id, e)
+	var d uint64
+	if k := len(s.digests); k > 0 {
+		d = s.digests[k-1]
+	}
+	s.digests = append(s.digests, smDigest(d, e))
 	s.committed = append(s.committed, e)
 	s.committedBy = append(s.committedBy, s.nodes[id].r.term)
 }
@@ -693,7 +923,10 @@ func (s *sim) agree(id string, e Entry) {
 func (s *sim) checkDurableQuorum(id string, e Entry) {
 	var holders []string
 	for _, o := range s.ids {
-		if t, err := s.nodes[o].storage.Term(e.Index); err == nil && t == e.Term {
+		// A compacted entry is in the node's durable snapshot, which holds
+		// only committed entries (checked against the reference).
+		st := s.nodes[o].storage
+		if t, err := st.Term(e.Index); err == nil && t == e.Term || e.Index < st.FirstIndex()-1 {
 			holders = append(holders, o)
 		}
 	}
@@ -708,8 +941,9 @@ func (s *sim) checkDurableQuorum(id string, e Entry) {
 // after later terms have committed more.
 func (s *sim) checkLeaderCompleteness(id string) {
 	r := s.nodes[id].r
+	compacted := r.log.firstIndex() - 1 // the entries before are in a snapshot
 	for i, e := range s.committed {
-		if s.committedBy[i] < r.term && !r.log.matchTerm(e.Index, e.Term) {
+		if s.committedBy[i] < r.term && e.Index >= compacted && !r.log.matchTerm(e.Index, e.Term) {
 			s.fatalf("leader %s of term %d lacks committed entry %d (term %d)", id, r.term, e.Index, e.Term)
 		}
 	}
@@ -727,7 +961,8 @@ func (s *sim) apply(id string, ents []Entry) {
 			s.fatalf("%s applies entry %d term %d before it is durable here", id, e.Index, e.Term)
 		}
 		s.agree(id, e)
-		n.applied = e.Index
+		n.applied, n.digest = e.Index, smDigest(n.digest, e)
+		s.checkDigest(id, "applies up to")
 	}
 }
 
@@ -763,7 +998,18 @@ func (s *sim) send(m Message) {
 	if s.onSend != nil {
 		s.onSend(m)
 	}
+	var data *simSnap
+	if m.Type == MsgSnap {
+		d, ok := s.nodes[m.From].snapOut[m.Snapshot]
+		if !ok {
+			s.fatalf("%s sends snapshot %+v it never handed out", m.From, m.Snapshot)
+		}
+		s.checkSnapData(m.From, d)
+		data = &d
+		s.snapsSent++
+	}
 	if s.dropRate > 0 && s.rng.Float64() < s.dropRate {
+		s.snapLost(flight{m: m, snap: data, report: true})
 		return
 	}
 	at := s.now
@@ -773,19 +1019,31 @@ func (s *sim) send(m Message) {
 	if s.longRate > 0 && s.rng.Float64() < s.longRate {
 		at += s.rng.IntN(1 + s.rng.IntN(s.longDelay))
 	}
-	s.enqueue(m, at)
+	s.enqueue(flight{m: m, at: at, snap: data, report: true})
 	if s.dupRate > 0 && s.rng.Float64() < s.dupRate {
-		s.enqueue(m, at+s.rng.IntN(s.maxDelay+2))
+		s.enqueue(flight{m: m, at: at + s.rng.IntN(s.maxDelay+2), snap: data})
 	}
 }
 
-// enqueue puts m in the network, due at tick at.
-func (s *sim) enqueue(m Message, at int) {
-	if at <= s.now {
-		s.due = append(s.due, m)
+// checkSnapData fails unless d, a snapshot id sends, is the reference
+// state machine at its index, and its term the committed entry's.
+func (s *sim) checkSnapData(id string, d simSnap) {
+	i := d.meta.Index
+	if i == 0 || i > uint64(len(s.digests)) {
+		s.fatalf("%s sends snapshot %+v, only %d committed", id, d.meta, len(s.digests))
+	}
+	if s.digests[i-1] != d.digest || s.committed[i-1].Term != d.meta.Term {
+		s.fatalf("%s sends snapshot %+v with digest %x; committed term %d digest %x", id, d.meta, d.digest, s.committed[i-1].Term, s.digests[i-1])
+	}
+}
+
+// enqueue puts f in the network, due at tick f.at.
+func (s *sim) enqueue(f flight) {
+	if f.at <= s.now {
+		s.due = append(s.due, f)
 		return
 	}
-	s.queue = append(s.queue, flight{m: m, at: at})
+	s.queue = append(s.queue, f)
 }
 
 // note adds a line to the trace.
