@@ -326,7 +326,8 @@ func (m *Model) clusterSummary() string {
 
 // nodeSummary is one node as the status command words it, plain enough to
 // read without colour and to parse: "leader term=3 commit=7 applied=7
-// last=7", "follower term=3 leader=n1 … paused", "down: connection refused".
+// last=7", "follower term=3 leader=n1 … paused", "down: connection refused";
+// a node with a snapshot or a compacted log adds "snap=1200@3 first=701".
 func nodeSummary(n *nodeState) string {
 	st := n.status
 	switch {
@@ -342,6 +343,12 @@ func nodeSummary(n *nodeState) string {
 		parts = append(parts, "leader="+clean(l))
 	}
 	parts = append(parts, fmt.Sprintf("commit=%d applied=%d last=%d", st.GetCommitIndex(), st.GetAppliedIndex(), st.GetLastIndex()))
+	if snap := snapText(st); snap != "" {
+		parts = append(parts, "snap="+snap)
+	}
+	if first := st.GetFirstIndex(); first > 1 {
+		parts = append(parts, fmt.Sprintf("first=%d", first))
+	}
 	if st.GetPaused() {
 		parts = append(parts, "paused")
 	}

@@ -256,6 +256,7 @@ func TestStatusCommand(t *testing.T) {
 	h := kvHarness(t)
 	paused := follower("n3", 3, "n2", 1000, 900)
 	paused.Paused, paused.DelayMs, paused.IsolatedFrom = true, 200, []string{"n1"}
+	paused.SnapshotIndex, paused.SnapshotTerm, paused.FirstIndex = 6, 3, 5
 	h.deliver("n3", statusEv(paused))
 	h.run(h.typeLine("status"))
 	want := "status: leader n2 (term 3); 3 nodes: 2 up, 1 paused; fresh from n1, n2, n3" // counted as the header counts them
@@ -269,7 +270,7 @@ func TestStatusCommand(t *testing.T) {
 	wantLines := []string{
 		"n1 follower term=3 leader=n2 commit=7 applied=7 last=7",
 		"n2 leader term=3 commit=7 applied=7 last=7",
-		"n3 follower term=3 leader=n2 commit=7 applied=7 last=7 paused isolated=n1 delay=200ms",
+		"n3 follower term=3 leader=n2 commit=7 applied=7 last=7 snap=6@3 first=5 paused isolated=n1 delay=200ms",
 	}
 	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("event pane ends with\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
