@@ -217,7 +217,11 @@ func (r *Raft) handleAppendAck(id string, p *progress, m Message) {
 // entry: if the leader has entries of ConflictTerm, the logs may agree up
 // to its last one; otherwise not from ConflictIndex on.
 func (r *Raft) handleAppendRejection(id string, p *progress, m Message) {
-	if m.Index <= p.match && m.ConflictTerm == 0 && m.ConflictIndex <= m.Index {
+	// Only a refusal of a beat at Match itself shows lost entries: a
+	// delayed refusal of an older probe below Match is merely late, and
+	// the refusal a node sends to a MsgApp of an older term carries no
+	// hints (ConflictIndex 0) and says nothing about its log.
+	if m.Index == p.match && m.ConflictIndex > 0 && m.ConflictTerm == 0 && m.ConflictIndex <= m.Index {
 		r.lostEntries(id, p, m)
 		return
 	}
