@@ -41,6 +41,10 @@ type Config struct {
 	// keeps when it is compacted, so that a follower a little behind
 	// catches up from the log rather than from a snapshot; may be 0.
 	SnapshotMargin uint64
+	// SegmentSize is the size of each log segment file in bytes. The log
+	// is compacted a whole segment at a time, so disk use is bounded by
+	// the snapshots plus the margin plus about two segments.
+	SegmentSize int64
 }
 
 // Defaults of the optional keys snapshot_entries and snapshot_margin:
@@ -51,6 +55,10 @@ type Config struct {
 const (
 	DefaultSnapshotEntries = 10_000
 	DefaultSnapshotMargin  = 5_000
+	// DefaultSegmentSize is the default of segment_size, 64 MiB, as etcd's
+	// WAL segments; MinSegmentSize the least it may be.
+	DefaultSegmentSize = 64 << 20
+	MinSegmentSize     = 64 << 10
 )
 
 // maxEntryCount bounds snapshot_entries and snapshot_margin: beyond a
@@ -70,6 +78,7 @@ type file struct {
 	// (a zero Node, of Kind 0, is a missing key).
 	SnapshotEntries yaml.Node `yaml:"snapshot_entries"`
 	SnapshotMargin  yaml.Node `yaml:"snapshot_margin"`
+	SegmentSize     yaml.Node `yaml:"segment_size"`
 }
 
 // Load reads and validates the cluster file at path. A relative data_dir is
@@ -156,6 +165,10 @@ func Parse(data []byte, dir string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	segmentSize, err := count("segment_size", &f.SegmentSize, DefaultSegmentSize, MinSegmentSize)
+	if err != nil {
+		return nil, err
+	}
 	ids := map[string]bool{}
 	addrs := map[string]bool{}
 	for i, n := range f.Nodes {
@@ -192,6 +205,7 @@ func Parse(data []byte, dir string) (*Config, error) {
 		AuthToken:       f.AuthToken,
 		SnapshotEntries: snapEntries,
 		SnapshotMargin:  snapMargin,
+		SegmentSize:     int64(segmentSize),
 	}, nil
 }
 

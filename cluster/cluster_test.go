@@ -86,6 +86,8 @@ func TestParseRejects(t *testing.T) {
 		{"snapshot_margin a word", good + "snapshot_entries: 100\nsnapshot_margin: half\n", `line 10: snapshot_margin: want a whole number from 0 to 1000000000, got "half"`},
 		{"snapshot_margin absurd", good + "snapshot_margin: 0x7fffffffffffffff\n", "snapshot_margin: want a whole number from 0 to 1000000000, got 0x7fffffffffffffff"},
 		{"snapshot_margin twice", good + "snapshot_margin: 1\nsnapshot_margin: 2\n", `"snapshot_margin" already defined`},
+		{"segment_size too small", good + "segment_size: 4096\n", "line 9: segment_size: want a whole number from 65536 to 1000000000, got 4096"},
+		{"segment_size with a unit", good + "segment_size: 64MiB\n", `line 9: segment_size: want a whole number from 65536 to 1000000000, got "64MiB"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +133,18 @@ func TestSnapshotKeys(t *testing.T) {
 					cfg.SnapshotEntries, cfg.SnapshotMargin, tt.entries, tt.margin)
 			}
 		})
+	}
+}
+
+func TestSegmentSize(t *testing.T) {
+	for extra, want := range map[string]int64{"": DefaultSegmentSize, "segment_size: 65536\n": MinSegmentSize, "segment_size: 1_048_576\n": 1 << 20} {
+		cfg, err := Parse([]byte(good+extra), "/tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.SegmentSize != want {
+			t.Errorf("%q: segment size %d, want %d", extra, cfg.SegmentSize, want)
+		}
 	}
 }
 

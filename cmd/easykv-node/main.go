@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 	if err != nil {
 		return err
 	}
-	wal, err := segmentlog.Open(filepath.Join(dataDir, "wal"), segmentlog.Options{})
+	wal, err := segmentlog.Open(filepath.Join(dataDir, "wal"), segmentlog.Options{SegmentSize: cfg.SegmentSize})
 	if err != nil {
 		return err
 	}
