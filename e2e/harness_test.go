@@ -48,6 +48,7 @@ type Harness struct {
 
 	heartbeat, electionTimeout time.Duration // cluster.yaml's timing
 	token                      string        // cluster.yaml's auth_token, presented by Status; "" for none
+	extra                      string        // more cluster.yaml lines (withConfig)
 }
 
 // ClusterOption changes the cluster StartCluster starts.
@@ -56,6 +57,11 @@ type ClusterOption func(*Harness)
 // withTiming sets cluster.yaml's heartbeat and election timeout.
 func withTiming(heartbeat, electionTimeout time.Duration) ClusterOption {
 	return func(h *Harness) { h.heartbeat, h.electionTimeout = heartbeat, electionTimeout }
+}
+
+// withConfig adds lines to cluster.yaml, such as snapshot_entries.
+func withConfig(lines string) ClusterOption {
+	return func(h *Harness) { h.extra += lines }
 }
 
 // withAuthToken sets cluster.yaml's auth_token; the harness presents it.
@@ -135,9 +141,9 @@ func StartCluster(t *testing.T, n int, opts ...ClusterOption) *Harness {
 // writeConfig writes cluster.yaml for the current addresses.
 func (h *Harness) writeConfig() {
 	h.t.Helper()
-	extra := ""
+	extra := h.extra
 	if h.token != "" {
-		extra = "auth_token: " + h.token + "\n"
+		extra += "auth_token: " + h.token + "\n"
 	}
 	h.writeConfigAs(h.cfgPath, extra)
 }
