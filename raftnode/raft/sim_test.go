@@ -120,6 +120,9 @@ type sim struct {
 	rejections int
 	// onSend, if set, sees every message a node sends.
 	onSend func(Message)
+	// beforeStep, if set, sees every message just before its receiver
+	// steps it.
+	beforeStep func(Message)
 	// keepApplied makes a restarted node's state machine keep what it had
 	// applied, as if it were durable; otherwise it starts empty.
 	keepApplied bool
@@ -437,6 +440,12 @@ func (s *sim) deliver() {
 		}
 		if s.traceOn {
 			s.note("t%d deliver %s", s.now, m)
+		}
+		if s.beforeStep != nil {
+			if s.beforeStep(m); n.r == nil {
+				s.snapLost(f) // it crashed the receiver
+				continue
+			}
 		}
 		if m.Type == MsgSnap {
 			// The runtime has received the whole snapshot and made it
