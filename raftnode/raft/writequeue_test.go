@@ -120,3 +120,50 @@ func TestWriteQueueKeepsEntries(t *testing.T) {
 		t.Fatal("not empty after clear")
 	}
 }
+
+// TestWriteQueueSnapshot: a Ready that installs a snapshot starts a new
+// write, never merged with the writes before it (their messages must
+// leave while what they acknowledge is durable, before the log is
+// replaced); the Readys after it merge into it, their entries following
+// the snapshot; its mark names the snapshot until entries come, then the
+// last of them. A later Ready whose entries replace some after the
+// snapshot starts a new write again.
+func TestWriteQueueSnapshot(t *testing.T) {
+	snap := SnapshotMeta{Index: 10, Term: 2}
+	msg := func(to string) Message { return Message{Type: MsgAppResp, From: "n1", To: to, Term: 3} }
+	q := NewWriteQueue(5)
+	q.Add(WriteJob{Entries: []Entry{{Index: 6, Term: 1}}, Mark: LogMark{Index: 6, Term: 1}, Msgs: []Message{msg("n2")}})
+	q.Add(WriteJob{Snapshot: snap, Mark: LogMark{Index: 10, Term: 2, Epoch: 1}, HardState: HardState{Term: 3, Commit: 10}, SaveHard: true, Msgs: []Message{msg("n3")}})
+	q.Add(WriteJob{Entries: []Entry{{Index: 11, Term: 3}, {Index: 12, Term: 3}}, Mark: LogMark{Index: 12, Term: 3, Epoch: 1}})
+	q.Add(WriteJob{Msgs: []Message{msg("n2")}})
+	q.Add(WriteJob{Entries: []Entry{{Index: 12, Term: 4}}, Mark: LogMark{Index: 12, Term: 4, Epoch: 2}})
+	// A snapshot alone, right after: a new write too.
+	q.Add(WriteJob{Snapshot: SnapshotMeta{Index: 20, Term: 4}, Mark: LogMark{Index: 20, Term: 4, Epoch: 3}})
+
+	j1, _ := q.Take()
+	if !j1.Snapshot.IsEmpty() || len(j1.Entries) != 1 || len(j1.Msgs) != 1 || j1.Mark.Index != 6 {
+		t.Fatalf("first write %+v, want entry 6 and its message only", j1)
+	}
+	j2, _ := q.Take()
+	if j2.Snapshot != snap || len(j2.Entries) != 2 || j2.Entries[0].Index != 11 || j2.Mark != (LogMark{Index: 12, Term: 3, Epoch: 1}) ||
+		!j2.SaveHard || j2.HardState.Commit != 10 || len(j2.Msgs) != 2 {
+		t.Fatalf("second write %+v, want the snapshot, entries 11 and 12, both messages", j2)
+	}
+	j3, _ := q.Take()
+	if !j3.Snapshot.IsEmpty() || len(j3.Entries) != 1 || j3.Entries[0].Term != 4 || j3.Mark.Epoch != 2 {
+		t.Fatalf("third write %+v, want the replacement of 12", j3)
+	}
+	j4, _ := q.Take()
+	if j4.Snapshot.Index != 20 || len(j4.Entries) != 0 || j4.Mark != (LogMark{Index: 20, Term: 4, Epoch: 3}) {
+		t.Fatalf("fourth write %+v, want the second snapshot alone, its mark", j4)
+	}
+	if !q.Empty() {
+		t.Fatal("more writes than Readys")
+	}
+	// After a snapshot, the queue's last index is the snapshot's: entries
+	// right after it merge, entries at or before it would replace.
+	q.Add(WriteJob{Entries: []Entry{{Index: 21, Term: 4}}})
+	if q.last != 21 {
+		t.Fatalf("last %d after appending 21 behind the snapshot at 20", q.last)
+	}
+}
