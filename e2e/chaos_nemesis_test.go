@@ -30,7 +30,18 @@ const (
 	// election timeouts.
 	chaosStallMin = 500 * time.Millisecond
 	chaosStallMax = 3000 * time.Millisecond
+	// A lagging follower stays down until the others have compacted their
+	// logs past its last entry, so that it can only catch up from a
+	// snapshot, or for chaosLagMax if they never do.
+	chaosLagMax = 20 * time.Second
+	// chaosLagCheck is how often the nemesis looks whether a lagging
+	// follower has fallen behind the compaction point.
+	chaosLagCheck = 250 * time.Millisecond
 )
+
+// chaosSnapshotConfig makes the chaos cluster snapshot and compact often
+// (cluster.yaml lines): small snapshots, a small margin, small segments.
+const chaosSnapshotConfig = "snapshot_entries: 300\nsnapshot_margin: 50\nsegment_size: 65536\n"
 
 // chaosFaultKind names a fault and whom it hits.
 type chaosFaultKind string
@@ -47,6 +58,7 @@ const (
 	faultPartitionMajority chaosFaultKind = "partition-majority" // 3 nodes each PARTITIONed
 	faultSlowDiskLeader    chaosFaultKind = "slow-disk-leader"   // admin SLOW_DISK stall, later SLOW_DISK 0
 	faultSlowDiskNode      chaosFaultKind = "slow-disk-node"     // the same, any node
+	faultLagFollower       chaosFaultKind = "lag-follower"       // SIGKILL a follower until the rest compact past its log
 )
 
 // chaosFaultKinds is every fault the nemesis picks from.
@@ -54,7 +66,7 @@ var chaosFaultKinds = []chaosFaultKind{
 	faultStopLeader, faultStopNode, faultKillLeader, faultKillNode,
 	faultPauseLeader, faultPauseNode,
 	faultPartitionLeader, faultPartitionMinority, faultPartitionMajority,
-	faultSlowDiskLeader, faultSlowDiskNode,
+	faultSlowDiskLeader, faultSlowDiskNode, faultLagFollower,
 }
 
 // chaosMechanism is how a fault is done and undone.
@@ -72,7 +84,7 @@ func (k chaosFaultKind) mechanism() chaosMechanism {
 	switch k {
 	case faultStopLeader, faultStopNode:
 		return mechStop
-	case faultKillLeader, faultKillNode:
+	case faultKillLeader, faultKillNode, faultLagFollower:
 		return mechKill
 	case faultPauseLeader, faultPauseNode:
 		return mechPause
@@ -91,6 +103,10 @@ type chaosFault struct {
 	start   time.Duration  // when, on the history clock
 	healAt  time.Time      // when it is to be undone
 	healed  time.Duration  // when it was undone, on the history clock; 0 while in force
+	// lagging: lag-follower: the target's last log index when it was
+	// killed; behind is set once another node's log starts after it.
+	lagging uint64
+	behind  bool
 }
 
 // chaosEvent is one line of the fault timeline.
@@ -133,6 +149,7 @@ type chaosNemesis struct {
 	since    func() time.Duration   // the history clock
 	active   []*chaosFault          // faults in force
 	done     []*chaosFault          // healed faults, for the visualization
+	lagged   []string               // followers that fell behind the compaction point and were restarted
 	timeline []chaosEvent           // every inject and heal, in order
 	counts   map[chaosFaultKind]int // faults injected, by kind
 	overlaps int                    // faults started while another was in force
@@ -145,7 +162,7 @@ func (n *chaosNemesis) run(until time.Time) {
 	for {
 		now := time.Now()
 		for _, f := range slices.Clone(n.active) {
-			if !now.Before(f.healAt) {
+			if !now.Before(f.healAt) || n.fellBehind(f) {
 				n.heal(f)
 			}
 		}
@@ -165,6 +182,9 @@ func (n *chaosNemesis) run(until time.Time) {
 		for _, f := range n.active {
 			if f.healAt.Before(wake) {
 				wake = f.healAt
+			}
+			if lagCheck := now.Add(chaosLagCheck); f.kind == faultLagFollower && lagCheck.Before(wake) {
+				wake = lagCheck
 			}
 		}
 		// A schedule, not a condition: nothing to poll for.
@@ -188,7 +208,13 @@ func (n *chaosNemesis) stall() time.Duration {
 // that cannot be applied now (no known leader, too few free nodes) are
 // passed over for another.
 func (n *chaosNemesis) inject() {
-	for _, i := range n.rng.Perm(len(chaosFaultKinds)) {
+	kinds := n.rng.Perm(len(chaosFaultKinds))
+	if n.counts[faultLagFollower] == 0 {
+		// Every run lags a follower behind the compaction point once, at
+		// its first fault, so that every run sees an InstallSnapshot.
+		kinds = append([]int{slices.Index(chaosFaultKinds, faultLagFollower)}, kinds...)
+	}
+	for _, i := range kinds {
 		kind := chaosFaultKinds[i]
 		targets := n.pickTargets(kind)
 		if targets == nil {
@@ -199,6 +225,9 @@ func (n *chaosNemesis) inject() {
 			n.overlaps++
 		}
 		hold := chaosHoldMin + time.Duration(n.rng.Int64N(int64(chaosHoldMax-chaosHoldMin)))
+		if kind == faultLagFollower {
+			hold = chaosLagMax
+		}
 		f := &chaosFault{kind: kind, targets: targets, start: n.since(), healAt: time.Now().Add(hold)}
 		if kind.mechanism() == mechSlowDisk {
 			f.stall = n.stall()
@@ -240,6 +269,13 @@ func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
 			return nil
 		}
 		return []string{leader}
+	case faultLagFollower:
+		leader, _ := n.leaders.current()
+		if leader == "" {
+			return nil
+		}
+		free = slices.DeleteFunc(free, func(id string) bool { return id == leader })
+		return pick(1)
 	case faultPartitionMinority:
 		return pick(1 + n.rng.IntN(2))
 	case faultPartitionMajority:
@@ -247,6 +283,26 @@ func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
 	default:
 		return pick(1)
 	}
+}
+
+// fellBehind reports whether the follower a lag-follower fault keeps down
+// is behind the compaction point now: some running node's log starts
+// after the follower's last entry.
+func (n *chaosNemesis) fellBehind(f *chaosFault) bool {
+	if f.kind != faultLagFollower || f.behind {
+		return f.behind
+	}
+	for _, id := range n.h.ids {
+		if n.h.procs[id] == nil || slices.Contains(f.targets, id) {
+			continue
+		}
+		if st, err := n.h.Status(id); err == nil && uint64(st.GetFirstIndex()) > f.lagging+1 {
+			f.behind = true
+			n.lagged = append(n.lagged, f.targets...)
+			return true
+		}
+	}
+	return false
 }
 
 // busy reports whether a fault in force already hits node id.
@@ -307,6 +363,13 @@ func (n *chaosNemesis) apply(f *chaosFault, id string) {
 			n.h.t.Fatalf("chaos: SIGSTOP %s: %v", id, err)
 		}
 	case mechKill:
+		if f.kind == faultLagFollower {
+			st, err := n.h.Status(id)
+			if err != nil {
+				st = &pb.NodeStatus{} // unreachable: any compaction puts it behind
+			}
+			f.lagging = uint64(st.GetLastIndex())
+		}
 		n.h.KillNode(id)
 	case mechPause:
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_PAUSE})

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -50,7 +51,7 @@ func TestChaos(t *testing.T) {
 	seed := chaosSeed(t)
 	chaosSay(t, "chaos: seed %d (CHAOS_SEED=%d replays it), duration %s, %d nodes, %d clients, %d keys", seed, seed, duration, chaosNodes, chaosClients, chaosKeys)
 
-	h := StartCluster(t, chaosNodes)
+	h := StartCluster(t, chaosNodes, withConfig(chaosSnapshotConfig))
 	hist := newChaosHistory()
 	leaders := newChaosLeaders(hist.since)
 	nem := &chaosNemesis{
@@ -99,6 +100,7 @@ func TestChaos(t *testing.T) {
 	h.waitLeader()
 	final := chaosFinalReads(h, hist)
 	converged := chaosConverge(h)
+	snaps := chaosSnapshots(h)
 	stopWatching()
 	watchers.Wait()
 
@@ -119,6 +121,7 @@ func TestChaos(t *testing.T) {
 			check.result, check.elapsed.Round(time.Millisecond), len(check.ops), check.keptUncertain, check.prunedUnseen),
 		fmt.Sprintf("chaos: final reads: %d of %d keys; last-write rule applied to %d", len(final), chaosKeys, finalRep.lastRule),
 		fmt.Sprintf("chaos: state digest: %s", converged),
+		fmt.Sprintf("chaos: snapshots: %s; followers lagged behind the compaction point: %v", snaps, nem.lagged),
 	}
 	t.Logf("chaos: leader of each term: %s", leaders.terms())
 	for _, line := range art.summary {
@@ -146,6 +149,12 @@ func TestChaos(t *testing.T) {
 	for _, op := range counts.rejected {
 		art.save()
 		t.Errorf("a node rejected a request it should have served: %s; %s", op, where)
+	}
+	for _, id := range nem.lagged {
+		if !h.logHas(id, "snapshot installed") {
+			art.save()
+			t.Errorf("%s was restarted behind the compaction point but never installed a snapshot; %s", id, where)
+		}
 	}
 	if counts.acked() == 0 || counts.byKind[chaosGet][chaosOK] == 0 {
 		art.save()
@@ -198,4 +207,20 @@ func chaosSay(t *testing.T, format string, args ...any) {
 	if !testing.Verbose() {
 		fmt.Fprintf(os.Stdout, format+"\n", args...)
 	}
+}
+
+// chaosSnapshots counts, from the node logs, the snapshots taken, sent and
+// installed during the run.
+func chaosSnapshots(h *Harness) string {
+	var taken, sent, installed int
+	for _, id := range h.ids {
+		b, err := os.ReadFile(h.logPath(id))
+		if err != nil {
+			continue
+		}
+		taken += strings.Count(string(b), `msg="snapshot taken"`)
+		sent += strings.Count(string(b), `msg="snapshot sent"`)
+		installed += strings.Count(string(b), `msg="snapshot installed"`)
+	}
+	return fmt.Sprintf("%d taken, %d sent, %d installed", taken, sent, installed)
 }
