@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -99,5 +100,51 @@ func TestWipedNodeStartsWhenNoPeerAnswers(t *testing.T) {
 	st := h.RestartNode("n3")
 	if st.GetTerm() != 0 || st.GetLastIndex() != 0 {
 		t.Fatalf("n3 restarted empty at term %d, last index %d; want 0 and 0", st.GetTerm(), st.GetLastIndex())
+	}
+}
+
+// TestLeaderSaysAFollowerLostItsData: when a wiped follower does start
+// (its peers were stopped, so none answered its check), the leader that
+// comes back finds its log ending below what it had acknowledged, and
+// says so once, in its log and as an event, instead of retrying in
+// silence; then it sends the follower the entries again.
+func TestLeaderSaysAFollowerLostItsData(t *testing.T) {
+	h := StartCluster(t, 3)
+	leader, _ := h.waitLeader()
+	h.putValues("acked", 20, "v")
+	follower := h.others(leader)[0]
+	h.waitCaughtUp(follower, leader)
+	h.KillNode(follower)
+	if err := os.RemoveAll(filepath.Join(h.dir, "data", follower)); err != nil {
+		t.Fatal(err)
+	}
+	// Stopped peers accept the connection but never answer: the wiped
+	// node's check runs out of time and it starts empty.
+	others := h.others(follower)
+	for _, id := range others {
+		h.procs[id].cmd.Process.Signal(syscall.SIGSTOP)
+	}
+	h.startNode(follower, "wiped, with every peer stopped")
+	h.waitFor(follower+" to start empty", func() (bool, string) {
+		st, err := h.Status(follower)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.GetLastIndex() == 0, fmt.Sprintf("last index %d", st.GetLastIndex())
+	})
+	for _, id := range others {
+		h.procs[id].cmd.Process.Signal(syscall.SIGCONT)
+	}
+	const said = "lost entries it acknowledged: its data is gone"
+	h.waitFor(leader+" to say that "+follower+" lost its data", func() (bool, string) {
+		return h.logHas(leader, follower+" "+said), h.logTail(leader, 5)
+	})
+	h.waitCaughtUp(follower, leader)
+	b, err := os.ReadFile(h.logPath(leader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), said); n != 1 {
+		t.Errorf("%s said %d times that %s lost its data, want once", leader, n, follower)
 	}
 }
