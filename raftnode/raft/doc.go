@@ -44,13 +44,50 @@
 // durable (StableTo). Elections compare these logs by last term, then last index
 // (§5.4.1).
 //
+// # Compaction and InstallSnapshot
+//
+// The caller may compact its log (thesis chapter 5; InstallSnapshot is
+// its Figure 5.3) at any time between calls: it snapshots its state
+// machine at an applied index, names that snapshot in
+// LogStorage.Snapshot, and removes entries before it (usually keeping a
+// margin), so that LogStorage.FirstIndex rises; Term works at
+// FirstIndex()-1. A leader whose follower needs entries before its first
+// index hands out a MsgSnap naming its newest snapshot, and sends that
+// follower no entries until the runtime reports how the send ended
+// (ReportSnapshot; a failure is retried from the next heartbeat answer)
+// or the follower acknowledges the snapshot's index. Heartbeats to a
+// follower whose Match is compacted are sent at the empty prefix. The
+// runtime streams the snapshot's data and, on the follower, steps the
+// MsgSnap only once the data is durable there. The follower ignores a
+// snapshot its commit index covers; if its log holds the snapshot's last
+// entry it commits up to it and keeps the entries after it; otherwise
+// the snapshot replaces its whole log and state machine (Ready.Snapshot,
+// below). Either way it answers with a MsgAppResp for the snapshot's
+// index, once the install is durable. A leader that sees a follower's log
+// end below the Match it acknowledged (its data was wiped) emits
+// EventLostEntries once and sends the entries again.
+//
 // # The Ready contract
 //
 // The caller owns a core and calls Tick, Step, Propose, ReadIndex, Ready,
 // Advance and StableTo from one goroutine. Whenever HasReady reports true,
 // it takes rd := Ready() and:
 //
-//  1. Persists rd.Entries, first cutting off the log from
+//  1. If rd.Snapshot is not empty, installs it first, as part of this
+//     Ready's write: replaces the state machine by the snapshot's data
+//     (received and durable before the MsgSnap was stepped) and the log
+//     by an empty one after rd.Snapshot.Index (its Term at that index),
+//     then goes on with rd.Entries, which follow the snapshot. rd.Mark
+//     covers the install (it names the snapshot when there are no
+//     entries), so StableTo reports it; until then the core reads nothing
+//     from LogStorage and hands out no CommittedEntries, and from Advance
+//     on its applied index is the snapshot's. A crash before the install
+//     is durable leaves the old log and state machine, which is safe: the
+//     node simply has not taken the snapshot. An install whose report
+//     StableTo does not take (a newer snapshot or truncation came after
+//     it) is harmless: the core reads nothing from LogStorage until a
+//     later write's report is taken. Then it
+//     persists rd.Entries, first cutting off the log from
 //     rd.Entries[0].Index if it reaches that far (the entries replace a
 //     conflicting suffix), then rd.HardState when not empty, making both
 //     durable (fsync) when rd.MustSync. It may do so in the background,
@@ -118,7 +155,10 @@
 // entries were handed out in, and StableTo ignores a mark from an earlier
 // epoch, however its index and term compare. Nothing is lost: the writes
 // queued after the truncation cover every entry the stale write did, and
-// their report, taken, makes all of them durable at once. Until then the
+// their report, taken, makes all of them durable at once. A snapshot that
+// replaces the log starts a new epoch too, so reports of writes handed
+// out before it, and of a snapshot replaced by a newer one before it was
+// durable, are stale. Until then the
 // core reads those indexes from its unstable entries, never from LogStorage,
 // which is why the caller must not show a write the core did not take.
 //
@@ -129,14 +169,17 @@
 // MayLeaveEarly decides which messages of a Ready may leave before its
 // writes are durable (step 2), and WriteQueue queues the writes of
 // successive Readys in order, merging them into group commits but never
-// across a truncation (steps 1 and 2; see "Stale reports").
+// across a truncation or into a Ready that installs a snapshot (steps 1
+// and 2; see "Stale reports"); later Readys may merge into that one
+// (WriteJob.Snapshot, then its entries).
 //
 // # Restarting
 //
 // If the caller stops (a crash), it restarts with New from its durable
 // log (Config.Log), the hard state it last made durable, and the
 // index its state machine had applied (Config.Applied, 0 if the state
-// machine is rebuilt from the log).
+// machine is rebuilt from the log; after a compaction, at least
+// FirstIndex()-1: a state machine restored from its snapshot).
 //
 // The runtime (package raftnode) syncs a write's entries before its hard
 // state, so a crash between the two leaves entries of a term the saved

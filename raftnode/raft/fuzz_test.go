@@ -13,7 +13,12 @@ import (
 // panic; a refused message must change nothing; the term must never go
 // back and the vote never change within a term; a term, vote or log change
 // must be marked MustSync; committed entries must never change; committed
-// entries come out once each, in order. Seeds are in testdata/fuzz/FuzzStep.
+// entries come out once each, in order. Messages may carry a snapshot
+// (MsgSnap, or malformed ones), and the caller may compact its log at the
+// applied index before a message, so the core also sends snapshots; a
+// Ready's snapshot is installed (ApplySnapshot) before its entries are
+// appended, and the state machine jumps to it. Seeds are in
+// testdata/fuzz/FuzzStep.
 func FuzzStep(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := &fuzzInput{data: data}
@@ -43,11 +48,19 @@ func FuzzStep(f *testing.F) {
 				}
 				rd := r.Ready()
 				c.ready(rd)
+				if !rd.Snapshot.IsEmpty() {
+					if !rd.MustSync || rd.Snapshot.Index <= c.applied {
+						t.Fatalf("snapshot %+v with MustSync %v, applied %d", rd.Snapshot, rd.MustSync, c.applied)
+					}
+					storage.ApplySnapshot(rd.Snapshot)
+				}
 				if err := storage.Append(rd.Entries); err != nil {
 					t.Fatalf("Ready.Entries %v do not fit the durable log: %v", rd.Entries, err)
 				}
-				if len(rd.Entries) > 0 {
-					r.StableTo(rd.Mark)
+				if len(rd.Entries) > 0 || !rd.Snapshot.IsEmpty() {
+					if !r.StableTo(rd.Mark) {
+						t.Fatalf("StableTo(%+v) of a synchronous write refused", rd.Mark)
+					}
 				}
 				pending = true
 			case 4:
@@ -58,6 +71,14 @@ func FuzzStep(f *testing.F) {
 				}
 			default:
 				m := in.message()
+				if in.compact && c.applied > 0 && !pending {
+					// Compaction at the applied index, as the runtime
+					// does in the background between calls.
+					if err := storage.Compact(c.applied, c.applied); err != nil {
+						t.Fatalf("compact at applied %d: %v", c.applied, err)
+					}
+					before = r.Status()
+				}
 				if err := r.Step(m); err != nil && !statusEqual(before, r.Status()) {
 					t.Fatalf("refused %s (%v) but changed the core", m, err)
 				}
@@ -102,6 +123,12 @@ func (c *fuzzChecker) ready(rd Ready) {
 		t.Fatalf("entries %v without MustSync", rd.Entries)
 	}
 	next := c.applied + 1
+	if !rd.Snapshot.IsEmpty() {
+		if len(rd.CommittedEntries) > 0 {
+			t.Fatalf("committed entries %v handed out with snapshot %+v", rd.CommittedEntries, rd.Snapshot)
+		}
+		next = rd.Snapshot.Index + 1 // the state machine is the snapshot's
+	}
 	for _, e := range rd.CommittedEntries {
 		if e.Index != next {
 			t.Fatalf("committed entry %d handed out after %d", e.Index, next-1)
@@ -132,7 +159,11 @@ func (c *fuzzChecker) check(before Status) {
 	if after.Applied > after.Commit || after.Commit > after.LastIndex || after.Commit < before.Commit {
 		t.Fatalf("applied %d, commit %d (was %d), last index %d", after.Applied, after.Commit, before.Commit, after.LastIndex)
 	}
+	compacted := c.r.log.firstIndex() - 1 // before it, in a snapshot
 	for i, want := range c.committed {
+		if uint64(i)+1 < compacted {
+			continue
+		}
 		if got, ok := c.r.log.term(uint64(i) + 1); !ok || got != want {
 			t.Fatalf("committed entry %d changed from term %d to %d", i+1, want, got)
 		}
@@ -146,6 +177,9 @@ func (c *fuzzChecker) check(before Status) {
 // fuzzInput decodes fuzz data into steps; past the end it reads zeros.
 type fuzzInput struct {
 	data []byte // what is left
+	// compact: the last message read asks the caller to compact its log
+	// before stepping it.
+	compact bool
 }
 
 func (in *fuzzInput) empty() bool { return len(in.data) == 0 }
@@ -197,6 +231,10 @@ func (in *fuzzInput) message() Message {
 	if flags&8 != 0 {
 		m.ConflictTerm, m.ConflictIndex = in.term(), uint64(in.byte()%8)
 	}
+	if flags&64 != 0 {
+		m.Snapshot = SnapshotMeta{Index: uint64(in.byte() % 12), Term: in.term()}
+	}
+	in.compact = flags&128 != 0
 	for i := range uint64(flags>>4) % 4 {
 		e := Entry{Term: in.term(), Index: m.Index + 1 + i, Type: EntryType(in.byte() % 3)}
 		if e.Type == EntryNormal {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,20 @@ func TestSnapshotChaos(t *testing.T) {
 	t.Logf("%d entries committed; %d snapshots sent, %d lost, %d installed", committed, sent, lost, installs)
 	if installs < seeds {
 		t.Fatalf("only %d installs in %d runs: the chaos does not exercise InstallSnapshot", installs, seeds)
+	}
+}
+
+// TestSnapshotChaosDeterministic: a seed of TestSnapshotChaos replays
+// exactly, so a failure can be debugged from its seed.
+func TestSnapshotChaosDeterministic(t *testing.T) {
+	a, b := snapshotChaos(t, 5007, 400), snapshotChaos(t, 5007, 400)
+	if !reflect.DeepEqual(a.leaders, b.leaders) || !reflect.DeepEqual(a.votes, b.votes) || a.installs != b.installs || a.snapsSent != b.snapsSent {
+		t.Fatalf("two runs differ: leaders %v / %v, installs %d / %d", a.leaders, b.leaders, a.installs, b.installs)
+	}
+	for _, id := range a.ids {
+		if sa, sb := a.nodes[id].r.Status(), b.nodes[id].r.Status(); !reflect.DeepEqual(sa, sb) || a.nodes[id].snap != b.nodes[id].snap {
+			t.Fatalf("%s ends as %+v and %+v", id, sa, sb)
+		}
 	}
 }
 
