@@ -24,7 +24,8 @@ var snapSeeds = flag.Int("snap.seeds", 0, "histories TestSnapshotChaos runs (0: 
 // TestSnapshotChaos runs randomized histories, like TestManyElections and
 // TestDiskFaults, with compaction on every node and a small snapshot
 // interval, so that installs happen often: partitions, message loss,
-// duplication and reordering, crashes at every durability step (installs
+// duplication and reordering (some messages held for up to five election
+// timeouts), crashes at every durability step (installs
 // included), slow and stalled disks. Once the faults stop, every node
 // applies the same last command.
 func TestSnapshotChaos(t *testing.T) {
@@ -79,6 +80,9 @@ func snapshotChaos(t testing.TB, seed uint64, ticks int) *sim {
 	s.dropRate = float64(p.IntN(3)) * 0.05
 	s.maxDelay = p.IntN(3)
 	s.dupRate = float64(p.IntN(2)) * 0.05
+	if p.IntN(2) == 0 { // messages of older terms arrive late
+		s.longRate, s.longDelay = 0.02, 5*simElection
+	}
 	s.slowRate = float64(p.IntN(2)) * 0.3
 	if p.IntN(2) == 0 {
 		s.stallRate, s.stallTicks = 0.03, 2*simElection
@@ -118,7 +122,7 @@ func snapshotChaos(t testing.TB, seed uint64, ticks int) *sim {
 		s.run(1 + s.rng.IntN(simElection/2))
 	}
 	s.heal()
-	s.dropRate, s.dupRate, s.maxDelay, s.crashRate, s.stallRate = 0, 0, 0, 0, 0
+	s.dropRate, s.dupRate, s.maxDelay, s.crashRate, s.stallRate, s.longRate = 0, 0, 0, 0, 0, 0
 	for _, id := range s.ids {
 		if !s.isUp(id) {
 			s.restart(id)
