@@ -74,11 +74,19 @@ type easykvNode struct {
 	addr   string        // host:port
 	cmd    *exec.Cmd     // the running process
 	exited chan struct{} // closed once the process has been waited for
+	// lastIndex is its last log index when benchrun last stopped it.
+	lastIndex int64
 }
 
 // startEasykv starts an n-node cluster from the binaries in bin, with ports
 // from the OS, and returns once it has one leader every node agrees on.
-func startEasykv(ctx context.Context, bin string, n int) (c *easykvCluster, err error) {
+func startEasykv(ctx context.Context, bin string, n int) (*easykvCluster, error) {
+	return startEasykvWith(ctx, bin, n, "")
+}
+
+// startEasykvWith is startEasykv with extra lines appended to cluster.yaml
+// (snapshot_entries, segment_size, ...).
+func startEasykvWith(ctx context.Context, bin string, n int, extraYAML string) (c *easykvCluster, err error) {
 	dir, err := os.MkdirTemp("", "easykv-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
@@ -102,6 +110,7 @@ func startEasykv(ctx context.Context, bin string, n int) (c *easykvCluster, err 
 		fmt.Fprintf(&yaml, "  - {id: %s, addr: %s}\n", nd.id, nd.addr)
 	}
 	fmt.Fprintf(&yaml, "data_dir: ./data\nheartbeat: %s\nelection_timeout: %s\n", heartbeat, electionTimeout)
+	yaml.WriteString(extraYAML)
 	if err := os.WriteFile(c.cfg, []byte(yaml.String()), 0o644); err != nil {
 		return c, fmt.Errorf("write cluster.yaml: %w", err)
 	}
@@ -200,9 +209,14 @@ func (c *easykvCluster) stop(removeDir bool) (kept string) {
 // bench runs w through easykv-ctl bench and returns its figures and its
 // JSON line as printed.
 func (c *easykvCluster) bench(ctx context.Context, w workload) (result, json.RawMessage, error) {
+	return c.benchSpace(ctx, w, keySpace)
+}
+
+// benchSpace is bench over a key space of space keys.
+func (c *easykvCluster) benchSpace(ctx context.Context, w workload, space int) (result, json.RawMessage, error) {
 	cmd := command(ctx, c.ctl, "--cluster", c.cfg, "-o", "json", "bench", w.op,
 		"--clients", strconv.Itoa(w.clients), "--total", strconv.Itoa(w.total),
-		"--value-size", strconv.Itoa(valueSize), "--key-space", strconv.Itoa(keySpace),
+		"--value-size", strconv.Itoa(valueSize), "--key-space", strconv.Itoa(space),
 		"--key-size", strconv.Itoa(keySize), "--conns", strconv.Itoa(w.conns))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -61,6 +61,7 @@ type options struct {
 	out      string // report file
 	bin      string // directory of easykv-node and easykv-ctl
 	etcdPeer string // path to etcd-peer.sh
+	only     string // "" (every section), "clusters" or "snapshots"
 }
 
 func main() {
@@ -99,6 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var blocks []block
 	for _, n := range opts.nodes {
+		if opts.only == "snapshots" {
+			break
+		}
 		b := block{nodes: n, etcdNote: etcdNote}
 		if err := runEasykv(ctx, opts, &b, logf); err != nil {
 			return fmt.Errorf("easykv, %d nodes: %w", n, err)
@@ -115,8 +119,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		blocks = append(blocks, b)
 	}
 
+	var snaps snapReport
+	if opts.only != "clusters" {
+		if err := runSnapshots(ctx, opts, &snaps, logf); err != nil {
+			return fmt.Errorf("snapshots: %w", err)
+		}
+	}
+
 	var report strings.Builder
-	render(&report, blocks, m, time.Now(), opts.trials)
+	if len(blocks) > 0 {
+		render(&report, blocks, m, time.Now(), opts.trials)
+	}
+	if opts.only != "clusters" {
+		renderSnapshots(&report, snaps, m, time.Now())
+	}
 	io.WriteString(stdout, report.String())
 	if err := os.MkdirAll(filepath.Dir(opts.out), 0o755); err != nil {
 		return fmt.Errorf("results dir: %w", err)
@@ -140,6 +156,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&opts.out, "out", filepath.Join("bench-results", "bench-"+now.Format("2006-01-02-150405")+".txt"), "report `file`")
 	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
 	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")
+	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard) or snapshots (disk use, restart, catch-up)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -150,6 +167,9 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.Visit(func(f *flag.Flag) { trialsSet = trialsSet || f.Name == "trials" })
 	if opts.quick && !trialsSet {
 		opts.trials = 3
+	}
+	if opts.only != "" && opts.only != "clusters" && opts.only != "snapshots" {
+		return options{}, fmt.Errorf("--only: want clusters or snapshots, got %q", opts.only)
 	}
 	if opts.trials < 1 {
 		return options{}, fmt.Errorf("--trials must be at least 1, got %d", opts.trials)
