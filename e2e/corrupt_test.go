@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,4 +66,41 @@ func TestCorruptLogRefusesToStart(t *testing.T) {
 	if _, err := c.Put(ctx, "after", "corruption"); err != nil {
 		t.Fatalf("the healthy majority did not take a write: %v", err)
 	}
+}
+
+// TestCorruptSnapshotRefusesToStart damages a node's newest snapshot file:
+// the node refuses to start with exit status 1 and one line naming the
+// file, rather than start from an older state or from nothing.
+func TestCorruptSnapshotRefusesToStart(t *testing.T) {
+	h := StartCluster(t, 3, withConfig(snapshotConfig))
+	leader, _ := h.waitLeader()
+	h.putValues("k", 250, strings.Repeat("v", 64))
+	victim := h.others(leader)[0]
+	h.waitFor(victim+" to take a snapshot", func() (bool, string) {
+		st := h.mustStatus(victim)
+		return st.GetSnapshotIndex() >= 200, fmt.Sprintf("snapshot %d", st.GetSnapshotIndex())
+	})
+	h.StopNode(victim, syscall.SIGTERM)
+	snaps := h.snapFiles(victim)
+	if len(snaps) == 0 {
+		t.Fatalf("no snapshot files for %s", victim)
+	}
+	newest := snaps[len(snaps)-1]
+	b, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x40
+	if err := os.WriteFile(newest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runBinary(t, bins.node, "--cluster", h.cfgPath, "--id", victim)
+	line := strings.TrimSpace(r.stderr)
+	if i := strings.LastIndex(line, "\n"); i >= 0 {
+		line = line[i+1:]
+	}
+	if r.code != 1 || !strings.Contains(line, filepath.Base(newest)) || strings.Contains(r.stderr, "panic") {
+		t.Fatalf("corrupt snapshot: exit %d, last line %q; want exit 1 naming %s", r.code, line, filepath.Base(newest))
+	}
+	t.Logf("refused: %s", line)
 }
