@@ -63,9 +63,11 @@
 // entry it commits up to it and keeps the entries after it; otherwise
 // the snapshot replaces its whole log and state machine (Ready.Snapshot,
 // below). Either way it answers with a MsgAppResp for the snapshot's
-// index, once the install is durable. A leader that sees a follower's log
-// end below the Match it acknowledged (its data was wiped) emits
-// EventLostEntries once and sends the entries again.
+// index, once the install is durable. A leader whose follower refuses its
+// beats at Match for a whole check-quorum round, its log ending below the
+// Match it acknowledged (its data was wiped), emits EventLostEntries once
+// and sends the entries again; a single such refusal may be one sent
+// before the acknowledgement and overtaken by it, so it waits.
 //
 // # The Ready contract
 //

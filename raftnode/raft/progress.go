@@ -54,6 +54,15 @@ type progress struct {
 	// lostReported: the follower was seen to have lost entries it had
 	// acknowledged, and an event said so; once per leadership.
 	lostReported bool
+	// lostSuspect: a refusal of a beat at Match showed the follower's log
+	// ending below it, and no acknowledgement of Match came since. Such a
+	// refusal may be late: sent before the follower acknowledged Match,
+	// and overtaken. lostRounds counts the check-quorum rounds that ended
+	// since, suspect: one that comes after a whole round without an
+	// acknowledgement of Match shows the loss (a follower that lost its
+	// entries refuses every beat; one that holds them acknowledges them).
+	lostSuspect bool
+	lostRounds  int
 }
 
 // newProgress starts probing a follower from next.

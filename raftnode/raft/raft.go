@@ -226,6 +226,9 @@ func (r *Raft) endQuorumRound() bool {
 			active++
 		}
 		p.recentActive = false
+		if p.lostSuspect {
+			p.lostRounds++
+		}
 	}
 	if r.checkQuorum && active < r.quorum() {
 		r.becomeFollower(r.term, "", fmt.Sprintf("check-quorum: heard from %d of %d members", active, len(r.peers)))

@@ -184,6 +184,9 @@ func (r *Raft) sendApp(id string, p *progress, m Message) {
 // handleAppendAck takes a follower's acceptance of a MsgApp: its log
 // matches ours up to m.Index.
 func (r *Raft) handleAppendAck(id string, p *progress, m Message) {
+	if m.Index >= p.match {
+		p.lostSuspect, p.lostRounds = false, 0 // it holds Match
+	}
 	if m.Index > p.match {
 		p.match = m.Index
 		p.next = max(p.next, m.Index+1)
@@ -220,9 +223,16 @@ func (r *Raft) handleAppendRejection(id string, p *progress, m Message) {
 	// Only a refusal of a beat at Match itself shows lost entries: a
 	// delayed refusal of an older probe below Match is merely late, and
 	// the refusal a node sends to a MsgApp of an older term carries no
-	// hints (ConflictIndex 0) and says nothing about its log.
+	// hints (ConflictIndex 0) and says nothing about its log. Even one at
+	// Match may be late, sent before the follower acknowledged Match
+	// (progress.lostSuspect): only one after a whole check-quorum round
+	// without an acknowledgement of Match shows the loss.
 	if m.Index == p.match && m.ConflictIndex > 0 && m.ConflictTerm == 0 && m.ConflictIndex <= m.Index {
-		r.lostEntries(id, p, m)
+		if p.lostSuspect && p.lostRounds >= 2 {
+			r.lostEntries(id, p, m)
+			return
+		}
+		p.lostSuspect = true
 		return
 	}
 	if m.Index <= p.match || p.state == stateSnapshot || (p.state == stateProbe && m.Index != p.next-1) {
@@ -251,7 +261,7 @@ func (r *Raft) lostEntries(id string, p *progress, m Message) {
 		r.emit(Event{Kind: EventLostEntries, Term: r.term, Role: r.role, Peer: id, Index: p.match,
 			Reason: fmt.Sprintf("%s's log ends at %d, below %d it had acknowledged: its data is gone", id, m.ConflictIndex-1, p.match)})
 	}
-	p.match = m.ConflictIndex - 1
+	p.match, p.lostSuspect, p.lostRounds = m.ConflictIndex-1, false, 0
 	p.sentCommit = min(p.sentCommit, p.match)
 	p.becomeProbe(m.ConflictIndex)
 	r.sendAppend(id, p, true)

@@ -94,10 +94,14 @@ type sim struct {
 	// installs counts snapshots installed; snapsSent the MsgSnaps that
 	// left a leader; snapsLost the ones lost on the way.
 	installs, snapsSent, snapsLost int
-	reports                        []snapReport // ReportSnapshot calls to make
-	queue                          []flight     // messages in the network, not yet due
-	due                            []flight     // messages in the network that may arrive now, in send order
-	now                            int          // ticks run so far
+	// wiped are the nodes whose disk was wiped (wipe): only for them may a
+	// leader emit EventLostEntries, counted in lostEvents.
+	wiped      map[string]bool
+	lostEvents map[string]int
+	reports    []snapReport // ReportSnapshot calls to make
+	queue      []flight     // messages in the network, not yet due
+	due        []flight     // messages in the network that may arrive now, in send order
+	now        int          // ticks run so far
 
 	leaders map[uint64]string            // term → the only node that ever led it
 	votes   map[string]map[uint64]string // node → term → its durable vote
@@ -222,19 +226,21 @@ type flight struct {
 func newSim(t testing.TB, n int, seed uint64, opts func(*Config)) *sim {
 	t.Helper()
 	s := &sim{
-		t:         t,
-		seed:      seed,
-		rng:       rand.New(rand.NewPCG(seed, 0x5eed)),
-		nodes:     map[string]*simNode{},
-		opts:      opts,
-		cut:       map[[2]string]bool{},
-		offline:   map[string]bool{},
-		leaders:   map[uint64]string{},
-		votes:     map[string]map[uint64]string{},
-		logged:    map[[2]uint64]loggedEntry{},
-		readFloor: map[string]map[uint64]uint64{},
-		maxTrace:  60,
-		traceOn:   true,
+		t:          t,
+		seed:       seed,
+		rng:        rand.New(rand.NewPCG(seed, 0x5eed)),
+		nodes:      map[string]*simNode{},
+		opts:       opts,
+		cut:        map[[2]string]bool{},
+		offline:    map[string]bool{},
+		leaders:    map[uint64]string{},
+		votes:      map[string]map[uint64]string{},
+		logged:     map[[2]uint64]loggedEntry{},
+		readFloor:  map[string]map[uint64]uint64{},
+		wiped:      map[string]bool{},
+		lostEvents: map[string]int{},
+		maxTrace:   60,
+		traceOn:    true,
 	}
 	for i := 1; i <= n; i++ {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i))
@@ -299,6 +305,22 @@ func (s *sim) crash(id string) {
 	s.queue = slices.DeleteFunc(s.queue, func(f flight) bool { return f.m.From == id })
 	s.due = slices.DeleteFunc(s.due, func(f flight) bool { return f.m.From == id })
 	s.note("crash %s", id)
+}
+
+// wipe crashes id and wipes its disk: log, hard state, snapshots, so it
+// restarts with nothing. Raft cannot be safe with such a member (it may
+// vote again in a term, and it lost acknowledged entries); tests that wipe
+// keep the leader stable.
+func (s *sim) wipe(id string) {
+	s.crash(id)
+	n := s.nodes[id]
+	n.storage, n.stored, n.snap = NewMemoryLogStorage(), HardState{}, simSnap{}
+	n.applied, n.digest, n.checked = 0, 0, 0
+	clear(n.received)
+	delete(s.votes, id)
+	s.votes[id] = map[uint64]string{}
+	s.wiped[id] = true
+	s.note("wipe %s", id)
 }
 
 // restart brings a crashed id back from its storage.
@@ -849,6 +871,13 @@ func (s *sim) checkReady(id string, rd Ready) {
 		if e.Kind == EventRoleChanged && e.Role == RoleLeader {
 			s.recordLeader(e.Term, id)
 			s.checkLeaderCompleteness(id)
+		}
+		if e.Kind == EventLostEntries {
+			// Only a wiped disk loses what it made durable.
+			if !s.wiped[e.Peer] {
+				s.fatalf("%s: false alarm, %s lost nothing: %s", id, e.Peer, e)
+			}
+			s.lostEvents[e.Peer]++
 		}
 	}
 }

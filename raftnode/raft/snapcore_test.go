@@ -410,12 +410,15 @@ func lostEvents(rd Ready) []Event {
 	return out
 }
 
-// TestLostEntries: a follower that refuses a beat at its Match, its log
-// ending below it, lost entries it acknowledged: the leader says so once
-// per leadership (EventLostEntries), and sends them again from where its
-// log ends. A refusal that only looks like it does not: the refusal a
-// node sends a MsgApp of an older term (no hints), and a delayed refusal
-// of an older probe below Match.
+// TestLostEntries: a follower that refuses the beats at its Match, its
+// log ending below it, lost entries it acknowledged. One such refusal may
+// be late (sent before it acknowledged Match, overtaken), so the leader
+// concludes only from one that comes after a whole check-quorum round
+// without an acknowledgement of Match; then it says so once per
+// leadership (EventLostEntries) and sends the entries again from where
+// the follower's log ends. A refusal that only looks like one changes
+// nothing: the refusal a node sends a MsgApp of an older term (no hints),
+// and a delayed refusal of an older probe below Match.
 func TestLostEntries(t *testing.T) {
 	r := newLeader(t, three)
 	for i := range 4 {
@@ -424,27 +427,46 @@ func TestLostEntries(t *testing.T) {
 		}
 	}
 	drain(r)
-	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 5})
+	ack := Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 5}
+	step(t, r, ack)
 	drain(r)
 	if p := r.progress["n2"]; p.match != 5 {
 		t.Fatalf("match %d", p.match)
 	}
-
-	// Not lost: a stale-term refusal, in our term, of a MsgApp at 3 of an
-	// older term; and a late refusal of a probe at 4, the log ending at 2.
-	for _, m := range []Message{
-		{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 3, Reject: true},
-		{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 4, Reject: true, ConflictIndex: 3},
-	} {
-		step(t, r, m)
-		rd := drain(r)
-		if p := r.progress["n2"]; p.match != 5 || len(lostEvents(rd)) > 0 {
-			t.Fatalf("%s: match %d, events %v", m, p.match, rd.Events)
+	rounds := func(k int) { // k check-quorum rounds end; n3 keeps answering
+		for range k * r.electionTicks {
+			r.Tick()
+			step(t, r, Message{Type: MsgAppResp, From: "n3", To: "n1", Term: 2, Index: 5})
+			drain(r)
+		}
+	}
+	lost := Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 5, Reject: true, ConflictIndex: 2}
+	noLoss := func(what string) {
+		t.Helper()
+		if rd := drain(r); len(lostEvents(rd)) > 0 || r.progress["n2"].match != 5 {
+			t.Fatalf("%s: events %v, match %d", what, rd.Events, r.progress["n2"].match)
 		}
 	}
 
-	// Lost: its log ends at 1, below 5.
-	lost := Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 5, Reject: true, ConflictIndex: 2}
+	// Not lost: a stale-term refusal, in our term, of a MsgApp at 3 of an
+	// older term; a late refusal of a probe at 4, the log ending at 2.
+	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 3, Reject: true})
+	noLoss("stale-term refusal")
+	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 4, Reject: true, ConflictIndex: 3})
+	noLoss("late probe refusal")
+	// A refusal at Match, then an acknowledgement of Match: it was late.
+	step(t, r, lost)
+	noLoss("first refusal at Match")
+	step(t, r, ack)
+	rounds(2)
+	step(t, r, lost)
+	noLoss("refusal at Match after an acknowledgement")
+	// Two refusals at Match within a round: one may be a duplicate.
+	step(t, r, lost)
+	noLoss("second refusal within the round")
+
+	// Lost: refusals at Match across a whole round, none acknowledging.
+	rounds(2)
 	step(t, r, lost)
 	rd := drain(r)
 	ev := lostEvents(rd)
@@ -457,9 +479,12 @@ func TestLostEntries(t *testing.T) {
 	if apps := appsTo(rd.Messages, "n2"); len(apps) != 1 || apps[0].Index != 1 || len(apps[0].Entries) == 0 {
 		t.Fatalf("sent %v, want the entries again from 2", rd.Messages)
 	}
-	// It catches up, and loses them again: no second event.
-	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: 5})
+	// It catches up, and loses them again: no second event, but the
+	// entries go again.
+	step(t, r, ack)
 	drain(r)
+	step(t, r, lost)
+	rounds(2)
 	step(t, r, lost)
 	if rd := drain(r); len(lostEvents(rd)) > 0 || r.progress["n2"].match != 1 {
 		t.Fatalf("second loss: events %v, match %d", rd.Events, r.progress["n2"].match)

@@ -436,3 +436,28 @@ func TestSnapshotPartitionedRejoin(t *testing.T) {
 		s.fatalf("%s installed %d snapshots, sent %v", f, installs[f], sent)
 	}
 }
+
+// TestSnapshotWipedFollower: a follower's data directory is wiped. Its
+// refusals of the leader's beats show its log ending below the Match it
+// acknowledged; once it has refused them for a whole check-quorum round,
+// the leader emits EventLostEntries, once, and sends it everything again:
+// a snapshot, its log being compacted. No follower that lost nothing
+// ever gets one, however late its refusals arrive (sim fails on a false
+// alarm).
+func TestSnapshotWipedFollower(t *testing.T) {
+	s := newSnapSim(t, 3, 26, 10, 1)
+	l := s.checkOneLeader(s.ids)
+	f := s.others(l)[0]
+	s.commitN(12, s.ids, "a")
+	s.wipe(f)
+	s.restart(f)
+	s.run(4 * simElection)
+	if s.lostEvents[f] != 1 {
+		s.fatalf("%d EventLostEntries for wiped %s", s.lostEvents[f], f)
+	}
+	index := s.commitN(12, s.ids, "b")
+	s.checkCaughtUp(index)
+	if s.lostEvents[f] != 1 || s.nodes[f].storage.FirstIndex() == 1 {
+		s.fatalf("%d EventLostEntries for wiped %s, its log starts at %d", s.lostEvents[f], f, s.nodes[f].storage.FirstIndex())
+	}
+}
