@@ -33,11 +33,16 @@ const (
 // its state machine) or before persisting a Ready; a crash loses
 // everything not durable, and a restart rebuilds the core from exactly
 // what the simulated disk holds (failing the run if the core refuses it).
-// After every Ready it checks the safety properties of the Raft paper's
-// Figure 3, that every committed entry is durable on a quorum, and that
-// every node's applied sequence is a prefix of the one committed
-// sequence, failing the test on a violation. Everything random comes from
-// seeds, so a run is reproducible.
+// With snapEvery, nodes compact their logs, leaders send snapshots with
+// their data over the network, and followers install them as a step of a
+// write, which a crash may come before or after. After every Ready it
+// checks the safety properties of the Raft paper's Figure 3, that every
+// committed entry is durable on a quorum, that every node's applied
+// sequence is a prefix of the one committed sequence, that every state
+// machine (applied, restarted from a snapshot, or installed) is the
+// reference one at its index, and that no leader reports lost entries for
+// a node whose disk was not wiped, failing the test on a violation.
+// Everything random comes from seeds, so a run is reproducible.
 type sim struct {
 	t     testing.TB          // fails the run
 	seed  uint64              // seeds the network and every node
@@ -59,7 +64,8 @@ type sim struct {
 	// crashRate is the chance that a node crashes at each crash point:
 	// after sending the MsgApps of a Ready, before persisting it; during
 	// or after a write of entries; after a hard-state save; after a
-	// snapshot of its state machine.
+	// snapshot of its state machine; before or after installing a
+	// leader's snapshot.
 	crashRate float64
 	// slowRate is the chance that a node's writes stay queued after a
 	// Ready, while other messages are delivered and more Readys taken;
