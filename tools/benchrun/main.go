@@ -62,6 +62,7 @@ type options struct {
 	bin      string // directory of easykv-node and easykv-ctl
 	etcdPeer string // path to etcd-peer.sh
 	only     string // "" (every section), "clusters" or "snapshots"
+	keepLogs bool   // keep the snapshot section's cluster directories
 }
 
 func main() {
@@ -156,6 +157,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&opts.out, "out", filepath.Join("bench-results", "bench-"+now.Format("2006-01-02-150405")+".txt"), "report `file`")
 	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
 	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")
+	fs.BoolVar(&opts.keepLogs, "keep-logs", false, "keep the snapshot section's cluster directories (node logs, data) in the temp dir")
 	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard) or snapshots (disk use, restart, catch-up)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err

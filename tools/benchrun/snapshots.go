@@ -46,7 +46,7 @@ type snapScale struct {
 	entries    int // N: snapshot_entries of the disk and restart runs
 	diskKeys   int // key space of the disk run
 	diskSteps  int // batches of N puts in the disk run
-	restartAt  int // batch after which a follower is restarted (10×N)
+	restartAt  int // part 2 restarts a follower after restartAt×N puts (and N/2)
 	segment    int // segment_size of the disk and restart runs
 	bigKeys    int // key space of the catch-up run
 	bigOps     int // puts written while the follower is down
@@ -59,7 +59,7 @@ type snapScale struct {
 func snapshotScale(quick bool) snapScale {
 	if quick {
 		return snapScale{entries: 1_000, diskKeys: 2_000, diskSteps: 20, restartAt: 10, segment: 1 * mib,
-			bigKeys: 50_000, bigOps: 100_000, bigEntries: 5_000, bigSegment: 1 * mib, loadOps: 5_000}
+			bigKeys: 50_000, bigOps: 100_000, bigEntries: 10_000, bigSegment: 1 * mib, loadOps: 3_000}
 	}
 	return snapScale{entries: 10_000, diskKeys: 2_000, diskSteps: 20, restartAt: 10, segment: 1 * mib,
 		bigKeys: 1_000_000, bigOps: 2_000_000, bigEntries: 100_000, bigSegment: 4 * mib, loadOps: 20_000}
@@ -79,7 +79,6 @@ type snapReport struct {
 	diskPuts  []int       // puts written at each measurement
 	diskMiB   [][]float64 // [measurement][node] data-dir size
 	diskNodes []string    // node ids, the columns
-	noSnapMiB []float64   // each node's data dir after restartAt×N puts without snapshots
 
 	// 2. restart
 	withSnap, noSnap restartResult
@@ -131,11 +130,11 @@ type rss struct {
 // runSnapshots runs the snapshot section into r.
 func runSnapshots(ctx context.Context, opts options, r *snapReport, logf func(string, ...any)) error {
 	r.scale = snapshotScale(opts.quick)
-	if err := runDiskAndRestart(ctx, opts, r, logf); err != nil {
-		return fmt.Errorf("disk use and restart: %w", err)
+	if err := runDisk(ctx, opts, r, logf); err != nil {
+		return fmt.Errorf("disk use: %w", err)
 	}
-	if err := runNoSnapshotRestart(ctx, opts, r, logf); err != nil {
-		return fmt.Errorf("restart without snapshots: %w", err)
+	if err := runRestarts(ctx, opts, r, logf); err != nil {
+		return fmt.Errorf("restart: %w", err)
 	}
 	if err := runCatchUp(ctx, opts, r, logf); err != nil {
 		return fmt.Errorf("catch-up: %w", err)
@@ -144,24 +143,24 @@ func runSnapshots(ctx context.Context, opts options, r *snapReport, logf func(st
 }
 
 // withCluster starts a 3-node cluster with extra cluster.yaml lines, runs
-// f on it, and stops it, keeping its directory when f failed.
+// f on it, and stops it, keeping its directory when f failed or with
+// --keep-logs.
 func withCluster(ctx context.Context, opts options, extra string, logf func(string, ...any), f func(*easykvCluster) error) (err error) {
 	kv, err := startEasykvWith(ctx, opts.bin, 3, extra)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if dir := kv.stop(err == nil); dir != "" {
+		if dir := kv.stop(!opts.keepLogs && err == nil); dir != "" {
 			logf("snapshots: node logs kept in %s", dir)
 		}
 	}()
 	return f(kv)
 }
 
-// runDiskAndRestart is parts 1 and 2: diskSteps batches of N puts over a
-// small key space, every node's data dir measured after each, and a
-// follower restarted after restartAt batches.
-func runDiskAndRestart(ctx context.Context, opts options, r *snapReport, logf func(string, ...any)) error {
+// runDisk is part 1: diskSteps batches of N puts over a small key space,
+// every node's data dir measured after each.
+func runDisk(ctx context.Context, opts options, r *snapReport, logf func(string, ...any)) error {
 	sc := r.scale
 	logf("snapshots: disk use, %d×%d puts over %d keys, snapshot_entries %d, segment_size %d", sc.diskSteps, sc.entries, sc.diskKeys, sc.entries, sc.segment)
 	return withCluster(ctx, opts, snapConfig(sc.entries, sc.segment), logf, func(kv *easykvCluster) error {
@@ -173,51 +172,62 @@ func runDiskAndRestart(ctx context.Context, opts options, r *snapReport, logf fu
 			if _, _, err := kv.benchSpace(ctx, w, sc.diskKeys); err != nil {
 				return err
 			}
-			sizes := make([]float64, len(kv.nodes))
-			for i := range kv.nodes {
-				b, err := dirSize(kv.nodeDir(i))
-				if err != nil {
-					return err
-				}
-				sizes[i] = float64(b) / mib
+			sizes, err := kv.dataSizes()
+			if err != nil {
+				return err
 			}
 			r.diskPuts = append(r.diskPuts, step*sc.entries)
 			r.diskMiB = append(r.diskMiB, sizes)
 			logf("  %d puts: %s MiB", step*sc.entries, joinFloats(sizes))
-			if step == sc.restartAt {
-				res, err := timedRestart(ctx, kv, opts.bin, logf)
-				if err != nil {
-					return err
-				}
-				r.withSnap = res
-			}
 		}
 		return nil
 	})
 }
 
-// runNoSnapshotRestart is part 2's comparison: restartAt×N puts with
-// snapshots off, then the same follower restart.
-func runNoSnapshotRestart(ctx context.Context, opts options, r *snapReport, logf func(string, ...any)) error {
+// restartPuts is how many puts part 2 writes before the restart: 10×N and
+// half of N more, so that the newest snapshot is some way behind and the
+// restart replays part of the log after it, as it would on average.
+func (sc snapScale) restartPuts() int {
+	return sc.restartAt*sc.entries + sc.entries/2
+}
+
+// runRestarts is part 2: restartPuts puts over the small key space, then a
+// follower restart, with snapshots every N entries and without snapshots.
+func runRestarts(ctx context.Context, opts options, r *snapReport, logf func(string, ...any)) error {
 	sc := r.scale
-	puts := sc.restartAt * sc.entries
-	logf("snapshots: restart without snapshots, after %d puts", puts)
-	return withCluster(ctx, opts, snapConfig(noSnapshotEntries, sc.segment), logf, func(kv *easykvCluster) error {
-		w := workload{name: "put, 64 clients", op: "put", clients: snapClients, conns: snapConns, total: puts}
-		if _, _, err := kv.benchSpace(ctx, w, sc.diskKeys); err != nil {
-			return err
-		}
-		for i := range kv.nodes {
-			b, err := dirSize(kv.nodeDir(i))
-			if err != nil {
+	for _, entries := range []int{sc.entries, noSnapshotEntries} {
+		logf("snapshots: restart after %d puts, snapshot_entries %d", sc.restartPuts(), entries)
+		err := withCluster(ctx, opts, snapConfig(entries, sc.segment), logf, func(kv *easykvCluster) error {
+			w := workload{name: "put, 64 clients", op: "put", clients: snapClients, conns: snapConns, total: sc.restartPuts()}
+			if _, _, err := kv.benchSpace(ctx, w, sc.diskKeys); err != nil {
 				return err
 			}
-			r.noSnapMiB = append(r.noSnapMiB, float64(b)/mib)
+			res, err := timedRestart(ctx, kv, opts.bin, logf)
+			if entries == noSnapshotEntries {
+				r.noSnap = res
+			} else {
+				r.withSnap = res
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		res, err := timedRestart(ctx, kv, opts.bin, logf)
-		r.noSnap = res
-		return err
-	})
+	}
+	return nil
+}
+
+// dataSizes is every node's data-dir size in MiB.
+func (c *easykvCluster) dataSizes() ([]float64, error) {
+	sizes := make([]float64, len(c.nodes))
+	for i := range c.nodes {
+		b, err := dirSize(c.nodeDir(i))
+		if err != nil {
+			return nil, err
+		}
+		sizes[i] = float64(b) / mib
+	}
+	return sizes, nil
 }
 
 // timedRestart stops a follower with SIGTERM, starts it again and times
@@ -278,6 +288,11 @@ func runCatchUp(ctx context.Context, opts options, r *snapReport, logf func(stri
 		}
 		r.writeOps = res.OpsPerSec
 		logf("  %.1f ops/s", res.OpsPerSec)
+		// No snapshot save under way on the live nodes, so that the
+		// transfer does not share the machine with one.
+		if err := kv.quietWindow(ctx, f, sc.bigEntries, 0, sc.bigKeys); err != nil {
+			return err
+		}
 		l, lst, err := kv.waitCompacted(ctx, f)
 		if err != nil {
 			return err
@@ -348,6 +363,11 @@ func runCatchUp(ctx context.Context, opts options, r *snapReport, logf func(stri
 			}
 		}
 		load := workload{name: "put, 64 clients", op: "put", clients: snapClients, conns: snapConns, total: sc.loadOps}
+		// Neither run may start a snapshot save or share the machine with
+		// one: both then measure the same thing but for the transfer.
+		if err := kv.quietWindow(ctx, f, sc.bigEntries, 2*sc.loadOps+sc.loadOps/2, sc.bigKeys); err != nil {
+			return err
+		}
 		if r.idle, _, err = kv.benchSpace(ctx, load, sc.bigKeys); err != nil {
 			return err
 		}
@@ -388,6 +408,46 @@ func runCatchUp(ctx context.Context, opts options, r *snapReport, logf func(stri
 		logf("  during a transfer: %.1f ops/s; the transfer covered %.0f%% of the run", r.streaming.OpsPerSec, r.overlap*100)
 		return nil
 	})
+}
+
+// quietWindow waits until no live node (all but down) is saving a
+// snapshot and none will start one within the next ops entries, writing
+// puts over space to get past the next snapshot when it is too close. A
+// node starts a snapshot once it has applied `every` entries past its
+// last one, so applied − snapshot_index < every means none is under way.
+func (c *easykvCluster) quietWindow(ctx context.Context, down, every, ops, space int) error {
+	deadline := time.Now().Add(compactTimeout)
+	for {
+		worst := int64(0) // the largest applied − snapshot_index
+		for i := range c.nodes {
+			if i == down {
+				continue
+			}
+			st, err := statusOf(ctx, c, i)
+			if err != nil {
+				return err
+			}
+			worst = max(worst, st.GetAppliedIndex()-st.GetSnapshotIndex())
+		}
+		switch {
+		case worst+int64(ops) < int64(every):
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("no quiet window of %d entries between snapshots every %d (applied − snapshot index: %d)", ops, every, worst)
+		case worst < int64(every):
+			// Too close to the next snapshot: start it, then wait for it.
+			w := workload{name: "put, 64 clients", op: "put", clients: snapClients, conns: snapConns, total: max(snapClients, every-int(worst)+snapClients)}
+			if _, _, err := c.benchSpace(ctx, w, space); err != nil {
+				return err
+			}
+		default:
+			select { // a save under way
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // nodeDir is node i's data directory.
