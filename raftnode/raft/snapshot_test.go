@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -36,16 +37,22 @@ func TestSnapshotChaos(t *testing.T) {
 	if *snapSeeds > 0 {
 		seeds = *snapSeeds
 	}
+	var mu sync.Mutex
 	var installs, sent, lost, committed int
-	for seed := range uint64(seeds) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			s := snapshotChaos(t, 5000+seed, 400)
-			installs += s.installs
-			sent += s.snapsSent
-			lost += s.snapsLost
-			committed += len(s.committed)
-		})
-	}
+	t.Run("seeds", func(t *testing.T) {
+		for seed := range uint64(seeds) {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				s := snapshotChaos(t, 5000+seed, 400)
+				mu.Lock()
+				defer mu.Unlock()
+				installs += s.installs
+				sent += s.snapsSent
+				lost += s.snapsLost
+				committed += len(s.committed)
+			})
+		}
+	})
 	t.Logf("%d entries committed; %d snapshots sent, %d lost, %d installed", committed, sent, lost, installs)
 	if installs < seeds {
 		t.Fatalf("only %d installs in %d runs: the chaos does not exercise InstallSnapshot", installs, seeds)
