@@ -248,4 +248,3 @@ func TestSnapshotReceiverRefusesBadChunks(t *testing.T) {
 type sendFunc func(m *pb.RaftKvMessage)
 
 func (f sendFunc) Send(_ string, m *pb.RaftKvMessage) bool { f(m); return true }
-
