@@ -77,6 +77,9 @@ func renderSnapshots(w io.Writer, r snapReport, m machine, date time.Time) {
 	} else {
 		fmt.Fprintf(w, "  transfer not seen in a status poll (shorter than %s); the leader's own figure %.1f MiB/s\n", pollInterval, float64(c.leaderBps)/mib)
 	}
+	if c.note != "" {
+		fmt.Fprintf(w, "  note: %s\n", c.note)
+	}
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "4. leader put throughput, %s puts over the same space, one follower down in both runs\n", thousands(int64(sc.loadOps)))

@@ -119,6 +119,7 @@ type catchUpResult struct {
 	transfer     time.Duration // first sight of the transfer in a status to the "snapshot sent" line
 	leaderBps    int64         // the leader's own bytes_per_second, last seen
 	installed    bool          // the follower's log says "snapshot installed"
+	note         string        // what the logs say went wrong, if anything
 }
 
 // rss is a process's resident set in KiB, as /proc/<pid>/status says.
@@ -322,10 +323,11 @@ func runCatchUp(ctx context.Context, opts options, r *snapReport, logf func(stri
 		if r.receiverRSS.hwmAfter, r.receiverRSS.rssAfter, err = procMem(kv.nodes[f].cmd.Process.Pid); err != nil {
 			return err
 		}
-		sent, err := lastSent(kv.logPath(l), fid)
+		sent, note, err := transferEnd(kv.logPath(l), kv.logPath(f), kv.nodes[l].id, fid, start)
 		if err != nil {
 			return err
 		}
+		r.catchUp.note = strings.TrimPrefix(note, "; ")
 		r.catchUp.snapIndex, r.catchUp.snapBytes, r.catchUp.leaderBps = sent.index, sent.bytes, seen.bps
 		if !seen.first.IsZero() && sent.at.After(seen.first) {
 			r.catchUp.transfer = sent.at.Sub(seen.first)
@@ -376,6 +378,7 @@ func runCatchUp(ctx context.Context, opts options, r *snapReport, logf func(stri
 		if err != nil {
 			return err
 		}
+		restarted := time.Now()
 		if err := kv.restartNode(ctx, opts.bin, f); err != nil {
 			return err
 		}
@@ -398,12 +401,14 @@ func runCatchUp(ctx context.Context, opts options, r *snapReport, logf func(stri
 			return err
 		}
 		end := seen.last
-		if sent, err := lastSent(kv.logPath(l), kv.nodes[f].id); err == nil && sent.at.After(seen.first) {
-			end = sent.at
+		last, note, err := transferEnd(kv.logPath(l), kv.logPath(f), kv.nodes[l].id, kv.nodes[f].id, restarted)
+		if err == nil && last.at.After(seen.first) {
+			end = last.at
 		}
+		r.loadNote = strings.TrimPrefix(note, "; ")
 		r.overlap = overlapFraction(runStart, runEnd, seen.first, end)
 		if seen.first.IsZero() {
-			r.loadNote = "no transfer was seen in the leader's or the follower's status"
+			r.loadNote = strings.TrimPrefix(r.loadNote+"; no transfer was seen in the leader's or the follower's status", "; ")
 		}
 		logf("  during a transfer: %.1f ops/s; the transfer covered %.0f%% of the run", r.streaming.OpsPerSec, r.overlap*100)
 		return nil
@@ -748,49 +753,48 @@ func parseProcMem(status string) (hwm, rssKiB int64, err error) {
 	return hwm, rssKiB, nil
 }
 
-// sentLine is a leader's "snapshot sent" log line.
-type sentLine struct {
+// logLine is a node's log line about a snapshot.
+type logLine struct {
 	at    time.Time // its time=
-	index int64     // the snapshot's index
-	bytes int64     // its size
+	index int64     // its index=
+	bytes int64     // its bytes=; 0 when it has none
+	text  string    // the whole line
 }
 
-// lastSent is the last "snapshot sent" line to peer in the log at path.
-func lastSent(path, peer string) (sentLine, error) {
+// logLines returns the lines of the log at path with message msg and
+// key=val (peer=n2 on the sender, from=n1 on the receiver), stamped after
+// since.
+func logLines(path, msg, key, val string, since time.Time) ([]logLine, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return sentLine{}, err
+		return nil, err
 	}
 	defer f.Close()
-	var last sentLine
-	found := false
+	var lines []logLine
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if s, ok := parseSentLine(sc.Text(), peer); ok {
-			last, found = s, true
+		if l, ok := parseLogLine(sc.Text(), msg, key, val); ok && l.at.After(since) {
+			lines = append(lines, l)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return sentLine{}, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if !found {
-		return sentLine{}, fmt.Errorf("no \"snapshot sent\" to %s in %s", peer, path)
-	}
-	return last, nil
+	return lines, nil
 }
 
-// parseSentLine reads a slog text line
+// parseLogLine reads a slog text line such as
 //
-//	time=2026-12-05T07:50:00.123Z level=INFO msg="snapshot sent" peer=n2 index=123 bytes=456
+//	time=2026-12-05T07:50:00.123Z level=INFO msg="snapshot sent" node=n1 peer=n2 index=123 bytes=456
 //
-// when it is a "snapshot sent" to peer.
-func parseSentLine(line, peer string) (sentLine, bool) {
-	if !strings.Contains(line, `msg="snapshot sent"`) {
-		return sentLine{}, false
+// when its message is msg and it has key=val.
+func parseLogLine(line, msg, key, val string) (logLine, bool) {
+	if !strings.Contains(line, `msg="`+msg+`"`) {
+		return logLine{}, false
 	}
-	var s sentLine
-	var gotPeer, gotTime, gotBytes bool
+	l := logLine{text: line}
+	var gotKey, gotTime bool
 	for f := range strings.FieldsSeq(line) {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
@@ -799,17 +803,46 @@ func parseSentLine(line, peer string) (sentLine, bool) {
 		switch k {
 		case "time":
 			t, err := time.Parse(time.RFC3339Nano, v)
-			s.at, gotTime = t, err == nil
-		case "peer":
-			gotPeer = v == peer
+			l.at, gotTime = t, err == nil
 		case "index":
-			s.index, _ = strconv.ParseInt(v, 10, 64)
+			l.index, _ = strconv.ParseInt(v, 10, 64)
 		case "bytes":
-			n, err := strconv.ParseInt(v, 10, 64)
-			s.bytes, gotBytes = n, err == nil
+			l.bytes, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if k == key && v == val {
+			gotKey = true
 		}
 	}
-	return s, gotPeer && gotTime && gotBytes
+	return l, gotKey && gotTime
+}
+
+// transferEnd is how a transfer from leader to follower that started after
+// since ended, from both logs: the leader's "snapshot sent", or, when the
+// leader logged none, the follower's "snapshot installed"; note tells of
+// a "snapshot transfer failed" the leader logged meanwhile.
+func transferEnd(leaderLog, followerLog, leader, follower string, since time.Time) (end logLine, note string, err error) {
+	fails, err := logLines(leaderLog, "snapshot transfer failed", "peer", follower, since)
+	if err != nil {
+		return logLine{}, "", err
+	}
+	if len(fails) > 0 {
+		note = fmt.Sprintf("%s logged %d failed transfer(s) to %s meanwhile, the first: %s", leader, len(fails), follower, fails[0].text)
+	}
+	sent, err := logLines(leaderLog, "snapshot sent", "peer", follower, since)
+	if err != nil {
+		return logLine{}, note, err
+	}
+	if len(sent) > 0 {
+		return sent[0], note, nil
+	}
+	installed, err := logLines(followerLog, "snapshot installed", "from", leader, since)
+	if err != nil {
+		return logLine{}, note, err
+	}
+	if len(installed) > 0 {
+		return installed[0], note + "; no \"snapshot sent\": the end is the follower's \"snapshot installed\"", nil
+	}
+	return logLine{}, note, fmt.Errorf("neither \"snapshot sent\" to %s in %s nor \"snapshot installed\" from %s in %s", follower, leaderLog, leader, followerLog)
 }
 
 // logHas says whether the file at path contains text.

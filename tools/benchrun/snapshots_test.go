@@ -28,42 +28,68 @@ func TestParseProcMem(t *testing.T) {
 	}
 }
 
-func TestParseSentLine(t *testing.T) {
-	line := `time=2026-12-05T07:47:01.123456789Z level=INFO msg="snapshot sent" peer=n2 index=95316 bytes=11344235`
-	got, ok := parseSentLine(line, "n2")
-	want := sentLine{at: time.Date(2026, 12, 5, 7, 47, 1, 123456789, time.UTC), index: 95316, bytes: 11344235}
-	if !ok || !got.at.Equal(want.at) || got.index != want.index || got.bytes != want.bytes {
-		t.Errorf("parseSentLine = %+v, %v; want %+v", got, ok, want)
+func TestParseLogLine(t *testing.T) {
+	line := `time=2026-12-05T07:47:01.123456789Z level=INFO msg="snapshot sent" node=n3 peer=n2 index=95316 bytes=11344235`
+	got, ok := parseLogLine(line, "snapshot sent", "peer", "n2")
+	want := logLine{at: time.Date(2026, 12, 5, 7, 47, 1, 123456789, time.UTC), index: 95316, bytes: 11344235, text: line}
+	if !ok || !got.at.Equal(want.at) || got.index != want.index || got.bytes != want.bytes || got.text != line {
+		t.Errorf("parseLogLine = %+v, %v; want %+v", got, ok, want)
 	}
-	for _, tt := range []struct{ line, peer string }{
-		{line, "n3"}, // another peer
-		{`time=2026-12-05T07:47:01Z level=INFO msg="snapshot taken" index=9 term=2 bytes=10 first_index=3`, "n2"},
-		{`time=2026-12-05T07:47:01Z level=WARN msg="snapshot transfer failed" peer=n2 index=9 err="closed"`, "n2"},
-		{`time=yesterday level=INFO msg="snapshot sent" peer=n2 index=9 bytes=10`, "n2"},
-		{`time=2026-12-05T07:47:01Z level=INFO msg="snapshot sent" peer=n2 index=9`, "n2"},
+	for _, tt := range []struct{ line, msg, key, val string }{
+		{line, "snapshot sent", "peer", "n3"},      // another peer
+		{line, "snapshot sent", "from", "n2"},      // another key
+		{line, "snapshot installed", "peer", "n2"}, // another message
+		{`time=yesterday level=INFO msg="snapshot sent" peer=n2 index=9 bytes=10`, "snapshot sent", "peer", "n2"},
+		{`time=2026-12-05T07:47:01Z level=INFO msg="snapshot taken" node=n2 index=9 term=2 bytes=10`, "snapshot sent", "node", "n2"},
 	} {
-		if s, ok := parseSentLine(tt.line, tt.peer); ok {
-			t.Errorf("parseSentLine(%q, %s) = %+v, want no match", tt.line, tt.peer, s)
+		if l, ok := parseLogLine(tt.line, tt.msg, tt.key, tt.val); ok {
+			t.Errorf("parseLogLine(%q, %s, %s=%s) = %+v, want no match", tt.line, tt.msg, tt.key, tt.val, l)
 		}
 	}
 }
 
-func TestLastSent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "n3.log")
-	log := strings.Join([]string{
-		`time=2026-12-05T07:47:00Z level=INFO msg="snapshot sent" peer=n1 index=10 bytes=100`,
-		`time=2026-12-05T07:47:01Z level=INFO msg="snapshot sent" peer=n2 index=20 bytes=200`,
-		`time=2026-12-05T07:47:02Z level=INFO msg="snapshot sent" peer=n1 index=30 bytes=300`,
-		`time=2026-12-05T07:47:03Z level=INFO msg="snapshot taken" index=40 term=2 bytes=400 first_index=35`,
-	}, "\n") + "\n"
-	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+// writeLog writes lines to a file in dir and returns its path.
+func writeLog(t *testing.T, dir, name string, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := lastSent(path, "n1"); err != nil || s.index != 30 || s.bytes != 300 {
-		t.Errorf("lastSent(n1) = %+v, %v; want index 30, 300 bytes", s, err)
+	return path
+}
+
+func TestTransferEnd(t *testing.T) {
+	dir := t.TempDir()
+	since := time.Date(2026, 12, 5, 8, 5, 0, 0, time.UTC)
+	failed := `time=2026-12-05T08:05:18.342Z level=WARN msg="snapshot transfer failed" node=n1 peer=n2 index=1900455 err="snapshot to n2: no progress for 5s"`
+	leaderSent := writeLog(t, dir, "sent.log",
+		`time=2026-12-05T08:04:00Z level=INFO msg="snapshot sent" node=n1 peer=n2 index=10 bytes=100`, // before since
+		`time=2026-12-05T08:05:10Z level=INFO msg="snapshot sent" node=n1 peer=n3 index=20 bytes=200`, // another peer
+		`time=2026-12-05T08:05:12Z level=INFO msg="snapshot sent" node=n1 peer=n2 index=30 bytes=300`,
+	)
+	leaderFailed := writeLog(t, dir, "failed.log",
+		`time=2026-12-05T08:05:08Z level=INFO msg="peer connected" peer=n2 addr=127.0.0.1:42665`,
+		failed,
+	)
+	follower := writeLog(t, dir, "n2.log",
+		`time=2026-12-05T08:05:19.287Z level=INFO msg="snapshot installed" node=n2 from=n1 index=1900455 term=1 bytes=226998335`,
+	)
+	empty := writeLog(t, dir, "empty.log", `time=2026-12-05T08:05:08Z level=INFO msg=restored node=n2`)
+
+	end, note, err := transferEnd(leaderSent, follower, "n1", "n2", since)
+	if err != nil || end.index != 30 || end.bytes != 300 || note != "" {
+		t.Errorf("with a \"snapshot sent\": %+v, %q, %v; want index 30, 300 bytes, no note", end, note, err)
 	}
-	if s, err := lastSent(path, "n4"); err == nil {
-		t.Errorf("lastSent(n4) = %+v, want an error", s)
+	end, note, err = transferEnd(leaderFailed, follower, "n1", "n2", since)
+	wantNote := "n1 logged 1 failed transfer(s) to n2 meanwhile, the first: " + failed + `; no "snapshot sent": the end is the follower's "snapshot installed"`
+	if err != nil || end.index != 1900455 || end.bytes != 226998335 || note != wantNote {
+		t.Errorf("with a failure and an install: %+v, %q, %v; want index 1900455 and note %q", end, note, err, wantNote)
+	}
+	if end, _, err := transferEnd(leaderFailed, empty, "n1", "n2", since); err == nil {
+		t.Errorf("with neither line: %+v, want an error", end)
+	}
+	if _, _, err := transferEnd(filepath.Join(dir, "missing.log"), follower, "n1", "n2", since); err == nil {
+		t.Error("missing leader log: want an error")
 	}
 }
 
@@ -182,7 +208,8 @@ func goldenSnapReport() snapReport {
 		noSnap:    restartResult{node: "n2", target: 10_501, took: 157 * time.Millisecond, snapshot: 0, first: 1, dataMiB: 4.0},
 		writeOps:  6260,
 		catchUp: catchUpResult{node: "n1", leader: "n3", keys: expectedKeys(50_000, 100_000), target: 100_001, took: 1574 * time.Millisecond,
-			snapIndex: 95_316, snapBytes: 11_344_235, transfer: 448 * time.Millisecond, leaderBps: 33_472_374, installed: true},
+			snapIndex: 95_316, snapBytes: 11_344_235, transfer: 448 * time.Millisecond, leaderBps: 33_472_374, installed: true,
+			note: `n3 logged 1 failed transfer(s) to n1 meanwhile, the first: time=2026-12-05T08:05:18.342Z level=WARN msg="snapshot transfer failed" node=n3 peer=n1 index=95316 err="snapshot to n1: no progress for 5s"`},
 		senderRSS:   rss{hwmBefore: 72532, hwmAfter: 82944, rssBefore: 72500, rssAfter: 75376},
 		receiverRSS: rss{hwmAfter: 63036, rssAfter: 63000},
 		idle:        result{Op: "put", Clients: 64, Total: 5000, OpsPerSec: 7355.4, P99Ms: 70.02},
