@@ -132,6 +132,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		render(&report, blocks, m, time.Now(), opts.trials)
 	}
 	if opts.only != "clusters" {
+		if len(blocks) > 0 {
+			report.WriteString("\n")
+		}
 		renderSnapshots(&report, snaps, m, time.Now())
 	}
 	io.WriteString(stdout, report.String())

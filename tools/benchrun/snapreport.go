@@ -70,7 +70,7 @@ func renderSnapshots(w io.Writer, r snapReport, m machine, date time.Time) {
 	fmt.Fprintf(w, "3. catch-up by InstallSnapshot: %s down while %s puts went over a %s-key space (≈ %s keys expected; %s ops/s with %s down); snapshot_entries %s, segment_size %s\n",
 		c.node, thousands(int64(sc.bigOps)), thousands(int64(sc.bigKeys)), thousands(int64(c.keys)), thousands(int64(math.Round(r.writeOps))), c.node, thousands(int64(sc.bigEntries)), sizeLabel(sc.bigSegment))
 	fmt.Fprintf(w, "  restart to applied ≥ leader's commit index %s: %.2f s\n", thousands(c.target), c.took.Seconds())
-	fmt.Fprintf(w, "  snapshot sent by %s: index %s, %.1f MiB; installed: %s\n", c.leader, thousands(c.snapIndex), float64(c.snapBytes)/mib, yesNo(c.installed))
+	fmt.Fprintf(w, "  snapshot from %s: index %s, %.1f MiB; installed: %s\n", c.leader, thousands(c.snapIndex), float64(c.snapBytes)/mib, yesNo(c.installed))
 	if c.transfer > 0 {
 		fmt.Fprintf(w, "  transfer %.2f s (first sight in a status poll to the \"snapshot sent\" line): %.1f MiB/s; the leader's own figure %.1f MiB/s\n",
 			c.transfer.Seconds(), float64(c.snapBytes)/mib/c.transfer.Seconds(), float64(c.leaderBps)/mib)

@@ -876,28 +876,31 @@ func overlapFraction(runStart, runEnd, from, to time.Time) float64 {
 	return hi.Sub(lo).Seconds() / runEnd.Sub(runStart).Seconds()
 }
 
-// growthVerdict compares each node's largest size in the last third of
-// the measurements with its largest before them: it stopped growing when
-// the last third adds less than slack MiB (a segment, since segments are
-// preallocated whole).
+// growthVerdict compares each node's mean size over the last third of
+// the measurements with its mean over the third before: it stopped growing
+// when the last third is larger by less than slack MiB (a segment: one
+// more preallocated segment comes and goes between two measurements).
+// Means, not peaks, so that one spare segment at one measurement does not
+// decide.
 func growthVerdict(nodes []string, sizes [][]float64, slack float64) (string, bool) {
-	if len(sizes) < 3 {
+	k := len(sizes) / 3
+	if k < 1 {
 		return "too few measurements", false
 	}
-	cut := len(sizes) - len(sizes)/3
+	mean := func(rows [][]float64, j int) float64 {
+		sum := 0.0
+		for _, row := range rows {
+			sum += row[j]
+		}
+		return sum / float64(len(rows))
+	}
+	middle, last := sizes[len(sizes)-2*k:len(sizes)-k], sizes[len(sizes)-k:]
 	var parts []string
 	bounded := true
 	for j, id := range nodes {
-		before, last := 0.0, 0.0
-		for i, row := range sizes {
-			if i < cut {
-				before = max(before, row[j])
-			} else {
-				last = max(last, row[j])
-			}
-		}
-		parts = append(parts, fmt.Sprintf("%s %.1f → %.1f", id, before, last))
-		if last > before+slack {
+		before, after := mean(middle, j), mean(last, j)
+		parts = append(parts, fmt.Sprintf("%s %.1f → %.1f", id, before, after))
+		if after > before+slack {
 			bounded = false
 		}
 	}
@@ -905,7 +908,7 @@ func growthVerdict(nodes []string, sizes [][]float64, slack float64) (string, bo
 	if !bounded {
 		verdict = "still growing"
 	}
-	return fmt.Sprintf("%s: largest before the last third → in it, MiB: %s (slack %.1f MiB)", verdict, strings.Join(parts, ", "), slack), bounded
+	return fmt.Sprintf("%s: mean of the middle third → of the last third, MiB: %s (slack %.1f MiB)", verdict, strings.Join(parts, ", "), slack), bounded
 }
 
 // joinFloats formats sizes with one decimal, space-separated.
