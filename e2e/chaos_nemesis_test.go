@@ -30,9 +30,9 @@ const (
 	// election timeouts.
 	chaosStallMin = 500 * time.Millisecond
 	chaosStallMax = 3000 * time.Millisecond
-	// A lagging follower stays down until the others have compacted their
-	// logs past its last entry, so that it can only catch up from a
-	// snapshot, or for chaosLagMax if they never do.
+	// A lagging follower stays down until every other node has compacted
+	// its log past the follower's last entry, so that it can only catch up
+	// from a snapshot, or for chaosLagMax if they never all do.
 	chaosLagMax = 20 * time.Second
 	// chaosLagCheck is how often the nemesis looks whether a lagging
 	// follower has fallen behind the compaction point.
@@ -286,23 +286,28 @@ func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
 }
 
 // fellBehind reports whether the follower a lag-follower fault keeps down
-// is behind the compaction point now: some running node's log starts
-// after the follower's last entry.
+// is behind the compaction point now: every other node answers, and every
+// one's log starts after the follower's last entry, so that whoever leads
+// next can only catch it up with a snapshot.
 func (n *chaosNemesis) fellBehind(f *chaosFault) bool {
 	if f.kind != faultLagFollower || f.behind {
 		return f.behind
 	}
 	for _, id := range n.h.ids {
-		if n.h.procs[id] == nil || slices.Contains(f.targets, id) {
+		if slices.Contains(f.targets, id) {
 			continue
 		}
-		if st, err := n.h.Status(id); err == nil && uint64(st.GetFirstIndex()) > f.lagging+1 {
-			f.behind = true
-			n.lagged = append(n.lagged, f.targets...)
-			return true
+		if n.h.procs[id] == nil {
+			return false
+		}
+		st, err := n.h.Status(id)
+		if err != nil || uint64(st.GetFirstIndex()) <= f.lagging+1 {
+			return false
 		}
 	}
-	return false
+	f.behind = true
+	n.lagged = append(n.lagged, f.targets...)
+	return true
 }
 
 // busy reports whether a fault in force already hits node id.
