@@ -107,6 +107,19 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 	}
 	h.checkStaleReads(follower, keys, value)
 	h.checkStaleReads(follower, []string{"early-9"}, "e")
+
+	// Restarted after the install, it keeps the entries it took after the
+	// snapshot (it acknowledged them), and the leader finds nothing lost.
+	h.putValues("after", 30, "a")
+	before := h.waitCaughtUp(follower, leader)
+	h.StopNode(follower, syscall.SIGTERM)
+	if st := h.RestartNode(follower); st.GetLastIndex() < before.GetLastIndex() {
+		t.Fatalf("%s restarted with last index %d, below the %d it had: it dropped entries after its snapshot", follower, st.GetLastIndex(), before.GetLastIndex())
+	}
+	h.waitCaughtUp(follower, leader)
+	if h.logHas(leader, "lost entries") {
+		t.Errorf("%s says %s lost entries after a clean restart:\n%s", leader, follower, h.logTail(leader, 10))
+	}
 }
 
 // TestInstallKilledMidway: the receiver is killed with SIGKILL in the

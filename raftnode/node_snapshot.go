@@ -107,7 +107,8 @@ func (s *snapshotter) installed(index uint64) {
 
 // restoreSnapshot loads the newest snapshot from store and makes log
 // consistent with it: the state machine to start from (empty without a
-// snapshot) and the snapshot. A log that holds the snapshot's last entry
+// snapshot) and the snapshot. A log that holds the snapshot's last entry,
+// or starts right after it (it was reset when the snapshot was installed),
 // keeps the entries after it. Any other log is emptied to restart after
 // the snapshot: the node crashed while installing a snapshot from its
 // leader (the snapshot is made durable before the log is reset), and what
@@ -126,6 +127,12 @@ func restoreSnapshot(store SnapshotStore, log LogStore) (*kvmap.Map, raft.Snapsh
 	}
 	snap := raft.SnapshotMeta{Index: info.Index, Term: info.Term}
 	if t, err := log.Term(snap.Index); err == nil && t == snap.Term {
+		return kv, snap, nil
+	}
+	if log.FirstIndex() == snap.Index+1 && log.LastIndex() > snap.Index {
+		// The log was reset for this snapshot when it was installed, and
+		// holds what the leader sent after it: entries this node may have
+		// acknowledged, which it must keep.
 		return kv, snap, nil
 	}
 	if first := log.FirstIndex(); first > snap.Index+1 && log.LastIndex() >= first {

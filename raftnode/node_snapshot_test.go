@@ -174,3 +174,66 @@ func TestNodeRefusesDamagedSnapshot(t *testing.T) {
 		t.Fatalf("NewNode over a damaged snapshot = %v, want ErrBadSnapshot naming %s", err, newest)
 	}
 }
+
+// TestRestoreSnapshotKeepsTheLogThatFollows: at a restart, the log is kept
+// when it holds the newest snapshot's entry or starts right after it (it
+// was reset when that snapshot was installed, and holds entries this node
+// may have acknowledged since); it is reset when it ends before the
+// snapshot or disagrees with it (a crash in the middle of an install); a
+// log starting later than right after the snapshot is refused.
+func TestRestoreSnapshotKeepsTheLogThatFollows(t *testing.T) {
+	entries := func(first, last, term uint64) []segmentlog.Entry {
+		var es []segmentlog.Entry
+		for i := first; i <= last; i++ {
+			es = append(es, segmentlog.Entry{Index: i, Term: term})
+		}
+		return es
+	}
+	tests := []struct {
+		name      string
+		logFirst  uint64 // 0: an empty log
+		log       []segmentlog.Entry
+		wantFirst uint64
+		wantLast  uint64
+		wantErr   bool
+	}{
+		{"holds the snapshot's entry", 1, entries(1, 30, 2), 1, 30, false},
+		{"starts right after it", 21, entries(21, 30, 3), 21, 30, false},
+		{"ends before it", 1, entries(1, 12, 2), 21, 20, false},
+		{"empty", 0, nil, 21, 20, false},
+		{"disagrees at it", 1, entries(1, 30, 1), 21, 20, false},
+		{"starts after a gap", 25, entries(25, 30, 3), 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := kvmap.NewSnapshotDir(t.TempDir(), kvmap.Options{})
+			kv := kvmap.New(kvmap.Options{})
+			for i := uint64(1); i <= 20; i++ {
+				kv.Apply(i, kvmap.Command{Op: kvmap.OpPut, Key: fmt.Sprint("k", i), Value: "v"}.Encode())
+			}
+			if _, err := dir.Save(kv, 2); err != nil {
+				t.Fatal(err)
+			}
+			log := &memLog{first: tt.logFirst}
+			if err := log.Append(tt.log); err != nil {
+				t.Fatal(err)
+			}
+			got, snap, err := restoreSnapshot(dir, log)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("restored over a log with entries missing after the snapshot")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if snap.Index != 20 || snap.Term != 2 || got.AppliedIndex() != 20 {
+				t.Errorf("snapshot %+v, state at %d; want 20/2", snap, got.AppliedIndex())
+			}
+			if log.FirstIndex() != tt.wantFirst || log.LastIndex() != tt.wantLast {
+				t.Errorf("log holds [%d, %d], want [%d, %d]", log.FirstIndex(), log.LastIndex(), tt.wantFirst, tt.wantLast)
+			}
+		})
+	}
+}
