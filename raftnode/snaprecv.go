@@ -34,6 +34,8 @@ type snapshotReceiver struct {
 
 	mu  sync.Mutex
 	cur *incomingSnapshot // the transfer under way; nil when none
+	// verifying counts the goroutines verifying a received snapshot.
+	verifying sync.WaitGroup
 }
 
 // incomingSnapshot is one transfer being received.
@@ -44,6 +46,9 @@ type incomingSnapshot struct {
 	total   int64
 	part    *kvmap.PartialSnapshot
 	started time.Time
+	// verifying: every chunk is in, and a goroutine is verifying the
+	// whole; the partial file is its own now.
+	verifying bool
 }
 
 // receivedSnapshot is a snapshot received whole and durable, for the loop.
@@ -76,6 +81,16 @@ func (r *snapshotReceiver) chunk(from string, c *pb.InstallSnapshotChunk) {
 	}
 	snap := raft.SnapshotMeta{Index: uint64(c.GetSnapshotIndex()), Term: uint64(c.GetSnapshotTerm())}
 	in := r.cur
+	if in != nil && in.verifying {
+		if in.from == from && in.id == c.GetTransferId() {
+			// The leader sends the last chunk again while it waits: say
+			// everything is in, which keeps the transfer alive.
+			r.answer(from, c, &pb.InstallSnapshotResponse{NextOffset: in.total})
+		} else {
+			r.answer(from, c, &pb.InstallSnapshotResponse{Rejected: true, Reason: "another snapshot is being verified"})
+		}
+		return
+	}
 	if in == nil || in.from != from || in.id != c.GetTransferId() {
 		if c.GetOffset() != 0 {
 			r.refuse(from, c, fmt.Sprintf("chunk at %d of a transfer that did not start here", c.GetOffset()))
@@ -118,23 +133,41 @@ func (r *snapshotReceiver) chunk(from string, c *pb.InstallSnapshotChunk) {
 		r.refuse(from, c, fmt.Sprintf("last chunk ends at %d of %d bytes", size, in.total))
 		return
 	}
+	// Verifying reads the whole file back and builds the state machine,
+	// which takes seconds for a large snapshot: not on this goroutine,
+	// which also carries the leader's heartbeats.
+	in.verifying = true
+	r.verifying.Add(1)
+	go func() {
+		defer r.verifying.Done()
+		r.verify(in, c)
+	}()
+}
+
+// verify makes the received snapshot durable and checks it whole, then
+// hands it to the loop and tells the leader.
+func (r *snapshotReceiver) verify(in *incomingSnapshot, c *pb.InstallSnapshotChunk) {
 	r.storeMu.Lock()
 	kv, info, err := in.part.Commit(c.GetSnapshotCrc32C())
 	r.storeMu.Unlock()
-	r.cur = nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == in {
+		r.cur = nil
+	}
 	if err != nil {
-		r.logger.Warn("refused snapshot", "from", from, "index", snap.Index, "err", err)
-		r.answer(from, c, &pb.InstallSnapshotResponse{Rejected: true, Reason: err.Error()})
+		r.logger.Warn("refused snapshot", "from", in.from, "index", in.snap.Index, "err", err)
+		r.answer(in.from, c, &pb.InstallSnapshotResponse{Rejected: true, Reason: err.Error()})
 		return
 	}
 	select {
-	case r.installs <- receivedSnapshot{from: from, term: uint64(c.GetTerm()), snap: snap, kv: kv, size: info.Size}:
+	case r.installs <- receivedSnapshot{from: in.from, term: uint64(c.GetTerm()), snap: in.snap, kv: kv, size: info.Size}:
 	default:
 		// The loop has one still to take: the leader sends again if it
 		// needs to. The snapshot is saved either way.
-		r.logger.Warn("snapshot received while another waits to be installed", "from", from, "index", snap.Index)
+		r.logger.Warn("snapshot received while another waits to be installed", "from", in.from, "index", in.snap.Index)
 	}
-	r.answer(from, c, &pb.InstallSnapshotResponse{NextOffset: size, Done: true})
+	r.answer(in.from, c, &pb.InstallSnapshotResponse{NextOffset: in.total, Done: true})
 }
 
 // checkChunk says what is wrong with c on its own, "" when nothing.
@@ -164,9 +197,10 @@ func (r *snapshotReceiver) refuse(from string, c *pb.InstallSnapshotChunk, reaso
 	r.answer(from, c, &pb.InstallSnapshotResponse{Rejected: true, Reason: reason})
 }
 
-// drop removes the partial file of the transfer under way.
+// drop removes the partial file of the transfer under way, unless it is
+// being verified (the verifying goroutine owns it then).
 func (r *snapshotReceiver) drop() {
-	if r.cur != nil {
+	if r.cur != nil && !r.cur.verifying {
 		r.cur.part.Abort()
 		r.cur = nil
 	}
@@ -185,12 +219,17 @@ func (r *snapshotReceiver) transfers() []*pb.SnapshotTransfer {
 	if r.cur == nil {
 		return nil
 	}
+	if r.cur.verifying {
+		return []*pb.SnapshotTransfer{transferView(r.cur.from, false, r.cur.snap.Index, r.cur.total, r.cur.total, r.cur.started)}
+	}
 	return []*pb.SnapshotTransfer{transferView(r.cur.from, false, r.cur.snap.Index, r.cur.part.Size(), r.cur.total, r.cur.started)}
 }
 
-// close drops a transfer under way; its partial file goes.
+// close drops a transfer under way (its partial file goes) and waits for
+// a snapshot being verified.
 func (r *snapshotReceiver) close() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.drop()
+	r.mu.Unlock()
+	r.verifying.Wait()
 }

@@ -205,6 +205,10 @@ func (s *snapshotSender) stream(o *outgoingSnapshot) error {
 				s.setAcked(o, acked)
 				progress = time.Now()
 				sent = max(sent, acked)
+			case r.GetNextOffset() == size:
+				// Everything is in; the receiver is verifying it, which
+				// takes a while for a large snapshot: it is alive.
+				progress = time.Now()
 			case r.GetNextOffset() < sent:
 				// A chunk was lost on the way: go on from what arrived.
 				sent = max(r.GetNextOffset(), acked)

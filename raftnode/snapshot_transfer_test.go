@@ -230,6 +230,7 @@ func TestSnapshotReceiverRefusesBadChunks(t *testing.T) {
 		r.drop() // a new transfer of the same id starts over
 		r.chunk("n1", first)
 		r.chunk("n1", last)
+		r.verifying.Wait() // the whole is verified on a goroutine of its own
 		if resp := sent[len(sent)-1].GetInstallSnapshotResponse(); !resp.GetRejected() {
 			t.Fatalf("answer to a snapshot whose whole checksum is wrong: %v", resp)
 		}
@@ -248,3 +249,34 @@ func TestSnapshotReceiverRefusesBadChunks(t *testing.T) {
 type sendFunc func(m *pb.RaftKvMessage)
 
 func (f sendFunc) Send(_ string, m *pb.RaftKvMessage) bool { f(m); return true }
+
+// TestSnapshotReceiverWhileVerifying: while the whole snapshot is being
+// verified, the leader's resent last chunk is answered "everything is in"
+// (the transfer stays alive), and a chunk of another transfer is refused
+// without touching the file being verified.
+func TestSnapshotReceiverWhileVerifying(t *testing.T) {
+	dir := kvmap.NewSnapshotDir(t.TempDir(), kvmap.Options{})
+	part, err := dir.Create(10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer part.Abort()
+	var sent []*pb.RaftKvMessage
+	r := newSnapshotReceiver("n2", dir, &sync.Mutex{}, sendFunc(func(m *pb.RaftKvMessage) { sent = append(sent, m) }), slog.New(slog.NewTextHandler(io.Discard, nil)), &sharedTraffic{t: newTrafficTable([]string{"n1"})})
+	r.cur = &incomingSnapshot{from: "n1", id: 7, snap: raft.SnapshotMeta{Index: 10, Term: 2}, total: 3000, part: part, verifying: true}
+	data := []byte("last")
+	r.chunk("n1", &pb.InstallSnapshotChunk{Term: 2, TransferId: 7, SnapshotIndex: 10, SnapshotTerm: 2, Offset: 2996, TotalSize: 3000, Data: data, ChunkCrc32C: crc32.Checksum(data, castagnoli), Done: true})
+	r.chunk("n1", &pb.InstallSnapshotChunk{Term: 2, TransferId: 8, SnapshotIndex: 12, SnapshotTerm: 2, TotalSize: 3000, Data: data, ChunkCrc32C: crc32.Checksum(data, castagnoli)})
+	if len(sent) != 2 {
+		t.Fatalf("answers %v, want two", sent)
+	}
+	if a := sent[0].GetInstallSnapshotResponse(); a.GetRejected() || a.GetNextOffset() != 3000 {
+		t.Errorf("answer to the resent last chunk: %v, want next_offset 3000", a)
+	}
+	if a := sent[1].GetInstallSnapshotResponse(); !a.GetRejected() {
+		t.Errorf("answer to another transfer's chunk: %v, want a refusal", a)
+	}
+	if r.cur == nil || r.cur.part != part {
+		t.Error("the snapshot being verified was dropped")
+	}
+}
