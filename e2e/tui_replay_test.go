@@ -153,6 +153,19 @@ func recordedLeaders(rec *tui.Recording) []string {
 	return leaders
 }
 
+// recordedFollowing reports whether rec holds a status of node id, not
+// paused, following leader in term.
+func recordedFollowing(rec *tui.Recording, id, leader string, term int64) bool {
+	for _, r := range rec.Records {
+		st := r.Event.GetStatus()
+		if r.Kind == tui.RecordEvent && r.Event.GetKind() == pb.WatchEvent_STATUS && st.GetId() == id &&
+			st.GetRole() == pb.Role_ROLE_FOLLOWER && st.GetLeaderId() == leader && st.GetTerm() == term && !st.GetPaused() {
+			return true
+		}
+	}
+	return false
+}
+
 // replayPaused matches the replay's state on the title line when paused.
 var replayPaused = regexp.MustCompile(`REPLAY \S+ [0-9:.]+(/[0-9:.]+)? ⏸`)
 
@@ -214,6 +227,11 @@ func TestTUIReplay(t *testing.T) {
 			if !slices.Equal(got[id], want[id]) {
 				return false, fmt.Sprintf("%s: recorded %q, reported %q", id, got[id], want[id])
 			}
+		}
+		// The cards take roles from statuses: the replay ends with old
+		// following only if a status saying so was recorded.
+		if !recordedFollowing(rec, old, leader, term) {
+			return false, fmt.Sprintf("no status of %s following %s in term %d recorded yet", old, leader, term)
 		}
 		return true, ""
 	})
