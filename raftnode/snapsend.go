@@ -61,6 +61,17 @@ type snapshotSender struct {
 
 	mu    sync.Mutex
 	sends map[string]*outgoingSnapshot // by peer
+	// sum caches the checksum of the last snapshot file sent: a follower
+	// that stays down is retried every few seconds, and reading a large
+	// snapshot whole for each try would cost more than the try.
+	sum fileSum
+}
+
+// fileSum is the CRC-32C and size of a snapshot file.
+type fileSum struct {
+	path string
+	crc  uint32
+	size int64
 }
 
 // outgoingSnapshot is one transfer under way.
@@ -163,7 +174,7 @@ func (s *snapshotSender) stream(o *outgoingSnapshot) error {
 		return fmt.Errorf("open snapshot: %w", err)
 	}
 	defer f.Close()
-	sum, size, err := fileCRC(f)
+	sum, size, err := s.checksum(f, o.info.Path)
 	if err != nil {
 		return fmt.Errorf("read snapshot %s: %w", o.info.Path, err)
 	}
@@ -295,6 +306,24 @@ func transferView(peer string, sending bool, index uint64, done, total int64, st
 func (s *snapshotSender) close() {
 	close(s.stop)
 	s.wg.Wait()
+}
+
+// checksum is the CRC-32C and size of f, the snapshot file at path, read
+// once per file: snapshot files are never rewritten under one name.
+func (s *snapshotSender) checksum(f *os.File, path string) (uint32, int64, error) {
+	s.mu.Lock()
+	cached := s.sum
+	s.mu.Unlock()
+	if cached.path == path {
+		return cached.crc, cached.size, nil
+	}
+	crc, size, err := fileCRC(f)
+	if err == nil {
+		s.mu.Lock()
+		s.sum = fileSum{path: path, crc: crc, size: size}
+		s.mu.Unlock()
+	}
+	return crc, size, err
 }
 
 // fileCRC is the CRC-32C and size of f's whole content.
