@@ -287,15 +287,7 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 	s.slowRate = float64(p.IntN(2)) * 0.3 // persisting overlaps delivery
 	var ctx uint64
 	for s.now < ticks {
-		for _, id := range s.ids {
-			if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
-				ctx++
-				s.propose(id, fmt.Sprint("c", ctx))
-				if s.isUp(id) {
-					s.readIndex(id, ctx)
-				}
-			}
-		}
+		ctx = s.loadLeaders(ctx)
 		switch s.rng.IntN(4) {
 		case 0: // a new random partition into up to three sides
 			sides := make([][]string, 3)

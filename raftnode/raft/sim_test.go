@@ -1188,6 +1188,22 @@ func (s *sim) others(except ...string) []string {
 	return out
 }
 
+// loadLeaders has every node that is up and leading propose a command and
+// start a read, numbered from ctx+1; it returns the last number used. The
+// chaos histories run it each tick.
+func (s *sim) loadLeaders(ctx uint64) uint64 {
+	for _, id := range s.ids {
+		if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
+			ctx++
+			s.propose(id, fmt.Sprint("c", ctx))
+			if s.isUp(id) {
+				s.readIndex(id, ctx)
+			}
+		}
+	}
+	return ctx
+}
+
 // propose asks id, which must be up, to propose data, and carries out the
 // Ready that follows.
 func (s *sim) propose(id, data string) (index, term uint64, err error) {

@@ -99,15 +99,7 @@ func snapshotChaos(t testing.TB, seed uint64, ticks int) *sim {
 	s.crashRate = 0.005
 	var ctx uint64
 	for s.now < ticks {
-		for _, id := range s.ids {
-			if s.isUp(id) && s.nodes[id].r.role == RoleLeader {
-				ctx++
-				s.propose(id, fmt.Sprint("c", ctx))
-				if s.isUp(id) {
-					s.readIndex(id, ctx)
-				}
-			}
-		}
+		ctx = s.loadLeaders(ctx)
 		switch s.rng.IntN(6) {
 		case 0: // a random partition into up to three sides
 			sides := make([][]string, 3)

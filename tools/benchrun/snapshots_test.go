@@ -228,19 +228,7 @@ func TestRenderSnapshotsGolden(t *testing.T) {
 	var b strings.Builder
 	m := machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
 	renderSnapshots(&b, goldenSnapReport(), m, time.Date(2026, 12, 5, 7, 47, 0, 0, time.UTC))
-	golden := filepath.Join("testdata", "snapshots.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("snapshot section differs from %s (go test -update to accept):\n%s", golden, b.String())
-	}
+	checkGolden(t, "snapshots.golden", b.String())
 }
 
 func TestParseFlagsOnly(t *testing.T) {

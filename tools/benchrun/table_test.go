@@ -46,9 +46,15 @@ func TestRenderGolden(t *testing.T) {
 	var b strings.Builder
 	m := machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
 	render(&b, goldenBlocks(), m, time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC), 3)
-	golden := filepath.Join("testdata", "report.golden")
+	checkGolden(t, "report.golden", b.String())
+}
+
+// checkGolden compares got with testdata/name, which -update rewrites.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,8 +62,8 @@ func TestRenderGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.String() != string(want) {
-		t.Errorf("report differs from %s (go test -update to accept):\n%s", golden, b.String())
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update to accept):\n%s", golden, got)
 	}
 }
 
