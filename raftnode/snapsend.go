@@ -77,7 +77,7 @@ type fileSum struct {
 // outgoingSnapshot is one transfer under way.
 type outgoingSnapshot struct {
 	peer    string
-	id      uint64 // transfer id: the receiver tells transfers apart by it
+	id      uint64 // transfer id: the receiver tells transfers apart by it; guarded by snapshotSender.mu
 	term    uint64 // the leader's term
 	info    kvmap.SnapshotInfo
 	started time.Time
@@ -141,8 +141,9 @@ func (s *snapshotSender) start(m raft.Message) {
 func (s *snapshotSender) ack(from string, r *pb.InstallSnapshotResponse) {
 	s.mu.Lock()
 	o := s.sends[from]
+	current := o != nil && o.id == r.GetTransferId()
 	s.mu.Unlock()
-	if o == nil || o.id != r.GetTransferId() {
+	if !current {
 		return
 	}
 	select {
