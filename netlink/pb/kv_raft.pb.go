@@ -100,6 +100,9 @@ type EntryType int32
 const (
 	EntryType_ENTRY_NORMAL EntryType = 0 // a client command
 	EntryType_ENTRY_NOOP   EntryType = 1 // appended by a new leader in its term
+	// ENTRY_CONF_CHANGE: data is the whole new configuration (the core's
+	// encoding, raft.Membership); it takes effect once in a node's log.
+	EntryType_ENTRY_CONF_CHANGE EntryType = 2
 )
 
 // Enum value maps for EntryType.
@@ -107,10 +110,12 @@ var (
 	EntryType_name = map[int32]string{
 		0: "ENTRY_NORMAL",
 		1: "ENTRY_NOOP",
+		2: "ENTRY_CONF_CHANGE",
 	}
 	EntryType_value = map[string]int32{
-		"ENTRY_NORMAL": 0,
-		"ENTRY_NOOP":   1,
+		"ENTRY_NORMAL":      0,
+		"ENTRY_NOOP":        1,
+		"ENTRY_CONF_CHANGE": 2,
 	}
 )
 
@@ -207,29 +212,47 @@ const (
 	// state) by stall_ms before it runs (0 clears; HEAL clears it too): a
 	// slow or overloaded disk, for tests and the chaos schedule.
 	AdminCommand_SLOW_DISK AdminCommand = 7
+	// Membership and leadership (the leader serves them; another node
+	// answers NOT_LEADER in error with leader_id set). MEMBER_ADD takes
+	// member_id, member_addr and learner; MEMBER_PROMOTE and MEMBER_REMOVE
+	// take member_id; the answer comes once the change is committed.
+	AdminCommand_MEMBER_ADD     AdminCommand = 8
+	AdminCommand_MEMBER_PROMOTE AdminCommand = 9
+	AdminCommand_MEMBER_REMOVE  AdminCommand = 10
+	// TRANSFER_LEADER moves leadership to member_id (thesis §3.10); the
+	// answer comes once the target leads, or the transfer failed.
+	AdminCommand_TRANSFER_LEADER AdminCommand = 11
 )
 
 // Enum value maps for AdminCommand.
 var (
 	AdminCommand_name = map[int32]string{
-		0: "ADMIN_UNKNOWN",
-		1: "PAUSE",
-		2: "RESUME",
-		3: "PARTITION",
-		4: "HEAL",
-		5: "ISOLATE",
-		6: "DELAY",
-		7: "SLOW_DISK",
+		0:  "ADMIN_UNKNOWN",
+		1:  "PAUSE",
+		2:  "RESUME",
+		3:  "PARTITION",
+		4:  "HEAL",
+		5:  "ISOLATE",
+		6:  "DELAY",
+		7:  "SLOW_DISK",
+		8:  "MEMBER_ADD",
+		9:  "MEMBER_PROMOTE",
+		10: "MEMBER_REMOVE",
+		11: "TRANSFER_LEADER",
 	}
 	AdminCommand_value = map[string]int32{
-		"ADMIN_UNKNOWN": 0,
-		"PAUSE":         1,
-		"RESUME":        2,
-		"PARTITION":     3,
-		"HEAL":          4,
-		"ISOLATE":       5,
-		"DELAY":         6,
-		"SLOW_DISK":     7,
+		"ADMIN_UNKNOWN":   0,
+		"PAUSE":           1,
+		"RESUME":          2,
+		"PARTITION":       3,
+		"HEAL":            4,
+		"ISOLATE":         5,
+		"DELAY":           6,
+		"SLOW_DISK":       7,
+		"MEMBER_ADD":      8,
+		"MEMBER_PROMOTE":  9,
+		"MEMBER_REMOVE":   10,
+		"TRANSFER_LEADER": 11,
 	}
 )
 
@@ -283,6 +306,10 @@ const (
 	RaftKvMessage_ADMIN_RESPONSE            RaftKvMessage_MessageType = 16 // node -> client
 	RaftKvMessage_INSTALL_SNAPSHOT          RaftKvMessage_MessageType = 17 // leader -> follower: one chunk of a snapshot
 	RaftKvMessage_INSTALL_SNAPSHOT_RESPONSE RaftKvMessage_MessageType = 18 // follower -> leader: how far the chunks got
+	// TIMEOUT_NOW: leader -> the target of a leadership transfer (thesis
+	// §3.10): start an election at once. Body: vote_request, whose term is
+	// the leader's.
+	RaftKvMessage_TIMEOUT_NOW RaftKvMessage_MessageType = 19
 )
 
 // Enum value maps for RaftKvMessage_MessageType.
@@ -307,6 +334,7 @@ var (
 		16: "ADMIN_RESPONSE",
 		17: "INSTALL_SNAPSHOT",
 		18: "INSTALL_SNAPSHOT_RESPONSE",
+		19: "TIMEOUT_NOW",
 	}
 	RaftKvMessage_MessageType_value = map[string]int32{
 		"UNKNOWN":                   0,
@@ -328,6 +356,7 @@ var (
 		"ADMIN_RESPONSE":            16,
 		"INSTALL_SNAPSHOT":          17,
 		"INSTALL_SNAPSHOT_RESPONSE": 18,
+		"TIMEOUT_NOW":               19,
 	}
 )
 
@@ -473,6 +502,15 @@ const (
 	WatchEvent_SNAPSHOT_SENT      WatchEvent_Kind = 14 // the snapshot at index reached peer; reason is set when it failed
 	WatchEvent_SNAPSHOT_INSTALLED WatchEvent_Kind = 15 // the snapshot at index, from peer, replaced the state machine
 	WatchEvent_LOST_ENTRIES       WatchEvent_Kind = 16 // leader: peer's log ends below what it acknowledged (index); its data is gone
+	// Membership changes and leadership transfer; reason narrates, members
+	// carries the configuration, index its entry.
+	WatchEvent_CONF_PROPOSED    WatchEvent_Kind = 17 // leader: a configuration change was proposed (appended at index)
+	WatchEvent_CONF_APPLIED     WatchEvent_Kind = 18 // a configuration entry reached this node's log: it is in effect here
+	WatchEvent_CONF_COMMITTED   WatchEvent_Kind = 19 // the configuration entry at index is committed
+	WatchEvent_CONF_ROLLED_BACK WatchEvent_Kind = 20 // the configuration entry at index was truncated: the previous one is back
+	WatchEvent_TRANSFER_STARTED WatchEvent_Kind = 21 // leader: leadership transfer to peer began
+	WatchEvent_TRANSFER_ABORTED WatchEvent_Kind = 22 // leader: the transfer to peer did not finish in an election timeout; reason says why
+	WatchEvent_TIMEOUT_NOW      WatchEvent_Kind = 23 // this node got TIMEOUT_NOW from its leader and campaigns at once
 )
 
 // Enum value maps for WatchEvent_Kind.
@@ -495,6 +533,13 @@ var (
 		14: "SNAPSHOT_SENT",
 		15: "SNAPSHOT_INSTALLED",
 		16: "LOST_ENTRIES",
+		17: "CONF_PROPOSED",
+		18: "CONF_APPLIED",
+		19: "CONF_COMMITTED",
+		20: "CONF_ROLLED_BACK",
+		21: "TRANSFER_STARTED",
+		22: "TRANSFER_ABORTED",
+		23: "TIMEOUT_NOW",
 	}
 	WatchEvent_Kind_value = map[string]int32{
 		"EVENT_UNKNOWN":      0,
@@ -514,6 +559,13 @@ var (
 		"SNAPSHOT_SENT":      14,
 		"SNAPSHOT_INSTALLED": 15,
 		"LOST_ENTRIES":       16,
+		"CONF_PROPOSED":      17,
+		"CONF_APPLIED":       18,
+		"CONF_COMMITTED":     19,
+		"CONF_ROLLED_BACK":   20,
+		"TRANSFER_STARTED":   21,
+		"TRANSFER_ABORTED":   22,
+		"TIMEOUT_NOW":        23,
 	}
 )
 
@@ -541,7 +593,7 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17, 0}
 }
 
 type Traffic_Kind int32
@@ -556,6 +608,7 @@ const (
 	Traffic_VOTE_GRANTED     Traffic_Kind = 6 // RequestVote answered yes
 	Traffic_VOTE_DENIED      Traffic_Kind = 7 // RequestVote answered no
 	Traffic_INSTALL_SNAPSHOT Traffic_Kind = 8 // snapshot chunks; bytes carried, out of total_bytes
+	Traffic_TIMEOUT_NOW      Traffic_Kind = 9 // leadership transfer: campaign now
 )
 
 // Enum value maps for Traffic_Kind.
@@ -570,6 +623,7 @@ var (
 		6: "VOTE_GRANTED",
 		7: "VOTE_DENIED",
 		8: "INSTALL_SNAPSHOT",
+		9: "TIMEOUT_NOW",
 	}
 	Traffic_Kind_value = map[string]int32{
 		"TRAFFIC_UNKNOWN":  0,
@@ -581,6 +635,7 @@ var (
 		"VOTE_GRANTED":     6,
 		"VOTE_DENIED":      7,
 		"INSTALL_SNAPSHOT": 8,
+		"TIMEOUT_NOW":      9,
 	}
 )
 
@@ -608,7 +663,7 @@ func (x Traffic_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Traffic_Kind.Descriptor instead.
 func (Traffic_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{17, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{18, 0}
 }
 
 type RaftKvMessage struct {
@@ -1022,11 +1077,15 @@ func (x *KvResponse) GetFound() bool {
 }
 
 type VoteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Term          int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
-	CandidateId   string                 `protobuf:"bytes,2,opt,name=candidate_id,json=candidateId,proto3" json:"candidate_id,omitempty"`
-	LastLogIndex  int64                  `protobuf:"varint,3,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
-	LastLogTerm   int64                  `protobuf:"varint,4,opt,name=last_log_term,json=lastLogTerm,proto3" json:"last_log_term,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Term         int64                  `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
+	CandidateId  string                 `protobuf:"bytes,2,opt,name=candidate_id,json=candidateId,proto3" json:"candidate_id,omitempty"`
+	LastLogIndex int64                  `protobuf:"varint,3,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
+	LastLogTerm  int64                  `protobuf:"varint,4,opt,name=last_log_term,json=lastLogTerm,proto3" json:"last_log_term,omitempty"`
+	// easykv additions.
+	// transfer: the election was started by TIMEOUT_NOW, on the leader's
+	// request, so a voter's leader lease does not block it (thesis §3.10).
+	Transfer      bool `protobuf:"varint,5,opt,name=transfer,proto3" json:"transfer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1087,6 +1146,13 @@ func (x *VoteRequest) GetLastLogTerm() int64 {
 		return x.LastLogTerm
 	}
 	return 0
+}
+
+func (x *VoteRequest) GetTransfer() bool {
+	if x != nil {
+		return x.Transfer
+	}
+	return false
 }
 
 type VoteResponse struct {
@@ -1576,6 +1642,7 @@ type PeerProgress struct {
 	NextIndex     int64                  `protobuf:"varint,3,opt,name=next_index,json=nextIndex,proto3" json:"next_index,omitempty"`
 	RecentActive  bool                   `protobuf:"varint,4,opt,name=recent_active,json=recentActive,proto3" json:"recent_active,omitempty"` // heard from within the last election timeout
 	State         string                 `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`                                    // probe, replicate or snapshot (being sent one)
+	Learner       bool                   `protobuf:"varint,6,opt,name=learner,proto3" json:"learner,omitempty"`                               // a learner: receives the log, does not vote
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1645,6 +1712,74 @@ func (x *PeerProgress) GetState() string {
 	return ""
 }
 
+func (x *PeerProgress) GetLearner() bool {
+	if x != nil {
+		return x.Learner
+	}
+	return false
+}
+
+// Member is one server of the current configuration.
+type Member struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Addr          string                 `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	Learner       bool                   `protobuf:"varint,3,opt,name=learner,proto3" json:"learner,omitempty"` // receives the log but does not vote or count toward commit
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_kv_raft_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Member) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Member) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *Member) GetLearner() bool {
+	if x != nil {
+		return x.Learner
+	}
+	return false
+}
+
 type NodeStatus struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	Id                    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1685,13 +1820,22 @@ type NodeStatus struct {
 	SnapshotTerm      int64               `protobuf:"varint,30,opt,name=snapshot_term,json=snapshotTerm,proto3" json:"snapshot_term,omitempty"`               // its term
 	FirstIndex        int64               `protobuf:"varint,31,opt,name=first_index,json=firstIndex,proto3" json:"first_index,omitempty"`                     // the first entry still in the log; entries before it are compacted
 	SnapshotTransfers []*SnapshotTransfer `protobuf:"bytes,32,rep,name=snapshot_transfers,json=snapshotTransfers,proto3" json:"snapshot_transfers,omitempty"` // snapshots being sent or received
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The configuration in effect on this node: the newest in its log
+	// (appended, not necessarily committed), else its snapshot's, else
+	// cluster.yaml's initial list.
+	Members         []*Member `protobuf:"bytes,33,rep,name=members,proto3" json:"members,omitempty"`
+	ConfigIndex     int64     `protobuf:"varint,34,opt,name=config_index,json=configIndex,proto3" json:"config_index,omitempty"`             // the log index of that configuration's entry; 0: the initial one
+	ConfigCommitted bool      `protobuf:"varint,35,opt,name=config_committed,json=configCommitted,proto3" json:"config_committed,omitempty"` // its entry is committed
+	Removed         bool      `protobuf:"varint,36,opt,name=removed,proto3" json:"removed,omitempty"`                                        // this node is not in the configuration
+	Learner         bool      `protobuf:"varint,37,opt,name=learner,proto3" json:"learner,omitempty"`                                        // this node is a learner
+	TransferTo      string    `protobuf:"bytes,38,opt,name=transfer_to,json=transferTo,proto3" json:"transfer_to,omitempty"`                 // leader: the target of a leadership transfer under way
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_kv_raft_proto_msgTypes[12]
+	mi := &file_kv_raft_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1847,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[12]
+	mi := &file_kv_raft_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1860,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{12}
+	return file_kv_raft_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -1943,6 +2087,48 @@ func (x *NodeStatus) GetSnapshotTransfers() []*SnapshotTransfer {
 	return nil
 }
 
+func (x *NodeStatus) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *NodeStatus) GetConfigIndex() int64 {
+	if x != nil {
+		return x.ConfigIndex
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetConfigCommitted() bool {
+	if x != nil {
+		return x.ConfigCommitted
+	}
+	return false
+}
+
+func (x *NodeStatus) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
+}
+
+func (x *NodeStatus) GetLearner() bool {
+	if x != nil {
+		return x.Learner
+	}
+	return false
+}
+
+func (x *NodeStatus) GetTransferTo() string {
+	if x != nil {
+		return x.TransferTo
+	}
+	return ""
+}
+
 // SnapshotTransfer is one InstallSnapshot under way, seen from the node that
 // reports it.
 type SnapshotTransfer struct {
@@ -1959,7 +2145,7 @@ type SnapshotTransfer struct {
 
 func (x *SnapshotTransfer) Reset() {
 	*x = SnapshotTransfer{}
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2157,7 @@ func (x *SnapshotTransfer) String() string {
 func (*SnapshotTransfer) ProtoMessage() {}
 
 func (x *SnapshotTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2170,7 @@ func (x *SnapshotTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotTransfer.ProtoReflect.Descriptor instead.
 func (*SnapshotTransfer) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{13}
+	return file_kv_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SnapshotTransfer) GetPeer() string {
@@ -2040,7 +2226,7 @@ type TermRun struct {
 
 func (x *TermRun) Reset() {
 	*x = TermRun{}
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2238,7 @@ func (x *TermRun) String() string {
 func (*TermRun) ProtoMessage() {}
 
 func (x *TermRun) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2251,7 @@ func (x *TermRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TermRun.ProtoReflect.Descriptor instead.
 func (*TermRun) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{14}
+	return file_kv_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TermRun) GetFirstIndex() int64 {
@@ -2091,7 +2277,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2289,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2302,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchRequest) GetStatusIntervalMs() int64 {
@@ -2141,13 +2327,14 @@ type WatchEvent struct {
 	Traffic       []*Traffic             `protobuf:"bytes,11,rep,name=traffic,proto3" json:"traffic,omitempty"` // MESSAGES: one line per direction, peer and kind
 	Index         int64                  `protobuf:"varint,12,opt,name=index,proto3" json:"index,omitempty"`    // SNAPSHOT_*, LOG_COMPACTED, LOST_ENTRIES
 	Bytes         int64                  `protobuf:"varint,13,opt,name=bytes,proto3" json:"bytes,omitempty"`    // SNAPSHOT_TAKEN, SNAPSHOT_SENT, SNAPSHOT_INSTALLED: the snapshot's size
+	Members       []*Member              `protobuf:"bytes,14,rep,name=members,proto3" json:"members,omitempty"` // CONF_*: the configuration
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2346,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2359,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchEvent) GetKind() WatchEvent_Kind {
@@ -2266,6 +2453,13 @@ func (x *WatchEvent) GetBytes() int64 {
 	return 0
 }
 
+func (x *WatchEvent) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
 // Traffic counts the Raft messages of one kind that went one way between
 // two nodes during one window of a node's watch stream (at most one
 // MESSAGES event per status interval), so that heartbeats are counted
@@ -2291,7 +2485,7 @@ type Traffic struct {
 
 func (x *Traffic) Reset() {
 	*x = Traffic{}
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2497,7 @@ func (x *Traffic) String() string {
 func (*Traffic) ProtoMessage() {}
 
 func (x *Traffic) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2510,7 @@ func (x *Traffic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Traffic.ProtoReflect.Descriptor instead.
 func (*Traffic) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{17}
+	return file_kv_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Traffic) GetKind() Traffic_Kind {
@@ -2406,16 +2600,19 @@ func (x *Traffic) GetDoneBytes() int64 {
 type AdminRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Command       AdminCommand           `protobuf:"varint,1,opt,name=command,proto3,enum=easykv.AdminCommand" json:"command,omitempty"`
-	Peers         []string               `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`                     // ISOLATE: the peers to cut off
-	DelayMs       int64                  `protobuf:"varint,3,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"` // DELAY: how long
-	StallMs       int64                  `protobuf:"varint,4,opt,name=stall_ms,json=stallMs,proto3" json:"stall_ms,omitempty"` // SLOW_DISK: how long each sync waits
+	Peers         []string               `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`                             // ISOLATE: the peers to cut off
+	DelayMs       int64                  `protobuf:"varint,3,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"`         // DELAY: how long
+	StallMs       int64                  `protobuf:"varint,4,opt,name=stall_ms,json=stallMs,proto3" json:"stall_ms,omitempty"`         // SLOW_DISK: how long each sync waits
+	MemberId      string                 `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`       // MEMBER_*, TRANSFER_LEADER
+	MemberAddr    string                 `protobuf:"bytes,6,opt,name=member_addr,json=memberAddr,proto3" json:"member_addr,omitempty"` // MEMBER_ADD
+	Learner       bool                   `protobuf:"varint,7,opt,name=learner,proto3" json:"learner,omitempty"`                        // MEMBER_ADD: add as a learner
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_kv_raft_proto_msgTypes[18]
+	mi := &file_kv_raft_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2624,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[18]
+	mi := &file_kv_raft_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2637,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{18}
+	return file_kv_raft_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdminRequest) GetCommand() AdminCommand {
@@ -2471,18 +2668,43 @@ func (x *AdminRequest) GetStallMs() int64 {
 	return 0
 }
 
+func (x *AdminRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *AdminRequest) GetMemberAddr() string {
+	if x != nil {
+		return x.MemberAddr
+	}
+	return ""
+}
+
+func (x *AdminRequest) GetLearner() bool {
+	if x != nil {
+		return x.Learner
+	}
+	return false
+}
+
 type AdminResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
-	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
-	Status        *NodeStatus            `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"` // the node's status after the command
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Ok     bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	Error  string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Status *NodeStatus            `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"` // the node's status after the command
+	// leader_id: set with an error when the command needs the leader and
+	// this node is not it.
+	LeaderId      string `protobuf:"bytes,4,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	LeaderAddr    string `protobuf:"bytes,5,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_kv_raft_proto_msgTypes[19]
+	mi := &file_kv_raft_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2716,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[19]
+	mi := &file_kv_raft_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2729,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{19}
+	return file_kv_raft_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdminResponse) GetOk() bool {
@@ -2529,6 +2751,20 @@ func (x *AdminResponse) GetStatus() *NodeStatus {
 		return x.Status
 	}
 	return nil
+}
+
+func (x *AdminResponse) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *AdminResponse) GetLeaderAddr() string {
+	if x != nil {
+		return x.LeaderAddr
+	}
+	return ""
 }
 
 // InstallSnapshotChunk is one piece of a snapshot file streamed from the
@@ -2555,7 +2791,7 @@ type InstallSnapshotChunk struct {
 
 func (x *InstallSnapshotChunk) Reset() {
 	*x = InstallSnapshotChunk{}
-	mi := &file_kv_raft_proto_msgTypes[20]
+	mi := &file_kv_raft_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2567,7 +2803,7 @@ func (x *InstallSnapshotChunk) String() string {
 func (*InstallSnapshotChunk) ProtoMessage() {}
 
 func (x *InstallSnapshotChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[20]
+	mi := &file_kv_raft_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2580,7 +2816,7 @@ func (x *InstallSnapshotChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallSnapshotChunk.ProtoReflect.Descriptor instead.
 func (*InstallSnapshotChunk) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{20}
+	return file_kv_raft_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InstallSnapshotChunk) GetTerm() int64 {
@@ -2677,7 +2913,7 @@ type InstallSnapshotResponse struct {
 
 func (x *InstallSnapshotResponse) Reset() {
 	*x = InstallSnapshotResponse{}
-	mi := &file_kv_raft_proto_msgTypes[21]
+	mi := &file_kv_raft_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2925,7 @@ func (x *InstallSnapshotResponse) String() string {
 func (*InstallSnapshotResponse) ProtoMessage() {}
 
 func (x *InstallSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[21]
+	mi := &file_kv_raft_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2938,7 @@ func (x *InstallSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*InstallSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{21}
+	return file_kv_raft_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *InstallSnapshotResponse) GetTerm() int64 {
@@ -2758,7 +2994,7 @@ var File_kv_raft_proto protoreflect.FileDescriptor
 
 const file_kv_raft_proto_rawDesc = "" +
 	"\n" +
-	"\rkv_raft.proto\x12\x06easykv\"\x95\f\n" +
+	"\rkv_raft.proto\x12\x06easykv\"\xa6\f\n" +
 	"\rRaftKvMessage\x125\n" +
 	"\x04type\x18\x01 \x01(\x0e2!.easykv.RaftKvMessage.MessageTypeR\x04type\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x120\n" +
@@ -2783,7 +3019,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"request_id\x18\x11 \x01(\x04R\trequestId\x12\x0e\n" +
 	"\x02to\x18\x12 \x01(\tR\x02to\x12G\n" +
 	"\x10install_snapshot\x18\x13 \x01(\v2\x1c.easykv.InstallSnapshotChunkR\x0finstallSnapshot\x12[\n" +
-	"\x19install_snapshot_response\x18\x14 \x01(\v2\x1f.easykv.InstallSnapshotResponseR\x17installSnapshotResponse\"\x96\x03\n" +
+	"\x19install_snapshot_response\x18\x14 \x01(\v2\x1f.easykv.InstallSnapshotResponseR\x17installSnapshotResponse\"\xa7\x03\n" +
 	"\vMessageType\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2805,7 +3041,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rADMIN_REQUEST\x10\x0f\x12\x12\n" +
 	"\x0eADMIN_RESPONSE\x10\x10\x12\x14\n" +
 	"\x10INSTALL_SNAPSHOT\x10\x11\x12\x1d\n" +
-	"\x19INSTALL_SNAPSHOT_RESPONSE\x10\x12\"\xfc\x01\n" +
+	"\x19INSTALL_SNAPSHOT_RESPONSE\x10\x12\x12\x0f\n" +
+	"\vTIMEOUT_NOW\x10\x13\"\xfc\x01\n" +
 	"\tKvRequest\x121\n" +
 	"\aop_type\x18\x01 \x01(\x0e2\x18.easykv.KvRequest.OpTypeR\x06opType\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -2834,12 +3071,13 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\anode_id\x18\b \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05index\x18\t \x01(\x03R\x05index\x12\x14\n" +
 	"\x05found\x18\n" +
-	" \x01(\bR\x05found\"\x8e\x01\n" +
+	" \x01(\bR\x05found\"\xaa\x01\n" +
 	"\vVoteRequest\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12!\n" +
 	"\fcandidate_id\x18\x02 \x01(\tR\vcandidateId\x12$\n" +
 	"\x0elast_log_index\x18\x03 \x01(\x03R\flastLogIndex\x12\"\n" +
-	"\rlast_log_term\x18\x04 \x01(\x03R\vlastLogTerm\"]\n" +
+	"\rlast_log_term\x18\x04 \x01(\x03R\vlastLogTerm\x12\x1a\n" +
+	"\btransfer\x18\x05 \x01(\bR\btransfer\"]\n" +
 	"\fVoteResponse\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12!\n" +
 	"\fvote_granted\x18\x02 \x01(\bR\vvoteGranted\x12\x16\n" +
@@ -2880,7 +3118,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x17\n" +
 	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"\x0f\n" +
-	"\rStatusRequest\"\x99\x01\n" +
+	"\rStatusRequest\"\xb3\x01\n" +
 	"\fPeerProgress\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vmatch_index\x18\x02 \x01(\x03R\n" +
@@ -2888,7 +3126,13 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\n" +
 	"next_index\x18\x03 \x01(\x03R\tnextIndex\x12#\n" +
 	"\rrecent_active\x18\x04 \x01(\bR\frecentActive\x12\x14\n" +
-	"\x05state\x18\x05 \x01(\tR\x05state\"\x82\t\n" +
+	"\x05state\x18\x05 \x01(\tR\x05state\x12\x18\n" +
+	"\alearner\x18\x06 \x01(\bR\alearner\"F\n" +
+	"\x06Member\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x18\n" +
+	"\alearner\x18\x03 \x01(\bR\alearner\"\xcf\n" +
+	"\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2926,7 +3170,14 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rsnapshot_term\x18\x1e \x01(\x03R\fsnapshotTerm\x12\x1f\n" +
 	"\vfirst_index\x18\x1f \x01(\x03R\n" +
 	"firstIndex\x12G\n" +
-	"\x12snapshot_transfers\x18  \x03(\v2\x18.easykv.SnapshotTransferR\x11snapshotTransfers\"\xd1\x01\n" +
+	"\x12snapshot_transfers\x18  \x03(\v2\x18.easykv.SnapshotTransferR\x11snapshotTransfers\x12(\n" +
+	"\amembers\x18! \x03(\v2\x0e.easykv.MemberR\amembers\x12!\n" +
+	"\fconfig_index\x18\" \x01(\x03R\vconfigIndex\x12)\n" +
+	"\x10config_committed\x18# \x01(\bR\x0fconfigCommitted\x12\x18\n" +
+	"\aremoved\x18$ \x01(\bR\aremoved\x12\x18\n" +
+	"\alearner\x18% \x01(\bR\alearner\x12\x1f\n" +
+	"\vtransfer_to\x18& \x01(\tR\n" +
+	"transferTo\"\xd1\x01\n" +
 	"\x10SnapshotTransfer\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x18\n" +
 	"\asending\x18\x02 \x01(\bR\asending\x12%\n" +
@@ -2941,7 +3192,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"firstIndex\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x03R\x04term\"<\n" +
 	"\fWatchRequest\x12,\n" +
-	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xbd\x05\n" +
+	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xf3\x06\n" +
 	"\n" +
 	"WatchEvent\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.easykv.WatchEvent.KindR\x04kind\x12\x17\n" +
@@ -2957,7 +3208,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	" \x01(\v2\x12.easykv.NodeStatusR\x06status\x12)\n" +
 	"\atraffic\x18\v \x03(\v2\x0f.easykv.TrafficR\atraffic\x12\x14\n" +
 	"\x05index\x18\f \x01(\x03R\x05index\x12\x14\n" +
-	"\x05bytes\x18\r \x01(\x03R\x05bytes\"\xb2\x02\n" +
+	"\x05bytes\x18\r \x01(\x03R\x05bytes\x12(\n" +
+	"\amembers\x18\x0e \x03(\v2\x0e.easykv.MemberR\amembers\"\xbe\x03\n" +
 	"\x04Kind\x12\x11\n" +
 	"\rEVENT_UNKNOWN\x10\x00\x12\x10\n" +
 	"\fROLE_CHANGED\x10\x01\x12\x10\n" +
@@ -2978,7 +3230,14 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rLOG_COMPACTED\x10\r\x12\x11\n" +
 	"\rSNAPSHOT_SENT\x10\x0e\x12\x16\n" +
 	"\x12SNAPSHOT_INSTALLED\x10\x0f\x12\x10\n" +
-	"\fLOST_ENTRIES\x10\x10\"\xd4\x03\n" +
+	"\fLOST_ENTRIES\x10\x10\x12\x11\n" +
+	"\rCONF_PROPOSED\x10\x11\x12\x10\n" +
+	"\fCONF_APPLIED\x10\x12\x12\x12\n" +
+	"\x0eCONF_COMMITTED\x10\x13\x12\x14\n" +
+	"\x10CONF_ROLLED_BACK\x10\x14\x12\x14\n" +
+	"\x10TRANSFER_STARTED\x10\x15\x12\x14\n" +
+	"\x10TRANSFER_ABORTED\x10\x16\x12\x0f\n" +
+	"\vTIMEOUT_NOW\x10\x17\"\xe5\x03\n" +
 	"\aTraffic\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.easykv.Traffic.KindR\x04kind\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -2994,7 +3253,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\vtotal_bytes\x18\v \x01(\x03R\n" +
 	"totalBytes\x12\x1d\n" +
 	"\n" +
-	"done_bytes\x18\f \x01(\x03R\tdoneBytes\"\x9b\x01\n" +
+	"done_bytes\x18\f \x01(\x03R\tdoneBytes\"\xac\x01\n" +
 	"\x04Kind\x12\x13\n" +
 	"\x0fTRAFFIC_UNKNOWN\x10\x00\x12\n" +
 	"\n" +
@@ -3005,16 +3264,24 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x04VOTE\x10\x05\x12\x10\n" +
 	"\fVOTE_GRANTED\x10\x06\x12\x0f\n" +
 	"\vVOTE_DENIED\x10\a\x12\x14\n" +
-	"\x10INSTALL_SNAPSHOT\x10\b\"\x8a\x01\n" +
+	"\x10INSTALL_SNAPSHOT\x10\b\x12\x0f\n" +
+	"\vTIMEOUT_NOW\x10\t\"\xe2\x01\n" +
 	"\fAdminRequest\x12.\n" +
 	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\x12\x14\n" +
 	"\x05peers\x18\x02 \x03(\tR\x05peers\x12\x19\n" +
 	"\bdelay_ms\x18\x03 \x01(\x03R\adelayMs\x12\x19\n" +
-	"\bstall_ms\x18\x04 \x01(\x03R\astallMs\"a\n" +
+	"\bstall_ms\x18\x04 \x01(\x03R\astallMs\x12\x1b\n" +
+	"\tmember_id\x18\x05 \x01(\tR\bmemberId\x12\x1f\n" +
+	"\vmember_addr\x18\x06 \x01(\tR\n" +
+	"memberAddr\x12\x18\n" +
+	"\alearner\x18\a \x01(\bR\alearner\"\x9f\x01\n" +
 	"\rAdminResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
-	"\x06status\x18\x03 \x01(\v2\x12.easykv.NodeStatusR\x06status\"\xdf\x02\n" +
+	"\x06status\x18\x03 \x01(\v2\x12.easykv.NodeStatusR\x06status\x12\x1b\n" +
+	"\tleader_id\x18\x04 \x01(\tR\bleaderId\x12\x1f\n" +
+	"\vleader_addr\x18\x05 \x01(\tR\n" +
+	"leaderAddr\"\xdf\x02\n" +
 	"\x14InstallSnapshotChunk\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x1f\n" +
@@ -3050,16 +3317,17 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\aTIMEOUT\x10\x04\x12\x0f\n" +
 	"\vBAD_REQUEST\x10\x05\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10\x06\x12\x0f\n" +
-	"\vUNAVAILABLE\x10\a*-\n" +
+	"\vUNAVAILABLE\x10\a*D\n" +
 	"\tEntryType\x12\x10\n" +
 	"\fENTRY_NORMAL\x10\x00\x12\x0e\n" +
 	"\n" +
-	"ENTRY_NOOP\x10\x01*V\n" +
+	"ENTRY_NOOP\x10\x01\x12\x15\n" +
+	"\x11ENTRY_CONF_CHANGE\x10\x02*V\n" +
 	"\x04Role\x12\x11\n" +
 	"\rROLE_FOLLOWER\x10\x00\x12\x16\n" +
 	"\x12ROLE_PRE_CANDIDATE\x10\x01\x12\x12\n" +
 	"\x0eROLE_CANDIDATE\x10\x02\x12\x0f\n" +
-	"\vROLE_LEADER\x10\x03*x\n" +
+	"\vROLE_LEADER\x10\x03*\xc4\x01\n" +
 	"\fAdminCommand\x12\x11\n" +
 	"\rADMIN_UNKNOWN\x10\x00\x12\t\n" +
 	"\x05PAUSE\x10\x01\x12\n" +
@@ -3069,7 +3337,13 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x04HEAL\x10\x04\x12\v\n" +
 	"\aISOLATE\x10\x05\x12\t\n" +
 	"\x05DELAY\x10\x06\x12\r\n" +
-	"\tSLOW_DISK\x10\aB%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
+	"\tSLOW_DISK\x10\a\x12\x0e\n" +
+	"\n" +
+	"MEMBER_ADD\x10\b\x12\x12\n" +
+	"\x0eMEMBER_PROMOTE\x10\t\x12\x11\n" +
+	"\rMEMBER_REMOVE\x10\n" +
+	"\x12\x13\n" +
+	"\x0fTRANSFER_LEADER\x10\vB%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
 
 var (
 	file_kv_raft_proto_rawDescOnce sync.Once
@@ -3084,7 +3358,7 @@ func file_kv_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_kv_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_kv_raft_proto_goTypes = []any{
 	(ErrorCode)(0),                  // 0: easykv.ErrorCode
 	(EntryType)(0),                  // 1: easykv.EntryType
@@ -3107,16 +3381,17 @@ var file_kv_raft_proto_goTypes = []any{
 	(*HandshakeResponse)(nil),       // 18: easykv.HandshakeResponse
 	(*StatusRequest)(nil),           // 19: easykv.StatusRequest
 	(*PeerProgress)(nil),            // 20: easykv.PeerProgress
-	(*NodeStatus)(nil),              // 21: easykv.NodeStatus
-	(*SnapshotTransfer)(nil),        // 22: easykv.SnapshotTransfer
-	(*TermRun)(nil),                 // 23: easykv.TermRun
-	(*WatchRequest)(nil),            // 24: easykv.WatchRequest
-	(*WatchEvent)(nil),              // 25: easykv.WatchEvent
-	(*Traffic)(nil),                 // 26: easykv.Traffic
-	(*AdminRequest)(nil),            // 27: easykv.AdminRequest
-	(*AdminResponse)(nil),           // 28: easykv.AdminResponse
-	(*InstallSnapshotChunk)(nil),    // 29: easykv.InstallSnapshotChunk
-	(*InstallSnapshotResponse)(nil), // 30: easykv.InstallSnapshotResponse
+	(*Member)(nil),                  // 21: easykv.Member
+	(*NodeStatus)(nil),              // 22: easykv.NodeStatus
+	(*SnapshotTransfer)(nil),        // 23: easykv.SnapshotTransfer
+	(*TermRun)(nil),                 // 24: easykv.TermRun
+	(*WatchRequest)(nil),            // 25: easykv.WatchRequest
+	(*WatchEvent)(nil),              // 26: easykv.WatchEvent
+	(*Traffic)(nil),                 // 27: easykv.Traffic
+	(*AdminRequest)(nil),            // 28: easykv.AdminRequest
+	(*AdminResponse)(nil),           // 29: easykv.AdminResponse
+	(*InstallSnapshotChunk)(nil),    // 30: easykv.InstallSnapshotChunk
+	(*InstallSnapshotResponse)(nil), // 31: easykv.InstallSnapshotResponse
 }
 var file_kv_raft_proto_depIdxs = []int32{
 	4,  // 0: easykv.RaftKvMessage.type:type_name -> easykv.RaftKvMessage.MessageType
@@ -3129,13 +3404,13 @@ var file_kv_raft_proto_depIdxs = []int32{
 	17, // 7: easykv.RaftKvMessage.handshake:type_name -> easykv.Handshake
 	18, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
 	19, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
-	21, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
-	24, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
-	25, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
-	27, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
-	28, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
-	29, // 15: easykv.RaftKvMessage.install_snapshot:type_name -> easykv.InstallSnapshotChunk
-	30, // 16: easykv.RaftKvMessage.install_snapshot_response:type_name -> easykv.InstallSnapshotResponse
+	22, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
+	25, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
+	26, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
+	28, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
+	29, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
+	30, // 15: easykv.RaftKvMessage.install_snapshot:type_name -> easykv.InstallSnapshotChunk
+	31, // 16: easykv.RaftKvMessage.install_snapshot_response:type_name -> easykv.InstallSnapshotResponse
 	5,  // 17: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
 	0,  // 18: easykv.KvResponse.code:type_name -> easykv.ErrorCode
 	1,  // 19: easykv.LogEntry.type:type_name -> easykv.EntryType
@@ -3144,20 +3419,22 @@ var file_kv_raft_proto_depIdxs = []int32{
 	2,  // 22: easykv.NodeStatus.role:type_name -> easykv.Role
 	20, // 23: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
 	14, // 24: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
-	23, // 25: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
-	22, // 26: easykv.NodeStatus.snapshot_transfers:type_name -> easykv.SnapshotTransfer
-	7,  // 27: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
-	2,  // 28: easykv.WatchEvent.role:type_name -> easykv.Role
-	21, // 29: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
-	26, // 30: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
-	8,  // 31: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
-	3,  // 32: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
-	21, // 33: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	24, // 25: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
+	23, // 26: easykv.NodeStatus.snapshot_transfers:type_name -> easykv.SnapshotTransfer
+	21, // 27: easykv.NodeStatus.members:type_name -> easykv.Member
+	7,  // 28: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
+	2,  // 29: easykv.WatchEvent.role:type_name -> easykv.Role
+	22, // 30: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
+	27, // 31: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
+	21, // 32: easykv.WatchEvent.members:type_name -> easykv.Member
+	8,  // 33: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
+	3,  // 34: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
+	22, // 35: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_kv_raft_proto_init() }
@@ -3171,7 +3448,7 @@ func file_kv_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_raft_proto_rawDesc), len(file_kv_raft_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
