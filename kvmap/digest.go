@@ -42,7 +42,8 @@ func (s pairHash) hex() string {
 // Digest returns a digest of the map's keys and values: 16 lowercase hex
 // digits that are equal on two maps holding the same key-value pairs,
 // whatever order they were written in and whatever sessions, applied
-// index or history of overwrites and deletes brought them there, and
+// index, configuration or history of overwrites and deletes brought them
+// there, and
 // differ when the pairs differ but for a negligible chance (XXH64 is not a
 // cryptographic hash: the digest catches divergence, not an adversary).
 // Every build on every platform computes the same digest for the same
@@ -52,5 +53,7 @@ func (s pairHash) hex() string {
 // Reading it is O(1): the map keeps the digest up to date as it applies
 // (a put hashes the new pair once; a delete or overwrite subtracts the
 // hash kept for the old one). Clone copies it; ReadSnapshot recomputes it
-// from the pairs it reads.
+// from the pairs it reads. The configuration (Config) is left out on
+// purpose: the digest compares what clients stored, and a node's view of
+// the members is checked by Raft, not here.
 func (m *Map) Digest() string { return m.data.sum.hex() }

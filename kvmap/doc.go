@@ -25,8 +25,16 @@
 // entry's bytes, and each slot keeps its pair's hash so that a delete or
 // overwrite subtracts the old one without hashing it again. Reading it
 // costs nothing but formatting. Clone copies it; ReadSnapshot recomputes
-// it while reading the pairs; sessions, the applied index and no-ops do
-// not enter it. An empty map's digest is 16 zeros.
+// it while reading the pairs; sessions, the applied index, no-ops and the
+// configuration do not enter it. An empty map's digest is 16 zeros.
+//
+// # Configuration
+//
+// The map also holds the cluster configuration as of its applied index, an
+// opaque blob (the Raft core's encoding of the members) set by ApplyConfig
+// for a configuration entry, or by SetConfig for the initial one. Snapshots
+// carry it, so a node restored from a snapshot knows its members (Raft
+// thesis: the configuration is part of the snapshot).
 //
 // # Sessions
 //

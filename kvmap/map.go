@@ -1,6 +1,7 @@
 package kvmap
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -33,6 +34,7 @@ type Map struct {
 	applied  uint64       // index of the last entry applied
 	data     store        // the key-value state
 	sessions sessionTable // client sessions, for applying retries once
+	conf     []byte       // cluster configuration as of applied, opaque; never modified in place, so clones share it
 }
 
 // New returns an empty Map that has applied nothing.
@@ -103,6 +105,35 @@ func (m *Map) Apply(index uint64, data []byte) Result {
 	return Result{Existed: existed}
 }
 
+// ApplyConfig applies the configuration entry at index, whose payload conf
+// is the Raft core's encoding of the members: it becomes Config, so that
+// snapshots carry the configuration as of their applied index. index is
+// checked as Apply checks it: an index not above AppliedIndex gives an error
+// wrapping ErrOutOfOrder and nothing is applied. It touches no key and no
+// session, and does not retain conf.
+func (m *Map) ApplyConfig(index uint64, conf []byte) error {
+	if index <= m.applied {
+		return fmt.Errorf("apply configuration index %d after %d: %w", index, m.applied, ErrOutOfOrder)
+	}
+	m.applied = index
+	m.SetConfig(conf)
+	return nil
+}
+
+// SetConfig stores conf as Config without changing the applied index: the
+// configuration a cluster starts with comes from no log entry. It does not
+// retain conf. An empty conf is the same as none.
+func (m *Map) SetConfig(conf []byte) {
+	m.conf = nil
+	if len(conf) > 0 {
+		m.conf = bytes.Clone(conf)
+	}
+}
+
+// Config is the configuration last stored by ApplyConfig, SetConfig or
+// ReadSnapshot, nil if none. Callers must not modify it.
+func (m *Map) Config() []byte { return m.conf }
+
 // AppliedIndex is the index of the last entry applied, 0 before any.
 func (m *Map) AppliedIndex() uint64 { return m.applied }
 
@@ -121,6 +152,7 @@ func (m *Map) Len() int { return m.data.len() }
 func (m *Map) Clone() *Map {
 	c := newMap(Options{SessionTTL: m.ttl}, m.data.clone())
 	c.applied = m.applied
+	c.conf = m.conf
 	for s := m.sessions.oldest; s != nil; s = s.next {
 		c.sessions.add(&session{id: s.id, lastSeq: s.lastSeq, existed: s.existed, lastIndex: s.lastIndex})
 	}

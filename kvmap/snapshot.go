@@ -18,10 +18,11 @@ var ErrBadSnapshot = errors.New("bad snapshot")
 //	magic "ekvs" | version byte | applied index
 //	| key count | (key length | key | value length | value)… in ascending key order
 //	| session count | (client id | last seq | last index | existed byte)… in ascending last index order
+//	| config length | config bytes (version 2 only; version 1 has no config)
 //	| CRC-32C of everything before it, 4 bytes little-endian
 const (
 	snapshotMagic   = "ekvs"
-	snapshotVersion = 1
+	snapshotVersion = 2 // written; ReadSnapshot also reads version 1
 	crcLen          = 4
 	// flushAt is how much WriteSnapshot buffers before writing, so that
 	// writing costs few calls to w without holding the whole snapshot.
@@ -51,7 +52,8 @@ func (s *snapWriter) maybeFlush() error {
 	return s.flush()
 }
 
-// WriteSnapshot writes the applied index, the data and the sessions to w.
+// WriteSnapshot writes the applied index, the data, the sessions and the
+// configuration to w.
 // The bytes depend only on the applied log: keys are written in ascending
 // order and sessions in the order they were last seen.
 func (m *Map) WriteSnapshot(w io.Writer) error {
@@ -85,6 +87,8 @@ func (m *Map) WriteSnapshot(w io.Writer) error {
 			return fmt.Errorf("write snapshot: %w", err)
 		}
 	}
+	s.buf = binary.AppendUvarint(s.buf, uint64(len(m.conf)))
+	s.buf = append(s.buf, m.conf...)
 	if err := s.flush(); err != nil {
 		return fmt.Errorf("write snapshot: %w", err)
 	}
@@ -124,8 +128,9 @@ func decodeSnapshot(body []byte, opts Options) (*Map, error) {
 		return nil, fmt.Errorf("%w: magic %q, want %q", ErrBadSnapshot, magic, snapshotMagic)
 	}
 	d.b = d.b[len(snapshotMagic):]
-	if v := d.byte("version"); d.err == nil && v != snapshotVersion {
-		d.fail("version", "unknown version %d", v)
+	version := d.byte("version")
+	if d.err == nil && version != 1 && version != snapshotVersion {
+		d.fail("version", "unknown version %d", version)
 	}
 	applied := d.uvarint("applied index")
 
@@ -168,6 +173,10 @@ func decodeSnapshot(body []byte, opts Options) (*Map, error) {
 			m.sessions.add(s)
 			lastIndex = s.lastIndex
 		}
+	}
+	if version == 2 {
+		// A copy, so that the Map does not keep the whole snapshot alive.
+		m.SetConfig(d.bytes("config"))
 	}
 	d.end()
 	if d.err != nil {

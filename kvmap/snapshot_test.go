@@ -127,7 +127,8 @@ func TestSnapshotContentsValidated(t *testing.T) {
 		return all
 	}
 	head := []any{snapshotMagic, v, 10}
-	ok := sealed(cat(head, []any{2}, kv("a", "1"), kv("b", "2"), []any{2}, sessionRec(5, 1, 3, 0), sessionRec(4, 2, 10, 1))...)
+	noConf := []any{0}
+	ok := sealed(cat(head, []any{2}, kv("a", "1"), kv("b", "2"), []any{2}, sessionRec(5, 1, 3, 0), sessionRec(4, 2, 10, 1), noConf)...)
 	if _, err := ReadSnapshot(bytes.NewReader(ok), Options{}); err != nil {
 		t.Fatalf("well-formed handmade snapshot refused: %v", err)
 	}
@@ -137,7 +138,8 @@ func TestSnapshotContentsValidated(t *testing.T) {
 		want string
 	}{
 		{"magic", sealed("EKVS", v, 0, 0, 0), "magic"},
-		{"version", sealed(snapshotMagic, byte(2), 0, 0, 0), "unknown version 2"},
+		{"version 0", sealed(snapshotMagic, byte(0), 0, 0, 0, 0), "unknown version 0"},
+		{"version 3", sealed(snapshotMagic, byte(3), 0, 0, 0, 0), "unknown version 3"},
 		{"keys out of order", sealed(cat(head, []any{2}, kv("b", "1"), kv("a", "2"), []any{0})...), "not above"},
 		{"duplicate key", sealed(cat(head, []any{2}, kv("a", "1"), kv("a", "2"), []any{0})...), "not above"},
 		{"key count too big", sealed(cat(head, []any{3}, kv("a", "1"), kv("b", "2"), []any{0})...), "truncated"},
@@ -149,7 +151,11 @@ func TestSnapshotContentsValidated(t *testing.T) {
 		{"sessions out of order", sealed(cat(head, []any{0, 2}, sessionRec(1, 1, 5, 0), sessionRec(2, 1, 4, 0))...), "outside"},
 		{"same last index", sealed(cat(head, []any{0, 2}, sessionRec(1, 1, 5, 0), sessionRec(2, 1, 5, 0))...), "outside"},
 		{"duplicate client", sealed(cat(head, []any{0, 2}, sessionRec(1, 1, 4, 0), sessionRec(1, 2, 5, 0))...), "twice"},
-		{"trailing bytes", sealed(cat(head, []any{0, 0, byte(0)})...), "trailing"},
+		{"trailing bytes", sealed(cat(head, []any{0, 0}, noConf, []any{byte(0)})...), "trailing"},
+		{"version 1 with a config", sealed(snapshotMagic, byte(1), 10, 0, 0, 3, "abc"), "trailing"},
+		{"no config length", sealed(cat(head, []any{0, 0})...), "config: truncated"},
+		{"config length beyond the end", sealed(cat(head, []any{0, 0, 5, "abc"})...), "exceeds"},
+		{"huge config length", sealed(cat(head, []any{0, 0, 1 << 40})...), "exceeds"},
 		{"huge key length", sealed(cat(head, []any{1, 1 << 40})...), "exceeds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
