@@ -22,19 +22,21 @@
 //
 // The listener checks that the cluster name is its own, that the auth token
 // equals the cluster's (when the cluster has one; compared in constant time),
-// and, for kind PEER, that node_id is a member of the cluster other than
-// itself. It answers HANDSHAKE_RESPONSE{ok, error, node_id} either way; on
+// and, for kind PEER, that node_id is set and is not its own. Any other
+// peer id is accepted: the configuration changes (a member added later has
+// an id no file lists), and which peers are members is for Raft to decide. It answers HANDSHAKE_RESPONSE{ok, error, node_id} either way; on
 // refusal it logs the reason and closes the connection. A connection that
 // sends no handshake within ServerConfig.HandshakeTimeout is closed.
 //
 // PEER connections (Peers, one per peer, kept open and redialled with
 // jittered backoff) carry Raft messages one way only: the dialer writes
-// VOTE_*, PRE_VOTE_* and APPEND_ENTRIES_* frames, and the listener hands
-// them to Handler.StepPeer with node_id set to the handshaken peer. Answers
-// travel back on the answering node's own link, so between two nodes there
-// are two connections, one per direction. Sends go through a bounded queue
+// VOTE_*, PRE_VOTE_*, APPEND_ENTRIES_*, INSTALL_SNAPSHOT* and TIMEOUT_NOW
+// frames, and the listener hands them to Handler.StepPeer with node_id set
+// to the handshaken peer. Answers travel back on the answering node's own
+// link, so between two nodes there are two connections, one per direction. Sends go through a bounded queue
 // per peer and are dropped, never blocked on, when it is full: Raft
-// tolerates loss.
+// tolerates loss. Peers.SetAddrs follows configuration changes: links
+// start for new members and stop for removed ones.
 //
 // CLIENT connections (Client) are request/response, paired by request_id,
 // and served concurrently: STATUS_REQUEST, ADMIN_REQUEST and KV_REQUEST

@@ -122,12 +122,9 @@ func newTestLogger() (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
-// testServerConfig is node n1 of cluster demo (n1, n2, n3), no token.
+// testServerConfig is node n1 of cluster demo, no token.
 func testServerConfig() ServerConfig {
-	return ServerConfig{
-		Identity: Identity{Cluster: "demo", NodeID: "n1"},
-		Members:  map[string]bool{"n1": true, "n2": true, "n3": true},
-	}
+	return ServerConfig{Identity: Identity{Cluster: "demo", NodeID: "n1"}}
 }
 
 // listenLoopback opens a loopback listener; the server that serves it, or

@@ -39,26 +39,33 @@ const (
 // it. Messages queued while a peer is unreachable are kept, up to QueueSize,
 // and sent oldest first once the link is up: Raft discards the stale ones by
 // term and index, and Send reports a full queue so the caller can see a peer
-// is not draining.
+// is not draining. The set of peers changes with the cluster's
+// configuration (SetAddrs).
 type Peers struct {
 	log     *slog.Logger       // never nil
 	faults  *Faults            // injected faults; nil means none
-	links   map[string]*link   // by peer id; read-only after NewPeers
-	ctx     context.Context    // cancelled by Close
+	cfg     PeersConfig        // with defaults filled in; Addrs is unused after NewPeers
+	ctx     context.Context    // cancelled by Close; every link's context derives from it
 	cancel  context.CancelFunc // cancels ctx
-	wg      sync.WaitGroup     // one per link goroutine
+	wg      sync.WaitGroup     // one per link goroutine; Add under mu
 	dropped atomic.Uint64      // messages refused by Send or too large to send
+
+	mu     sync.RWMutex     // guards the fields below
+	links  map[string]*link // by peer id
+	closed bool             // Close was called: no link starts any more
 }
 
 // link is the connection to one peer.
 type link struct {
-	p         *Peers        // owner
-	id        string        // peer id
-	addr      string        // peer address
-	self      Identity      // our handshake
-	queue     chan queued   // messages waiting to be written
-	connected atomic.Bool   // handshake done and no error since
-	min, max  time.Duration // reconnect backoff bounds
+	p         *Peers             // owner
+	id        string             // peer id
+	addr      string             // peer address
+	self      Identity           // our handshake
+	queue     chan queued        // messages waiting to be written
+	connected atomic.Bool        // handshake done and no error since
+	min, max  time.Duration      // reconnect backoff bounds
+	stop      context.CancelFunc // ends run; its queue is then dropped with the link
+	done      chan struct{}      // closed when run has returned
 }
 
 // queued is a message waiting in a link's queue.
@@ -85,28 +92,68 @@ func NewPeers(cfg PeersConfig) *Peers {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Peers{log: log, faults: cfg.Faults, links: make(map[string]*link), ctx: ctx, cancel: cancel}
-	for id, addr := range cfg.Addrs {
-		if id == cfg.NodeID {
+	p := &Peers{log: log, faults: cfg.Faults, cfg: cfg, links: make(map[string]*link), ctx: ctx, cancel: cancel}
+	p.SetAddrs(cfg.Addrs)
+	return p
+}
+
+// SetAddrs makes addrs (peer id → address; our own id is skipped) the
+// peers: once it returns, Send reaches exactly these. A new id gets a link;
+// a link whose id is gone, or whose address changed, is stopped, and the
+// messages in its queue are dropped (a changed address gets a fresh link).
+// Stopped links end without being waited for: their goroutines only need
+// their context's end to return. After Close it does nothing.
+func (p *Peers) SetAddrs(addrs map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	for id, l := range p.links {
+		if addr, ok := addrs[id]; !ok || addr != l.addr {
+			l.stop()
+			delete(p.links, id)
+			p.log.Info("peer link stopped", "peer", id, "addr", l.addr)
+		}
+	}
+	for id, addr := range addrs {
+		if id == p.cfg.NodeID || p.links[id] != nil {
 			continue
 		}
-		l := &link{
-			p:     p,
-			id:    id,
-			addr:  addr,
-			self:  cfg.Identity,
-			queue: make(chan queued, cfg.QueueSize),
-			min:   cfg.MinBackoff,
-			max:   cfg.MaxBackoff,
-		}
-		p.links[id] = l
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			l.run(ctx)
-		}()
+		p.links[id] = p.startLink(id, addr)
 	}
-	return p
+}
+
+// startLink starts the goroutine of a new link to peer id at addr; p.mu
+// held, so that Close cannot miss it.
+func (p *Peers) startLink(id, addr string) *link {
+	ctx, stop := context.WithCancel(p.ctx)
+	l := &link{
+		p:     p,
+		id:    id,
+		addr:  addr,
+		self:  p.cfg.Identity,
+		queue: make(chan queued, p.cfg.QueueSize),
+		min:   p.cfg.MinBackoff,
+		max:   p.cfg.MaxBackoff,
+		stop:  stop,
+		done:  make(chan struct{}),
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(l.done)
+		defer stop()
+		l.run(ctx)
+	}()
+	return l
+}
+
+// link is the current link to peer id, nil when there is none.
+func (p *Peers) link(id string) *link {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.links[id]
 }
 
 // Send queues m for peer to. It never blocks: it returns false when the
@@ -117,7 +164,7 @@ func NewPeers(cfg PeersConfig) *Peers {
 // caller should set m.To (the receiver checks it) while NodeId may stay
 // empty (the receiver fills in the handshaken id).
 func (p *Peers) Send(to string, m *pb.RaftKvMessage) bool {
-	l := p.links[to]
+	l := p.link(to)
 	if l == nil || p.ctx.Err() != nil {
 		p.dropped.Add(1)
 		p.log.Debug("dropped message", "peer", to, "type", m.GetType().String(), "reason", "unknown peer or closed")
@@ -144,7 +191,7 @@ func (p *Peers) Send(to string, m *pb.RaftKvMessage) bool {
 
 // Connected reports whether the link to id is up (handshake done).
 func (p *Peers) Connected(id string) bool {
-	l := p.links[id]
+	l := p.link(id)
 	return l != nil && l.connected.Load()
 }
 
@@ -157,6 +204,9 @@ func (p *Peers) Dropped() uint64 {
 
 // Close stops all links, closes their connections and waits for them.
 func (p *Peers) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 	p.cancel()
 	p.wg.Wait()
 }

@@ -1,7 +1,10 @@
 package netlink
 
 import (
+	"context"
+	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,5 +204,83 @@ func TestPeersCloseUnblocks(t *testing.T) {
 	}
 	if p.Send("n2", heartbeat(1)) {
 		t.Error("Send after Close accepted")
+	}
+}
+
+// TestPeersSetAddrs follows configuration changes: a removed peer's link
+// stops and Send to it is refused, an added peer gets a link that
+// delivers, and a moved peer is redialled at its new address.
+func TestPeersSetAddrs(t *testing.T) {
+	ln2, lnNew := listenLoopback(t), listenLoopback(t)
+	_, got2 := peerServer(t, ln2)
+	p, _ := newTestPeers(t, map[string]string{"n2": ln2.Addr().String()}, 0)
+	sendUntilReceived(t, p, got2, 1)
+	old := p.link("n2")
+
+	// Remove n2, add n4 (our own id in the map is skipped).
+	got4 := make(chan *pb.RaftKvMessage, 16)
+	cfg := testServerConfig()
+	cfg.NodeID = "n4"
+	serveOn(t, lnNew, cfg, &fakeHandler{stepPeer: func(m *pb.RaftKvMessage) { got4 <- m }})
+	p.SetAddrs(map[string]string{"n1": "127.0.0.1:1", "n4": lnNew.Addr().String()})
+	recv(t, old.done, "the removed link's goroutine to end")
+	if p.Send("n2", heartbeat(2)) {
+		t.Error("Send to a removed peer accepted")
+	}
+	if p.link("n1") != nil {
+		t.Error("a link to our own id")
+	}
+	m := &pb.RaftKvMessage{Type: pb.RaftKvMessage_VOTE_REQUEST, To: "n4", VoteRequest: &pb.VoteRequest{Term: 5}}
+	if !p.Send("n4", m) {
+		t.Fatal("Send to an added peer refused")
+	}
+	if got := recv(t, got4, "a message to the added peer"); got.GetNodeId() != "n1" || got.GetVoteRequest().GetTerm() != 5 {
+		t.Errorf("the added peer got %v", got)
+	}
+
+	// Move n4 to n2's listener, which answers as n2: the link restarts
+	// there, and its handshake names the wrong node.
+	moved := p.link("n4")
+	p.SetAddrs(map[string]string{"n4": ln2.Addr().String()})
+	recv(t, moved.done, "the moved link's old goroutine to end")
+	if l := p.link("n4"); l == nil || l.addr != ln2.Addr().String() {
+		t.Fatalf("n4's link after the move = %+v", l)
+	}
+	// An unchanged address keeps its link.
+	same := p.link("n4")
+	p.SetAddrs(map[string]string{"n4": ln2.Addr().String()})
+	if p.link("n4") != same {
+		t.Error("SetAddrs with the same address restarted the link")
+	}
+}
+
+// TestPeersSetAddrsConcurrent changes the peers while messages are sent
+// and links are queried: the race detector checks the locking, and Close
+// waits for every link, started or stopped.
+func TestPeersSetAddrsConcurrent(t *testing.T) {
+	p, _ := newTestPeers(t, nil, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				p.Send("n2", heartbeat(1))
+				p.Connected("n3")
+			}
+		})
+	}
+	for i := range 200 {
+		addrs := map[string]string{"n2": "127.0.0.1:1"}
+		if i%2 == 0 {
+			addrs["n3"] = fmt.Sprintf("127.0.0.1:%d", 2+i%3)
+		}
+		p.SetAddrs(addrs)
+	}
+	cancel()
+	wg.Wait()
+	p.Close()
+	p.SetAddrs(map[string]string{"n5": "127.0.0.1:1"})
+	if p.Send("n5", heartbeat(1)) {
+		t.Error("a link started after Close")
 	}
 }

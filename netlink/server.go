@@ -44,12 +44,17 @@ type Handler interface {
 
 // ServerConfig configures a Server.
 type ServerConfig struct {
-	Identity                         // this node's cluster/id/token
-	Members          map[string]bool // node ids of the cluster; a PEER handshake from another id is refused
-	MaxFrameSize     int             // 0 → DefaultMaxFrameSize
-	HandshakeTimeout time.Duration   // 0 → 5s; a connection that sends no valid handshake in time is closed
-	Faults           *Faults         // injected network faults: Raft frames from a blocked peer are dropped; nil → none
-	Logger           *slog.Logger    // nil → discard
+	Identity // this node's cluster/id/token
+	// Deprecated: Members is ignored. A PEER handshake is accepted from
+	// any id but this node's own: members join with ids that no file
+	// lists, and a joining node must accept whichever leader adds it.
+	// Raft traffic from a node that is not a member is the core's to
+	// ignore.
+	Members          map[string]bool
+	MaxFrameSize     int           // 0 → DefaultMaxFrameSize
+	HandshakeTimeout time.Duration // 0 → 5s; a connection that sends no valid handshake in time is closed
+	Faults           *Faults       // injected network faults: Raft frames from a blocked peer are dropped; nil → none
+	Logger           *slog.Logger  // nil → discard
 }
 
 const (
@@ -263,7 +268,9 @@ func (s *Server) handshake(c net.Conn, br *bufio.Reader, bw *bufio.Writer, log *
 }
 
 // checkHandshake returns why m is refused, or "" to accept it. The token is
-// checked before membership so that a stranger learns nothing about members.
+// checked before the peer id so that a stranger learns nothing about this
+// node. Any other id may connect as a peer: the configuration changes, and
+// who is a member is the Raft core's business, not the listener's.
 func (s *Server) checkHandshake(m *pb.RaftKvMessage) string {
 	hs := m.GetHandshake()
 	if m.GetType() != pb.RaftKvMessage_HANDSHAKE || hs == nil {
@@ -277,11 +284,11 @@ func (s *Server) checkHandshake(m *pb.RaftKvMessage) string {
 	}
 	switch hs.GetKind() {
 	case pb.Handshake_PEER:
-		switch id := hs.GetNodeId(); {
-		case id == s.cfg.NodeID:
+		switch id := hs.GetNodeId(); id {
+		case "":
+			return "peer without an id"
+		case s.cfg.NodeID:
 			return fmt.Sprintf("peer id %q is this node's own id", id)
-		case !s.cfg.Members[id]:
-			return fmt.Sprintf("unknown peer %q", id)
 		}
 	case pb.Handshake_CLIENT:
 	default:
@@ -333,7 +340,8 @@ func isRaftType(t pb.RaftKvMessage_MessageType) bool {
 	case pb.RaftKvMessage_VOTE_REQUEST, pb.RaftKvMessage_VOTE_RESPONSE,
 		pb.RaftKvMessage_PRE_VOTE_REQUEST, pb.RaftKvMessage_PRE_VOTE_RESPONSE,
 		pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE,
-		pb.RaftKvMessage_INSTALL_SNAPSHOT, pb.RaftKvMessage_INSTALL_SNAPSHOT_RESPONSE:
+		pb.RaftKvMessage_INSTALL_SNAPSHOT, pb.RaftKvMessage_INSTALL_SNAPSHOT_RESPONSE,
+		pb.RaftKvMessage_TIMEOUT_NOW:
 		return true
 	}
 	return false

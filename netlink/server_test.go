@@ -27,7 +27,9 @@ func TestHandshake(t *testing.T) {
 		{"peer", "", &pb.Handshake{Cluster: "demo", NodeId: "n2", Kind: pb.Handshake_PEER}, ""},
 		{"client sends a token nobody asked for", "", &pb.Handshake{Cluster: "demo", NodeId: "ctl", Kind: pb.Handshake_CLIENT, AuthToken: "x"}, ""},
 		{"wrong cluster", "", &pb.Handshake{Cluster: "other", NodeId: "n2", Kind: pb.Handshake_PEER}, "wrong cluster"},
-		{"unknown peer", "", &pb.Handshake{Cluster: "demo", NodeId: "n9", Kind: pb.Handshake_PEER}, "unknown peer"},
+		// A member added later has an id no file lists.
+		{"peer not in the initial configuration", "", &pb.Handshake{Cluster: "demo", NodeId: "n9", Kind: pb.Handshake_PEER}, ""},
+		{"peer without an id", "", &pb.Handshake{Cluster: "demo", Kind: pb.Handshake_PEER}, "peer without an id"},
 		{"peer with our own id", "", &pb.Handshake{Cluster: "demo", NodeId: "n1", Kind: pb.Handshake_PEER}, "own id"},
 		{"unknown kind", "", &pb.Handshake{Cluster: "demo", NodeId: "ctl", Kind: 7}, "unknown connection kind"},
 		{"token set, right token", "s3cret", &pb.Handshake{Cluster: "demo", NodeId: "n2", Kind: pb.Handshake_PEER, AuthToken: "s3cret"}, ""},
@@ -126,6 +128,7 @@ func TestPeerFramesReachStepPeer(t *testing.T) {
 		{&pb.RaftKvMessage{Type: pb.RaftKvMessage_PRE_VOTE_RESPONSE, VoteResponse: &pb.VoteResponse{Term: 3, VoteGranted: true}}, true},
 		{&pb.RaftKvMessage{Type: pb.RaftKvMessage_APPEND_ENTRIES_REQUEST, AppendEntriesRequest: &pb.AppendEntriesRequest{Term: 3}}, true},
 		{&pb.RaftKvMessage{Type: pb.RaftKvMessage_APPEND_ENTRIES_RESPONSE, AppendEntriesResponse: &pb.AppendEntriesResponse{Success: true}}, true},
+		{&pb.RaftKvMessage{Type: pb.RaftKvMessage_TIMEOUT_NOW, VoteRequest: &pb.VoteRequest{Term: 3}}, true},
 	}
 	for _, s := range sent {
 		c.send(t, s.m)
