@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,8 +108,11 @@ const (
 
 // ClusterConfig configures a ClusterClient.
 type ClusterConfig struct {
-	Identity            // cluster name, client name and auth token for every handshake
-	Nodes    []NodeAddr // every member of the cluster; leader hints name one of them
+	Identity // cluster name, client name and auth token for every handshake
+	// Nodes are the members known at the start (cluster.yaml's). A
+	// NOT_LEADER answer that names a leader not among them, with its
+	// address, adds it: members change.
+	Nodes []NodeAddr
 	// ClientID is the session id under which nodes deduplicate writes;
 	// 0 picks a random one. Never give two ClusterClients the same id, nor
 	// reuse one from an earlier ClusterClient: sequences restart at 1, so
@@ -192,7 +196,8 @@ type ClusterClient struct {
 	pool           *ClientPool                                              // lends connections; nil: dial them
 	dial           func(ctx context.Context, node NodeAddr) (KVConn, error) // Config.Dial; nil: pool or Dial
 	log            *slog.Logger                                             // never nil
-	nodes          []*nodeConn                                              // in Config.Nodes order
+	nodes          atomic.Pointer[[]*nodeConn]                              // Config.Nodes, then learned leaders; replaced whole, only ever grown
+	addMu          sync.Mutex                                               // serializes adding to nodes
 	retryWindow    time.Duration                                            // WriteRetryWindow; a field for tests
 	retryEntries   int64                                                    // WriteRetryEntries; a field for tests
 	now            func() time.Time                                         // time.Now; tests run a fake clock
@@ -233,6 +238,7 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 		now:            time.Now,
 	}
 	seen := make(map[string]bool, len(cfg.Nodes))
+	nodes := make([]*nodeConn, 0, len(cfg.Nodes))
 	for _, n := range cfg.Nodes {
 		if n.ID == "" || n.Addr == "" {
 			return nil, fmt.Errorf("cluster client: node %q at %q: id and address are required", n.ID, n.Addr)
@@ -241,8 +247,9 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 			return nil, fmt.Errorf("cluster client: duplicate node id %q", n.ID)
 		}
 		seen[n.ID] = true
-		c.nodes = append(c.nodes, &nodeConn{NodeAddr: n, cc: c})
+		nodes = append(nodes, &nodeConn{NodeAddr: n, cc: c})
 	}
+	c.nodes.Store(&nodes)
 	if c.timeout <= 0 {
 		c.timeout = defaultCallTimeout
 	}
@@ -265,24 +272,54 @@ func NewClusterClient(cfg ClusterConfig) (*ClusterClient, error) {
 func (c *ClusterClient) ClientID() uint64 { return c.id }
 
 // HintLeader makes node id the one the next call tries first, as if a node
-// had named it leader; an id not in the cluster is ignored. For a caller
-// that learns who leads by other means, such as the dashboard's status
-// stream.
+// had named it leader; an id the client does not know is ignored. For a
+// caller that learns who leads by other means, such as the dashboard's
+// status stream.
 func (c *ClusterClient) HintLeader(id string) {
-	for i, n := range c.nodes {
-		if n.ID == id {
-			c.leader.Store(int32(i))
-			return
-		}
+	if i := c.indexOf(func(n *nodeConn) bool { return n.ID == id }); i != noLeader {
+		c.leader.Store(int32(i))
 	}
 }
 
 // Leader is the id of the last known leader, "" when none is known.
 func (c *ClusterClient) Leader() string {
 	if i := c.leader.Load(); i != noLeader {
-		return c.nodes[i].ID
+		return c.node(int(i)).ID
 	}
 	return ""
+}
+
+// known is the nodes the client knows now.
+func (c *ClusterClient) known() []*nodeConn { return *c.nodes.Load() }
+
+// node is known node i. Indexes stay valid, as nodes are only added, and
+// one stored in leader was stored after its node was added, so loading the
+// nodes after the index always finds it.
+func (c *ClusterClient) node(i int) *nodeConn { return c.known()[i] }
+
+// indexOf is the index of the first known node that match accepts, or
+// noLeader.
+func (c *ClusterClient) indexOf(match func(n *nodeConn) bool) int {
+	for i, n := range c.known() {
+		if match(n) {
+			return i
+		}
+	}
+	return noLeader
+}
+
+// learn adds the member id at addr, a leader some node named, and returns
+// its index; the index of id when another call added it first.
+func (c *ClusterClient) learn(id, addr string) int {
+	c.addMu.Lock()
+	defer c.addMu.Unlock()
+	if i := c.indexOf(func(n *nodeConn) bool { return n.ID == id }); i != noLeader {
+		return i
+	}
+	nodes := append(slices.Clip(c.known()), &nodeConn{NodeAddr: NodeAddr{ID: id, Addr: addr}, cc: c})
+	c.nodes.Store(&nodes)
+	c.log.Debug("learned a member", "node", id, "addr", addr)
+	return len(nodes) - 1
 }
 
 // Put sets key to value. It returns once the write is committed and applied.
@@ -312,7 +349,7 @@ func (c *ClusterClient) Close() error {
 		return nil
 	}
 	var errs []error
-	for _, n := range c.nodes {
+	for _, n := range c.known() {
 		n.mu.Lock()
 		cl := n.c
 		n.c = nil
@@ -398,7 +435,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 		}
 		attempts++
 		i := next
-		n := c.nodes[i]
+		n := c.node(i)
 		asked = append(asked, n.ID)
 		resp, sent, err := n.attempt(ctx, req, entries)
 		// Only the first hop of a chain of hints skips the backoff, so
@@ -417,7 +454,7 @@ func (c *ClusterClient) do(ctx context.Context, req *pb.KvRequest) (Result, erro
 				// One misconfigured node must not block a healthy
 				// majority: give up only when every node refused us.
 				refused[i] = true
-				if len(refused) == len(c.nodes) {
+				if len(refused) == len(c.known()) {
 					return Result{}, c.rejected(isWrite && maybe, fmt.Errorf("%w by every node, last %s: %w", ErrRejected, n.ID, &AttemptError{Node: n.ID, Err: err}))
 				}
 			}
@@ -479,7 +516,7 @@ func (c *ClusterClient) after(i int) int {
 	if l := int(c.leader.Load()); l != noLeader && l != i {
 		return l
 	}
-	return (i + 1) % len(c.nodes)
+	return (i + 1) % len(c.known())
 }
 
 // stopped is why a call stopped retrying: ctx's cause, or ErrClosed when
@@ -515,21 +552,21 @@ func (c *ClusterClient) rejected(maybe bool, err error) error {
 }
 
 // hint is the index of the leader a NOT_LEADER answer names, by id or else
-// by address, or noLeader when it names none this client knows.
+// by address, or noLeader when it names none. A leader this client does
+// not know, named with its address, is a member added since the client
+// started: it learns it.
 func (c *ClusterClient) hint(resp *pb.KvResponse) int {
-	if id := resp.GetLeaderId(); id != "" {
-		for i, n := range c.nodes {
-			if n.ID == id {
-				return i
-			}
+	id, addr := resp.GetLeaderId(), resp.GetLeaderAddr()
+	if id != "" {
+		if i := c.indexOf(func(n *nodeConn) bool { return n.ID == id }); i != noLeader {
+			return i
+		}
+		if addr != "" {
+			return c.learn(id, addr)
 		}
 	}
-	if addr := resp.GetLeaderAddr(); addr != "" {
-		for i, n := range c.nodes {
-			if n.Addr == addr {
-				return i
-			}
-		}
+	if addr != "" {
+		return c.indexOf(func(n *nodeConn) bool { return n.Addr == addr })
 	}
 	return noLeader
 }

@@ -851,3 +851,33 @@ func TestSessionLifetimeIsKvmaps(t *testing.T) {
 		t.Errorf("WriteRetryEntries %d is over a tenth of SessionLifetime %d", WriteRetryEntries, SessionLifetime)
 	}
 }
+
+// TestClusterLearnsNewLeader: the leader is a member added after the
+// client's node list was written; n1 names it with its address, and the
+// client adds it, follows it and keeps it.
+func TestClusterLearnsNewLeader(t *testing.T) {
+	log := &kvLog{}
+	store := &memStore{}
+	n4 := startKVNode(t, "n4", log, store.answer)
+	n1 := startKVNode(t, "n1", log, redirectTo(n4.ID, n4.Addr))
+	c := newTestClusterClient(t, ClusterConfig{}, n1)
+	ctx := testCtx(t, 0)
+	res, err := c.Put(ctx, "k", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Asked, []string{"n1", "n4"}) || c.Leader() != "n4" {
+		t.Errorf("asked %v, leader %q; want [n1 n4], n4", res.Asked, c.Leader())
+	}
+	if res, err := c.Get(ctx, "k", false); err != nil || res.Value != "v" || !reflect.DeepEqual(res.Asked, []string{"n4"}) {
+		t.Errorf("Get = %+v, %v; want v from n4 at once", res, err)
+	}
+	// A hint by id alone names no node it can dial: not learned.
+	c2 := newTestClusterClient(t, ClusterConfig{}, startKVNode(t, "n1", log, redirectTo("n7", "")))
+	if _, err := c2.Get(testCtx(t, 200*time.Millisecond), "k", false); !errors.Is(err, ErrNoLeader) {
+		t.Errorf("Get with a hint to an unknown id without address = %v, want ErrNoLeader", err)
+	}
+	if n := len(c2.known()); n != 1 {
+		t.Errorf("the client knows %d nodes, want 1", n)
+	}
+}
