@@ -55,8 +55,11 @@ func planCards(c *programContext, nodes []*nodeState) *cardPlan {
 		tails:  make([]int, len(nodes)),
 	}
 	for i, n := range nodes {
-		p.frames[i] = c.styles.Card.UnsetBorderStyle().UnsetPadding().
-			Foreground(n.badge().style(&c.styles).GetForeground())
+		frame := n.badge().style(&c.styles)
+		if n.member == memberRemoved {
+			frame = c.styles.Removed // dimmed: no longer part of the cluster
+		}
+		p.frames[i] = c.styles.Card.UnsetBorderStyle().UnsetPadding().Foreground(frame.GetForeground())
 		// Wrapped as lipgloss wraps a block's text (cellbuf.Wrap at its
 		// width less the padding), so the cards look as if lipgloss drew
 		// them.
@@ -169,7 +172,7 @@ func cardBody(c *programContext, n *nodeState, inner int) string {
 	if b == badgeLeader {
 		first += " " + pulse(c, n)
 	}
-	head := []string{first}
+	head := append([]string{first}, memberMarks(st, n)...)
 	if b == badgeSilent || b == badgePaused {
 		// The role it last reported is history, not what it does now.
 		head = append(head, st.Faint.Render(n.wasRole()))

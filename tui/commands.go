@@ -104,6 +104,18 @@ func adminRow(name, syntax, desc string, cmd pb.AdminCommand) command {
 	return c
 }
 
+// memberRow is the row of a membership or leadership command that names
+// one member, sent to the leader.
+func memberRow(name, desc string, cmd pb.AdminCommand) command {
+	return command{
+		names:        []string{name},
+		help:         [][2]string{{name + " ID", desc}},
+		run:          func(m *Model, verb, _ string, args []string) tea.Cmd { return m.memberChange(verb, cmd, args) },
+		talksToNodes: true,
+		complete:     completeMember(name),
+	}
+}
+
 func init() {
 	commandTable = []command{
 		{
@@ -172,6 +184,14 @@ func init() {
 			},
 			talksToNodes: true, complete: completeNodeOrAll,
 		},
+		{
+			names: []string{"add"}, help: [][2]string{{"add ID ADDR [learner]", "add ID at ADDR; best: learner, then promote"}},
+			run:          func(m *Model, _, _ string, args []string) tea.Cmd { return m.addMember(args) },
+			talksToNodes: true, complete: completeMember("add"), more: true,
+		},
+		memberRow("promote", "make learner ID a voter once it caught up", pb.AdminCommand_MEMBER_PROMOTE),
+		memberRow("remove", "take node ID out of the configuration", pb.AdminCommand_MEMBER_REMOVE),
+		memberRow("transfer", "hand leadership to voter ID", pb.AdminCommand_TRANSFER_LEADER),
 		{
 			names: []string{"status"}, help: [][2]string{{"status [ID]", "one line per node (or ID), asked afresh"}},
 			run:  func(m *Model, _, _ string, args []string) tea.Cmd { return m.statusCmd(args) },

@@ -33,7 +33,7 @@ func TestCommandTable(t *testing.T) {
 		}
 	}
 	slices.Sort(talks)
-	want := []string{"del", "delay", "delete", "get", "heal", "isolate", "partition", "pause", "put", "resume", "slow-disk"}
+	want := []string{"add", "del", "delay", "delete", "get", "heal", "isolate", "partition", "pause", "promote", "put", "remove", "resume", "slow-disk", "transfer"}
 	if !slices.Equal(talks, want) {
 		t.Errorf("commands a replay refuses: %v, want %v", talks, want)
 	}

@@ -152,10 +152,12 @@ func (m *Model) keyPool() []string {
 	return pool
 }
 
-// nodeIDs are the cluster's node ids, in the cluster file's order.
+// nodeIDs are the ids of the nodes with a card, in the cluster file's
+// order, then the members learned since.
 func (m *Model) nodeIDs() []string {
-	ids := make([]string, len(m.nodes))
-	for i, n := range m.nodes {
+	shown := m.shownNodes()
+	ids := make([]string, len(shown))
+	for i, n := range shown {
 		ids[i] = n.node.ID
 	}
 	return ids

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -74,9 +75,10 @@ func (l *eventLog) last(n int) []eventLine {
 
 // describe turns a watch event other than STATUS (which feeds the cards)
 // into an event-pane line. node names the connection the event came on, for
-// events that do not name their node; now stamps events that carry no time
-// and gives the time zone to show.
-func describe(ev *pb.WatchEvent, node string, now time.Time) eventLine {
+// events that do not name their node; before is the configuration that
+// node reported last, from which a proposal's change is worded; now stamps
+// events that carry no time and gives the time zone to show.
+func describe(ev *pb.WatchEvent, node string, before []*pb.Member, now time.Time) eventLine {
 	at := now
 	if ms := ev.GetUnixMs(); ms > 0 {
 		at = time.UnixMilli(ms).In(now.Location())
@@ -84,7 +86,7 @@ func describe(ev *pb.WatchEvent, node string, now time.Time) eventLine {
 	if id := ev.GetNodeId(); id != "" {
 		node = id
 	}
-	return eventLine{at: at, node: clean(node), text: clean(eventText(ev, node)), warn: ev.GetKind() == pb.WatchEvent_LOST_ENTRIES}
+	return eventLine{at: at, node: clean(node), text: clean(eventText(ev, node, before)), warn: ev.GetKind() == pb.WatchEvent_LOST_ENTRIES}
 }
 
 // clean replaces control characters, which a node could send in a reason or
@@ -98,8 +100,9 @@ func clean(s string) string {
 	}, s)
 }
 
-// eventText says what ev means, in words, for the node it happened on.
-func eventText(ev *pb.WatchEvent, node string) string {
+// eventText says what ev means, in words, for the node it happened on,
+// whose configuration was before.
+func eventText(ev *pb.WatchEvent, node string, before []*pb.Member) string {
 	vote := "vote"
 	if ev.GetPreVote() {
 		vote = "pre-vote"
@@ -107,7 +110,9 @@ func eventText(ev *pb.WatchEvent, node string) string {
 	term := ev.GetTerm()
 	switch ev.GetKind() {
 	case pb.WatchEvent_ROLE_CHANGED:
-		return fmt.Sprintf("became %s (term %d)", netlink.RoleName(ev.GetRole()), term)
+		// The reason says why when it is news: a leader that steps down
+		// because it was removed from the configuration.
+		return fmt.Sprintf("became %s (term %d)", netlink.RoleName(ev.GetRole()), term) + reasonSuffix(ev)
 	case pb.WatchEvent_TERM_CHANGED:
 		return fmt.Sprintf("moved to term %d", term)
 	case pb.WatchEvent_VOTE_REQUESTED:
@@ -151,9 +156,47 @@ func eventText(ev *pb.WatchEvent, node string) string {
 		return fmt.Sprintf("installed the snapshot at %d from %s%s", ev.GetIndex(), ev.GetPeer(), sizeSuffix(ev.GetBytes()))
 	case pb.WatchEvent_LOST_ENTRIES:
 		return fmt.Sprintf("%s %s lost entries it acknowledged (had %d): its data is gone", lostGlyph, ev.GetPeer(), ev.GetIndex())
+	case pb.WatchEvent_CONF_PROPOSED:
+		// The change as the dashboard reads it from the configurations
+		// before and after, else as the node words it.
+		what := cmp.Or(confChange(before, ev.GetMembers()), ev.GetReason(), "the configuration "+membersText(ev.GetMembers()))
+		return fmt.Sprintf("proposes %s (at %d)", what, ev.GetIndex())
+	case pb.WatchEvent_CONF_APPLIED:
+		return fmt.Sprintf("configuration at %d in effect: %s", ev.GetIndex(), membersText(ev.GetMembers()))
+	case pb.WatchEvent_CONF_COMMITTED:
+		return fmt.Sprintf("configuration at %d committed", ev.GetIndex()) + membersSuffix(ev)
+	case pb.WatchEvent_CONF_ROLLED_BACK:
+		return fmt.Sprintf("configuration at %d rolled back", ev.GetIndex()) + reasonSuffix(ev) + membersSuffix(ev)
+	case pb.WatchEvent_TRANSFER_STARTED:
+		return "hands leadership to " + ev.GetPeer() + reasonSuffix(ev)
+	case pb.WatchEvent_TRANSFER_ABORTED:
+		return "gave up handing leadership to " + ev.GetPeer() + reasonSuffix(ev)
+	case pb.WatchEvent_TIMEOUT_NOW:
+		from := ""
+		if p := ev.GetPeer(); p != "" {
+			from = " from " + p
+		}
+		return fmt.Sprintf("got TimeoutNow%s: campaigns at once (term %d)", from, term)
 	default:
 		return fmt.Sprintf("sent event %s", ev.GetKind())
 	}
+}
+
+// reasonSuffix is ": " and the node's reason for ev, or "" without one.
+func reasonSuffix(ev *pb.WatchEvent) string {
+	if r := ev.GetReason(); r != "" {
+		return ": " + r
+	}
+	return ""
+}
+
+// membersSuffix is ": " and the configuration ev carries, or "" without
+// one.
+func membersSuffix(ev *pb.WatchEvent) string {
+	if len(ev.GetMembers()) > 0 {
+		return ": " + membersText(ev.GetMembers())
+	}
+	return ""
 }
 
 // viewEvents draws the event pane width cells wide and height lines tall:

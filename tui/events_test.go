@@ -67,7 +67,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			line := describe(tt.ev, "nX", at)
+			line := describe(tt.ev, "nX", nil, at)
 			if got := line.node + " " + line.text; got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
@@ -81,7 +81,7 @@ func TestDescribe(t *testing.T) {
 func TestDescribeUsesNodeClockInViewerZone(t *testing.T) {
 	zone := time.FixedZone("X", 2*3600)
 	now := t0.In(zone)
-	line := describe(&pb.WatchEvent{Kind: pb.WatchEvent_PAUSED, UnixMs: t0.UnixMilli() - 1500}, "n1", now)
+	line := describe(&pb.WatchEvent{Kind: pb.WatchEvent_PAUSED, UnixMs: t0.UnixMilli() - 1500}, "n1", nil, now)
 	if got := line.at.Format("15:04:05.000"); got != "23:39:59.623" {
 		t.Errorf("stamped %s, want the node's time in the viewer's zone, 23:39:59.623", got)
 	}

@@ -167,7 +167,8 @@ func (m *Model) viewHeader() []string {
 	}
 	fixed := func(text string) field { return field{text, lipgloss.Width(text)} }
 	grows := func(text string, most int) field { return field{text, max(lipgloss.Width(text), most)} }
-	counts := fmt.Sprintf("%d nodes: %s", len(m.nodes), countNodes(m.nodes))
+	shown := m.shownNodes()
+	counts := fmt.Sprintf("%d nodes: %s", len(shown), countNodes(shown))
 	fields := []field{fixed(st.Title.Render(title)), fixed(counts), fixed(st.Title.Render(m.leaderSummary()))}
 	if m.stats.commit > 0 {
 		// Room for an index of 8 digits before the line count changes.

@@ -12,6 +12,7 @@ import (
 func TestHelpLegendMatchesTheCards(t *testing.T) {
 	h := newHarness(t, 3)
 	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{'?'}})
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 50}) // tall enough for every command's line
 	frame := h.view()
 	mustContain(t, frame, "votes: ● granted, ○ waiting, ✗ denied", "status [ID]", "heal all", "✖ silent red")
 	if strings.Contains(frame, "✓ granted") {

@@ -36,12 +36,13 @@ const (
 // the panes.
 func (m *Model) viewBody(height int) string {
 	c := &m.ctx
-	plan := planCards(c, m.nodes)
-	full, compact := logViewHeight(m.nodes, true), logViewHeight(m.nodes, false)
+	nodes := m.shownNodes()
+	plan := planCards(c, nodes)
+	full, compact := logViewHeight(nodes, true), logViewHeight(nodes, false)
 	table := plan.height(0)+full+2*minLowerLines > height
 	nodesHeight := plan.height(0)
 	if table {
-		nodesHeight = len(m.nodes)
+		nodesHeight = len(nodes)
 	}
 	logHeight, markers := 0, false
 	switch {
@@ -52,14 +53,14 @@ func (m *Model) viewBody(height int) string {
 	}
 	var parts []string
 	if table {
-		parts = append(parts, viewTable(c, m.nodes))
+		parts = append(parts, viewTable(c, nodes))
 	} else {
 		limit := plan.tailLimit(height - logHeight - max(minEventLines, height/4))
-		parts = append(parts, viewCards(c, m.nodes, plan, limit))
+		parts = append(parts, viewCards(c, nodes, plan, limit))
 		nodesHeight = plan.height(limit)
 	}
 	if logHeight > 0 {
-		parts = append(parts, viewLog(c, m.nodes, &m.logScroll, c.width, markers))
+		parts = append(parts, viewLog(c, nodes, &m.logScroll, c.width, markers))
 	}
 	if rest := height - nodesHeight - logHeight; rest > 0 {
 		parts = append(parts, m.viewPanes(rest))

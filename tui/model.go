@@ -65,7 +65,9 @@ type Model struct {
 	ctx programContext
 	// keys are the key bindings.
 	keys KeyMap
-	// nodes are the cards, in the order of opts.Nodes.
+	// nodes are the cards, in the order of opts.Nodes, then the members
+	// learned from the nodes' configurations (membership.go); never
+	// shortened, as messages name a node by its index here.
 	nodes []*nodeState
 	// events is the event pane's history.
 	events eventLog
@@ -191,8 +193,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	cmd := m.update(msg)
 	// After the message, which may be a node's word: only then is a node
-	// that has said nothing for too long silent.
+	// that has said nothing for too long silent, or a removed one gone.
 	m.markSilence()
+	m.markMembers()
 	return m, cmd
 }
 
@@ -211,8 +214,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case dialFailedMsg:
 		return m.down(msg.node, msg.err)
 	case retryMsg:
-		m.nodes[msg.node].retryAt = time.Time{}
+		n := m.nodes[msg.node]
+		n.retryAt = time.Time{}
+		if n.retired {
+			return nil // removed and unreachable: not dialled again
+		}
 		return m.connect(msg.node)
+	case memberDoneMsg:
+		return m.memberDone(msg)
 	case eventsMsg:
 		return m.receive(msg)
 	case adminDoneMsg:
@@ -317,6 +326,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 		what = "reconnected"
 	}
 	m.note(n, what)
+	n.retired = false // a dial under way when its card closed: it is reachable
 	n.conn, n.stream, n.cancel = msg.conn, msg.events, msg.cancel
 	m.conns.set(n.node.ID, n.conn)
 	n.status, n.err, n.failures, n.retryAt = nil, nil, 0, time.Time{}
@@ -356,11 +366,12 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 			}
 			continue
 		}
-		m.events.add(describe(ev, n.node.ID, m.ctx.now))
+		m.events.add(describe(ev, n.node.ID, n.status.GetMembers(), m.ctx.now))
 		m.answeredLate(msg.node, ev)
 	}
+	learn := m.learnMembers()
 	if !msg.closed {
-		return waitEvents(msg.node, n.conn, n.stream)
+		return tea.Batch(learn, waitEvents(msg.node, n.conn, n.stream))
 	}
 	err := msg.err
 	if err == nil {
@@ -369,7 +380,7 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 	closing := closeCmd(n.conn, n.cancel)
 	m.conns.set(n.node.ID, nil)
 	n.conn, n.stream, n.cancel = nil, nil, nil
-	return tea.Batch(closing, m.down(msg.node, err))
+	return tea.Batch(learn, closing, m.down(msg.node, err))
 }
 
 // heard records that node n said something now; a node that was silent

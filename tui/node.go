@@ -15,7 +15,8 @@ import (
 // nodeState is what the dashboard knows about one node. It is only touched in
 // Update; the tea.Cmds that do the I/O for it get copies of what they need.
 type nodeState struct {
-	// node is the id and address from the cluster file.
+	// node is the id and address from the cluster file, or from the
+	// configuration that made it a member.
 	node Node
 	// conn is the open connection; nil while dialling or down.
 	conn NodeConn
@@ -52,6 +53,14 @@ type nodeState struct {
 	// status then shows only as history. Set by Model.markSilence at every
 	// Update, so that View reads it without a clock.
 	silentFor time.Duration
+	// member is the node's place in the configuration (membership.go):
+	// by the leader's configuration, else by the node's own status; kept
+	// while the node is down.
+	member memberRole
+	// retired says the node was removed from the configuration and then
+	// became unreachable: it has no card and is not dialled again, unless
+	// a configuration lists it again or a dial already under way connects.
+	retired bool
 }
 
 // heard records that the node said something at now.

@@ -266,10 +266,7 @@ func (m *Model) adminDone(msg adminDoneMsg) {
 		failure = fmt.Sprintf("%s %s: %s", verb, n.node.ID, reason)
 	default:
 		m.emit(fmt.Sprintf("OK (%s, %s)", n.node.ID, latency(m.ctx.now.Sub(m.repl.adminSent[msg.node]))))
-		if st := msg.resp.GetStatus(); st != nil && n.conn != nil {
-			n.status, n.statusAt = st, m.ctx.now
-			m.heard(n)
-		}
+		m.adoptStatus(msg.node, msg.resp.GetStatus())
 	}
 	switch {
 	case g != nil:
@@ -278,6 +275,15 @@ func (m *Model) adminDone(msg adminDoneMsg) {
 		m.setError("%s", failure)
 	default:
 		m.setStatus("%s %s: done", verb, n.node.ID)
+	}
+}
+
+// adoptStatus takes the status node idx sent with its answer to an admin
+// command, so that its card changes without waiting for the stream.
+func (m *Model) adoptStatus(idx int, st *pb.NodeStatus) {
+	if n := m.nodes[idx]; st != nil && n.conn != nil {
+		n.status, n.statusAt = st, m.ctx.now
+		m.heard(n)
 	}
 }
 
@@ -321,13 +327,17 @@ func (m *Model) clear() {
 // clusterSummary is the cluster in a few words, as the header says it:
 // its leader and how many nodes are up, down and paused.
 func (m *Model) clusterSummary() string {
-	return fmt.Sprintf("%s; %d nodes: %s", m.leaderSummary(), len(m.nodes), countNodes(m.nodes))
+	shown := m.shownNodes()
+	return fmt.Sprintf("%s; %d nodes: %s", m.leaderSummary(), len(shown), countNodes(shown))
 }
 
 // nodeSummary is one node as the status command words it, plain enough to
 // read without colour and to parse: "leader term=3 commit=7 applied=7
 // last=7", "follower term=3 leader=n1 … paused", "down: connection refused";
-// a node with a snapshot or a compacted log adds "snap=1200@3 first=701".
+// a node with a snapshot or a compacted log adds "snap=1200@3 first=701";
+// once the nodes report their configuration, its place in it follows the
+// role ("follower learner term=3", "follower removed …", "leader voter
+// term=3 transfer-to=n2 …").
 func nodeSummary(n *nodeState) string {
 	st := n.status
 	switch {
@@ -338,7 +348,14 @@ func nodeSummary(n *nodeState) string {
 	case st == nil:
 		return "connected, no status yet"
 	}
-	parts := []string{netlink.RoleName(st.GetRole()), fmt.Sprintf("term=%d", st.GetTerm())}
+	parts := []string{netlink.RoleName(st.GetRole())}
+	if member := n.member.String(); member != "" {
+		parts = append(parts, member)
+	}
+	parts = append(parts, fmt.Sprintf("term=%d", st.GetTerm()))
+	if to := st.GetTransferTo(); to != "" && st.GetRole() == pb.Role_ROLE_LEADER {
+		parts = append(parts, "transfer-to="+clean(to))
+	}
 	if l := st.GetLeaderId(); l != "" && st.GetRole() != pb.Role_ROLE_LEADER {
 		parts = append(parts, "leader="+clean(l))
 	}

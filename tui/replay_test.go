@@ -228,8 +228,8 @@ func TestReplayPlaysAtRecordedOffsets(t *testing.T) {
 		t.Fatalf("events after seeking differ from those played:\n%s\nwant\n%s", got, strings.Join(played, "\n"))
 	}
 	// The events are those recorded, in the recorded order.
-	wantOrder := []string{"n2 " + describe(roleEv("n2", pb.Role_ROLE_CANDIDATE, 2, 1000), "n2", replayStart).text,
-		"n2 " + describe(roleEv("n2", pb.Role_ROLE_LEADER, 2, 1200), "n2", replayStart).text}
+	wantOrder := []string{"n2 " + describe(roleEv("n2", pb.Role_ROLE_CANDIDATE, 2, 1000), "n2", nil, replayStart).text,
+		"n2 " + describe(roleEv("n2", pb.Role_ROLE_LEADER, 2, 1200), "n2", nil, replayStart).text}
 	i := 0
 	for _, line := range played {
 		if i < len(wantOrder) && strings.HasSuffix(line, wantOrder[i]) {

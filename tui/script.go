@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -190,7 +190,7 @@ func (r *scriptRunner) prepare(line string) error {
 // waitFreshStatus feeds the model until every connected node has sent a
 // status since the call, or for timeout.
 func (r *scriptRunner) waitFreshStatus(timeout time.Duration) error {
-	before := slices.Clone(r.statuses)
+	before := maps.Clone(r.statuses)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
@@ -268,8 +268,9 @@ type scriptRunner struct {
 	msgs chan scriptMsg
 	// pending counts the running commands that belong to the current line.
 	pending int
-	// statuses counts the STATUS events each node (by index) has sent.
-	statuses []int
+	// statuses counts the STATUS events each node (by index) has sent; a
+	// map, as members learned from the configuration add nodes.
+	statuses map[int]int
 	// lines counts the command lines run.
 	lines int
 	// wg counts every running command's goroutine.
@@ -286,7 +287,7 @@ type scriptMsg struct {
 
 func newScriptRunner(ctx context.Context, m *Model) *scriptRunner {
 	ctx, cancel := context.WithCancel(ctx)
-	return &scriptRunner{m: m, ctx: ctx, cancel: cancel, msgs: make(chan scriptMsg), statuses: make([]int, len(m.nodes))}
+	return &scriptRunner{m: m, ctx: ctx, cancel: cancel, msgs: make(chan scriptMsg), statuses: map[int]int{}}
 }
 
 // start dials every node.

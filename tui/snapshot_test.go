@@ -262,8 +262,8 @@ func TestLostEntriesStandsOut(t *testing.T) {
 	r.SetColorProfile(termenv.ANSI256)
 	c := &programContext{styles: DefaultStyles(r)}
 	var l eventLog
-	lost := describe(&pb.WatchEvent{Kind: pb.WatchEvent_LOST_ENTRIES, NodeId: "n1", Peer: "n3", Index: 11}, "n1", t0)
-	taken := describe(&pb.WatchEvent{Kind: pb.WatchEvent_SNAPSHOT_TAKEN, NodeId: "n1", Index: 40}, "n1", t0)
+	lost := describe(&pb.WatchEvent{Kind: pb.WatchEvent_LOST_ENTRIES, NodeId: "n1", Peer: "n3", Index: 11}, "n1", nil, t0)
+	taken := describe(&pb.WatchEvent{Kind: pb.WatchEvent_SNAPSHOT_TAKEN, NodeId: "n1", Index: 40}, "n1", nil, t0)
 	if !lost.warn || taken.warn {
 		t.Fatalf("warn: lost entries %v, snapshot taken %v; want true, false", lost.warn, taken.warn)
 	}

@@ -75,8 +75,10 @@ func (m *Model) statusCmd(args []string) tea.Cmd {
 		}
 		nodes = []int{idx}
 	default:
-		for i := range m.nodes {
-			nodes = append(nodes, i)
+		for i, n := range m.nodes {
+			if !n.retired {
+				nodes = append(nodes, i)
+			}
 		}
 	}
 	conns := map[int]NodeConn{}

@@ -57,6 +57,10 @@ type Styles struct {
 	// Warning is for what must not go unseen, such as a follower that lost
 	// entries it had acknowledged; its line opens with ⚠ as well.
 	Warning lipgloss.Style
+	// Learner marks a learner (◇ learner); Removed marks a node the
+	// configuration no longer lists and dims its card's frame; Transfer is
+	// a leader's transfer of leadership under way (→ n2).
+	Learner, Removed, Transfer lipgloss.Style
 	// Labels are the names label puts before values, already rendered in
 	// Faint: View draws dozens a frame, and a frame follows every message.
 	Labels map[string]string
@@ -137,6 +141,9 @@ func DefaultStyles(r *lipgloss.Renderer) Styles {
 		Spark:        fg("42"),
 		Snapshot:     fg("81"),
 		Warning:      r.NewStyle().Bold(true).Foreground(lipgloss.Color("16")).Background(lipgloss.Color("196")),
+		Learner:      fg("170"),
+		Removed:      fg("240"),
+		Transfer:     fg("220").Bold(true),
 		Labels:       labels,
 	}
 }

@@ -97,6 +97,9 @@ func joinFields(head string, fields []lineField, keep int) string {
 func tableFields(c *programContext, n *nodeState) []lineField {
 	st := &c.styles
 	var fields []lineField
+	for _, mark := range memberMarks(st, n) {
+		fields = append(fields, lineField{mark, keepAlways})
+	}
 	b := n.badge()
 	if (b == badgeSilent || b == badgePaused) && n.status != nil {
 		fields = append(fields, lineField{st.Faint.Render(n.wasRole()), keepAlways})

@@ -248,7 +248,7 @@ func (l *trafficLog) lines(now time.Time, rank func(string) int) []trafficLine {
 // entries before the heartbeats that never stop.
 func kindRank(k pb.Traffic_Kind) int {
 	switch k {
-	case pb.Traffic_VOTE:
+	case pb.Traffic_TIMEOUT_NOW, pb.Traffic_VOTE: // a transfer's TimeoutNow starts an election
 		return 0
 	case pb.Traffic_VOTE_GRANTED:
 		return 1
@@ -345,6 +345,8 @@ func (t trafficLine) text(st *Styles) string {
 		what = st.Good.Render(vote+" granted") + times
 	case pb.Traffic_VOTE_DENIED:
 		what = st.Bad.Render(vote+" denied") + times
+	case pb.Traffic_TIMEOUT_NOW:
+		what = "TimeoutNow" + times
 	case pb.Traffic_INSTALL_SNAPSHOT:
 		what = st.Snapshot.Render("InstallSnapshot") + " " + progressText(t.done, t.total)
 		if t.count > 1 {
