@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,24 +143,22 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if rest[0] == "help" {
 		// help COMMAND is COMMAND -h; help alone, or of what is no
 		// command, the usage.
-		if len(rest) > 1 {
-			if _, ok := lookupCommand(rest[1]); ok {
-				return a.exec(ctx, []string{rest[1], "-h"})
-			}
+		if _, words, ok := lookupCommand(rest[1:]); ok {
+			return a.exec(ctx, append(slices.Clone(rest[1:1+words]), "-h"))
 		}
 		writeUsage(a.stdout, fs)
 		return flag.ErrHelp
 	}
-	cmd, ok := lookupCommand(rest[0])
+	cmd, words, ok := lookupCommand(rest)
 	if !ok {
-		return usagef("unknown command %q (easykv-ctl help lists the commands)", rest[0])
+		return unknownCommand(rest)
 	}
 	cfs := newFlagSet("easykv-ctl "+cmd.name, &g)
 	cf := defaultCmdFlags()
 	if cmd.flags != nil {
 		cmd.flags(cfs, &cf)
 	}
-	pos, err := parseInterspersed(cfs, rest[1:])
+	pos, err := parseInterspersed(cfs, rest[words:])
 	a.json = g.output == "json"
 	if err != nil {
 		return a.flagError(err, cfs)

@@ -86,9 +86,11 @@ func runBench(ctx context.Context, a *app, inv invocation) error {
 			c.Close()
 		}
 	}()
-	pool := netlink.NewClientPool(min(f.conns, f.clients))
+	cfg := inv.clusterConfig()
+	cfg.Nodes = a.currentMembers(ctx, inv)
+	cfg.Pool = netlink.NewClientPool(min(f.conns, f.clients))
 	for range f.clients {
-		c, err := a.openKV(inv, pool)
+		c, err := a.openKV(cfg)
 		if err != nil {
 			return err
 		}
@@ -112,7 +114,7 @@ func runBench(ctx context.Context, a *app, inv invocation) error {
 	stopProgress()
 
 	if cause := context.Cause(ctx); errors.Is(cause, netlink.ErrRejected) {
-		return kvError("bench "+op, cause)
+		return callError("bench "+op, cause)
 	}
 	var (
 		lat     = make([]time.Duration, 0, f.total)
@@ -134,7 +136,7 @@ func runBench(ctx context.Context, a *app, inv invocation) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("bench %s interrupted after %d operations: %w", op, stats.Total, context.Cause(ctx))
 	case len(lat) == 0:
-		return kvError(fmt.Sprintf("bench %s: all %d operations failed", op, failed), lastErr)
+		return callError(fmt.Sprintf("bench %s: all %d operations failed", op, failed), lastErr)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -50,6 +52,12 @@ func commands() []command {
 		{name: "slow-disk", args: "ID DURATION", nargs: 2, summary: "stall each of a node's disk syncs, e.g. 1500ms (0 clears)",
 			run: adminCommandWith(pb.AdminCommand_SLOW_DISK, slowDiskRequest)},
 		{name: "heal", args: "ID", nargs: 1, summary: "undo partition, isolate, delay and slow-disk", run: adminCommand(pb.AdminCommand_HEAL)},
+		{name: "member list", summary: "list the members as the leader sees them: voter or learner, reachable now", run: runMemberList},
+		{name: "member add", args: "ID ADDR [--learner]", nargs: 2, summary: "add a member (recommended: --learner, then member promote once it caught up)",
+			flags: learnerFlag, check: checkMemberAdd, run: memberChange(memberAddRequest)},
+		{name: "member promote", args: "ID", nargs: 1, summary: "make learner ID a voter; refused until it has caught up", run: memberChange(memberPromoteRequest)},
+		{name: "member remove", args: "ID", nargs: 1, summary: "remove member ID from the cluster", run: memberChange(memberRemoveRequest)},
+		{name: "transfer", args: "ID", nargs: 1, summary: "hand leadership over to voter ID", run: memberChange(transferRequest)},
 		{name: "put", args: "KEY VALUE", nargs: 2, summary: "set KEY to VALUE once the write is committed; prints OK", run: runPut},
 		{name: "get", args: "KEY [--stale [--node ID]]", nargs: 1,
 			summary: "print KEY's value (linearizable; --stale: any node's local copy, --node ID: that node's); exit 1 if missing",
@@ -60,23 +68,50 @@ func commands() []command {
 	}
 }
 
-// lookupCommand finds a command by name.
-func lookupCommand(name string) (command, bool) {
+// lookupCommand finds the command that args begin with: a name of one
+// word, or of two for a subcommand ("member add"). words is how many of
+// args the name takes.
+func lookupCommand(args []string) (c command, words int, ok bool) {
 	for _, c := range commands() {
-		if c.name == name {
-			return c, true
+		name := strings.Fields(c.name)
+		if len(args) >= len(name) && slices.Equal(args[:len(name)], name) {
+			return c, len(name), true
 		}
 	}
-	return command{}, false
+	return command{}, 0, false
 }
 
-// commandNames lists the command names, for error messages.
+// subcommands lists the subcommands of group ("member"), none when group
+// is a command of its own or no command at all.
+func subcommands(group string) []string {
+	var subs []string
+	for _, c := range commands() {
+		if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+			subs = append(subs, sub)
+		}
+	}
+	return subs
+}
+
+// unknownCommand is the usage error for args, which name no command.
+func unknownCommand(args []string) error {
+	if subs := subcommands(args[0]); len(subs) > 0 {
+		if len(args) == 1 {
+			return usagef("%s: missing subcommand (want one of: %s)", args[0], strings.Join(subs, ", "))
+		}
+		return usagef("%s: unknown subcommand %q (want one of: %s)", args[0], args[1], strings.Join(subs, ", "))
+	}
+	return usagef("unknown command %q (easykv-ctl help lists the commands)", args[0])
+}
+
+// commandNames lists the command names, for error messages; a group of
+// subcommands ("member") is listed once.
 func commandNames() []string {
 	var names []string
 	for _, c := range commands() {
-		names = append(names, c.name)
+		names = append(names, strings.Fields(c.name)[0])
 	}
-	return names
+	return slices.Compact(names)
 }
 
 // writeUsage prints the help text for -h; fs supplies the flag list, which

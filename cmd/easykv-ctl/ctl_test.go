@@ -39,12 +39,13 @@ func writeCluster(t *testing.T) string {
 // and its log compacted below 9, sending that snapshot to n3; n2 isolated
 // from n3 and slowed down, its log never compacted; and n3 paused, its
 // disk stalled, and too old a node to report a state digest or its log's
-// first index.
+// first index. n1's configuration has n3 as a learner.
 func healthy() *fakeNet {
 	return &fakeNet{nodes: map[string]*fakeNode{
 		"127.0.0.1:7001": {status: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 12, LastIndex: 13,
 			StateDigest: "5d2a0c1e9b7f43a8d6e1f0a2b3c4d5e6", SnapshotIndex: 8, SnapshotTerm: 4, FirstIndex: 9,
-			SnapshotTransfers: []*pb.SnapshotTransfer{{Peer: "n3", Sending: true, SnapshotIndex: 8, BytesDone: 3 << 20, TotalBytes: 12 << 20, BytesPerSecond: 40 << 20}}}},
+			SnapshotTransfers: []*pb.SnapshotTransfer{{Peer: "n3", Sending: true, SnapshotIndex: 8, BytesDone: 3 << 20, TotalBytes: 12 << 20, BytesPerSecond: 40 << 20}},
+			Members: []*pb.Member{{Id: "n1", Addr: "127.0.0.1:7001"}, {Id: "n2", Addr: "127.0.0.1:7002"}, {Id: "n3", Addr: "127.0.0.1:7003", Learner: true}}, ConfigIndex: 7}},
 		"127.0.0.1:7002": {status: &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_FOLLOWER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 11, LastIndex: 13,
 			IsolatedFrom: []string{"n3"}, DelayMs: 1500, StateDigest: "e0f1a2b3c4d5e6f708192a3b4c5d6e7f", FirstIndex: 1}},
 		"127.0.0.1:7003": {status: &pb.NodeStatus{Id: "n3", Role: pb.Role_ROLE_FOLLOWER, Term: 4, Paused: true, CommitIndex: 9, AppliedIndex: 9, LastIndex: 10,
@@ -248,13 +249,13 @@ func TestStatusTable(t *testing.T) {
 	if got.code != exitOK || got.stderr != "" {
 		t.Fatalf("exit status %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 	}
-	want := `+----+----------------+-----------+----------+------+--------+--------+---------+----------+------+-------+------+--------+-------------------------+
-| ID | ADDRESS        | REACHABLE | ROLE     | TERM | LEADER | COMMIT | APPLIED | DIGEST   | SNAP | FIRST | LAST | PAUSED | FAULTS                  |
-+----+----------------+-----------+----------+------+--------+--------+---------+----------+------+-------+------+--------+-------------------------+
-| n1 | 127.0.0.1:7001 | true      | leader   | 5    | n1     | 12     | 12      | 5d2a0c1e | 8@4  | 9     | 13   | false  | -                       |
-| n2 | 127.0.0.1:7002 | true      | follower | 5    | n1     | 12     | 11      | e0f1a2b3 | -    | 1     | 13   | false  | isolated n3; delay 1.5s |
-| n3 | 127.0.0.1:7003 | true      | follower | 4    | -      | 9      | 9       | -        | -    | -     | 10   | true   | disk stall 2s           |
-+----+----------------+-----------+----------+------+--------+--------+---------+----------+------+-------+------+--------+-------------------------+
+	want := `+----+----------------+-----------+----------+---------+------+--------+--------+---------+----------+------+-------+------+--------+-------------------------+
+| ID | ADDRESS        | REACHABLE | ROLE     | MEMBER  | TERM | LEADER | COMMIT | APPLIED | DIGEST   | SNAP | FIRST | LAST | PAUSED | FAULTS                  |
++----+----------------+-----------+----------+---------+------+--------+--------+---------+----------+------+-------+------+--------+-------------------------+
+| n1 | 127.0.0.1:7001 | true      | leader   | voter   | 5    | n1     | 12     | 12      | 5d2a0c1e | 8@4  | 9     | 13   | false  | -                       |
+| n2 | 127.0.0.1:7002 | true      | follower | voter   | 5    | n1     | 12     | 11      | e0f1a2b3 | -    | 1     | 13   | false  | isolated n3; delay 1.5s |
+| n3 | 127.0.0.1:7003 | true      | follower | learner | 4    | -      | 9      | 9       | -        | -    | -     | 10   | true   | disk stall 2s           |
++----+----------------+-----------+----------+---------+------+--------+--------+---------+----------+------+-------+------+--------+-------------------------+
 `
 	if got.stdout != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got.stdout, want)
@@ -295,14 +296,14 @@ func TestStatusJSON(t *testing.T) {
 			}
 			rows := parseRows(t, got.stdout)
 			want := []map[string]any{
-				{"id": "n1", "addr": "127.0.0.1:7001", "reachable": true, "role": "leader", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 12.0, "last_index": 13.0, "paused": false,
+				{"id": "n1", "addr": "127.0.0.1:7001", "reachable": true, "role": "leader", "member": "voter", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 12.0, "last_index": 13.0, "paused": false,
 					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0, "disk_stall_ms": 0.0, "state_digest": "5d2a0c1e9b7f43a8d6e1f0a2b3c4d5e6",
 					"snapshot_index": 8.0, "snapshot_term": 4.0, "first_index": 9.0, "snapshot_transfers": []any{map[string]any{
 						"peer": "n3", "sending": true, "snapshot_index": 8.0, "bytes_done": float64(3 << 20), "total_bytes": float64(12 << 20), "bytes_per_second": float64(40 << 20)}}},
-				{"id": "n2", "addr": "127.0.0.1:7002", "reachable": true, "role": "follower", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 11.0, "last_index": 13.0, "paused": false,
+				{"id": "n2", "addr": "127.0.0.1:7002", "reachable": true, "role": "follower", "member": "voter", "term": 5.0, "voted_for": "n1", "leader": "n1", "commit_index": 12.0, "applied_index": 11.0, "last_index": 13.0, "paused": false,
 					"partitioned": false, "isolated_from": []any{"n3"}, "delay_ms": 1500.0, "disk_stall_ms": 0.0, "state_digest": "e0f1a2b3c4d5e6f708192a3b4c5d6e7f",
 					"snapshot_index": 0.0, "snapshot_term": 0.0, "first_index": 1.0},
-				{"id": "n3", "addr": "127.0.0.1:7003", "reachable": true, "role": "follower", "term": 4.0, "voted_for": "", "leader": "", "commit_index": 9.0, "applied_index": 9.0, "last_index": 10.0, "paused": true,
+				{"id": "n3", "addr": "127.0.0.1:7003", "reachable": true, "role": "follower", "member": "learner", "term": 4.0, "voted_for": "", "leader": "", "commit_index": 9.0, "applied_index": 9.0, "last_index": 10.0, "paused": true,
 					"partitioned": false, "isolated_from": []any{}, "delay_ms": 0.0, "disk_stall_ms": 2000.0, "state_digest": "",
 					"snapshot_index": 0.0, "snapshot_term": 0.0, "first_index": 0.0},
 			}

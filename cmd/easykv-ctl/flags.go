@@ -92,6 +92,7 @@ type cmdFlags struct {
 	keySpace  int    // bench: keys are drawn from [0, keySpace)
 	keySize   int    // bench: bytes per key, a zero-padded decimal number
 	conns     int    // bench: connections per node shared by the workers
+	learner   bool   // member add: add as a learner
 }
 
 // defaultCmdFlags are the command flags' defaults.
@@ -119,4 +120,9 @@ func checkGet(_ []string, f *cmdFlags) error {
 		return usagef("get: --node needs --stale (a linearizable read is served by the leader; --stale --node ID reads ID's own copy)")
 	}
 	return nil
+}
+
+// learnerFlag defines member add's --learner.
+func learnerFlag(fs *flag.FlagSet, f *cmdFlags) {
+	fs.BoolVar(&f.learner, "learner", f.learner, "add as a learner: it receives the log but does not vote until member promote")
 }

@@ -45,12 +45,9 @@ func (inv invocation) clusterConfig() netlink.ClusterConfig {
 	return netlink.ClusterConfig{Identity: inv.identity(), Nodes: nodes, Timeout: inv.timeout}
 }
 
-// openKV opens a cluster client, over connections lent by pool when it is
-// not nil; its configuration comes from a validated cluster.yaml, so a
-// failure is a configuration error.
-func (a *app) openKV(inv invocation, pool *netlink.ClientPool) (kvClient, error) {
-	cfg := inv.clusterConfig()
-	cfg.Pool = pool
+// openKV opens a cluster client; its configuration comes from a validated
+// cluster.yaml, so a failure is a configuration error.
+func (a *app) openKV(cfg netlink.ClusterConfig) (kvClient, error) {
 	c, err := a.newKV(cfg)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
@@ -61,10 +58,11 @@ func (a *app) openKV(inv invocation, pool *netlink.ClientPool) (kvClient, error)
 // errNotFound is get's error for a missing key.
 var errNotFound = errors.New("not found")
 
-// kvError gives a failed operation its exit status: a refusal exits 1; no
-// leader before the deadline exits 3, whether or not a write may have been
-// applied (the message says which).
-func kvError(what string, err error) error {
+// callError gives a failed operation on the cluster (a KV call, a
+// membership change) its exit status: a refusal exits 1; no leader before
+// the deadline exits 3, whether or not a write may have been applied (the
+// message says which).
+func callError(what string, err error) error {
 	err = fmt.Errorf("%s: %w", what, err)
 	switch {
 	case errors.Is(err, netlink.ErrRejected):
@@ -104,16 +102,16 @@ type deleteResult struct {
 // runPut writes KEY VALUE and prints OK.
 func runPut(ctx context.Context, a *app, inv invocation) error {
 	key, value := inv.args[0], inv.args[1]
-	c, err := a.openKV(inv, nil)
+	c, err := a.openKV(inv.clusterConfig())
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	res, err := c.Put(ctx, key, value)
 	if err != nil {
-		return kvError(fmt.Sprintf("put %q", key), err)
+		return callError(fmt.Sprintf("put %q", key), err)
 	}
-	return a.writeResult(inv.output, putResult{Key: key, Value: value, Node: res.NodeID, Index: res.Index})
+	return a.writeResult(inv.output, putResult{Key: key, Value: value, Node: res.NodeID, Index: res.Index}, "OK")
 }
 
 // runGet prints KEY's value alone on a line; a missing key prints nothing
@@ -128,7 +126,7 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 		}
 		return a.writeGet(inv.output, key, res)
 	}
-	c, err := a.openKV(inv, nil)
+	c, err := a.openKV(inv.clusterConfig())
 	if err != nil {
 		return err
 	}
@@ -138,7 +136,7 @@ func runGet(ctx context.Context, a *app, inv invocation) error {
 		return unreachable(staleGetError(key, inv.timeout, err))
 	}
 	if err != nil {
-		return kvError(fmt.Sprintf("get %q", key), err)
+		return callError(fmt.Sprintf("get %q", key), err)
 	}
 	return a.writeGet(inv.output, key, res)
 }
@@ -203,25 +201,26 @@ func (a *app) nodeGet(ctx context.Context, inv invocation, key, id string) (netl
 // runDelete removes KEY and prints OK, whether or not it existed.
 func runDelete(ctx context.Context, a *app, inv invocation) error {
 	key := inv.args[0]
-	c, err := a.openKV(inv, nil)
+	c, err := a.openKV(inv.clusterConfig())
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	res, err := c.Delete(ctx, key)
 	if err != nil {
-		return kvError(fmt.Sprintf("delete %q", key), err)
+		return callError(fmt.Sprintf("delete %q", key), err)
 	}
-	return a.writeResult(inv.output, deleteResult{Key: key, Deleted: res.Found, Node: res.NodeID, Index: res.Index})
+	return a.writeResult(inv.output, deleteResult{Key: key, Deleted: res.Found, Node: res.NodeID, Index: res.Index}, "OK")
 }
 
-// writeResult prints a write's outcome: "OK", or v as JSON.
-func (a *app) writeResult(format string, v any) error {
+// writeResult prints a change's outcome: line ("OK" for a write), or v as
+// JSON.
+func (a *app) writeResult(format string, v any, line string) error {
 	var err error
 	if format == "json" {
 		err = writeJSON(a.stdout, v)
 	} else {
-		_, err = fmt.Fprintln(a.stdout, "OK")
+		_, err = fmt.Fprintln(a.stdout, line)
 	}
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)

@@ -16,10 +16,15 @@ import (
 // statusRow is one node's line of "status"; its JSON form is a contract
 // with scripts, so keys are only ever added.
 type statusRow struct {
-	ID           string   `json:"id"`             // node id from cluster.yaml
-	Addr         string   `json:"addr"`           // address from cluster.yaml
-	Reachable    bool     `json:"reachable"`      // the node answered the status request
-	Role         string   `json:"role"`           // leader, follower, candidate, precandidate; "" when unreachable
+	ID        string `json:"id"`        // node id from cluster.yaml
+	Addr      string `json:"addr"`      // address from cluster.yaml
+	Reachable bool   `json:"reachable"` // the node answered the status request
+	Role      string `json:"role"`      // leader, follower, candidate, precandidate; "" when unreachable
+	// Member is what the node is in the leader's configuration: voter,
+	// learner, or removed (listed in cluster.yaml, no longer a member);
+	// without a leader, in its own; "" when unknown (unreachable, or a
+	// node too old to report its configuration).
+	Member       string   `json:"member"`
 	Term         int64    `json:"term"`           // current term
 	VotedFor     string   `json:"voted_for"`      // vote in the current term, "" if none
 	Leader       string   `json:"leader"`         // id of the leader this node knows, "" if none
@@ -40,6 +45,7 @@ type statusRow struct {
 	Transfers []snapshotTransfer `json:"snapshot_transfers,omitempty"`
 	Error     string             `json:"error,omitempty"` // why the node could not be reached
 	refused   bool               // the node answered but refused the handshake
+	st        *pb.NodeStatus     // the node's answer; nil when unreachable
 }
 
 // snapshotTransfer is one InstallSnapshot under way, in status -o json.
@@ -53,7 +59,8 @@ type snapshotTransfer struct {
 }
 
 // statusRowOf fills a row from a node's answer; id and addr come from
-// cluster.yaml so rows line up with the file even if a node misreports.
+// cluster.yaml (or the configuration that listed the node) so rows line up
+// with it even if a node misreports.
 func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
 	return statusRow{
 		ID:           n.ID,
@@ -76,6 +83,7 @@ func statusRowOf(n cluster.Node, st *pb.NodeStatus) statusRow {
 		SnapTerm:     st.GetSnapshotTerm(),
 		FirstIndex:   st.GetFirstIndex(),
 		Transfers:    transfersOf(st.GetSnapshotTransfers()),
+		st:           st,
 	}
 }
 
@@ -148,14 +156,14 @@ func writeStatus(w io.Writer, format string, rows []statusRow) error {
 // INDEX@TERM and FIRST the first index still in the log (the entries
 // before it are compacted); the log holds FIRST..LAST.
 func writeStatusTable(w io.Writer, rows []statusRow) error {
-	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "DIGEST", "SNAP", "FIRST", "LAST", "PAUSED", "FAULTS"}
+	header := []string{"ID", "ADDRESS", "REACHABLE", "ROLE", "MEMBER", "TERM", "LEADER", "COMMIT", "APPLIED", "DIGEST", "SNAP", "FIRST", "LAST", "PAUSED", "FAULTS"}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
 		if !r.Reachable {
-			cells = append(cells, []string{r.ID, r.Addr, "false", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"})
+			cells = append(cells, []string{r.ID, r.Addr, "false", "-", dash(r.Member), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"})
 			continue
 		}
-		cells = append(cells, []string{r.ID, r.Addr, "true", dash(r.Role), fmt.Sprint(r.Term), dash(r.Leader),
+		cells = append(cells, []string{r.ID, r.Addr, "true", dash(r.Role), dash(r.Member), fmt.Sprint(r.Term), dash(r.Leader),
 			fmt.Sprint(r.CommitIndex), fmt.Sprint(r.AppliedIndex), dash(shortDigest(r.StateDigest)), r.snap(), r.first(), fmt.Sprint(r.LastIndex),
 			fmt.Sprint(r.Paused), r.faults()})
 	}
@@ -217,6 +225,38 @@ func writeAdmin(w io.Writer, format string, res adminResult) error {
 	}
 	_, err := fmt.Fprintln(w, "OK")
 	return err
+}
+
+// changeResult is the outcome of a membership change or a transfer.
+type changeResult struct {
+	Command string `json:"command"` // member add, member promote, member remove or transfer
+	ID      string `json:"id"`      // the member it was about
+	Done    string `json:"done"`    // what happened, as the table form's line says it
+}
+
+// writeMembers prints members as a table (ROLE voter or learner,
+// REACHABLE and LEADER yes or no) or a JSON array.
+func writeMembers(w io.Writer, format string, members []memberRow) error {
+	if format == "json" {
+		return writeJSON(w, members)
+	}
+	cells := make([][]string, 0, len(members))
+	for _, m := range members {
+		role := memberVoter
+		if !m.Voter {
+			role = memberLearner
+		}
+		cells = append(cells, []string{m.ID, m.Addr, role, yesNo(m.Reachable), yesNo(m.leader)})
+	}
+	return writeBoxed(w, []string{"ID", "ADDR", "ROLE", "REACHABLE", "LEADER"}, cells)
+}
+
+// yesNo words a flag for a table.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // writeJSON prints v as indented JSON followed by a newline.

@@ -34,7 +34,7 @@ func TestRoleName(t *testing.T) {
 // TestStatusRowKeys pins the JSON keys scripts rely on: "error" appears
 // only for unreachable nodes.
 func TestStatusRowKeys(t *testing.T) {
-	base := []string{"id", "addr", "reachable", "role", "term", "voted_for", "leader", "commit_index", "applied_index", "last_index", "paused",
+	base := []string{"id", "addr", "reachable", "role", "member", "term", "voted_for", "leader", "commit_index", "applied_index", "last_index", "paused",
 		"partitioned", "isolated_from", "delay_ms", "disk_stall_ms", "state_digest", "snapshot_index", "snapshot_term", "first_index"}
 	n := cluster.Node{ID: "n1", Addr: "127.0.0.1:7001"}
 	tests := []struct {
@@ -68,18 +68,18 @@ func TestStatusRowKeys(t *testing.T) {
 
 func TestWriteStatusTable(t *testing.T) {
 	rows := []statusRow{
-		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570,
+		{ID: "node-one", Addr: "10.0.0.1:7001", Reachable: true, Role: "precandidate", Member: memberVoter, Term: 123, CommitIndex: 4567, AppliedIndex: 4560, LastIndex: 4570,
 			Partitioned: true, StateDigest: "0123456789abcdef0123456789abcdef", SnapIndex: 4500, SnapTerm: 122, FirstIndex: 4001},
-		{ID: "n2", Addr: "10.0.0.2:7002", Error: "connection refused"},
+		{ID: "n2", Addr: "10.0.0.2:7002", Member: memberRemoved, Error: "connection refused"},
 		{ID: "n3", Addr: "10.0.0.3:7003", Reachable: true, Role: "follower", Term: 123, CommitIndex: 4567, AppliedIndex: 4567, LastIndex: 4567, FirstIndex: 1},
 	}
-	want := `+----------+---------------+-----------+--------------+------+--------+--------+---------+----------+----------+-------+------+--------+-------------+
-| ID       | ADDRESS       | REACHABLE | ROLE         | TERM | LEADER | COMMIT | APPLIED | DIGEST   | SNAP     | FIRST | LAST | PAUSED | FAULTS      |
-+----------+---------------+-----------+--------------+------+--------+--------+---------+----------+----------+-------+------+--------+-------------+
-| node-one | 10.0.0.1:7001 | true      | precandidate | 123  | -      | 4567   | 4560    | 01234567 | 4500@122 | 4001  | 4570 | false  | partitioned |
-| n2       | 10.0.0.2:7002 | false     | -            | -    | -      | -      | -       | -        | -        | -     | -    | -      | -           |
-| n3       | 10.0.0.3:7003 | true      | follower     | 123  | -      | 4567   | 4567    | -        | -        | 1     | 4567 | false  | -           |
-+----------+---------------+-----------+--------------+------+--------+--------+---------+----------+----------+-------+------+--------+-------------+
+	want := `+----------+---------------+-----------+--------------+---------+------+--------+--------+---------+----------+----------+-------+------+--------+-------------+
+| ID       | ADDRESS       | REACHABLE | ROLE         | MEMBER  | TERM | LEADER | COMMIT | APPLIED | DIGEST   | SNAP     | FIRST | LAST | PAUSED | FAULTS      |
++----------+---------------+-----------+--------------+---------+------+--------+--------+---------+----------+----------+-------+------+--------+-------------+
+| node-one | 10.0.0.1:7001 | true      | precandidate | voter   | 123  | -      | 4567   | 4560    | 01234567 | 4500@122 | 4001  | 4570 | false  | partitioned |
+| n2       | 10.0.0.2:7002 | false     | -            | removed | -    | -      | -      | -       | -        | -        | -     | -    | -      | -           |
+| n3       | 10.0.0.3:7003 | true      | follower     | -       | 123  | -      | 4567   | 4567    | -        | -        | 1     | 4567 | false  | -           |
++----------+---------------+-----------+--------------+---------+------+--------+--------+---------+----------+----------+-------+------+--------+-------------+
 `
 	var buf bytes.Buffer
 	if err := writeStatusTable(&buf, rows); err != nil {

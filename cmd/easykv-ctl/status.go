@@ -4,22 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/netlink"
 )
 
 // runStatus asks every node for its status at once and prints one row per
-// node in cluster.yaml order. It fails with exitUnreachable only when no node
-// answered: a partly down cluster is exactly what status is for.
+// node: cluster.yaml's in file order, then the members added since (survey).
+// A node of the file that the leader's configuration leaves out is shown
+// as removed. It fails with exitUnreachable only when no node answered: a
+// partly down cluster is exactly what status is for.
 func runStatus(ctx context.Context, a *app, inv invocation) error {
-	rows := make([]statusRow, len(inv.cfg.Nodes))
-	var wg sync.WaitGroup
-	for i, n := range inv.cfg.Nodes {
-		wg.Go(func() { rows[i] = a.queryStatus(ctx, n, inv.identity()) })
-	}
-	wg.Wait()
+	rows := a.survey(ctx, inv)
 
 	if err := writeStatus(a.stdout, inv.output, rows); err != nil {
 		return fmt.Errorf("write output: %w", err)
