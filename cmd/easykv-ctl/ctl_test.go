@@ -45,7 +45,7 @@ func healthy() *fakeNet {
 		"127.0.0.1:7001": {status: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 12, LastIndex: 13,
 			StateDigest: "5d2a0c1e9b7f43a8d6e1f0a2b3c4d5e6", SnapshotIndex: 8, SnapshotTerm: 4, FirstIndex: 9,
 			SnapshotTransfers: []*pb.SnapshotTransfer{{Peer: "n3", Sending: true, SnapshotIndex: 8, BytesDone: 3 << 20, TotalBytes: 12 << 20, BytesPerSecond: 40 << 20}},
-			Members: []*pb.Member{{Id: "n1", Addr: "127.0.0.1:7001"}, {Id: "n2", Addr: "127.0.0.1:7002"}, {Id: "n3", Addr: "127.0.0.1:7003", Learner: true}}, ConfigIndex: 7}},
+			Members:           []*pb.Member{{Id: "n1", Addr: "127.0.0.1:7001"}, {Id: "n2", Addr: "127.0.0.1:7002"}, {Id: "n3", Addr: "127.0.0.1:7003", Learner: true}}, ConfigIndex: 7}},
 		"127.0.0.1:7002": {status: &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_FOLLOWER, Term: 5, VotedFor: "n1", LeaderId: "n1", CommitIndex: 12, AppliedIndex: 11, LastIndex: 13,
 			IsolatedFrom: []string{"n3"}, DelayMs: 1500, StateDigest: "e0f1a2b3c4d5e6f708192a3b4c5d6e7f", FirstIndex: 1}},
 		"127.0.0.1:7003": {status: &pb.NodeStatus{Id: "n3", Role: pb.Role_ROLE_FOLLOWER, Term: 4, Paused: true, CommitIndex: 9, AppliedIndex: 9, LastIndex: 10,

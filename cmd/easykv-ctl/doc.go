@@ -18,6 +18,25 @@
 //	easykv-ctl --cluster cluster.yaml delete user:1        # prints OK
 //	easykv-ctl --cluster cluster.yaml bench put --clients 16 --total 100000 --value-size 128 --key-space 10000
 //	easykv-ctl --cluster cluster.yaml bench get --clients 16 --total 100000 -o json
+//	easykv-ctl --cluster cluster.yaml member list [-o json]
+//	easykv-ctl --cluster cluster.yaml member add n4 127.0.0.1:7004 --learner
+//	easykv-ctl --cluster cluster.yaml member promote n4
+//	easykv-ctl --cluster cluster.yaml member remove n3
+//	easykv-ctl --cluster cluster.yaml transfer n2
+//
+// Members change: cluster.yaml's nodes are only the first configuration.
+// member add, promote, remove and transfer go to the leader wherever it is
+// (netlink.LeaderAdmin follows the nodes' leader hints, to a node the file
+// does not list too) and print one line once the change is committed (a
+// transfer: once the target leads); the recommended way to add a member is
+// as a learner, then promote it once it has caught up. A refused change
+// exits 1 with the leader's reason. member list prints the leader's
+// configuration (ID, ADDR, ROLE voter or learner, REACHABLE, LEADER; -o json:
+// id, addr, voter, reachable). status and bench ask cluster.yaml's nodes,
+// then the members those report that the file does not list; status shows
+// what each node is in the leader's configuration in MEMBER (voter,
+// learner, or removed for a node of the file no longer a member; "member"
+// in -o json).
 //
 // put, get and delete go through netlink.ClusterClient: it finds the
 // leader, follows redirects and retries until --timeout, sending a write

@@ -195,14 +195,15 @@ type memberChangeFunc func(args []string, f cmdFlags) (req *pb.AdminRequest, don
 func memberChange(build memberChangeFunc) func(ctx context.Context, a *app, inv invocation) error {
 	return func(ctx context.Context, a *app, inv invocation) error {
 		req, done := build(inv.args, inv.flags)
-		what := fmt.Sprintf("%s %s", commandVerb(req.GetCommand()), req.GetMemberId())
+		verb := commandVerb(req.GetCommand())
+		what := verb + " " + req.GetMemberId()
 		dial := func(ctx context.Context, addr string) (netlink.AdminConn, error) {
 			return a.dial(ctx, addr, inv.identity())
 		}
 		if _, err := netlink.LeaderAdmin(ctx, inv.clusterConfig().Nodes, dial, req); err != nil {
 			return callError(what, err)
 		}
-		return a.writeResult(inv.output, changeResult{Command: what, ID: req.GetMemberId(), Done: done}, done)
+		return a.writeResult(inv.output, changeResult{Command: verb, ID: req.GetMemberId(), Done: done}, done)
 	}
 }
 
