@@ -305,7 +305,8 @@ func pulse(c *programContext, n *nodeState) string {
 }
 
 // peerLines shows how far the leader has replicated to each peer, one peer
-// per line (continued, indented, when narrow); ✗ marks a peer it has not
+// per line (continued, indented, when narrow), a learner's id after ◇;
+// ✗ marks a peer it has not
 // heard from within an election timeout, "⇡ snapshot" one it is sending a
 // snapshot to (its progress state "snapshot").
 func peerLines(c *programContext, s *pb.NodeStatus, inner int) []string {
@@ -316,8 +317,12 @@ func peerLines(c *programContext, s *pb.NodeStatus, inner int) []string {
 		if !p.GetRecentActive() {
 			mark = st.Bad.Render("✗")
 		}
+		id := clean(p.GetId())
+		if p.GetLearner() {
+			id = st.Learner.Render(learnerGlyph) + id // as the event pane lists members
+		}
 		fields := []string{
-			mark + " " + clean(p.GetId()) + " " + label(st, "match", fmt.Sprint(p.GetMatchIndex())),
+			mark + " " + id + " " + label(st, "match", fmt.Sprint(p.GetMatchIndex())),
 			label(st, "next", fmt.Sprint(p.GetNextIndex())),
 		}
 		if p.GetState() == peerSnapshotState {

@@ -24,8 +24,18 @@
 // 26%", "⇣snap 26%"); a large terminal gets every pane. Layout is in
 // layout.go and view.go; the snapshot marks and sizes in snapshot.go.
 //
+// The cards follow the cluster's configuration as the nodes report it
+// (membership.go), not only cluster.yaml's initial list: a member the
+// dashboard does not know gets a connection and a card, a learner's card
+// says "◇ learner", a node the leader's configuration leaves out says
+// "⊘ removed" in a dimmed frame until it is unreachable, when its card
+// closes, and a leader handing over leadership says "→ n2". The event pane
+// narrates each change: proposed, in a node's log, committed, rolled back,
+// a transfer started or given up, TimeoutNow received.
+//
 // The prompt takes put, get, delete, pause, resume, partition, isolate,
-// delay, heal, status, clear, help and quit, keeps its history across runs
+// delay, slow-disk, heal, add, promote, remove, transfer (sent to the
+// leader, membercmd.go), status, clear, help and quit, keeps its history across runs
 // (history.go), and completes commands, node ids and keys with tab
 // (complete.go). Puts, deletes and reads go to the node the dashboard
 // believes leads (a read can name a node instead: "get user:1 @n2" reads

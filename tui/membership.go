@@ -59,12 +59,12 @@ func (m *Model) configuration() (members []*pb.Member, fromLeader bool) {
 	return newest.GetMembers(), false
 }
 
-// learnMembers opens a connection to every member of the configuration the
+// learnMembers opens (returns the dials of) a connection to every member of the configuration the
 // dashboard has no card for, as Init does for cluster.yaml's nodes, and
 // again to a node whose card was closed once a configuration lists it
 // again. Only stream messages call it: a dial it starts is the stream's
 // business, not a command's (piped mode waits for a command's own).
-func (m *Model) learnMembers() tea.Cmd {
+func (m *Model) learnMembers() []tea.Cmd {
 	members, _ := m.configuration()
 	var dials []tea.Cmd
 	for _, mb := range members {
@@ -90,7 +90,7 @@ func (m *Model) learnMembers() tea.Cmd {
 		}
 		dials = append(dials, m.connect(idx))
 	}
-	return tea.Batch(dials...)
+	return dials
 }
 
 // markMembers sets each node's place in the configuration, the voters of

@@ -371,7 +371,7 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 	}
 	learn := m.learnMembers()
 	if !msg.closed {
-		return tea.Batch(learn, waitEvents(msg.node, n.conn, n.stream))
+		return tea.Batch(append(learn, waitEvents(msg.node, n.conn, n.stream))...)
 	}
 	err := msg.err
 	if err == nil {
@@ -380,7 +380,7 @@ func (m *Model) receive(msg eventsMsg) tea.Cmd {
 	closing := closeCmd(n.conn, n.cancel)
 	m.conns.set(n.node.ID, nil)
 	n.conn, n.stream, n.cancel = nil, nil, nil
-	return tea.Batch(learn, closing, m.down(msg.node, err))
+	return tea.Batch(append(learn, closing, m.down(msg.node, err))...)
 }
 
 // heard records that node n said something now; a node that was silent
