@@ -24,6 +24,9 @@ import (
 //	{"t":"2026-11-26T00:43:58.130Z","node":0,"id":"n1","type":"event","event":{"kind":"STATUS",…}}
 //	{"t":"2026-11-26T00:44:03.002Z","node":1,"id":"n2","type":"closed","error":"connection lost"}
 //
+// node is the node's index in the header's list, or -1 for a member the
+// dashboard learned from the cluster's configuration later, which a replay
+// finds by id once a replayed status has named it;
 // t is when the dashboard received it (the start plus the monotonic time
 // since, so it never goes backwards); event is the pb.WatchEvent in
 // protojson. Each line is written with one write call as it happens, so a
@@ -175,7 +178,7 @@ func (r *Recorder) write(node string, kind RecordKind, errText string, ev *pb.Wa
 	}
 	idx, ok := r.index[node]
 	if !ok {
-		idx = -1 // a node not in the header: kept, and skipped on replay
+		idx = -1 // a node not in the header, learned from the configuration: replayed by its id
 	}
 	// Start plus the monotonic time since: later lines never have earlier
 	// times, whatever the wall clock does.
@@ -283,8 +286,12 @@ type Recording struct {
 type Record struct {
 	// At is when the dashboard received it.
 	At time.Time
-	// Node is the node's index in the header.
+	// Node is the node's index in the header; -1 for a node the dashboard
+	// learned from the cluster's configuration after recording began,
+	// which ID names.
 	Node int
+	// ID is the node's id.
+	ID string
 	// Kind says what it is.
 	Kind RecordKind
 	// Err says why, for RecordDown and RecordClosed.
@@ -369,10 +376,11 @@ func parseRecord(line []byte, h *RecordHeader) (r Record, ok bool, err error) {
 	if err := json.Unmarshal(line, &l); err != nil {
 		return Record{}, false, err
 	}
-	if l.Node < 0 || l.Node >= len(h.Nodes) || h.Nodes[l.Node].ID != l.ID {
+	learned := l.Node == -1 && l.ID != ""
+	if !learned && (l.Node < 0 || l.Node >= len(h.Nodes) || h.Nodes[l.Node].ID != l.ID) {
 		return Record{}, false, nil
 	}
-	r = Record{At: l.T, Node: l.Node, Kind: l.Type, Err: l.Error}
+	r = Record{At: l.T, Node: l.Node, ID: l.ID, Kind: l.Type, Err: l.Error}
 	switch l.Type {
 	case RecordEvent:
 		r.Event = new(pb.WatchEvent)

@@ -242,6 +242,8 @@ func TestReadRecordingRejectsAndSkips(t *testing.T) {
 		{"time backwards", header + status + dial, "backwards", 0},
 		{"unknown node skipped", header + strings.Replace(dial, `"node":0`, `"node":5`, 1) + status, "", 1},
 		{"mismatched id skipped", header + strings.Replace(dial, `"n1"`, `"n2"`, 1) + status, "", 1},
+		{"learned member kept", header + strings.Replace(strings.Replace(dial, `"node":0`, `"node":-1`, 1), `"n1"`, `"n4"`, 1) + status, "", 2},
+		{"nameless learned member skipped", header + strings.Replace(strings.Replace(dial, `"node":0`, `"node":-1`, 1), `"n1"`, `""`, 1) + status, "", 1},
 		{"unknown type skipped", header + strings.Replace(dial, `"dial"`, `"future"`, 1) + status, "", 1},
 	}
 	for _, tt := range tests {

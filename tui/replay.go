@@ -185,7 +185,7 @@ func (r *Replay) advance(target time.Duration) {
 		}
 		r.next++
 		r.shown.Store(int64(off))
-		if msg := replayMsg(rec); msg != nil {
+		if msg := replayMsg(rec, r.nodeOf(rec)); msg != nil {
 			// The model's answer is I/O (read on, dial again) for a
 			// connection that is not there: dropped.
 			_, _ = r.model.Update(msg)
@@ -199,19 +199,33 @@ func (r *Replay) offset(rec *Record) time.Duration {
 	return max(rec.At.Sub(r.rec.Header.Start), 0)
 }
 
-// replayMsg is the message the recorded dashboard's model got for rec.
-func replayMsg(rec *Record) tea.Msg {
+// nodeOf is the index in the model of rec's node: its index in the
+// header, or, for a node learned from the configuration, the one the
+// model gave it when a replayed status named it; -1 when it has none.
+func (r *Replay) nodeOf(rec *Record) int {
+	if rec.Node >= 0 {
+		return rec.Node
+	}
+	return r.model.nodeIndex(rec.ID)
+}
+
+// replayMsg is the message the recorded dashboard's model got for rec, on
+// the model's node idx; nil for none.
+func replayMsg(rec *Record, idx int) tea.Msg {
+	if idx < 0 {
+		return nil
+	}
 	switch rec.Kind {
 	case RecordDial:
-		return retryMsg{node: rec.Node}
+		return retryMsg{node: idx}
 	case RecordDown:
-		return dialFailedMsg{node: rec.Node, err: errors.New(rec.Err)}
+		return dialFailedMsg{node: idx, err: errors.New(rec.Err)}
 	case RecordConnected:
-		return connectedMsg{node: rec.Node, conn: replayConn{}, cancel: func() {}}
+		return connectedMsg{node: idx, conn: replayConn{}, cancel: func() {}}
 	case RecordEvent:
-		return eventsMsg{node: rec.Node, events: []*pb.WatchEvent{rec.Event}}
+		return eventsMsg{node: idx, events: []*pb.WatchEvent{rec.Event}}
 	case RecordClosed:
-		return eventsMsg{node: rec.Node, closed: true, err: errors.New(rec.Err)}
+		return eventsMsg{node: idx, closed: true, err: errors.New(rec.Err)}
 	}
 	return nil
 }

@@ -394,3 +394,34 @@ func TestReplayTitle(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayOfALearnedMember: a member the recorded dashboard learned from
+// the configuration (recorded as node -1 with its id) gets its card in the
+// replay once a replayed status names it, and its records land on it.
+func TestReplayOfALearnedMember(t *testing.T) {
+	rec := electionRecording()
+	members := []*pb.Member{{Id: "n1", Addr: "a1"}, {Id: "n2", Addr: "a2"}, {Id: "n3", Addr: "a3"}, {Id: "n4", Addr: "a4", Learner: true}}
+	lead := &pb.NodeStatus{Id: "n2", Role: pb.Role_ROLE_LEADER, Term: 2, LeaderId: "n2", Members: members}
+	learner := &pb.NodeStatus{Id: "n4", Role: pb.Role_ROLE_FOLLOWER, Term: 2, LeaderId: "n2", Members: members, Learner: true}
+	learned := func(ms int, kind RecordKind, ev *pb.WatchEvent) Record {
+		r := at(ms, -1, kind, "", ev)
+		r.ID = "n4"
+		return r
+	}
+	rec.Records = append(rec.Records[:len(rec.Records):len(rec.Records)],
+		at(6200, 1, RecordEvent, "", statusEv(lead)),
+		learned(6210, RecordDial, nil),
+		learned(6220, RecordConnected, nil),
+		learned(6300, RecordEvent, statusEv(learner)),
+	)
+	h := newReplayHarness(t, rec)
+	h.wait(7 * time.Second)
+	if got := h.r.model.nodeIDs(); strings.Join(got, " ") != "n1 n2 n3 n4" {
+		t.Fatalf("replayed nodes %v, want n1…n4", got)
+	}
+	n4 := h.r.model.nodes[3]
+	if n4.status.GetId() != "n4" || n4.member != memberLearner {
+		t.Errorf("n4's records did not reach its card: status %v, member %v", n4.status, n4.member)
+	}
+	mustContain(t, h.r.View(), "n4 ● follower  ◇ learner")
+}
