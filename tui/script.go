@@ -168,8 +168,9 @@ func RunScript(ctx context.Context, opts Options, s Script) error {
 }
 
 // prepare waits, for a bounded time, until the cluster is fit for line:
-// after a pause or a partition, a put, get or delete waits for the election
-// rather than failing for want of a leader; status waits for every node's
+// after a pause or a partition, a put, get or delete, or a membership or
+// leadership command, waits for the election rather than failing for want
+// of a leader; status waits for every node's
 // next status, so that it shows the writes just made.
 func (r *scriptRunner) prepare(line string) error {
 	word, rest := splitWord(line)
@@ -179,7 +180,7 @@ func (r *scriptRunner) prepare(line string) error {
 			return nil // a node's own copy: no leader needed
 		}
 		return r.waitReady(scriptLeaderWait)
-	case "put", "delete", "del":
+	case "put", "delete", "del", "add", "promote", "remove", "transfer": // all go to the leader
 		return r.waitReady(scriptLeaderWait)
 	case "status":
 		return r.waitFreshStatus(scriptStatusWaits * r.m.opts.StatusInterval)

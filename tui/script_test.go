@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,8 @@ type scriptCluster struct {
 	data map[string]string
 	// writes counts the writes applied: every node's commit index.
 	writes int64
+	// members, when set, is the configuration every node reports.
+	members []*pb.Member
 }
 
 func newScriptCluster() *scriptCluster {
@@ -99,6 +102,10 @@ func (c *scriptCluster) status(id string) *pb.NodeStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st.CommitIndex, st.AppliedIndex, st.LastIndex = c.writes, c.writes, c.writes
+	if len(c.members) > 0 {
+		st.Members = c.members
+		st.Learner = slices.ContainsFunc(c.members, func(m *pb.Member) bool { return m.GetId() == id && m.GetLearner() })
+	}
 	return st
 }
 
@@ -453,5 +460,28 @@ func TestScriptDropsStatusOlderThanTheOneKept(t *testing.T) {
 	got := r.dropStale(eventsMsg{node: 0, events: []*pb.WatchEvent{statusEv(stale), other, statusEv(fresh)}})
 	if len(got.events) != 2 || got.events[0] != other || got.events[1].GetStatus() != fresh {
 		t.Errorf("dropStale kept %v, want the other event and the fresh status", got.events)
+	}
+}
+
+// TestRunScriptFollowsTheConfiguration: piped mode dials a member the
+// nodes' configuration names, waits for it before a command to the leader,
+// and status shows it as a learner; add goes to the leader.
+func TestRunScriptFollowsTheConfiguration(t *testing.T) {
+	c := newScriptCluster()
+	c.members = []*pb.Member{member("n1", false), member("n2", false), member("n3", false), member("n4", true)}
+	out := runScript(t, c, "add n5 127.0.0.1:7005 learner\nstatus\n")
+	for _, want := range []string{
+		"n5 added as learner (via n2, ",
+		"n1 follower voter term=3 leader=n2",
+		"n2 leader voter term=3",
+		"n4 follower learner term=3 leader=n2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	reqs := c.dialer.conn(t, "n2").adminRequests()
+	if len(reqs) != 1 || reqs[0].GetCommand() != pb.AdminCommand_MEMBER_ADD || reqs[0].GetMemberId() != "n5" || !reqs[0].GetLearner() {
+		t.Errorf("n2 was sent %v", reqs)
 	}
 }
