@@ -305,10 +305,10 @@ func pulse(c *programContext, n *nodeState) string {
 }
 
 // peerLines shows how far the leader has replicated to each peer, one peer
-// per line (continued, indented, when narrow), a learner's id after ◇;
-// ✗ marks a peer it has not
-// heard from within an election timeout, "⇡ snapshot" one it is sending a
-// snapshot to (its progress state "snapshot").
+// per line (continued, indented, when narrow), a learner's id after ◇; ✗
+// marks a peer it has not heard from within an election timeout, "⇡
+// snapshot" one it is sending a snapshot to (its progress state
+// "snapshot").
 func peerLines(c *programContext, s *pb.NodeStatus, inner int) []string {
 	st := &c.styles
 	var lines []string

@@ -34,10 +34,10 @@
 // a transfer started or given up, TimeoutNow received.
 //
 // The prompt takes put, get, delete, pause, resume, partition, isolate,
-// delay, slow-disk, heal, add, promote, remove, transfer (sent to the
-// leader, membercmd.go), status, clear, help and quit, keeps its history across runs
-// (history.go), and completes commands, node ids and keys with tab
-// (complete.go). Puts, deletes and reads go to the node the dashboard
+// delay, slow-disk, heal, add, promote, remove and transfer (these four
+// sent to the leader, membercmd.go), status, clear, help and quit, keeps
+// its history across runs (history.go), and completes commands, node
+// ids, members and keys with tab (complete.go). Puts, deletes and reads go to the node the dashboard
 // believes leads (a read can name a node instead: "get user:1 @n2" reads
 // its own copy, which may be stale). From there a netlink.ClusterClient
 // over the dashboard's own connections runs them: it follows NOT_LEADER
