@@ -197,7 +197,7 @@ func (n *Node) install(in receivedSnapshot) {
 // installs, the one being stepped.
 func (n *Node) takeSnapshot(snap raft.SnapshotMeta) {
 	in := n.installing
-	if in == nil || in.snap != snap {
+	if in == nil || in.snap.Index != snap.Index || in.snap.Term != snap.Term {
 		// The core installs only what install stepped, in the same round.
 		panic(fmt.Sprintf("raftnode: Ready installs snapshot %d/%d, not the one received", snap.Index, snap.Term))
 	}

@@ -106,7 +106,7 @@ func (r *snapshotReceiver) chunk(from string, c *pb.InstallSnapshotChunk) {
 		in = &incomingSnapshot{from: from, id: c.GetTransferId(), snap: snap, total: c.GetTotalSize(), part: part, started: time.Now()}
 		r.cur = in
 	}
-	if in.snap != snap || in.total != c.GetTotalSize() {
+	if in.snap.Index != snap.Index || in.snap.Term != snap.Term || in.total != c.GetTotalSize() {
 		r.refuse(from, c, fmt.Sprintf("chunk of snapshot %d/%d (%d bytes) in the transfer of %d/%d (%d bytes)",
 			snap.Index, snap.Term, c.GetTotalSize(), in.snap.Index, in.snap.Term, in.total))
 		return

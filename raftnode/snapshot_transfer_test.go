@@ -93,7 +93,7 @@ func TestSnapshotTransfer(t *testing.T) {
 		t.Fatalf("report %+v, want success for index %d, %d bytes", rep, info.Index, info.Size)
 	}
 	in := <-pipe.receiver.installs
-	if in.snap != (raft.SnapshotMeta{Index: info.Index, Term: 3}) || in.term != 4 || in.from != "n1" {
+	if in.snap.Index != info.Index || in.snap.Term != 3 || in.term != 4 || in.from != "n1" {
 		t.Errorf("received %+v from %s in term %d", in.snap, in.from, in.term)
 	}
 	if in.kv.Digest() != kv.Digest() || in.kv.AppliedIndex() != kv.AppliedIndex() {

@@ -83,7 +83,7 @@ func newBenchCluster(b *testing.B, ids ...string) *benchCluster {
 		c.nodes[id] = r
 	}
 	leader := c.nodes[ids[0]]
-	leader.becomeCandidate("bench")
+	leader.becomeCandidate("bench", false)
 	c.pump(b)
 	if leader.role != RoleLeader || leader.commit != 1 {
 		b.Fatalf("no leader: %s commit %d", leader.role, leader.commit)

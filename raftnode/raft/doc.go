@@ -197,7 +197,7 @@
 // would apply. The repaired hard state goes out in the first Ready, and is
 // saved before anything is sent in that term.
 //
-// Step returns an error, wrapping ErrUnknownPeer, ErrWrongRecipient or
+// Step returns an error, wrapping ErrWrongRecipient or
 // ErrInvalidMessage, for a message no correct peer can send; the message is
 // dropped and the core is unchanged. Stale messages (from older terms or
 // earlier roles) are not errors: they are answered if the sender needs to

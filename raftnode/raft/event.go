@@ -22,6 +22,24 @@ const (
 	// EventLostEntries: on a leader, Peer's log ends below Index, which it
 	// had acknowledged: its data is gone (a wiped data directory).
 	EventLostEntries
+	// EventConfProposed: on a leader, a configuration change (Reason) was
+	// appended at Index; Members is the configuration it makes.
+	EventConfProposed
+	// EventConfApplied: the configuration Members, from the entry at Index
+	// (or a snapshot at Index), is in effect on this node.
+	EventConfApplied
+	// EventConfCommitted: the configuration entry at Index is committed.
+	EventConfCommitted
+	// EventConfRolledBack: the configuration entry at Index was truncated;
+	// Members is in effect again.
+	EventConfRolledBack
+	// EventTransferStarted: on a leader, leadership transfer to Peer began.
+	EventTransferStarted
+	// EventTransferAborted: the transfer to Peer ended without a new
+	// leader; Reason says why. The leader takes proposals again.
+	EventTransferAborted
+	// EventTimeoutNow: the leader Peer asked this node to campaign at once.
+	EventTimeoutNow
 )
 
 func (k EventKind) String() string {
@@ -40,6 +58,20 @@ func (k EventKind) String() string {
 		return "leader-changed"
 	case EventLostEntries:
 		return "lost-entries"
+	case EventConfProposed:
+		return "conf-proposed"
+	case EventConfApplied:
+		return "conf-applied"
+	case EventConfCommitted:
+		return "conf-committed"
+	case EventConfRolledBack:
+		return "conf-rolled-back"
+	case EventTransferStarted:
+		return "transfer-started"
+	case EventTransferAborted:
+		return "transfer-aborted"
+	case EventTimeoutNow:
+		return "timeout-now"
 	default:
 		return fmt.Sprintf("EventKind(%d)", uint8(k))
 	}
@@ -60,7 +92,10 @@ type Event struct {
 	// what made the node change role.
 	Reason  string
 	PreVote bool   // Vote* events: a pre-vote round
-	Index   uint64 // LostEntries: what Peer had acknowledged
+	// Index: LostEntries: what Peer had acknowledged; Conf*: the
+	// configuration entry's index.
+	Index   uint64
+	Members Membership // Conf*: the configuration
 }
 
 func (e Event) String() string {
@@ -72,6 +107,10 @@ func (e Event) String() string {
 		s += " peer=" + e.Peer
 	case EventLostEntries:
 		s += fmt.Sprintf(" peer=%s index=%d", e.Peer, e.Index)
+	case EventConfProposed, EventConfApplied, EventConfCommitted, EventConfRolledBack:
+		s += fmt.Sprintf(" index=%d members=%q", e.Index, e.Members.String())
+	case EventTransferStarted, EventTransferAborted, EventTimeoutNow:
+		s += " peer=" + e.Peer
 	}
 	if e.PreVote {
 		s += " prevote"

@@ -11,8 +11,6 @@ import (
 var (
 	// ErrInvalidConfig: New was given a configuration it cannot run with.
 	ErrInvalidConfig = errors.New("invalid raft config")
-	// ErrUnknownPeer: a message came from an id that is not a member.
-	ErrUnknownPeer = errors.New("unknown peer")
 	// ErrWrongRecipient: a message was addressed to another node.
 	ErrWrongRecipient = errors.New("wrong recipient")
 	// ErrInvalidMessage: a message that no correct peer can send.
@@ -44,6 +42,9 @@ const (
 	// follower, steps the MsgSnap once the whole snapshot is durable. The
 	// follower answers with a MsgAppResp.
 	MsgSnap
+	// MsgTimeoutNow tells the target of a leadership transfer, whose log
+	// matches the leader's, to campaign at once (thesis §3.10).
+	MsgTimeoutNow
 )
 
 func (t MsgType) String() string {
@@ -62,6 +63,8 @@ func (t MsgType) String() string {
 		return "MsgAppResp"
 	case MsgSnap:
 		return "MsgSnap"
+	case MsgTimeoutNow:
+		return "MsgTimeoutNow"
 	default:
 		return fmt.Sprintf("MsgType(%d)", uint8(t))
 	}
@@ -77,6 +80,9 @@ const (
 	// EntryNoop is appended by a new leader to commit entries of earlier
 	// terms (Raft paper §8).
 	EntryNoop
+	// EntryConfChange carries a whole configuration (EncodeMembership),
+	// in effect on each node from when it is in its log (thesis §4.1).
+	EntryConfChange
 )
 
 // Entry is one log entry.
@@ -118,6 +124,9 @@ type Message struct {
 	ReadCtx uint64
 	// Snapshot: Snap: the snapshot the leader sends.
 	Snapshot SnapshotMeta
+	// Transfer: Vote: the election began with MsgTimeoutNow, so a voter's
+	// leader lease does not hold it back (thesis §3.10).
+	Transfer bool
 }
 
 // SnapshotMeta names a snapshot of the state machine: the last entry it
@@ -125,6 +134,9 @@ type Message struct {
 type SnapshotMeta struct {
 	Index uint64
 	Term  uint64
+	// Membership is the configuration as of Index; nil when the snapshot
+	// does not say (the configuration known before is kept).
+	Membership Membership
 }
 
 // IsEmpty reports whether s names no snapshot.
@@ -150,6 +162,9 @@ func (m Message) String() string {
 	if !m.Snapshot.IsEmpty() {
 		s += fmt.Sprintf(" snapshot=%d/%d", m.Snapshot.Index, m.Snapshot.Term)
 	}
+	if m.Transfer {
+		s += " transfer"
+	}
 	if m.Reason != "" {
 		s += fmt.Sprintf(" reason=%q", m.Reason)
 	}
@@ -164,7 +179,7 @@ func (t MsgType) isResponse() bool {
 // checkShape refuses messages whose fields contradict each other, whoever
 // they came from. Membership and recipient are checked by Step.
 func (m *Message) checkShape() error {
-	if m.Type < MsgPreVote || m.Type > MsgSnap {
+	if m.Type < MsgPreVote || m.Type > MsgTimeoutNow {
 		return fmt.Errorf("%w: unknown type %d", ErrInvalidMessage, uint8(m.Type))
 	}
 	// Every term on the wire is at least 1, except a refused pre-vote from a
@@ -177,6 +192,12 @@ func (m *Message) checkShape() error {
 	}
 	if m.Type != MsgApp && m.Type != MsgAppResp && m.ReadCtx != 0 {
 		return fmt.Errorf("%w: %s with a read round", ErrInvalidMessage, m.Type)
+	}
+	if m.Transfer && m.Type != MsgVote {
+		return fmt.Errorf("%w: %s marked as a transfer", ErrInvalidMessage, m.Type)
+	}
+	if m.Type == MsgTimeoutNow {
+		return nil
 	}
 	if (m.Type == MsgSnap) == m.Snapshot.IsEmpty() || (m.Snapshot.Index == 0) != (m.Snapshot.Term == 0) {
 		return fmt.Errorf("%w: %s with snapshot %d/%d", ErrInvalidMessage, m.Type, m.Snapshot.Index, m.Snapshot.Term)
@@ -226,7 +247,7 @@ func (m *Message) checkEntries() error {
 		if e.Term < prev || e.Term > m.Term || e.Term == 0 {
 			return fmt.Errorf("%w: %s entry %d has term %d after %d in term %d", ErrInvalidMessage, m.Type, e.Index, e.Term, prev, m.Term)
 		}
-		if e.Type > EntryNoop {
+		if e.Type > EntryConfChange {
 			return fmt.Errorf("%w: %s entry %d has unknown type %d", ErrInvalidMessage, m.Type, e.Index, uint8(e.Type))
 		}
 		prev = e.Term

@@ -5,13 +5,23 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 )
 
 // Config is what New needs to build a core.
 type Config struct {
-	ID    string   // this node
-	Peers []string // every member id, including ID
+	ID string // this node
+	// Peers are the voters of the initial configuration (cluster.yaml's
+	// list). The configuration in effect comes from the log and the
+	// snapshot when they hold one (thesis chapter 4).
+	Peers []string
+	// Join: the node was added after the cluster started (or lost its data
+	// and was added again). It does not campaign until its log or a
+	// snapshot gives it a configuration, and ID need not be among Peers.
+	Join bool
+	// PromoteMargin is how many entries a learner may trail the leader's
+	// log by for ProposeConfChange to promote it; 0 means
+	// DefaultPromoteMargin.
+	PromoteMargin uint64
 	// ElectionTicks is T: each election timeout is drawn uniformly from
 	// [T, 2T) ticks, and a leader checks its quorum every T ticks.
 	ElectionTicks  int
@@ -59,7 +69,7 @@ func (c *Config) validate() error {
 		seen[p] = true
 	}
 	switch {
-	case !seen[c.ID]:
+	case !seen[c.ID] && !c.Join:
 		return fmt.Errorf("%w: node %q is not among the peers %v", ErrInvalidConfig, c.ID, c.Peers)
 	case c.ElectionTicks <= 0 || c.HeartbeatTicks <= 0:
 		return fmt.Errorf("%w: election ticks %d and heartbeat ticks %d must be positive", ErrInvalidConfig, c.ElectionTicks, c.HeartbeatTicks)
@@ -73,8 +83,6 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: nil Log", ErrInvalidConfig)
 	case c.MaxInflight < 0:
 		return fmt.Errorf("%w: max inflight %d is negative", ErrInvalidConfig, c.MaxInflight)
-	case c.HardState.Vote != "" && !seen[c.HardState.Vote]:
-		return fmt.Errorf("%w: vote for %q, not a peer", ErrInvalidConfig, c.HardState.Vote)
 	case c.HardState.Vote != "" && c.HardState.Term == 0:
 		return fmt.Errorf("%w: vote for %q in term 0", ErrInvalidConfig, c.HardState.Vote)
 	}
@@ -91,7 +99,8 @@ const (
 // no clock; see doc.go. It is not safe for concurrent use.
 type Raft struct {
 	id             string     // this node
-	peers          []string   // every member, sorted, including id
+	joining        bool       // Config.Join
+	promoteMargin  uint64     // Config.PromoteMargin, defaulted
 	electionTicks  int        // T
 	heartbeatTicks int        // leader heartbeat interval
 	rand           *rand.Rand // draws election timeouts
@@ -104,6 +113,7 @@ type Raft struct {
 	vote   string   // votedFor in term (Figure 2)
 	commit uint64   // commitIndex (Figure 2)
 	log    *raftLog // durable and unstable entries, and lastApplied
+	confs  configs  // the configurations the log holds; the last is in effect
 
 	role   Role   // current role
 	leader string // leader of term, "" when unknown
@@ -122,6 +132,13 @@ type Raft struct {
 	// ownDurable: leader: StableTo made more of its own log durable since
 	// the last Ready, which recounts the commit index.
 	ownDurable bool
+	// pendingConf: leader: the index of the last configuration entry it
+	// appended; another change waits until the commit index reaches it.
+	pendingConf uint64
+	// transferee: leader: the target of a leadership transfer under way,
+	// and transferElapsed the ticks since it began.
+	transferee      string
+	transferElapsed int
 
 	msgs         []Message   // outbound, not yet handed out and advanced
 	events       []Event     // happened, not yet handed out and advanced
@@ -162,11 +179,10 @@ func New(cfg Config) (*Raft, error) {
 		// no vote (doc.go, "Restarting").
 		hs = HardState{Term: lastTerm, Commit: hs.Commit}
 	}
-	peers := slices.Clone(cfg.Peers)
-	slices.Sort(peers) // a fixed order keeps runs reproducible
 	r := &Raft{
 		id:             cfg.ID,
-		peers:          peers,
+		joining:        cfg.Join,
+		promoteMargin:  cmp.Or(cfg.PromoteMargin, DefaultPromoteMargin),
 		electionTicks:  cfg.ElectionTicks,
 		heartbeatTicks: cfg.HeartbeatTicks,
 		rand:           cfg.Rand,
@@ -183,8 +199,45 @@ func New(cfg Config) (*Raft, error) {
 		role:      RoleFollower,
 		persisted: persisted,
 	}
+	if err := r.loadConfigs(NewMembership(cfg.Peers...)); err != nil {
+		return nil, err
+	}
 	r.resetElectionTimer()
 	return r, nil
+}
+
+// loadConfigs finds the configuration in effect on restart: the
+// snapshot's, or initial, then each configuration entry in the log.
+func (r *Raft) loadConfigs(initial Membership) error {
+	base := confAt{members: initial}
+	if snap := r.log.storage.Snapshot(); len(snap.Membership) > 0 {
+		base = confAt{index: snap.Index, members: snap.Membership}
+	}
+	r.confs = configs{base}
+	// hi is past the last entry; an entry at the very last index is not
+	// read (only tests put one there).
+	hi := r.log.lastIndex() + 1
+	if hi == 0 {
+		hi--
+	}
+	for lo := r.log.firstIndex(); lo < hi; {
+		es, ok := r.log.slice(lo, hi, r.maxMsgBytes)
+		if !ok {
+			return fmt.Errorf("%w: storage cannot read entries from %d", ErrInvalidConfig, lo)
+		}
+		for _, e := range es {
+			if e.Type != EntryConfChange {
+				continue
+			}
+			m, err := DecodeMembership(e.Data)
+			if err != nil {
+				return fmt.Errorf("%w: configuration entry %d: %v", ErrInvalidConfig, e.Index, err)
+			}
+			r.confs = append(r.confs, confAt{index: e.Index, members: m})
+		}
+		lo += uint64(len(es))
+	}
+	return nil
 }
 
 // Tick advances the core's clock by one tick.
@@ -208,6 +261,7 @@ func (r *Raft) tickLeader() {
 			return
 		}
 	}
+	r.tickTransfer()
 	r.heartbeatElapsed++
 	if r.heartbeatElapsed >= r.heartbeatTicks {
 		r.heartbeatElapsed = 0
@@ -220,9 +274,13 @@ func (r *Raft) tickLeader() {
 // the rest may already have elected another leader. It reports whether the
 // node is still leader.
 func (r *Raft) endQuorumRound() bool {
-	active := 1 // itself
-	for _, p := range r.progress {
-		if p.recentActive {
+	active := 0
+	if r.isVoter() {
+		active++ // itself
+	}
+	cur := r.confs.current().members
+	for id, p := range r.progress {
+		if p.recentActive && cur.IsVoter(id) {
 			active++
 		}
 		p.recentActive = false
@@ -231,7 +289,7 @@ func (r *Raft) endQuorumRound() bool {
 		}
 	}
 	if r.checkQuorum && active < r.quorum() {
-		r.becomeFollower(r.term, "", fmt.Sprintf("check-quorum: heard from %d of %d members", active, len(r.peers)))
+		r.becomeFollower(r.term, "", fmt.Sprintf("check-quorum: heard from %d of %d voters", active, r.confs.current().members.Voters()))
 		return false
 	}
 	return true
@@ -239,8 +297,14 @@ func (r *Raft) endQuorumRound() bool {
 
 // hup starts a pre-vote or, without PreVote, an election (paper §5.2).
 func (r *Raft) hup() {
-	if r.term == math.MaxUint64 {
+	switch {
+	case r.term == math.MaxUint64:
 		// No term is left to campaign in; only a leader can help now.
+		r.resetElectionTimer()
+		return
+	case !r.isVoter() || r.joining && r.confs.current().index == 0:
+		// A learner, a removed server or one still joining has no vote
+		// to win with (thesis §4.2.3: removed servers must not disrupt).
 		r.resetElectionTimer()
 		return
 	}
@@ -248,7 +312,7 @@ func (r *Raft) hup() {
 		r.becomePreCandidate()
 		return
 	}
-	r.becomeCandidate("election timeout")
+	r.becomeCandidate("election timeout", false)
 }
 
 // Step feeds one message from a peer into the core. A message that cannot
@@ -258,12 +322,15 @@ func (r *Raft) Step(m Message) error {
 	if m.To != r.id {
 		return fmt.Errorf("%w: %s for %q arrived at %q", ErrWrongRecipient, m.Type, m.To, r.id)
 	}
-	if m.From == r.id {
+	switch m.From {
+	case r.id:
 		return fmt.Errorf("%w: %s from the node itself", ErrInvalidMessage, m.Type)
+	case "":
+		return fmt.Errorf("%w: %s without a sender", ErrInvalidMessage, m.Type)
 	}
-	if _, ok := slices.BinarySearch(r.peers, m.From); !ok {
-		return fmt.Errorf("%w: %s from %q", ErrUnknownPeer, m.Type, m.From)
-	}
+	// A sender outside our configuration is stepped all the same: our
+	// configuration may be behind (a joining node's leader), and the
+	// lease and pre-vote keep removed servers from disrupting (§4.2.3).
 	if err := m.checkShape(); err != nil {
 		return err
 	}
@@ -334,7 +401,7 @@ func (r *Raft) checkAgainstLog(m Message) error {
 // it and become follower" (paper §5.1) with its exceptions. It reports
 // whether the message has been fully handled.
 func (r *Raft) stepHigherTerm(m Message) bool {
-	if (m.Type == MsgVote || m.Type == MsgPreVote) && r.inLease() {
+	if (m.Type == MsgVote || m.Type == MsgPreVote) && r.inLease() && !m.Transfer {
 		// Thesis §4.2.3: a node that heard from a live leader within the
 		// election timeout neither raises its term nor votes. The candidate
 		// is cut off or removed; the leader still has its quorum, which
@@ -440,6 +507,8 @@ func (r *Raft) stepFollower(m Message) {
 		r.resetElectionTimer()
 		r.setLeader(m.From)
 		r.handleSnapshot(m)
+	case MsgTimeoutNow:
+		r.handleTimeoutNow(m)
 	}
 	// Responses belong to a role this node has left; drop them.
 }
@@ -470,10 +539,13 @@ func (r *Raft) stepCandidate(m Message) {
 
 // stepLeader handles a current-term message as leader.
 func (r *Raft) stepLeader(m Message) error {
-	if m.Type == MsgApp || m.Type == MsgSnap {
+	if m.Type == MsgApp || m.Type == MsgSnap || m.Type == MsgTimeoutNow {
 		return fmt.Errorf("%w: %s from another leader %s in term %d", ErrInvalidMessage, m.Type, m.From, m.Term)
 	}
 	p := r.progress[m.From]
+	if p == nil {
+		return nil // from a server not in our configuration: nothing to track
+	}
 	// Any message in our term shows the peer is alive and reachable.
 	p.recentActive = true
 	if m.Type != MsgAppResp {
@@ -496,8 +568,12 @@ func (r *Raft) poll(id string, granted bool) {
 	if _, seen := r.votes[id]; !seen {
 		r.votes[id] = granted
 	}
+	cur := r.confs.current().members
 	var yes, no int
-	for _, g := range r.votes {
+	for voter, g := range r.votes {
+		if !cur.IsVoter(voter) {
+			continue // a learner's or stranger's answer decides nothing
+		}
 		if g {
 			yes++
 		} else {
@@ -506,10 +582,10 @@ func (r *Raft) poll(id string, granted bool) {
 	}
 	switch {
 	case yes >= r.quorum() && r.role == RolePreCandidate:
-		r.becomeCandidate("won pre-vote")
+		r.becomeCandidate("won pre-vote", false)
 	case yes >= r.quorum():
 		r.becomeLeader()
-	case len(r.peers)-no < r.quorum():
+	case cur.Voters()-no < r.quorum():
 		reason := "lost election"
 		if r.role == RolePreCandidate {
 			reason = "lost pre-vote"
@@ -518,9 +594,9 @@ func (r *Raft) poll(id string, granted bool) {
 	}
 }
 
-// quorum is the smallest majority of the members.
+// quorum is the smallest majority of the voters in effect.
 func (r *Raft) quorum() int {
-	return len(r.peers)/2 + 1
+	return r.confs.current().members.Voters()/2 + 1
 }
 
 // becomeFollower moves to term (which must not be below ours) as follower
@@ -538,25 +614,27 @@ func (r *Raft) becomePreCandidate() {
 	r.resetElectionTimer()
 	r.votes, r.progress = map[string]bool{}, nil
 	r.emit(Event{Kind: EventVoteRequested, Term: r.term + 1, PreVote: true})
-	r.campaign(MsgPreVote, r.term+1)
+	r.campaign(MsgPreVote, r.term+1, false)
 }
 
-// becomeCandidate starts an election in term+1, voting for itself (§5.2).
-func (r *Raft) becomeCandidate(reason string) {
+// becomeCandidate starts an election in term+1, voting for itself (§5.2);
+// transfer marks one that a leader asked for (TimeoutNow), which the
+// voters' leases do not block.
+func (r *Raft) becomeCandidate(reason string, transfer bool) {
 	r.transition(r.term+1, RoleCandidate, "", reason)
 	r.vote = r.id
 	r.resetElectionTimer()
 	r.votes, r.progress = map[string]bool{}, nil
 	r.emit(Event{Kind: EventVoteRequested, Term: r.term})
-	r.campaign(MsgVote, r.term)
+	r.campaign(MsgVote, r.term, transfer)
 }
 
-// campaign asks every peer for its (pre-)vote in term, then counts our own,
-// which wins at once in a one-node cluster.
-func (r *Raft) campaign(t MsgType, term uint64) {
-	for _, p := range r.peers {
-		if p != r.id {
-			r.send(Message{Type: t, To: p, Term: term, LogTerm: r.log.lastTerm(), Index: r.log.lastIndex()})
+// campaign asks every other voter for its (pre-)vote in term, then counts
+// our own, which wins at once in a one-voter cluster.
+func (r *Raft) campaign(t MsgType, term uint64, transfer bool) {
+	for _, x := range r.confs.current().members {
+		if x.ID != r.id && !x.Learner {
+			r.send(Message{Type: t, To: x.ID, Term: term, LogTerm: r.log.lastTerm(), Index: r.log.lastIndex(), Transfer: transfer})
 		}
 	}
 	r.poll(r.id, true)
@@ -569,12 +647,16 @@ func (r *Raft) campaign(t MsgType, term uint64) {
 func (r *Raft) becomeLeader() {
 	r.transition(r.term, RoleLeader, r.id, "won election")
 	r.votes = nil
-	r.progress = make(map[string]*progress, len(r.peers)-1)
-	for _, p := range r.peers {
-		if p != r.id {
-			r.progress[p] = newProgress(r.log.lastIndex()+1, r.maxInflight)
+	cur := r.confs.current()
+	r.progress = make(map[string]*progress, len(cur.members))
+	for _, x := range cur.members {
+		if x.ID != r.id {
+			r.progress[x.ID] = newProgress(r.log.lastIndex()+1, r.maxInflight)
 		}
 	}
+	// A configuration entry of an earlier term may still be uncommitted;
+	// the next change waits for it (one at a time, thesis §4.1).
+	r.pendingConf = cur.index
 	r.electionElapsed, r.heartbeatElapsed = 0, 0
 	if !r.appendEntry(Entry{Type: EntryNoop}) {
 		r.bcastHeartbeat(0, false) // announce ourselves all the same
@@ -588,6 +670,7 @@ func (r *Raft) transition(term uint64, role Role, leader, reason string) {
 	termChanged, roleChanged, leaderChanged := term != r.term, role != r.role, leader != r.leader
 	if r.role == RoleLeader && role != RoleLeader {
 		r.droppedReads = append(r.droppedReads, r.reads.drop()...)
+		r.transferee, r.transferElapsed = "", 0
 	}
 	if termChanged {
 		r.term, r.vote = term, ""

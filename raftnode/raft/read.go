@@ -104,7 +104,7 @@ func (q *readQueue) drop() []uint64 {
 // queueRead records a request at the current commit index, to be
 // confirmed by the next round; a one-node cluster is its own quorum.
 func (r *Raft) queueRead(ctx uint64) {
-	if r.quorum() == 1 {
+	if r.quorum() == 1 && r.isVoter() {
 		r.readStates = append(r.readStates, ReadState{Index: r.commit, Ctx: ctx})
 		return
 	}
@@ -136,14 +136,25 @@ func (r *Raft) ackRead(p *progress, ctx uint64) {
 		return
 	}
 	p.readAck = ctx
+	cur := r.confs.current().members
 	acks := r.matchBuf[:0]
-	for _, q := range r.progress {
-		acks = append(acks, q.readAck)
+	for id, q := range r.progress {
+		if cur.IsVoter(id) {
+			acks = append(acks, q.readAck)
+		}
 	}
 	r.matchBuf = acks
+	// The leader counts itself while it votes; the other voters make up
+	// the rest of the quorum.
+	need := r.quorum()
+	if r.isVoter() {
+		need--
+	}
+	if need == 0 || need > len(acks) {
+		return
+	}
 	slices.Sort(acks)
-	// The leader counts itself; quorum-1 followers must have answered.
-	confirmed := acks[len(acks)-(r.quorum()-1)]
+	confirmed := acks[len(acks)-need]
 	r.reads.confirmed = max(r.reads.confirmed, confirmed)
 	n := 0
 	for n < len(r.reads.pending) && r.reads.pending[n].round <= confirmed {

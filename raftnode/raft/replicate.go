@@ -25,6 +25,10 @@ func (r *Raft) Propose(data []byte) (index, term uint64, err error) {
 	if r.role != RoleLeader {
 		return 0, 0, r.notLeader()
 	}
+	if r.transferee != "" {
+		// Thesis §3.10: new entries would only delay the target's catch-up.
+		return 0, 0, fmt.Errorf("%w: leadership transfer to %s under way", ErrProposalDropped, r.transferee)
+	}
 	if !r.appendEntry(Entry{Type: EntryNormal, Data: data}) {
 		return 0, 0, fmt.Errorf("%w: the log is at the last possible index", ErrProposalDropped)
 	}
@@ -41,6 +45,9 @@ func (r *Raft) appendEntry(e Entry) bool {
 	}
 	e.Term, e.Index = r.term, last+1
 	r.log.append(e)
+	if e.Type == EntryConfChange {
+		r.logAppended([]Entry{e}) // in effect on the leader at once (§4.1)
+	}
 	// The entry goes to the followers with the next Ready, in one MsgApp
 	// with every other entry appended meanwhile, and may reach them before
 	// the caller has made it durable here (doc.go, step 2); our own copy
@@ -51,9 +58,9 @@ func (r *Raft) appendEntry(e Entry) bool {
 
 // bcastAppend sends every follower what it can take now.
 func (r *Raft) bcastAppend() {
-	for _, id := range r.peers {
-		if p := r.progress[id]; p != nil {
-			r.sendAppends(id, p)
+	for _, x := range r.confs.current().members {
+		if p := r.progress[x.ID]; p != nil {
+			r.sendAppends(x.ID, p)
 		}
 	}
 }
@@ -146,7 +153,8 @@ func (r *Raft) ReportSnapshot(id string, ok bool) {
 // lost, it refuses, and the leader goes back to probing it.
 func (r *Raft) bcastHeartbeat(readCtx uint64, periodic bool) {
 	last := r.log.lastIndex()
-	for _, id := range r.peers {
+	for _, x := range r.confs.current().members {
+		id := x.ID
 		p := r.progress[id]
 		if p == nil {
 			continue
@@ -203,7 +211,11 @@ func (r *Raft) handleAppendAck(id string, p *progress, m Message) {
 		if r.maybeCommit() {
 			r.bcastCommit()
 		}
+		if r.role != RoleLeader {
+			return // the commit removed this leader (§4.2.2)
+		}
 		r.sendAppends(id, p)
+		r.maybeFinishTransfer(id, p)
 		return
 	}
 	// An answer that teaches nothing new: to a heartbeat, or late. A
@@ -268,33 +280,53 @@ func (r *Raft) lostEntries(id string, p *progress, m Message) {
 }
 
 // maybeCommit advances the commit index to the highest index stored on a
-// quorum, if that entry is of our term: an entry of an earlier term is
+// quorum of the voters in effect, if that entry is of our term: an entry of an earlier term is
 // committed only by one of ours after it (paper §5.4.2, Figure 8). Our own
 // log counts only as far as it is durable: the caller may send our MsgApps
 // before it persists their entries (doc.go, step 2), and an entry counted
 // here and then lost in a crash could be committed with fewer copies than
 // a quorum. It reports whether the commit index moved.
 func (r *Raft) maybeCommit() bool {
-	matches := append(r.matchBuf[:0], r.log.stableIndex())
-	for _, p := range r.progress {
-		matches = append(matches, p.match)
+	cur := r.confs.current().members
+	matches := r.matchBuf[:0]
+	if cur.IsVoter(r.id) {
+		// A leader being removed leads on without counting itself
+		// (thesis §4.2.2).
+		matches = append(matches, r.log.stableIndex())
+	}
+	for id, p := range r.progress {
+		if cur.IsVoter(id) {
+			matches = append(matches, p.match)
+		}
 	}
 	r.matchBuf = matches
+	if len(matches) < r.quorum() {
+		return false
+	}
 	slices.Sort(matches)
 	n := matches[len(matches)-r.quorum()]
 	if n <= r.commit || !r.log.matchTerm(n, r.term) {
 		return false
 	}
-	r.commit = n
+	r.advanceCommit(n)
 	r.commitInTerm()
-	return true
+	return r.role == RoleLeader
+}
+
+// advanceCommit moves the commit index to c and acts on a configuration
+// entry that it commits.
+func (r *Raft) advanceCommit(c uint64) {
+	from := r.commit
+	r.commit = c
+	r.committedConfig(from)
 }
 
 // bcastCommit tells every follower of a new commit index: with entries
 // when it has some to take, else with a heartbeat when the new index
 // reaches its log.
 func (r *Raft) bcastCommit() {
-	for _, id := range r.peers {
+	for _, x := range r.confs.current().members {
+		id := x.ID
 		p := r.progress[id]
 		if p == nil {
 			continue
@@ -332,12 +364,13 @@ func (r *Raft) handleAppend(m Message) {
 	// Our log matches the leader's up to Index (Log Matching, §5.3).
 	if i := r.log.findConflict(m.Entries); i < len(m.Entries) {
 		r.log.truncateAndAppend(m.Entries[i:])
+		r.logAppended(m.Entries[i:])
 	}
 	last := m.Index + uint64(len(m.Entries))
 	// Entries past last may still be stale: commit only what this message
 	// vouches for.
 	if c := min(m.Commit, last); c > r.commit {
-		r.commit = c
+		r.advanceCommit(c)
 	}
 	r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: last, ReadCtx: m.ReadCtx})
 }
@@ -355,10 +388,11 @@ func (r *Raft) handleSnapshot(m Message) {
 		r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: r.commit})
 		return
 	case r.log.matchTerm(s.Index, s.Term):
-		r.commit = s.Index
+		r.advanceCommit(s.Index)
 	default:
 		r.log.restore(s)
-		r.commit = s.Index
+		r.resetConfigs(s.Index, s.Membership)
+		r.advanceCommit(s.Index)
 	}
 	r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, Index: s.Index})
 }

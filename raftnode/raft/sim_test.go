@@ -178,11 +178,16 @@ type simNode struct {
 	snap simSnap
 	// snapOut keeps the data of the snapshots named by MsgSnaps this node
 	// handed out, until they are sent.
-	snapOut map[SnapshotMeta]simSnap
+	snapOut map[snapKey]simSnap
 	// received is the data of snapshots received from leaders, durable
 	// before the MsgSnap is stepped, until installed.
-	received map[SnapshotMeta]simSnap
+	received map[snapKey]simSnap
 }
+
+// snapKey names a snapshot in maps: SnapshotMeta holds a slice.
+type snapKey struct{ index, term uint64 }
+
+func keyOf(m SnapshotMeta) snapKey { return snapKey{m.Index, m.Term} }
 
 // simSnap is a snapshot of a simulated state machine: the last entry it
 // covers, and the state machine's digest there.
@@ -252,7 +257,7 @@ func newSim(t testing.TB, n int, seed uint64, opts func(*Config)) *sim {
 		s.ids = append(s.ids, fmt.Sprintf("n%d", i))
 	}
 	for _, id := range s.ids {
-		s.nodes[id] = &simNode{storage: NewMemoryLogStorage(), snapOut: map[SnapshotMeta]simSnap{}, received: map[SnapshotMeta]simSnap{}}
+		s.nodes[id] = &simNode{storage: NewMemoryLogStorage(), snapOut: map[snapKey]simSnap{}, received: map[snapKey]simSnap{}}
 		s.votes[id] = map[uint64]string{}
 		s.readFloor[id] = map[uint64]uint64{}
 		s.start(id)
@@ -479,7 +484,7 @@ func (s *sim) deliver() {
 			// The runtime has received the whole snapshot and made it
 			// durable before it steps the MsgSnap; the stream's end is
 			// reported to the leader.
-			n.received[m.Snapshot] = *f.snap
+			n.received[keyOf(m.Snapshot)] = *f.snap
 			if f.report {
 				s.report(f, true, s.now+1)
 			}
@@ -592,10 +597,10 @@ func (s *sim) drain(id string) {
 			if m.Type == MsgSnap {
 				// The core names its storage's newest snapshot, which is
 				// the node's: the data to stream is taken now.
-				if n.snap.meta != m.Snapshot {
+				if keyOf(n.snap.meta) != keyOf(m.Snapshot) {
 					s.fatalf("%s sends snapshot %+v, its newest is %+v", id, m.Snapshot, n.snap.meta)
 				}
-				n.snapOut[m.Snapshot] = n.snap
+				n.snapOut[keyOf(m.Snapshot)] = n.snap
 			}
 			if MayLeaveEarly(m, n.stored.Term) {
 				s.send(m)
@@ -734,7 +739,7 @@ func (s *sim) takeSnapshot(id string) bool {
 // crashed.
 func (s *sim) install(id string, meta SnapshotMeta) bool {
 	n := s.nodes[id]
-	data, ok := n.received[meta]
+	data, ok := n.received[keyOf(meta)]
 	if !ok {
 		s.fatalf("%s installs snapshot %+v, never received", id, meta)
 	}
@@ -751,7 +756,7 @@ func (s *sim) install(id string, meta SnapshotMeta) bool {
 	n.applied, n.digest = meta.Index, data.digest
 	n.checked = max(n.checked, meta.Index)
 	for k := range n.received {
-		if k.Index <= meta.Index {
+		if k.index <= meta.Index {
 			delete(n.received, k)
 		}
 	}
@@ -1044,7 +1049,7 @@ func (s *sim) send(m Message) {
 	}
 	var data *simSnap
 	if m.Type == MsgSnap {
-		d, ok := s.nodes[m.From].snapOut[m.Snapshot]
+		d, ok := s.nodes[m.From].snapOut[keyOf(m.Snapshot)]
 		if !ok {
 			s.fatalf("%s sends snapshot %+v it never handed out", m.From, m.Snapshot)
 		}

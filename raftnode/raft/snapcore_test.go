@@ -2,6 +2,7 @@ package raft
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -56,7 +57,7 @@ func TestSnapshotProgress(t *testing.T) {
 			step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 2, Index: probe, Reject: true, ConflictIndex: 3})
 			rd := drain(r)
 			snaps := msgsOf(rd.Messages, MsgSnap, "n2")
-			if len(snaps) != 1 || snaps[0].Snapshot != (SnapshotMeta{Index: 8, Term: 1}) || snaps[0].Term != 2 {
+			if len(snaps) != 1 || !reflect.DeepEqual(snaps[0].Snapshot, SnapshotMeta{Index: 8, Term: 1}) || snaps[0].Term != 2 {
 				t.Fatalf("messages %v, want one MsgSnap of 8/1 to n2", rd.Messages)
 			}
 			if p := r.Status().Progress["n2"]; p.State != "snapshot" || p.Match != 0 {
@@ -203,7 +204,7 @@ func TestSnapshotRestore(t *testing.T) {
 				t.Fatal("the log still reads entry 5 the snapshot replaced")
 			}
 			rd := r.Ready()
-			if rd.Snapshot != snap || !rd.MustSync || len(rd.CommittedEntries) > 0 || rd.HardState.Term != 3 {
+			if !reflect.DeepEqual(rd.Snapshot, snap) || !rd.MustSync || len(rd.CommittedEntries) > 0 || rd.HardState.Term != 3 {
 				t.Fatalf("Ready %+v, want the snapshot, synced, nothing to apply", rd)
 			}
 			wantMark := LogMark{Index: 10, Term: 2, Epoch: rd.Mark.Epoch}
@@ -283,7 +284,7 @@ func TestSnapshotStaleMarks(t *testing.T) {
 	step(t, r, Message{Type: MsgSnap, From: "n3", To: "n1", Term: 3, Snapshot: s2})
 	rd2 := r.Ready()
 	r.Advance()
-	if rd1.Snapshot != s1 || rd2.Snapshot != s2 || rd2.Mark.Epoch <= rd1.Mark.Epoch || rd1.Mark.Epoch <= old.Mark.Epoch {
+	if !reflect.DeepEqual(rd1.Snapshot, s1) || !reflect.DeepEqual(rd2.Snapshot, s2) || rd2.Mark.Epoch <= rd1.Mark.Epoch || rd1.Mark.Epoch <= old.Mark.Epoch {
 		t.Fatalf("marks %+v, %+v, %+v", old.Mark, rd1.Mark, rd2.Mark)
 	}
 	if err := storage.Append(old.Entries); err != nil {
@@ -296,7 +297,7 @@ func TestSnapshotStaleMarks(t *testing.T) {
 	if r.StableTo(rd1.Mark) {
 		t.Fatal("took the report of a snapshot a newer one replaced")
 	}
-	if r.log.snap != s2 || r.log.stableIndex() != 0 {
+	if !reflect.DeepEqual(r.log.snap, s2) || r.log.stableIndex() != 0 {
 		t.Fatalf("pending snapshot %+v, stable index %d", r.log.snap, r.log.stableIndex())
 	}
 	storage.ApplySnapshot(s2)
@@ -499,7 +500,7 @@ func TestMemoryLogStorageSnapshot(t *testing.T) {
 	if err := s.Compact(4, 3); err != nil {
 		t.Fatal(err)
 	}
-	if s.FirstIndex() != 3 || s.LastIndex() != 5 || s.Snapshot() != (SnapshotMeta{Index: 4, Term: 2}) {
+	if s.FirstIndex() != 3 || s.LastIndex() != 5 || !reflect.DeepEqual(s.Snapshot(), SnapshotMeta{Index: 4, Term: 2}) {
 		t.Fatalf("after Compact(4, 3): [%d, %d] %+v", s.FirstIndex(), s.LastIndex(), s.Snapshot())
 	}
 	if tm, err := s.Term(2); err != nil || tm != 1 {

@@ -67,7 +67,7 @@ func TestSnapshotChaosDeterministic(t *testing.T) {
 		t.Fatalf("two runs differ: leaders %v / %v, installs %d / %d", a.leaders, b.leaders, a.installs, b.installs)
 	}
 	for _, id := range a.ids {
-		if sa, sb := a.nodes[id].r.Status(), b.nodes[id].r.Status(); !reflect.DeepEqual(sa, sb) || a.nodes[id].snap != b.nodes[id].snap {
+		if sa, sb := a.nodes[id].r.Status(), b.nodes[id].r.Status(); !reflect.DeepEqual(sa, sb) || !reflect.DeepEqual(a.nodes[id].snap, b.nodes[id].snap) {
 			t.Fatalf("%s ends as %+v and %+v", id, sa, sb)
 		}
 	}
@@ -343,7 +343,7 @@ func TestSnapshotInstallCrash(t *testing.T) {
 				if st.FirstIndex() != oldFirst || st.LastIndex() != oldLast || st.Snapshot().Index >= crashed.Index {
 					s.fatalf("crash before the install: log [%d, %d] snapshot %+v, was [%d, %d]", st.FirstIndex(), st.LastIndex(), st.Snapshot(), oldFirst, oldLast)
 				}
-			} else if st.FirstIndex() != crashed.Index+1 || st.LastIndex() != crashed.Index || st.Snapshot() != crashed || s.nodes[f].snap.meta != crashed {
+			} else if st.FirstIndex() != crashed.Index+1 || st.LastIndex() != crashed.Index || !reflect.DeepEqual(st.Snapshot(), crashed) || !reflect.DeepEqual(s.nodes[f].snap.meta, crashed) {
 				s.fatalf("crash after the install of %+v: log [%d, %d] snapshot %+v", crashed, st.FirstIndex(), st.LastIndex(), st.Snapshot())
 			}
 			s.restart(f) // from its own snapshot, or the one installed

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -145,7 +146,7 @@ func TestWriteQueueSnapshot(t *testing.T) {
 		t.Fatalf("first write %+v, want entry 6 and its message only", j1)
 	}
 	j2, _ := q.Take()
-	if j2.Snapshot != snap || len(j2.Entries) != 2 || j2.Entries[0].Index != 11 || j2.Mark != (LogMark{Index: 12, Term: 3, Epoch: 1}) ||
+	if !reflect.DeepEqual(j2.Snapshot, snap) || len(j2.Entries) != 2 || j2.Entries[0].Index != 11 || j2.Mark != (LogMark{Index: 12, Term: 3, Epoch: 1}) ||
 		!j2.SaveHard || j2.HardState.Commit != 10 || len(j2.Msgs) != 2 {
 		t.Fatalf("second write %+v, want the snapshot, entries 11 and 12, both messages", j2)
 	}
