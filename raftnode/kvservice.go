@@ -41,18 +41,18 @@ type pendingRead struct {
 // and answers each request when its outcome is known. It is owned by the
 // Run goroutine, but for start, which any goroutine may call.
 type kvService struct {
-	id      string            // this node's id, in every answer
-	members map[string]string // id → address, for redirects
-	calls   chan *kvCall      // requests waiting for the loop
-	core    *raft.Raft        // proposes writes and confirms reads
-	sm      *kvmap.Map        // the state machine
-	pending clientState       // requests accepted and not answered
+	id      string       // this node's id, in every answer
+	addrs   *addrBook    // id → address, for redirects
+	calls   chan *kvCall // requests waiting for the loop
+	core    *raft.Raft   // proposes writes and confirms reads
+	sm      *kvmap.Map   // the state machine
+	pending clientState  // requests accepted and not answered
 }
 
-func newKVService(id string, members map[string]string, core *raft.Raft, sm *kvmap.Map) *kvService {
+func newKVService(id string, addrs *addrBook, core *raft.Raft, sm *kvmap.Map) *kvService {
 	return &kvService{
 		id:      id,
-		members: members,
+		addrs:   addrs,
 		calls:   make(chan *kvCall, kvQueue),
 		core:    core,
 		sm:      sm,
@@ -144,7 +144,7 @@ func (s *kvService) refuse(resp *pb.KvResponse, err error) {
 func (s *kvService) notLeader(resp *pb.KvResponse) {
 	leader := s.core.Status().Leader
 	resp.Code, resp.Message = pb.ErrorCode_NOT_LEADER, "not the leader"
-	resp.LeaderId, resp.LeaderAddr = leader, s.members[leader]
+	resp.LeaderId, resp.LeaderAddr = leader, s.addrs.get(leader)
 }
 
 // readLocal answers a read from this node's applied state.
@@ -162,8 +162,14 @@ func (s *kvService) readLocal(resp *pb.KvResponse, key string) {
 // client waiting for it, if it is on this node.
 func (s *kvService) apply(e raft.Entry) {
 	data := e.Data
-	if e.Type == raft.EntryNoop {
+	switch e.Type {
+	case raft.EntryNoop:
 		data = nil
+	case raft.EntryConfChange:
+		// The state machine keeps the configuration for its snapshots;
+		// an index out of order cannot come from the core's Ready.
+		_ = s.sm.ApplyConfig(e.Index, e.Data)
+		return
 	}
 	res := s.sm.Apply(e.Index, data)
 	w, ok := s.pending.writes[e.Index]

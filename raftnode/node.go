@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +89,10 @@ type NodeConfig struct {
 	// keeps after compacting, so that a follower a little behind catches
 	// up from the log rather than from a snapshot.
 	SnapshotMargin uint64
+	// Join: this node is not in Members, the initial configuration (it
+	// was added later, or lost its data and was added again): it waits to
+	// learn its configuration from the leader.
+	Join bool
 }
 
 // Node is the runtime around the pure core: one goroutine (Run) owns the
@@ -108,9 +111,14 @@ type Node struct {
 	recvc  chan raft.Message // peer messages for the loop
 	adminc chan adminRequest // pause/resume for the loop
 
-	kv     *kvService // clients and the state machine
-	pub    *publisher // status and events for watchers
-	faults *faultSet  // injected faults, set by Admin from any goroutine
+	kv    *kvService // clients and the state machine
+	addrs *addrBook  // member addresses, following the configuration
+	// confWaits are membership changes proposed here, answered when
+	// applied; transfer is a leadership transfer under way. Loop-owned.
+	confWaits []confWait
+	transfer  *transferWait
+	pub       *publisher // status and events for watchers
+	faults    *faultSet  // injected faults, set by Admin from any goroutine
 	// sender streams snapshots to followers, receiver takes them from the
 	// leader (InstallSnapshot); snapMu serializes their and the
 	// snapshotter's writes to the snapshot store.
@@ -140,7 +148,7 @@ type Node struct {
 }
 
 type adminRequest struct {
-	cmd   pb.AdminCommand
+	req   *pb.AdminRequest
 	reply chan error
 }
 
@@ -159,11 +167,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	tick := max(cfg.Heartbeat/ticksPerHeartbeat, time.Millisecond)
-	peers := make([]string, 0, len(cfg.Members))
-	for id := range cfg.Members {
-		peers = append(peers, id)
-	}
-	sort.Strings(peers)
+	peers := sortedIDs(cfg.Members)
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -174,10 +178,18 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	snap.Membership = snapshotMembership(sm)
+	if sm.Config() == nil && !cfg.Join {
+		// Snapshots carry the configuration; the first ones carry the
+		// initial configuration too, so that a node that only ever sees
+		// a snapshot (a joining one) knows every member.
+		sm.SetConfig(raft.EncodeMembership(initialMembership(cfg.Members)))
+	}
 	log := newCoreLog(cfg.Log, snap)
 	core, err := raft.New(raft.Config{
 		ID:             cfg.ID,
 		Peers:          peers,
+		Join:           cfg.Join,
 		ElectionTicks:  int(cfg.ElectionTimeout / tick),
 		HeartbeatTicks: int(cfg.Heartbeat / tick),
 		Rand:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -200,7 +212,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		logger:     logger.With("node", cfg.ID),
 		recvc:      make(chan raft.Message, recvQueue),
 		adminc:     make(chan adminRequest),
-		kv:         newKVService(cfg.ID, cfg.Members, core, sm),
+		addrs:      newAddrBook(cfg.Members),
 		pub:        newPublisher(cfg.ID, cfg.Members),
 		faults:     &faultSet{network: cfg.Faults},
 		core:       core,
@@ -208,6 +220,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		durable:    raft.HardState{Term: hs.Term, Vote: hs.Vote},
 		queuedHard: raft.HardState{Term: hs.Term, Vote: hs.Vote},
 	}
+	n.kv = newKVService(cfg.ID, n.addrs, core, sm)
+	cur, _ := core.Membership()
+	n.addrs.follow(cur, cfg.ID, cfg.Transport)
 	n.snaps = newSnapshotter(cfg.Snapshots, cfg.Log, &n.snapMu, cfg.SnapshotEvery, cfg.SnapshotMargin, sm.AppliedIndex())
 	// A transfer that makes no progress for a few election timeouts has
 	// met a follower that is gone or cut off: the core tries again later.
@@ -263,10 +278,12 @@ func (n *Node) Run(ctx context.Context) error {
 		case in := <-n.receiver.installs:
 			n.install(in)
 		case req := <-n.adminc:
-			err := n.admin(req.cmd)
+			err, later := n.admin(req)
 			n.lastTick = time.Now()
 			publish = true
-			answer = func() { req.reply <- err }
+			if !later {
+				answer = func() { req.reply <- err }
+			}
 		}
 		if err := n.drain(); err != nil {
 			return err
@@ -392,9 +409,11 @@ func (n *Node) handleReady(rd *raft.Ready) {
 	}
 	n.persister.add(raft.WriteJob{Snapshot: rd.Snapshot, Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: saveHard, Msgs: late})
 	n.kv.took(rd)
+	n.appliedConfigs(rd)
 	for _, ev := range rd.Events {
 		n.logEvent(ev)
 		n.pub.publish(n.eventToWire(ev))
+		n.membershipEvent(ev)
 		if ev.Kind != raft.EventRoleChanged {
 			continue
 		}
@@ -423,9 +442,14 @@ func (n *Node) logEvent(ev raft.Event) {
 	}
 }
 
-// admin pauses or resumes the loop.
-func (n *Node) admin(cmd pb.AdminCommand) error {
-	switch cmd {
+// admin pauses or resumes the loop, or starts a membership change or a
+// leadership transfer, whose answer comes later (later is true).
+func (n *Node) admin(r adminRequest) (err error, later bool) {
+	switch cmd := r.req.GetCommand(); cmd {
+	case pb.AdminCommand_MEMBER_ADD, pb.AdminCommand_MEMBER_PROMOTE, pb.AdminCommand_MEMBER_REMOVE:
+		return n.changeMembership(r.req, r.reply)
+	case pb.AdminCommand_TRANSFER_LEADER:
+		return n.transferLeadership(r.req, r.reply)
 	case pb.AdminCommand_PAUSE:
 		if !n.paused {
 			n.logger.Info("paused: timers stopped, raft traffic dropped")
@@ -439,10 +463,10 @@ func (n *Node) admin(cmd pb.AdminCommand) error {
 		}
 		n.paused = false
 	default:
-		return fmt.Errorf("unknown admin command %s", cmd)
+		return fmt.Errorf("unknown admin command %s", cmd), false
 	}
 	n.pausedNow.Store(n.paused)
-	return nil
+	return nil, false
 }
 
 // publishStatus stores the state Status reports from other goroutines.
@@ -492,7 +516,7 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 		n.pub.notice(pb.WatchEvent_FAULT_CHANGED, changed)
 		return &pb.AdminResponse{Ok: true, Status: n.Status()}
 	}
-	r := adminRequest{cmd: req.GetCommand(), reply: make(chan error, 1)}
+	r := adminRequest{req: req, reply: make(chan error, 1)}
 	select {
 	case n.adminc <- r:
 	case <-ctx.Done():
@@ -501,12 +525,23 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 	select {
 	case err := <-r.reply:
 		if err != nil {
-			return &pb.AdminResponse{Error: err.Error()}
+			return n.adminError(err)
 		}
 		return &pb.AdminResponse{Ok: true, Status: n.Status()}
 	case <-ctx.Done():
 		return &pb.AdminResponse{Error: ctx.Err().Error()}
 	}
+}
+
+// adminError answers a failed admin command; one that needs the leader
+// names it, so that a client can go there.
+func (n *Node) adminError(err error) *pb.AdminResponse {
+	resp := &pb.AdminResponse{Error: err.Error()}
+	if errors.Is(err, raft.ErrNotLeader) {
+		st := n.pub.latest.Load().status
+		resp.LeaderId, resp.LeaderAddr = st.Leader, n.addrs.get(st.Leader)
+	}
+	return resp
 }
 
 // Subscribe returns a channel of events for one watcher and a function that

@@ -51,9 +51,10 @@ type snapshotter struct {
 
 // savedSnapshot is what a background Save did.
 type savedSnapshot struct {
-	info  kvmap.SnapshotInfo // the snapshot saved; zero when Save failed
-	first uint64             // the log's first index after compaction
-	err   error
+	info    kvmap.SnapshotInfo // the snapshot saved; zero when Save failed
+	members raft.Membership    // the configuration it holds
+	first   uint64             // the log's first index after compaction
+	err     error
 }
 
 // newSnapshotter returns a snapshotter over store that takes one every
@@ -94,9 +95,9 @@ func (s *snapshotter) save(snap *kvmap.Map, term uint64) savedSnapshot {
 	}
 	below := info.Index - min(info.Index, s.margin)
 	if err := s.log.TruncatePrefix(below); err != nil {
-		return savedSnapshot{info: info, first: s.log.FirstIndex(), err: fmt.Errorf("compact the log below %d: %w", below, err)}
+		return savedSnapshot{info: info, members: snapshotMembership(snap), first: s.log.FirstIndex(), err: fmt.Errorf("compact the log below %d: %w", below, err)}
 	}
-	return savedSnapshot{info: info, first: s.log.FirstIndex()}
+	return savedSnapshot{info: info, members: snapshotMembership(snap), first: s.log.FirstIndex()}
 }
 
 // installed notes that the state machine was replaced by a snapshot at
@@ -165,7 +166,7 @@ func (n *Node) snapshotSaved(saved savedSnapshot) {
 		return
 	}
 	before := n.log.first
-	n.log.compacted(raft.SnapshotMeta{Index: saved.info.Index, Term: saved.info.Term}, saved.first)
+	n.log.compacted(raft.SnapshotMeta{Index: saved.info.Index, Term: saved.info.Term, Membership: saved.members}, saved.first)
 	n.logger.Info("snapshot taken", "index", saved.info.Index, "term", saved.info.Term, "bytes", saved.info.Size, "first_index", n.log.first)
 	n.pub.publish(n.snapshotEvent(pb.WatchEvent_SNAPSHOT_TAKEN, "", saved.info.Index, saved.info.Size, ""))
 	if n.log.first > before {
@@ -190,6 +191,7 @@ func (n *Node) snapshotSent(rep snapshotReport) {
 // whether it replaces the log and the state machine (takeSnapshot).
 func (n *Node) install(in receivedSnapshot) {
 	n.installing = &in
+	in.snap.Membership = snapshotMembership(in.kv)
 	n.step(raft.Message{Type: raft.MsgSnap, From: in.from, To: n.cfg.ID, Term: in.term, Snapshot: in.snap})
 }
 

@@ -23,7 +23,7 @@ func (n *Node) Status() *pb.NodeStatus {
 		Term:                  int64(st.Term),
 		VotedFor:              st.Vote,
 		LeaderId:              st.Leader,
-		LeaderAddr:            n.cfg.Members[st.Leader],
+		LeaderAddr:            n.addrs.get(st.Leader),
 		CommitIndex:           int64(st.Commit),
 		AppliedIndex:          int64(st.Applied),
 		LastIndex:             int64(st.LastIndex),
@@ -41,6 +41,14 @@ func (n *Node) Status() *pb.NodeStatus {
 		SnapshotTerm:          int64(s.snap.Term),
 		FirstIndex:            int64(s.first),
 		SnapshotTransfers:     append(n.sender.transfers(), n.receiver.transfers()...),
+		Members:               n.membersToWire(st.Membership),
+		ConfigIndex:           int64(st.ConfigIndex),
+		ConfigCommitted:       st.ConfigIndex <= st.Commit,
+		Removed:               !st.Membership.Has(n.cfg.ID),
+		TransferTo:            st.Transferee,
+	}
+	if x, ok := st.Membership.Get(n.cfg.ID); ok {
+		out.Learner = x.Learner
 	}
 	for _, run := range s.terms {
 		out.LogTerms = append(out.LogTerms, &pb.TermRun{FirstIndex: int64(run.First), Term: int64(run.Term)})
@@ -60,7 +68,8 @@ func (n *Node) Status() *pb.NodeStatus {
 	sort.Strings(ids)
 	for _, id := range ids {
 		p := st.Progress[id]
-		out.Peers = append(out.Peers, &pb.PeerProgress{Id: id, MatchIndex: int64(p.Match), NextIndex: int64(p.Next), RecentActive: p.RecentActive, State: p.State})
+		out.Peers = append(out.Peers, &pb.PeerProgress{Id: id, MatchIndex: int64(p.Match), NextIndex: int64(p.Next), RecentActive: p.RecentActive, State: p.State,
+			Learner: !st.Membership.IsVoter(id)})
 	}
 	return out
 }
@@ -95,6 +104,7 @@ func (n *Node) eventToWire(ev raft.Event) *pb.WatchEvent {
 		Reason:   ev.Reason,
 		PreVote:  ev.PreVote,
 		Index:    int64(ev.Index),
+		Members:  n.membersToWire(ev.Members),
 	}
 	switch ev.Kind {
 	case raft.EventRoleChanged:
@@ -111,6 +121,20 @@ func (n *Node) eventToWire(ev raft.Event) *pb.WatchEvent {
 		w.Kind = pb.WatchEvent_LEADER_CHANGED
 	case raft.EventLostEntries:
 		w.Kind = pb.WatchEvent_LOST_ENTRIES
+	case raft.EventConfProposed:
+		w.Kind = pb.WatchEvent_CONF_PROPOSED
+	case raft.EventConfApplied:
+		w.Kind = pb.WatchEvent_CONF_APPLIED
+	case raft.EventConfCommitted:
+		w.Kind = pb.WatchEvent_CONF_COMMITTED
+	case raft.EventConfRolledBack:
+		w.Kind = pb.WatchEvent_CONF_ROLLED_BACK
+	case raft.EventTransferStarted:
+		w.Kind = pb.WatchEvent_TRANSFER_STARTED
+	case raft.EventTransferAborted:
+		w.Kind = pb.WatchEvent_TRANSFER_ABORTED
+	case raft.EventTimeoutNow:
+		w.Kind = pb.WatchEvent_TIMEOUT_NOW
 	}
 	return w
 }

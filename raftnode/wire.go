@@ -97,7 +97,11 @@ func toWire(m raft.Message, enc *entryEncoder) *pb.RaftKvMessage {
 			CandidateId:  m.From,
 			LastLogIndex: int64(m.Index),
 			LastLogTerm:  int64(m.LogTerm),
+			Transfer:     m.Transfer,
 		}
+	case raft.MsgTimeoutNow:
+		w.Type = pb.RaftKvMessage_TIMEOUT_NOW
+		w.VoteRequest = &pb.VoteRequest{Term: int64(m.Term), CandidateId: m.From}
 	case raft.MsgPreVoteResp, raft.MsgVoteResp:
 		w.Type = pb.RaftKvMessage_VOTE_RESPONSE
 		if m.Type == raft.MsgPreVoteResp {
@@ -155,6 +159,15 @@ func fromWire(w *pb.RaftKvMessage) (raft.Message, error) {
 		}
 		nums = []int64{req.GetTerm(), req.GetLastLogIndex(), req.GetLastLogTerm()}
 		m.Term, m.Index, m.LogTerm = uint64(req.GetTerm()), uint64(req.GetLastLogIndex()), uint64(req.GetLastLogTerm())
+		m.Transfer = req.GetTransfer()
+	case pb.RaftKvMessage_TIMEOUT_NOW:
+		req := w.GetVoteRequest()
+		if req == nil {
+			return raft.Message{}, fmt.Errorf("%w: %s without vote_request", errBadWire, w.GetType())
+		}
+		m.Type = raft.MsgTimeoutNow
+		nums = []int64{req.GetTerm()}
+		m.Term = uint64(req.GetTerm())
 	case pb.RaftKvMessage_VOTE_RESPONSE, pb.RaftKvMessage_PRE_VOTE_RESPONSE:
 		resp := w.GetVoteResponse()
 		if resp == nil {

@@ -141,6 +141,12 @@ type sim struct {
 	// be lower, or the read could miss a completed write.
 	readFloor map[string]map[uint64]uint64
 
+	// initial, when set, is the initial configuration every node starts
+	// with (Config.Peers); otherwise ids. joined are the nodes added
+	// after the start (addNode), which start with Config.Join.
+	initial []string
+	joined  map[string]bool
+
 	trace    []string // the last few deliveries, for failure reports
 	traceOn  bool     // keep trace (costs a string per message)
 	maxTrace int      // trace length
@@ -182,6 +188,9 @@ type simNode struct {
 	// received is the data of snapshots received from leaders, durable
 	// before the MsgSnap is stepped, until installed.
 	received map[snapKey]simSnap
+	// conf is the configuration of the state machine at applied: from the
+	// EntryConfChange entries it applied, or its snapshot; nil: initial.
+	conf Membership
 }
 
 // snapKey names a snapshot in maps: SnapshotMeta holds a slice.
@@ -250,6 +259,7 @@ func newSim(t testing.TB, n int, seed uint64, opts func(*Config)) *sim {
 		readFloor:  map[string]map[uint64]uint64{},
 		wiped:      map[string]bool{},
 		lostEvents: map[string]int{},
+		joined:     map[string]bool{},
 		maxTrace:   60,
 		traceOn:    true,
 	}
@@ -275,15 +285,16 @@ func (s *sim) start(id string) {
 	switch {
 	case s.keepApplied:
 	case s.snapshotRate > 0 || s.snapEvery > 0:
-		n.applied, n.digest = n.snap.meta.Index, n.snap.digest
+		n.applied, n.digest, n.conf = n.snap.meta.Index, n.snap.digest, n.snap.meta.Membership
 	default:
-		n.applied, n.digest = 0, 0
+		n.applied, n.digest, n.conf = 0, 0, nil
 	}
 	s.checkDigest(id, "restarts with")
 	clear(n.snapOut)
 	cfg := Config{
 		ID:             id,
-		Peers:          slices.Clone(s.ids),
+		Peers:          slices.Clone(cmp.Or(s.initial, s.ids)),
+		Join:           s.joined[id],
 		ElectionTicks:  simElection,
 		HeartbeatTicks: simHeartbeat,
 		Rand:           rand.New(rand.NewPCG(s.seed, h.Sum64()+uint64(n.restarts))),
@@ -325,7 +336,7 @@ func (s *sim) crash(id string) {
 func (s *sim) wipe(id string) {
 	s.crash(id)
 	n := s.nodes[id]
-	n.storage, n.stored, n.snap = NewMemoryLogStorage(), HardState{}, simSnap{}
+	n.storage, n.stored, n.snap, n.conf = NewMemoryLogStorage(), HardState{}, simSnap{}, nil
 	n.applied, n.digest, n.checked = 0, 0, 0
 	clear(n.received)
 	delete(s.votes, id)
@@ -713,10 +724,15 @@ func (s *sim) takeSnapshot(id string) bool {
 	if err != nil {
 		s.fatalf("%s: snapshot at applied %d: %v", id, n.applied, err)
 	}
-	n.snap = simSnap{meta: SnapshotMeta{Index: n.applied, Term: t}, digest: n.digest}
+	conf := n.conf
+	if conf == nil {
+		conf = NewMembership(cmp.Or(s.initial, s.ids)...)
+	}
+	n.snap = simSnap{meta: SnapshotMeta{Index: n.applied, Term: t, Membership: conf}, digest: n.digest}
 	if err := n.storage.Compact(n.applied, 0); err != nil { // records it, drops nothing
 		s.fatalf("%s: %v", id, err)
 	}
+	n.storage.snap.Membership = conf // the runtime fills it
 	s.note("t%d %s saves a snapshot at %d", s.now, id, n.applied)
 	if s.diskCrash(id) {
 		return false // durable, the log not compacted yet
@@ -753,7 +769,7 @@ func (s *sim) install(id string, meta SnapshotMeta) bool {
 	}
 	n.storage.ApplySnapshot(meta)
 	n.snap = data
-	n.applied, n.digest = meta.Index, data.digest
+	n.applied, n.digest, n.conf = meta.Index, data.digest, meta.Membership
 	n.checked = max(n.checked, meta.Index)
 	for k := range n.received {
 		if k.index <= meta.Index {
@@ -979,9 +995,76 @@ func (s *sim) checkDurableQuorum(id string, e Entry) {
 			holders = append(holders, o)
 		}
 	}
-	if len(holders) < len(s.ids)/2+1 {
+	if !s.quorumHolds(id, holders) {
 		s.fatalf("%s knows entry %d term %d committed, durable only on %v", id, e.Index, e.Term, holders)
 	}
+}
+
+// quorumHolds reports whether holders are a majority of the voters of a
+// configuration id may have committed under (thesis chapter 4). A leader
+// commits with the configuration in effect; it is checked against that one
+// or the one just before it, as a change proposed after the commit moved
+// and before the check may have replaced it. A follower learns the commit
+// from a leader whose configuration may be ahead of its own, or behind
+// (an entry stored on a follower may be the leader's newest), so any
+// configuration it knows, or in effect on some node, will do. Without
+// changes, this is a majority of the initial members.
+func (s *sim) quorumHolds(id string, holders []string) bool {
+	majority := func(m Membership) bool {
+		n := 0
+		for _, h := range holders {
+			if m.IsVoter(h) {
+				n++
+			}
+		}
+		return n >= m.Voters()/2+1
+	}
+	r := s.nodes[id].r
+	if r == nil {
+		return majority(NewMembership(cmp.Or(s.initial, s.ids)...))
+	}
+	if r.role == RoleLeader {
+		k := len(r.confs)
+		return majority(r.confs[k-1].members) || k > 1 && majority(r.confs[k-2].members)
+	}
+	for _, c := range r.confs {
+		if majority(c.members) {
+			return true
+		}
+	}
+	for _, o := range s.ids {
+		if or := s.nodes[o].r; or != nil && majority(or.confs.current().members) {
+			return true
+		}
+	}
+	return false
+}
+
+// addNode adds a node that is not in the initial configuration: it starts
+// empty with Config.Join, and waits for a leader to add it.
+func (s *sim) addNode(id string) {
+	if s.initial == nil {
+		s.initial = slices.Clone(s.ids)
+	}
+	s.ids = append(s.ids, id)
+	slices.Sort(s.ids)
+	s.joined[id] = true
+	s.nodes[id] = &simNode{storage: NewMemoryLogStorage(), snapOut: map[snapKey]simSnap{}, received: map[snapKey]simSnap{}}
+	s.votes[id] = map[uint64]string{}
+	s.readFloor[id] = map[uint64]uint64{}
+	s.start(id)
+	s.note("add node %s", id)
+}
+
+// confChange asks id, which must be up, for cc, and carries out the
+// Ready that follows.
+func (s *sim) confChange(id string, cc ConfChange) (uint64, error) {
+	r := s.raft(id)
+	index, _, err := r.ProposeConfChange(cc)
+	s.note("t%d %s at %s: index %d err %v", s.now, cc, id, index, err)
+	s.checkCommitDurable(id)
+	s.drain(id)
+	return index, err
 }
 
 // checkLeaderCompleteness fails unless the new leader id holds every
@@ -1010,6 +1093,13 @@ func (s *sim) apply(id string, ents []Entry) {
 			s.fatalf("%s applies entry %d term %d before it is durable here", id, e.Index, e.Term)
 		}
 		s.agree(id, e)
+		if e.Type == EntryConfChange {
+			m, err := DecodeMembership(e.Data)
+			if err != nil {
+				s.fatalf("%s applies a bad configuration entry %d: %v", id, e.Index, err)
+			}
+			n.conf = m
+		}
 		n.applied, n.digest = e.Index, smDigest(n.digest, e)
 		s.checkDigest(id, "applies up to")
 	}

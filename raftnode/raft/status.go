@@ -70,6 +70,11 @@ type Status struct {
 	RandomizedElectionTimeout int
 	ElectionTicks             int // T from Config
 	HeartbeatTicks            int // heartbeat interval from Config
+	// Membership is the configuration in effect, ConfigIndex its entry's
+	// index (0: the initial one).
+	Membership  Membership
+	ConfigIndex uint64
+	Transferee  string // leader: the target of a transfer under way
 
 	// Progress holds the leader's view of every other member; nil unless
 	// leader.
@@ -95,6 +100,9 @@ func (r *Raft) Status() Status {
 		RandomizedElectionTimeout: r.randomizedTimeout,
 		ElectionTicks:             r.electionTicks,
 		HeartbeatTicks:            r.heartbeatTicks,
+		Membership:                slices.Clone(r.confs.current().members),
+		ConfigIndex:               r.confs.current().index,
+		Transferee:                r.transferee,
 	}
 	if r.role == RoleLeader {
 		s.Progress = make(map[string]Progress, len(r.progress))
