@@ -91,7 +91,7 @@ type Event struct {
 	// Reason says why: VoteDenied: why the vote was refused; RoleChanged:
 	// what made the node change role.
 	Reason  string
-	PreVote bool   // Vote* events: a pre-vote round
+	PreVote bool // Vote* events: a pre-vote round
 	// Index: LostEntries: what Peer had acknowledged; Conf*: the
 	// configuration entry's index.
 	Index   uint64
