@@ -44,13 +44,12 @@ type Handler interface {
 
 // ServerConfig configures a Server.
 type ServerConfig struct {
-	Identity // this node's cluster/id/token
-	// Deprecated: Members is ignored. A PEER handshake is accepted from
-	// any id but this node's own: members join with ids that no file
-	// lists, and a joining node must accept whichever leader adds it.
-	// Raft traffic from a node that is not a member is the core's to
-	// ignore.
-	Members          map[string]bool
+	// Identity is this node's cluster, id and token. A PEER handshake is
+	// accepted from any id but this node's own: members join with ids
+	// that no file lists, and a joining node must accept whichever leader
+	// adds it. Raft traffic from a node that is not a member is the
+	// core's to ignore.
+	Identity
 	MaxFrameSize     int           // 0 → DefaultMaxFrameSize
 	HandshakeTimeout time.Duration // 0 → 5s; a connection that sends no valid handshake in time is closed
 	Faults           *Faults       // injected network faults: Raft frames from a blocked peer are dropped; nil → none

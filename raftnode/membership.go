@@ -1,11 +1,13 @@
 package raftnode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
@@ -223,4 +225,20 @@ func (n *Node) membersToWire(m raft.Membership) []*pb.Member {
 		out[i] = &pb.Member{Id: x.ID, Addr: addr, Learner: x.Learner}
 	}
 	return out
+}
+
+// Handoff hands leadership to the most caught-up reachable voter when this
+// node leads, and waits until another node leads or timeout passes: a
+// leader shutting down this way costs the cluster no election timeout
+// (thesis §3.10). It returns nil when the node does not lead.
+func (n *Node) Handoff(timeout time.Duration) error {
+	if n.pub.latest.Load().status.Role != raft.RoleLeader {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if resp := n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_TRANSFER_LEADER}); !resp.GetOk() {
+		return fmt.Errorf("hand off leadership: %s", resp.GetError())
+	}
+	return nil
 }

@@ -200,7 +200,7 @@ func startTCP(b *testing.B) (*benchRuntime, string) {
 		return peers
 	}, func(rt *benchRuntime) {
 		for _, id := range ids {
-			srv := netlink.NewServer(netlink.ServerConfig{Identity: netlink.Identity{Cluster: "bench", NodeID: id}, Members: members}, rt.nodes[id])
+			srv := netlink.NewServer(netlink.ServerConfig{Identity: netlink.Identity{Cluster: "bench", NodeID: id}}, rt.nodes[id])
 			go srv.Serve(lns[id])
 			b.Cleanup(func() { srv.Close() })
 		}

@@ -2,6 +2,12 @@
 // clients and the dashboard on the address cluster.yaml gives its id.
 //
 //	easykv-node --cluster cluster.yaml --id n1 [--data DIR]
+//	easykv-node --cluster cluster.yaml --id n4 --addr HOST:PORT --join
+//
+// cluster.yaml's node list is the initial configuration. --join starts a
+// node outside it (or one of it that lost its data and was removed and
+// added again), empty, waiting for the leader to add it; later restarts
+// find the membership in the node's own data.
 //
 // Exit status: 0 after SIGTERM or SIGINT, 2 for a bad flag or cluster file,
 // 1 when the node cannot start or must stop (port taken, storage failure).
@@ -41,6 +47,8 @@ type options struct {
 	dataDir     string // --data, overrides data_dir/<id>
 	logLevel    slog.Level
 	cpuProfile  string // --cpuprofile: write a pprof CPU profile of the whole run here
+	join        bool   // --join: start outside the initial configuration
+	addr        string // --addr: this node's address when cluster.yaml does not give it
 }
 
 func parseFlags(args []string) (options, error) {
@@ -52,6 +60,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.dataDir, "data", "", "data directory (default: data_dir/<id> from the cluster file)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the node stops")
+	fs.BoolVar(&o.join, "join", false, "start empty, outside cluster.yaml's initial list, and wait to be added (easykv-ctl member add)")
+	fs.StringVar(&o.addr, "addr", "", "HOST:PORT to serve on, for a node cluster.yaml does not list")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -66,10 +76,15 @@ func parseFlags(args []string) (options, error) {
 	case o.id == "":
 		return o, errors.New("missing flag --id ID")
 	}
+	if o.addr != "" {
+		if _, _, err := net.SplitHostPort(o.addr); err != nil {
+			return o, fmt.Errorf("bad --addr %q: %v", o.addr, err)
+		}
+	}
 	return o, nil
 }
 
-const usage = "usage: easykv-node --cluster FILE --id ID [--data DIR] [--log-level LEVEL] [--cpuprofile FILE]"
+const usage = "usage: easykv-node --cluster FILE --id ID [--addr HOST:PORT --join] [--data DIR] [--log-level LEVEL] [--cpuprofile FILE]"
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	o, err := parseFlags(args)
@@ -86,13 +101,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
 		return 2
 	}
-	self, ok := cfg.Lookup(o.id)
-	if !ok {
-		fmt.Fprintf(stderr, "easykv-node: unknown node id %q: %s lists none such\n", o.id, o.clusterPath)
-		return 2
-	}
 	if o.dataDir == "" {
 		o.dataDir = cfg.NodeDataDir(o.id)
+	}
+	self, joined, err := resolveSelf(cfg, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
+		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	if o.cpuProfile != "" {
@@ -103,7 +118,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
-	if err := serve(ctx, cfg, self, o.dataDir, logger); err != nil {
+	if err := serve(ctx, cfg, self, joined, o.dataDir, logger); err != nil {
 		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
 		return 1
 	}
@@ -111,15 +126,21 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 // serve runs the node until ctx is done or it fails.
-func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir string, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined bool, dataDir string, logger *slog.Logger) error {
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	// Before anything else is created: a node whose data is gone must not
-	// come back as if it were new into a cluster that has state.
-	if err := checkWiped(ctx, cfg, self.ID, dataDir, dialStatus(cfg, self.ID), peerCheckTimeout, logger); err != nil {
+	if joined {
+		// Remembered before anything else, so that a restart without
+		// --join knows this node joined, and at which address.
+		if err := rememberJoin(dataDir, self.Addr); err != nil {
+			return err
+		}
+	} else if err := checkWiped(ctx, cfg, self.ID, dataDir, dialStatus(cfg, self.ID), peerCheckTimeout, logger); err != nil {
+		// Before anything else is created: a node whose data is gone must
+		// not come back as if it were new into a cluster that has state.
 		return err
 	}
 	if ctx.Err() != nil {
@@ -136,11 +157,9 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 	defer wal.Close()
 	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken}
 	members := map[string]string{}
-	memberIDs := map[string]bool{}
 	peerAddrs := map[string]string{}
 	for _, n := range cfg.Nodes {
 		members[n.ID] = n.Addr
-		memberIDs[n.ID] = true
 		if n.ID != self.ID {
 			peerAddrs[n.ID] = n.Addr
 		}
@@ -171,12 +190,13 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		Transport:       peers,
 		Faults:          faults,
 		Logger:          logger,
+		Join:            joined,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Members: memberIDs, Faults: faults, Logger: logger}, node)
+	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger}, node)
 	defer srv.Close()
 	go func() {
 		if err := srv.Serve(ln); err != nil {
@@ -184,9 +204,18 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, dataDir 
 		}
 	}()
 	logger.Info("started", "node", self.ID, "addr", self.Addr, "cluster", cfg.Name, "data", dataDir)
-	ctx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err = node.Run(ctx)
+	go func() {
+		<-ctx.Done()
+		// SIGTERM on a leader: hand leadership over first, so that a
+		// rolling restart sees no election timeout.
+		if err := node.Handoff(2 * cfg.ElectionTimeout); err != nil {
+			logger.Warn("stopping without handing off leadership", "err", err)
+		}
+		cancel()
+	}()
+	err = node.Run(runCtx)
 	logger.Info("stopping", "node", self.ID)
 	return err
 }

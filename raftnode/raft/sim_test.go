@@ -293,7 +293,7 @@ func (s *sim) start(id string) {
 	clear(n.snapOut)
 	cfg := Config{
 		ID:             id,
-		Peers:          slices.Clone(cmp.Or(s.initial, s.ids)),
+		Peers:          slices.Clone(s.initialPeers()),
 		Join:           s.joined[id],
 		ElectionTicks:  simElection,
 		HeartbeatTicks: simHeartbeat,
@@ -726,7 +726,7 @@ func (s *sim) takeSnapshot(id string) bool {
 	}
 	conf := n.conf
 	if conf == nil {
-		conf = NewMembership(cmp.Or(s.initial, s.ids)...)
+		conf = NewMembership(s.initialPeers()...)
 	}
 	n.snap = simSnap{meta: SnapshotMeta{Index: n.applied, Term: t, Membership: conf}, digest: n.digest}
 	if err := n.storage.Compact(n.applied, 0); err != nil { // records it, drops nothing
@@ -744,6 +744,7 @@ func (s *sim) takeSnapshot(id string) bool {
 	if err := n.storage.Compact(n.applied, below); err != nil {
 		s.fatalf("%s: compact: %v", id, err)
 	}
+	n.storage.snap.Membership = n.snap.meta.Membership
 	return true
 }
 
@@ -1021,7 +1022,7 @@ func (s *sim) quorumHolds(id string, holders []string) bool {
 	}
 	r := s.nodes[id].r
 	if r == nil {
-		return majority(NewMembership(cmp.Or(s.initial, s.ids)...))
+		return majority(NewMembership(s.initialPeers()...))
 	}
 	if r.role == RoleLeader {
 		k := len(r.confs)
@@ -1413,4 +1414,12 @@ func (s *sim) disconnect(id string) {
 func (s *sim) reconnect(id string) {
 	delete(s.offline, id)
 	s.note("reconnect %s", id)
+}
+
+// initialPeers is the initial configuration's voters.
+func (s *sim) initialPeers() []string {
+	if s.initial != nil {
+		return s.initial
+	}
+	return s.ids
 }
