@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/easykv/easykv/internal/testkit"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -234,13 +235,17 @@ func TestWireRoundTrip(t *testing.T) {
 		{Type: raft.MsgApp, From: "n1", To: "n2", Term: 3, Index: 7, LogTerm: 2, Commit: 5,
 			Entries: []raft.Entry{{Term: 3, Index: 8, Type: raft.EntryNoop}, {Term: 3, Index: 9, Data: []byte("x")}}},
 		{Type: raft.MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 6, Reject: true, ConflictTerm: 2, ConflictIndex: 4},
+		{Type: raft.MsgTimeoutNow, From: "n1", To: "n2", Term: 3},
+		{Type: raft.MsgVote, From: "n2", To: "n3", Term: 4, Index: 9, LogTerm: 3, Transfer: true},
+		{Type: raft.MsgApp, From: "n1", To: "n2", Term: 3, Index: 9, LogTerm: 3,
+			Entries: []raft.Entry{{Term: 3, Index: 10, Type: raft.EntryConfChange, Data: raft.EncodeMembership(raft.NewMembership("n1", "n2", "n4"))}}},
 	}
 	for _, m := range msgs {
 		got, err := fromWire(toWire(m, nil))
 		if err != nil {
 			t.Fatalf("%v: %v", m, err)
 		}
-		if got.String() != m.String() || len(got.Entries) != len(m.Entries) {
+		if got.String() != m.String() || !reflect.DeepEqual(got.Entries, m.Entries) {
 			t.Errorf("round trip\n got %v\nwant %v", got, m)
 		}
 	}
