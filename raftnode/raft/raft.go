@@ -302,7 +302,7 @@ func (r *Raft) hup() {
 		// No term is left to campaign in; only a leader can help now.
 		r.resetElectionTimer()
 		return
-	case !r.isVoter() || r.joining && r.confs.current().index == 0:
+	case !r.mayCampaign():
 		// A learner, a removed server or one still joining has no vote
 		// to win with (thesis §4.2.3: removed servers must not disrupt).
 		r.resetElectionTimer()
@@ -313,6 +313,23 @@ func (r *Raft) hup() {
 		return
 	}
 	r.becomeCandidate("election timeout", false)
+}
+
+// mayCampaign reports whether this node may start an election: a voter of
+// the configuration in effect, or a voter of the one before when the
+// newest, which leaves it out, is not known committed. Until it commits,
+// the node may be needed to elect a leader that commits it (thesis
+// §4.2.2); its own vote does not count (poll).
+func (r *Raft) mayCampaign() bool {
+	cur := r.confs.current()
+	switch {
+	case r.joining && cur.index == 0:
+		return false
+	case r.isVoter():
+		return true
+	}
+	k := len(r.confs)
+	return cur.index > r.commit && k > 1 && r.confs[k-2].members.IsVoter(r.id)
 }
 
 // Step feeds one message from a peer into the core. A message that cannot
