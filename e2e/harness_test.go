@@ -46,9 +46,10 @@ type Harness struct {
 	addrs   map[string]string // listen address by node id
 	procs   map[string]*proc  // the node's current process by id; nil once stopped
 
-	heartbeat, electionTimeout time.Duration // cluster.yaml's timing
-	token                      string        // cluster.yaml's auth_token, presented by Status; "" for none
-	extra                      string        // more cluster.yaml lines (withConfig)
+	heartbeat, electionTimeout time.Duration       // cluster.yaml's timing
+	token                      string              // cluster.yaml's auth_token, presented by Status; "" for none
+	extra                      string              // more cluster.yaml lines (withConfig)
+	flags                      map[string][]string // more easykv-node flags by node id (startJoining)
 }
 
 // ClusterOption changes the cluster StartCluster starts.
@@ -190,7 +191,7 @@ func (h *Harness) startNode(id, why string) {
 		h.t.Fatal(err)
 	}
 	fmt.Fprintf(logf, "=== harness: start %s (%s) at %s\n", id, why, time.Now().Format(time.TimeOnly))
-	cmd := exec.Command(bins.node, "--cluster", h.cfgPath, "--id", id)
+	cmd := exec.Command(bins.node, append([]string{"--cluster", h.cfgPath, "--id", id}, h.flags[id]...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = childEnv()
 	if err := cmd.Start(); err != nil {
@@ -204,6 +205,45 @@ func (h *Harness) startNode(id, why string) {
 		close(p.done)
 	}()
 	h.procs[id] = p
+}
+
+// startJoining starts node id, which cluster.yaml does not list, with
+// --join --addr on a fresh port, and waits until it answers a status
+// request. The node joins h.ids (so it is stopped, checked and dumped
+// like the others) but not cluster.yaml. It returns the address.
+func (h *Harness) startJoining(id string) string {
+	h.t.Helper()
+	if slices.Contains(h.ids, id) {
+		h.t.Fatalf("start %s: already a node of the harness", id)
+	}
+	h.ids = append(h.ids, id)
+	for attempt := 1; ; attempt++ {
+		ports, err := testkit.FreePorts(1)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.addrs[id] = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		if h.flags == nil {
+			h.flags = map[string][]string{}
+		}
+		h.flags[id] = []string{"--join", "--addr", h.addrs[id]}
+		h.startNode(id, fmt.Sprintf("join, attempt %d", attempt))
+		err = h.waitReachable(id)
+		if err == nil {
+			return h.addrs[id]
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			h.t.Fatalf("start %s: %v", id, err)
+		}
+		if p := h.procs[id]; p != nil {
+			p.cmd.Process.Kill()
+			<-p.done
+			h.procs[id] = nil
+		}
+		if err := os.RemoveAll(filepath.Join(h.dir, "data", id)); err != nil {
+			h.t.Fatal(err)
+		}
+	}
 }
 
 // errPortTaken says a node could not bind its address.
