@@ -409,3 +409,48 @@ func TestMemberRefusals(t *testing.T) {
 		t.Errorf("easykv-node --id n9: %q names neither n9 nor --join", line)
 	}
 }
+
+// TestRemoveLeader removes the leader: the others elect one of themselves,
+// the removed node says it is removed and never leads again, and writes
+// go on.
+func TestRemoveLeader(t *testing.T) {
+	h := StartCluster(t, 3)
+	old, oldTerm := h.waitLeader()
+	w := h.startWrites("rmleader")
+	h.waitWrites(w, 20)
+
+	start := time.Now()
+	if res := h.Ctl("member", "remove", old); res.code != 0 {
+		t.Errorf("member remove %s (the leader): exit %d after %v, stderr %q; want 0", old, res.code, time.Since(start).Round(time.Millisecond), res.stderr)
+	}
+	leader, term := h.waitLeader(old)
+	t.Logf("new leader %s in term %d, %v after member remove %s", leader, term, time.Since(start).Round(time.Millisecond), old)
+	if leader == old || term <= oldTerm {
+		t.Fatalf("leader after removing %s: %s in term %d (was term %d)", old, leader, term, oldTerm)
+	}
+	h.waitFor(old+" to report itself removed", func() (bool, string) {
+		st, err := h.Status(old)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.GetRemoved() && st.GetRole() != pb.Role_ROLE_LEADER, fmt.Sprintf("removed %t role %s", st.GetRemoved(), st.GetRole())
+	})
+	h.waitWrites(w, 30)
+	// The removed node stays up; it must not lead again, nor disrupt.
+	for range 10 {
+		h.waitWrites(w, 3)
+		st := h.mustStatus(old)
+		if st.GetRole() == pb.Role_ROLE_LEADER || !st.GetRemoved() {
+			t.Fatalf("removed %s: role %s removed %t", old, st.GetRole(), st.GetRemoved())
+		}
+	}
+	w.stop()
+	if l, tm := h.waitLeader(old); l != leader || tm != term {
+		t.Errorf("leadership moved while the removed %s stayed up: %s term %d, was %s term %d", old, l, tm, leader, term)
+	}
+	rows := h.memberList()
+	if len(rows) != 2 || memberRow(rows, old) != nil {
+		t.Errorf("member list after removing %s: %v", old, rows)
+	}
+	h.checkAckedKeys(w)
+}

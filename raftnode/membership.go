@@ -38,18 +38,20 @@ func newAddrBook(initial map[string]string) *addrBook {
 // get returns id's address, "" when unknown.
 func (b *addrBook) get(id string) string { return (*b.cur.Load())[id] }
 
-// follow makes the book, and the transport's peers, those of m (with
-// cluster.yaml's addresses where m has none), self excluded from the
-// transport.
-func (b *addrBook) follow(m raft.Membership, self string, t Transport) {
+// follow makes the book, and the transport's peers, the members of the
+// configurations ms (with cluster.yaml's addresses where they have none),
+// self excluded from the transport.
+func (b *addrBook) follow(self string, t Transport, ms ...raft.Membership) {
 	book := maps.Clone(b.initial)
-	peers := make(map[string]string, len(m))
-	for _, x := range m {
-		if x.Addr != "" {
-			book[x.ID] = x.Addr
-		}
-		if x.ID != self {
-			peers[x.ID] = book[x.ID]
+	peers := map[string]string{}
+	for _, m := range ms {
+		for _, x := range m {
+			if x.Addr != "" {
+				book[x.ID] = x.Addr
+			}
+			if x.ID != self {
+				peers[x.ID] = book[x.ID]
+			}
 		}
 	}
 	b.cur.Store(&book)
@@ -189,7 +191,16 @@ func (n *Node) appliedConfigs(rd *raft.Ready) {
 func (n *Node) membershipEvent(ev raft.Event) {
 	switch ev.Kind {
 	case raft.EventConfApplied, raft.EventConfRolledBack:
-		n.addrs.follow(ev.Members, n.cfg.ID, n.cfg.Transport)
+		// Until the new configuration commits, the links of the one before
+		// stay: a leader being removed leads until then (thesis §4.2.2),
+		// and needs the followers' answers to commit its removal.
+		n.prevMembers, n.curMembers = n.curMembers, ev.Members
+		n.addrs.follow(n.cfg.ID, n.cfg.Transport, n.curMembers, n.prevMembers)
+	case raft.EventConfCommitted:
+		if cur, index := n.core.Membership(); index == ev.Index {
+			n.prevMembers, n.curMembers = nil, cur
+			n.addrs.follow(n.cfg.ID, n.cfg.Transport, cur)
+		}
 	case raft.EventLeaderChanged:
 		if t := n.transfer; t != nil && ev.Leader != "" && ev.Leader != n.cfg.ID {
 			if ev.Leader == t.to {

@@ -117,6 +117,10 @@ type Node struct {
 	// applied; transfer is a leadership transfer under way. Loop-owned.
 	confWaits []confWait
 	transfer  *transferWait
+	// curMembers is the configuration in effect, prevMembers the one
+	// before while curMembers is not committed: the transport keeps
+	// links to both.
+	curMembers, prevMembers raft.Membership
 	pub       *publisher // status and events for watchers
 	faults    *faultSet  // injected faults, set by Admin from any goroutine
 	// sender streams snapshots to followers, receiver takes them from the
@@ -221,8 +225,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		queuedHard: raft.HardState{Term: hs.Term, Vote: hs.Vote},
 	}
 	n.kv = newKVService(cfg.ID, n.addrs, core, sm)
-	cur, _ := core.Membership()
-	n.addrs.follow(cur, cfg.ID, cfg.Transport)
+	n.curMembers, _ = core.Membership()
+	n.addrs.follow(cfg.ID, cfg.Transport, n.curMembers)
 	n.snaps = newSnapshotter(cfg.Snapshots, cfg.Log, &n.snapMu, cfg.SnapshotEvery, cfg.SnapshotMargin, sm.AppliedIndex())
 	// A transfer that makes no progress for a few election timeouts has
 	// met a follower that is gone or cut off: the core tries again later.
