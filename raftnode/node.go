@@ -121,8 +121,8 @@ type Node struct {
 	// before while curMembers is not committed: the transport keeps
 	// links to both.
 	curMembers, prevMembers raft.Membership
-	pub       *publisher // status and events for watchers
-	faults    *faultSet  // injected faults, set by Admin from any goroutine
+	pub                     *publisher // status and events for watchers
+	faults                  *faultSet  // injected faults, set by Admin from any goroutine
 	// sender streams snapshots to followers, receiver takes them from the
 	// leader (InstallSnapshot); snapMu serializes their and the
 	// snapshotter's writes to the snapshot store.
