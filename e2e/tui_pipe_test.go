@@ -54,9 +54,9 @@ func TestTUIPipe(t *testing.T) {
 		`^"1"$`,
 		`^\(integer\) 1$`, // as redis-cli's DEL: the key existed
 		`^\(nil\)$`,
-		`^n1 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
-		`^n2 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
-		`^n3 (leader|follower|candidate|precandidate) term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
+		`^n1 (leader|follower|candidate|precandidate) (?:(?:voter|learner|removed) )?term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
+		`^n2 (leader|follower|candidate|precandidate) (?:(?:voter|learner|removed) )?term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
+		`^n3 (leader|follower|candidate|precandidate) (?:(?:voter|learner|removed) )?term=\d+ .*commit=\d+ applied=\d+ last=\d+`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("printed %d lines, want %d:\n%s", len(lines), len(want), res.stdout)
@@ -68,7 +68,7 @@ func TestTUIPipe(t *testing.T) {
 	}
 	// The leader that took the writes is the one status shows.
 	writer := regexp.MustCompile(`^OK \((n\d),`).FindStringSubmatch(lines[0])
-	if writer != nil && !strings.Contains(res.stdout, "\n"+writer[1]+" leader term=") {
+	if writer != nil && !strings.Contains(res.stdout, "\n"+writer[1]+" leader voter term=") {
 		t.Errorf("status does not show %s, which answered the put, leading:\n%s", writer[1], res.stdout)
 	}
 	if strings.Contains(res.stdout, "\x1b") {
