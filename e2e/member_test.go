@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -407,5 +408,100 @@ func TestMemberRefusals(t *testing.T) {
 	}
 	if !strings.Contains(line, "n9") || !strings.Contains(line, "--join") {
 		t.Errorf("easykv-node --id n9: %q names neither n9 nor --join", line)
+	}
+}
+
+// TestRemoveLeader removes the leader: the others elect one of themselves,
+// the removed node says it is removed and never leads again, and writes
+// go on.
+func TestRemoveLeader(t *testing.T) {
+	h := StartCluster(t, 3)
+	old, oldTerm := h.waitLeader()
+	w := h.startWrites("rmleader")
+	h.waitWrites(w, 20)
+
+	start := time.Now()
+	if res := h.Ctl("member", "remove", old); res.code != 0 {
+		t.Errorf("member remove %s (the leader): exit %d after %v, stderr %q; want 0", old, res.code, time.Since(start).Round(time.Millisecond), res.stderr)
+	}
+	leader, term := h.waitLeader(old)
+	t.Logf("new leader %s in term %d, %v after member remove %s", leader, term, time.Since(start).Round(time.Millisecond), old)
+	if leader == old || term <= oldTerm {
+		t.Fatalf("leader after removing %s: %s in term %d (was term %d)", old, leader, term, oldTerm)
+	}
+	h.waitFor(old+" to report itself removed", func() (bool, string) {
+		st, err := h.Status(old)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.GetRemoved() && st.GetRole() != pb.Role_ROLE_LEADER, fmt.Sprintf("removed %t role %s", st.GetRemoved(), st.GetRole())
+	})
+	h.waitWrites(w, 30)
+	// The removed node stays up; it must not lead again, nor disrupt.
+	for range 10 {
+		h.waitWrites(w, 3)
+		st := h.mustStatus(old)
+		if st.GetRole() == pb.Role_ROLE_LEADER || !st.GetRemoved() {
+			t.Fatalf("removed %s: role %s removed %t", old, st.GetRole(), st.GetRemoved())
+		}
+	}
+	w.stop()
+	if l, tm := h.waitLeader(old); l != leader || tm != term {
+		t.Errorf("leadership moved while the removed %s stayed up: %s term %d, was %s term %d", old, l, tm, leader, term)
+	}
+	rows := h.memberList()
+	if len(rows) != 2 || memberRow(rows, old) != nil {
+		t.Errorf("member list after removing %s: %v", old, rows)
+	}
+	h.checkAckedKeys(w)
+}
+
+// TestRejoinAfterDataLoss brings back a member of cluster.yaml that lost
+// its data: removed, added again as a learner, started empty with --join
+// (its address from cluster.yaml), it catches up by InstallSnapshot past
+// the leader's compaction point, is promoted, and serves every key.
+func TestRejoinAfterDataLoss(t *testing.T) {
+	h := StartCluster(t, 3, withConfig(snapshotConfig))
+	leader, _ := h.waitLeader()
+	lost := h.others(leader)[0]
+	early := h.putValues("early", 10, "e")
+	h.KillNode(lost)
+	if err := os.RemoveAll(filepath.Join(h.dir, "data", lost)); err != nil {
+		t.Fatal(err)
+	}
+	h.mustCtl("member", "remove", lost)
+	value := strings.Repeat("v", 256)
+	keys := h.putValues("k", 300, value)
+	h.waitFor(leader+" to compact its log", func() (bool, string) {
+		st := h.mustStatus(leader)
+		return st.GetFirstIndex() > 100, fmt.Sprintf("snapshot %d, first %d", st.GetSnapshotIndex(), st.GetFirstIndex())
+	})
+
+	h.mustCtl("member", "add", lost, h.addrs[lost], "--learner")
+	if h.flags == nil {
+		h.flags = map[string][]string{}
+	}
+	h.flags[lost] = []string{"--join"}
+	h.startNode(lost, "rejoin with an empty data dir")
+	if err := h.waitReachable(lost); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMember(lost, false)
+	h.waitCaughtUp(lost, leader)
+	if !h.logHas(lost, "snapshot installed") {
+		t.Fatalf("%s caught up without a snapshot install:\n%s", lost, h.logTail(lost, 20))
+	}
+	h.promoteWhenCaughtUp(lost)
+	h.waitMember(lost, true)
+	h.checkStaleReads(lost, keys, value)
+	h.checkStaleReads(lost, early, "e")
+
+	// A voter again: it restarts from its own data, without --join.
+	h.flags[lost] = nil
+	h.StopNode(lost, syscall.SIGTERM)
+	h.RestartNode(lost)
+	h.waitCaughtUp(lost, leader)
+	if st := h.mustStatus(lost); st.GetLearner() || st.GetRemoved() {
+		t.Errorf("%s after restart: learner %t removed %t; want a voter", lost, st.GetLearner(), st.GetRemoved())
 	}
 }

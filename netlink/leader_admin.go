@@ -61,7 +61,7 @@ func IsNotLeader(resp *pb.AdminResponse) bool {
 //
 // Its errors: ErrChangeRefused wrapped with the leader's reason when the
 // leader refuses the change (its answer is returned too); ErrUncertain when the request reached a node
-// but its answer was lost (the change may or may not have happened, and it
+// but its answer was lost or said the outcome is unknown (the change may or may not have happened, and it
 // is not sent again, as a second add or remove would be refused or act
 // twice); ErrRefused (via ErrRejected) when every node refused the
 // handshake; ErrNoLeader when no leader answered in time.
@@ -97,6 +97,8 @@ func LeaderAdmin(ctx context.Context, nodes []NodeAddr, dial AdminDialFunc, req 
 			}
 		case resp.GetOk():
 			return resp, nil
+		case resp.GetUncertain():
+			return resp, fmt.Errorf("%w: %v %s: %s: %s", ErrUncertain, req.GetCommand(), req.GetMemberId(), node.ID, resp.GetError())
 		case !IsNotLeader(resp):
 			return resp, fmt.Errorf("%w by %s: %s", ErrChangeRefused, node.ID, resp.GetError())
 		default:

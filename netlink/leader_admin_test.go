@@ -109,6 +109,12 @@ func TestLeaderAdminErrors(t *testing.T) {
 			var c atomic.Int64
 			return []NodeAddr{adminNode(t, "n1", &c, hang)}
 		}, 300 * time.Millisecond, ErrUncertain, ErrChangeRefused, "deadline"},
+		{"leader lost before the change committed", func(t *testing.T) []NodeAddr {
+			var c atomic.Int64
+			return []NodeAddr{adminNode(t, "n1", &c, func(context.Context, *pb.AdminRequest) *pb.AdminResponse {
+				return &pb.AdminResponse{Error: "leadership lost before the change committed", Uncertain: true}
+			})}
+		}, 0, ErrUncertain, ErrChangeRefused, "leadership lost"},
 		{"two nodes naming each other", func(t *testing.T) []NodeAddr {
 			// A redirect chain is cut short, then retried after a pause.
 			var c atomic.Int64

@@ -169,19 +169,17 @@ func (n *Node) appliedConfigs(rd *raft.Ready) {
 		if e.Type != raft.EntryConfChange {
 			continue
 		}
-		for i := 0; i < len(n.confWaits); i++ {
-			w := n.confWaits[i]
+		n.confWaits = slices.DeleteFunc(n.confWaits, func(w confWait) bool {
 			if w.index != e.Index {
-				continue
+				return false
 			}
 			if w.term == e.Term {
 				w.reply <- nil
 			} else {
 				w.reply <- errChangeLost
 			}
-			n.confWaits = append(n.confWaits[:i], n.confWaits[i+1:]...)
-			i--
-		}
+			return true
+		})
 	}
 }
 
@@ -216,12 +214,21 @@ func (n *Node) membershipEvent(ev raft.Event) {
 			n.transfer = nil
 		}
 	case raft.EventRoleChanged:
-		if ev.Role != raft.RoleLeader {
-			for _, w := range n.confWaits {
-				w.reply <- errChangeLost
-			}
-			n.confWaits = nil
+		if ev.Role == raft.RoleLeader {
+			return
 		}
+		// A change already committed is applied here as on every node, and
+		// appliedConfigs answers it: a removed leader steps down when its
+		// removal commits, before applying it. The others' fate is the
+		// next leader's to decide.
+		commit := n.core.Status().Commit
+		n.confWaits = slices.DeleteFunc(n.confWaits, func(w confWait) bool {
+			if w.index <= commit {
+				return false
+			}
+			w.reply <- errChangeLost
+			return true
+		})
 	}
 }
 

@@ -533,14 +533,16 @@ func (n *Node) Admin(ctx context.Context, req *pb.AdminRequest) *pb.AdminRespons
 		}
 		return &pb.AdminResponse{Ok: true, Status: n.Status()}
 	case <-ctx.Done():
-		return &pb.AdminResponse{Error: ctx.Err().Error()}
+		// The loop took the command: a membership change or transfer may
+		// still happen.
+		return &pb.AdminResponse{Error: ctx.Err().Error(), Uncertain: true}
 	}
 }
 
 // adminError answers a failed admin command; one that needs the leader
 // names it, so that a client can go there.
 func (n *Node) adminError(err error) *pb.AdminResponse {
-	resp := &pb.AdminResponse{Error: err.Error()}
+	resp := &pb.AdminResponse{Error: err.Error(), Uncertain: errors.Is(err, errChangeLost)}
 	if errors.Is(err, raft.ErrNotLeader) {
 		st := n.pub.latest.Load().status
 		resp.LeaderId, resp.LeaderAddr = st.Leader, n.addrs.get(st.Leader)

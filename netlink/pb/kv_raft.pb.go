@@ -2696,8 +2696,13 @@ type AdminResponse struct {
 	Status *NodeStatus            `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"` // the node's status after the command
 	// leader_id: set with an error when the command needs the leader and
 	// this node is not it.
-	LeaderId      string `protobuf:"bytes,4,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	LeaderAddr    string `protobuf:"bytes,5,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
+	LeaderId   string `protobuf:"bytes,4,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	LeaderAddr string `protobuf:"bytes,5,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
+	// uncertain: set with an error when the command was accepted but its
+	// outcome is unknown (a membership change whose leader lost leadership
+	// before the entry committed, or an answer that ran out of time): the
+	// change may or may not take effect.
+	Uncertain     bool `protobuf:"varint,6,opt,name=uncertain,proto3" json:"uncertain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2765,6 +2770,13 @@ func (x *AdminResponse) GetLeaderAddr() string {
 		return x.LeaderAddr
 	}
 	return ""
+}
+
+func (x *AdminResponse) GetUncertain() bool {
+	if x != nil {
+		return x.Uncertain
+	}
+	return false
 }
 
 // InstallSnapshotChunk is one piece of a snapshot file streamed from the
@@ -3274,14 +3286,15 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\tmember_id\x18\x05 \x01(\tR\bmemberId\x12\x1f\n" +
 	"\vmember_addr\x18\x06 \x01(\tR\n" +
 	"memberAddr\x12\x18\n" +
-	"\alearner\x18\a \x01(\bR\alearner\"\x9f\x01\n" +
+	"\alearner\x18\a \x01(\bR\alearner\"\xbd\x01\n" +
 	"\rAdminResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
 	"\x06status\x18\x03 \x01(\v2\x12.easykv.NodeStatusR\x06status\x12\x1b\n" +
 	"\tleader_id\x18\x04 \x01(\tR\bleaderId\x12\x1f\n" +
 	"\vleader_addr\x18\x05 \x01(\tR\n" +
-	"leaderAddr\"\xdf\x02\n" +
+	"leaderAddr\x12\x1c\n" +
+	"\tuncertain\x18\x06 \x01(\bR\tuncertain\"\xdf\x02\n" +
 	"\x14InstallSnapshotChunk\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x03R\x04term\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x1f\n" +
