@@ -59,6 +59,9 @@ const (
 	faultSlowDiskLeader    chaosFaultKind = "slow-disk-leader"   // admin SLOW_DISK stall, later SLOW_DISK 0
 	faultSlowDiskNode      chaosFaultKind = "slow-disk-node"     // the same, any node
 	faultLagFollower       chaosFaultKind = "lag-follower"       // SIGKILL a follower until the rest compact past its log
+	faultTransfer          chaosFaultKind = "transfer-leader"    // admin TRANSFER_LEADER to a follower
+	faultRejoin            chaosFaultKind = "rejoin-wiped"       // member remove, SIGKILL, wipe; later --join, add learner, promote
+	faultReplace           chaosFaultKind = "replace-member"     // member remove, SIGKILL; later a new id joins, added and promoted
 )
 
 // chaosFaultKinds is every fault the nemesis picks from.
@@ -67,7 +70,14 @@ var chaosFaultKinds = []chaosFaultKind{
 	faultPauseLeader, faultPauseNode,
 	faultPartitionLeader, faultPartitionMinority, faultPartitionMajority,
 	faultSlowDiskLeader, faultSlowDiskNode, faultLagFollower,
+	faultTransfer, faultRejoin, faultReplace,
 }
+
+// chaosForcedKinds are injected once in every run, each at the first
+// fault that finds nothing else to do first: every run then sees an
+// InstallSnapshot, a leadership transfer and both ways of replacing a
+// member.
+var chaosForcedKinds = []chaosFaultKind{faultLagFollower, faultTransfer, faultRejoin, faultReplace}
 
 // chaosMechanism is how a fault is done and undone.
 type chaosMechanism int
@@ -78,6 +88,9 @@ const (
 	mechPause                           // admin PAUSE / RESUME
 	mechPartition                       // admin PARTITION / HEAL
 	mechSlowDisk                        // admin SLOW_DISK stall / SLOW_DISK 0
+	mechTransfer                        // admin TRANSFER_LEADER / nothing
+	mechRejoin                          // remove, kill, wipe / --join, add learner, promote
+	mechReplace                         // remove, kill / a new id joins, add learner, promote
 )
 
 func (k chaosFaultKind) mechanism() chaosMechanism {
@@ -90,6 +103,12 @@ func (k chaosFaultKind) mechanism() chaosMechanism {
 		return mechPause
 	case faultSlowDiskLeader, faultSlowDiskNode:
 		return mechSlowDisk
+	case faultTransfer:
+		return mechTransfer
+	case faultRejoin:
+		return mechRejoin
+	case faultReplace:
+		return mechReplace
 	default:
 		return mechPartition
 	}
@@ -107,6 +126,7 @@ type chaosFault struct {
 	// killed; behind is set once another node's log starts after it.
 	lagging uint64
 	behind  bool
+	outcome string // a transfer's or replacement's result, for the timeline
 }
 
 // chaosEvent is one line of the fault timeline.
@@ -137,7 +157,7 @@ func (f *chaosFault) detail() string {
 	if f.kind.mechanism() == mechSlowDisk {
 		return "stall " + f.stall.String()
 	}
-	return ""
+	return f.outcome
 }
 
 // chaosNemesis injects and heals faults on the harness's nodes. Its
@@ -153,6 +173,15 @@ type chaosNemesis struct {
 	timeline []chaosEvent           // every inject and heal, in order
 	counts   map[chaosFaultKind]int // faults injected, by kind
 	overlaps int                    // faults started while another was in force
+	// Membership faults: watchNew starts the leader watch on a node that
+	// joined; transfers counts those that ended with the target leading;
+	// rejoined and replaced say who came back wiped and who took whose
+	// place; retired are the ids replaced (out of h.ids, logs kept).
+	watchNew  func(id string)
+	transfers int
+	rejoined  []string
+	replaced  []string
+	retired   []string
 }
 
 // run injects and heals faults until the deadline; faults still in force
@@ -170,7 +199,7 @@ func (n *chaosNemesis) run(until time.Time) {
 			return
 		}
 		if !now.Before(next) {
-			if len(n.active) == 0 || (len(n.active) < chaosMaxActive && n.rng.Float64() < chaosOverlap) {
+			if len(n.active) == 0 || (len(n.active) < chaosMaxActive && !n.active[0].kind.exclusive() && n.rng.Float64() < chaosOverlap) {
 				n.inject()
 			}
 			next = now.Add(n.gap())
@@ -209,13 +238,16 @@ func (n *chaosNemesis) stall() time.Duration {
 // passed over for another.
 func (n *chaosNemesis) inject() {
 	kinds := n.rng.Perm(len(chaosFaultKinds))
-	if n.counts[faultLagFollower] == 0 {
-		// Every run lags a follower behind the compaction point once, at
-		// its first fault, so that every run sees an InstallSnapshot.
-		kinds = append([]int{slices.Index(chaosFaultKinds, faultLagFollower)}, kinds...)
+	for _, forced := range slices.Backward(chaosForcedKinds) {
+		if n.counts[forced] == 0 {
+			kinds = append([]int{slices.Index(chaosFaultKinds, forced)}, kinds...)
+		}
 	}
 	for _, i := range kinds {
 		kind := chaosFaultKinds[i]
+		if kind.exclusive() && len(n.active) > 0 {
+			continue
+		}
 		targets := n.pickTargets(kind)
 		if targets == nil {
 			continue
@@ -225,17 +257,20 @@ func (n *chaosNemesis) inject() {
 			n.overlaps++
 		}
 		hold := chaosHoldMin + time.Duration(n.rng.Int64N(int64(chaosHoldMax-chaosHoldMin)))
-		if kind == faultLagFollower {
+		switch kind {
+		case faultLagFollower:
 			hold = chaosLagMax
+		case faultTransfer:
+			hold = 0 // nothing to undo
 		}
 		f := &chaosFault{kind: kind, targets: targets, start: n.since(), healAt: time.Now().Add(hold)}
 		if kind.mechanism() == mechSlowDisk {
 			f.stall = n.stall()
 		}
-		n.record(chaosEvent{at: f.start, action: "inject", kind: kind, targets: targets, detail: f.detail(), leader: leader, term: term})
 		for _, id := range targets {
 			n.apply(f, id)
 		}
+		n.record(chaosEvent{at: f.start, action: "inject", kind: kind, targets: targets, detail: f.detail(), leader: leader, term: term})
 		n.active = append(n.active, f)
 		n.counts[kind]++
 		return
@@ -269,7 +304,7 @@ func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
 			return nil
 		}
 		return []string{leader}
-	case faultLagFollower:
+	case faultLagFollower, faultTransfer, faultRejoin, faultReplace:
 		leader, _ := n.leaders.current()
 		if leader == "" {
 			return nil
@@ -382,6 +417,13 @@ func (n *chaosNemesis) apply(f *chaosFault, id string) {
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_PARTITION})
 	case mechSlowDisk:
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: f.stall.Milliseconds()})
+	case mechTransfer:
+		n.transfer(f, id)
+	case mechRejoin:
+		n.removeMember(id, true)
+	case mechReplace:
+		n.removeMember(id, false)
+		n.retired = append(n.retired, id)
 	}
 }
 
@@ -400,6 +442,11 @@ func (n *chaosNemesis) undo(f *chaosFault, id string) {
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_HEAL})
 	case mechSlowDisk:
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK}) // stall 0 clears it
+	case mechTransfer:
+	case mechRejoin:
+		n.rejoin(id)
+	case mechReplace:
+		n.replace(id)
 	}
 }
 

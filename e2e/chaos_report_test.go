@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,7 +134,7 @@ func (a *chaosArtifacts) save() {
 		}
 		files["history.txt"] = hb.String()
 	}
-	for _, id := range a.h.ids {
+	for _, id := range append(slices.Clone(a.h.ids), a.nemesis.retired...) {
 		if log, err := os.ReadFile(a.h.logPath(id)); err == nil {
 			files[id+".log"] = string(log)
 		}

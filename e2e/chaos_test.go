@@ -83,8 +83,12 @@ func TestChaos(t *testing.T) {
 			art.save()
 		}
 	})
+	nem.watchNew = func(id string) {
+		addr := h.addrs[id]
+		watchers.Go(func() { leaders.watch(watchCtx, id, addr) })
+	}
 	for _, id := range h.ids {
-		watchers.Go(func() { leaders.watch(watchCtx, id, h.addrs[id]) })
+		nem.watchNew(id)
 	}
 	h.waitLeader()
 
@@ -122,6 +126,8 @@ func TestChaos(t *testing.T) {
 		fmt.Sprintf("chaos: final reads: %d of %d keys; last-write rule applied to %d", len(final), chaosKeys, finalRep.lastRule),
 		fmt.Sprintf("chaos: state digest: %s", converged),
 		fmt.Sprintf("chaos: snapshots: %s; followers lagged behind the compaction point: %v", snaps, nem.lagged),
+		fmt.Sprintf("chaos: membership: %d of %d transfers ended with the target leading; removed, wiped and rejoined: %v; replaced: %v; members now %v",
+			nem.transfers, nem.counts[faultTransfer], nem.rejoined, nem.replaced, h.ids),
 	}
 	t.Logf("chaos: leader of each term: %s", leaders.terms())
 	for _, line := range art.summary {
