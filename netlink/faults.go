@@ -55,8 +55,8 @@ func FaultMillis(verb, what, arg, examples string, limit time.Duration) (int64, 
 // faults.
 type Faults struct {
 	self  string                     // this node's id, which can be cut off from nothing
-	peers map[string]bool            // the cluster's other node ids; read-only
-	mu    sync.Mutex                 // serializes Apply, so that no change is lost
+	mu    sync.Mutex                 // serializes Apply and SetPeers, so that no change is lost
+	peers map[string]bool            // the configuration's other member ids; under mu
 	cur   atomic.Pointer[faultState] // the faults in force; replaced whole, never modified
 }
 
@@ -73,14 +73,25 @@ var noFaults = &faultState{}
 // NewFaults returns the faults of node self, whose peers are peers (self
 // among them is ignored), with none set.
 func NewFaults(self string, peers []string) *Faults {
-	f := &Faults{self: self, peers: make(map[string]bool, len(peers))}
-	for _, p := range peers {
-		if p != self {
-			f.peers[p] = true
-		}
-	}
+	f := &Faults{self: self}
+	f.SetPeers(peers)
 	f.cur.Store(noFaults)
 	return f
+}
+
+// SetPeers makes peers (self among them is ignored) the ids ISOLATE may
+// name: the members of the configuration, which changes as members are
+// added and removed. Faults in force stay.
+func (f *Faults) SetPeers(peers []string) {
+	m := make(map[string]bool, len(peers))
+	for _, p := range peers {
+		if p != f.self {
+			m[p] = true
+		}
+	}
+	f.mu.Lock()
+	f.peers = m
+	f.mu.Unlock()
 }
 
 // Apply carries out a PARTITION, HEAL, ISOLATE or DELAY request and returns

@@ -111,6 +111,28 @@ func TestFaultsBlockedAndDelay(t *testing.T) {
 	}
 }
 
+// TestFaultsFollowPeers: the peers ISOLATE may name follow the
+// configuration; a member added later can be isolated, one removed can
+// no longer be named, and faults in force stay.
+func TestFaultsFollowPeers(t *testing.T) {
+	f := NewFaults("n1", []string{"n1", "n2", "n3"})
+	if _, err := f.Apply(reqIsolate("n4")); !errors.Is(err, ErrBadFault) {
+		t.Fatalf("isolate n4 before it is a member: %v, want ErrBadFault", err)
+	}
+	mustApply(t, f, reqIsolate("n2"))
+	f.SetPeers([]string{"n1", "n3", "n4"})
+	mustApply(t, f, reqIsolate("n4"))
+	if !f.Blocked("n2") || !f.Blocked("n4") || f.Blocked("n3") {
+		t.Errorf("after SetPeers and isolate n4: blocked n2 %t n3 %t n4 %t; want true false true", f.Blocked("n2"), f.Blocked("n3"), f.Blocked("n4"))
+	}
+	if _, err := f.Apply(reqIsolate("n2")); !errors.Is(err, ErrBadFault) {
+		t.Errorf("isolate n2 after it left: %v, want ErrBadFault", err)
+	}
+	if _, err := f.Apply(reqIsolate("n1")); !errors.Is(err, ErrBadFault) {
+		t.Errorf("isolate self: %v, want ErrBadFault", err)
+	}
+}
+
 func TestNilFaultsHaveNone(t *testing.T) {
 	var f *Faults
 	if f.Blocked("n2") || f.Delay("n2") != 0 {

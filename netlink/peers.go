@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,7 +104,8 @@ func NewPeers(cfg PeersConfig) *Peers {
 // a link whose id is gone, or whose address changed, is stopped, and the
 // messages in its queue are dropped (a changed address gets a fresh link).
 // Stopped links end without being waited for: their goroutines only need
-// their context's end to return. After Close it does nothing.
+// their context's end to return. The ids are also the ones the faults
+// may isolate. After Close it does nothing.
 func (p *Peers) SetAddrs(addrs map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -121,6 +124,9 @@ func (p *Peers) SetAddrs(addrs map[string]string) {
 			continue
 		}
 		p.links[id] = p.startLink(id, addr)
+	}
+	if p.faults != nil {
+		p.faults.SetPeers(slices.Collect(maps.Keys(addrs)))
 	}
 }
 

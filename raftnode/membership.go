@@ -40,8 +40,8 @@ func (b *addrBook) get(id string) string { return (*b.cur.Load())[id] }
 
 // follow makes the book, and the transport's peers, the members of the
 // configurations ms (with cluster.yaml's addresses where they have none),
-// self excluded from the transport.
-func (b *addrBook) follow(self string, t Transport, ms ...raft.Membership) {
+// self excluded from the transport. It returns those peers' ids, sorted.
+func (b *addrBook) follow(self string, t Transport, ms ...raft.Membership) []string {
 	book := maps.Clone(b.initial)
 	peers := map[string]string{}
 	for _, m := range ms {
@@ -58,6 +58,13 @@ func (b *addrBook) follow(self string, t Transport, ms ...raft.Membership) {
 	if s, ok := t.(addrSetter); ok {
 		s.SetAddrs(peers)
 	}
+	return sortedIDs(peers)
+}
+
+// followMembers makes the peers the members of the configurations ms:
+// links, addresses, and the lines messages are counted on.
+func (n *Node) followMembers(ms ...raft.Membership) {
+	n.pub.followPeers(n.addrs.follow(n.cfg.ID, n.cfg.Transport, ms...))
 }
 
 // initialMembership is cluster.yaml's list with its addresses, the
@@ -193,11 +200,11 @@ func (n *Node) membershipEvent(ev raft.Event) {
 		// stay: a leader being removed leads until then (thesis §4.2.2),
 		// and needs the followers' answers to commit its removal.
 		n.prevMembers, n.curMembers = n.curMembers, ev.Members
-		n.addrs.follow(n.cfg.ID, n.cfg.Transport, n.curMembers, n.prevMembers)
+		n.followMembers(n.curMembers, n.prevMembers)
 	case raft.EventConfCommitted:
 		if cur, index := n.core.Membership(); index == ev.Index {
 			n.prevMembers, n.curMembers = nil, cur
-			n.addrs.follow(n.cfg.ID, n.cfg.Transport, cur)
+			n.followMembers(cur)
 		}
 	case raft.EventLeaderChanged:
 		if t := n.transfer; t != nil && ev.Leader != "" && ev.Leader != n.cfg.ID {

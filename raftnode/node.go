@@ -226,7 +226,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	n.kv = newKVService(cfg.ID, n.addrs, core, sm)
 	n.curMembers, _ = core.Membership()
-	n.addrs.follow(cfg.ID, cfg.Transport, n.curMembers)
+	n.followMembers(n.curMembers)
 	n.snaps = newSnapshotter(cfg.Snapshots, cfg.Log, &n.snapMu, cfg.SnapshotEvery, cfg.SnapshotMargin, sm.AppliedIndex())
 	// A transfer that makes no progress for a few election timeouts has
 	// met a follower that is gone or cut off: the core tries again later.

@@ -53,6 +53,16 @@ func newPublisher(id string, members map[string]string) *publisher {
 	}
 }
 
+// followPeers makes the messages of peers (sorted ids) the ones counted,
+// as members join and leave; counts of the peers that stay are kept.
+// Called by the loop.
+func (p *publisher) followPeers(peers []string) {
+	p.traffic = p.traffic.withPeers(peers)
+	p.lateSent.mu.Lock()
+	p.lateSent.t = p.lateSent.t.withPeers(peers)
+	p.lateSent.mu.Unlock()
+}
+
 // subscribe returns a channel of events for one watcher and a function
 // that ends the subscription.
 func (p *publisher) subscribe() (<-chan *pb.WatchEvent, func()) {

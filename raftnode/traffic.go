@@ -151,6 +151,25 @@ func (t *trafficTable) count(sent bool, m *raft.Message) {
 	t.counted = true
 }
 
+// withPeers returns a table over peers (sorted) holding t's counts of the
+// peers both have.
+func (t *trafficTable) withPeers(peers []string) trafficTable {
+	n := newTrafficTable(peers)
+	for p, peer := range peers {
+		q, ok := slices.BinarySearch(t.peers, peer)
+		if !ok {
+			continue
+		}
+		for _, sent := range []bool{true, false} {
+			for s := range numTrafficSlots {
+				*n.line(sent, p, s) = *t.line(sent, q, s)
+			}
+		}
+	}
+	n.counted = t.counted
+	return n
+}
+
 // addFrom adds o's counts, over the same peers, to t and resets o.
 func (t *trafficTable) addFrom(o *trafficTable) {
 	if !o.counted {

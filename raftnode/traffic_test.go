@@ -6,6 +6,7 @@ import (
 	"github.com/easykv/easykv/internal/testkit"
 	"log/slog"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -224,6 +225,25 @@ func TestTrafficTableMerge(t *testing.T) {
 	loop.reset()
 	if loop.counted || len(loop.toWire("n1")) != 0 {
 		t.Error("reset kept counts")
+	}
+}
+
+// TestTrafficFollowsMembers: a member added later is counted, one
+// removed is not, and the counts of those who stay are kept.
+func TestTrafficFollowsMembers(t *testing.T) {
+	pub := newPublisher("n1", map[string]string{"n1": "", "n2": "", "n3": ""})
+	pub.traffic.count(true, &raft.Message{Type: raft.MsgApp, From: "n1", To: "n2", Term: 1})
+	pub.traffic.count(true, &raft.Message{Type: raft.MsgApp, From: "n1", To: "n3", Term: 1})
+	pub.followPeers([]string{"n2", "n4"})
+	pub.traffic.count(true, &raft.Message{Type: raft.MsgApp, From: "n1", To: "n4", Term: 1})
+	pub.lateSent.countSent([]raft.Message{{Type: raft.MsgApp, From: "n1", To: "n4", Term: 1}})
+	pub.lateSent.moveTo(&pub.traffic)
+	var got []string
+	for _, l := range pub.traffic.toWire("n1") {
+		got = append(got, fmt.Sprintf("%s %d", l.GetTo(), l.GetCount()))
+	}
+	if want := []string{"n2 1", "n4 2"}; !slices.Equal(got, want) {
+		t.Errorf("lines after n3 left and n4 joined: %v, want %v", got, want)
 	}
 }
 
