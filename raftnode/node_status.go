@@ -83,6 +83,11 @@ func tailToWire(entries []raft.Entry) []*pb.LogEntry {
 		switch cmd, err := kvmap.DecodeCommand(e.Data); {
 		case e.Type == raft.EntryNoop:
 			w.Command = "(no-op)"
+		case e.Type == raft.EntryConfChange:
+			w.Command = "(undecodable configuration)"
+			if m, err := raft.DecodeMembership(e.Data); err == nil {
+				w.Command = "config " + m.String()
+			}
 		case err != nil:
 			w.Command = "(undecodable)"
 		default:

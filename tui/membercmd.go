@@ -64,10 +64,15 @@ func (m *Model) memberChange(verb string, cmd pb.AdminCommand, args []string) te
 }
 
 // toLeader sends req to the node the dashboard takes for the leader
-// (leaderOf).
+// (leaderOf). While no node says it leads (a transfer or an election just
+// ended, and the new leader's status is on its way), it goes to a live
+// node, whose not-leader answer names the leader it follows.
 func (m *Model) toLeader(req *pb.AdminRequest) tea.Cmd {
 	what := memberVerbs[req.GetCommand()] + " " + req.GetMemberId()
 	idx := m.leaderIndex()
+	if idx < 0 {
+		idx = slices.IndexFunc(m.nodes, func(n *nodeState) bool { return n.live() && n.conn != nil })
+	}
 	if idx < 0 || m.nodes[idx].conn == nil {
 		m.memberResult(what+": no leader known to send it to", true)
 		return nil

@@ -275,6 +275,22 @@ func TestMemberCommandRefusedAndRedirected(t *testing.T) {
 	}
 }
 
+// TestMemberCommandWhileNoNodeLeads: just after a transfer, before the new
+// leader's status arrives, no node says it leads; the command goes to a
+// live node, and on to the leader that node names.
+func TestMemberCommandWhileNoNodeLeads(t *testing.T) {
+	h := kvHarness(t)
+	h.deliver("n2", statusEv(follower("n2", 4, "n3", 1000, 900)))
+	h.dialer.conn(t, "n1").adminResp = &pb.AdminResponse{Error: "not the leader", LeaderId: "n3", LeaderAddr: "127.0.0.1:7003"}
+	h.run(h.typeLine("remove n2"))
+	if got := h.dialer.conn(t, "n3").adminCalls(); !slices.Equal(got, []pb.AdminCommand{pb.AdminCommand_MEMBER_REMOVE}) {
+		t.Fatalf("n3 was sent %v, want the remove", got)
+	}
+	if want := "n2 removed (via n3, 0.0ms)"; h.m.status.isErr || h.m.status.text != want {
+		t.Errorf("status = %q, want %q", h.m.status.text, want)
+	}
+}
+
 func TestMemberCommandUsage(t *testing.T) {
 	tests := []struct{ line, want string }{
 		{"add n4", "usage: add ID ADDR, or add ID ADDR learner"},
