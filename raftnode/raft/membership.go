@@ -34,8 +34,13 @@ func NewMembership(ids ...string) Membership {
 	for _, id := range ids {
 		m = append(m, Member{ID: id})
 	}
-	slices.SortFunc(m, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	m.sort()
 	return m
+}
+
+// sort puts the members in id order, which find relies on.
+func (m Membership) sort() {
+	slices.SortFunc(m, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // find returns the position of id, or -1.
@@ -95,7 +100,7 @@ func (m Membership) with(x Member) Membership {
 		return out
 	}
 	out = append(out, x)
-	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	out.sort()
 	return out
 }
 
@@ -136,7 +141,7 @@ func DecodeMembership(b []byte) (Membership, error) {
 	for i, x := range w {
 		m[i] = Member(x)
 	}
-	slices.SortFunc(m, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	m.sort()
 	for i, x := range m {
 		switch {
 		case x.ID == "":

@@ -112,12 +112,7 @@ func memberChaos(t testing.TB, seed uint64, ticks int) *sim {
 				s.randomChange(l)
 			}
 		case 3:
-			sides := make([][]string, 2)
-			for _, id := range s.ids {
-				i := s.rng.IntN(2)
-				sides[i] = append(sides[i], id)
-			}
-			s.partition(sides...)
+			s.randomPartition(2)
 		case 4:
 			s.heal()
 		case 5:

@@ -15,6 +15,16 @@ func ack(t testing.TB, r *Raft, from string, index uint64) Ready {
 	return drain(r)
 }
 
+// ackCommits acknowledges index from a follower and checks whether that
+// commits it.
+func ackCommits(t testing.TB, r *Raft, from string, index uint64, commits bool) {
+	t.Helper()
+	ack(t, r, from, index)
+	if got := r.commit >= index; got != commits {
+		t.Fatalf("after %s's ack of %d: commit %d, want committed=%t", from, index, r.commit, commits)
+	}
+}
+
 // committedLeader returns n1 leading peers with its term's no-op
 // committed (acknowledged by every other voter).
 func committedLeader(t testing.TB, peers []string, opts ...func(*Config)) *Raft {
@@ -80,14 +90,8 @@ func TestLearnerReplicatedNotCounted(t *testing.T) {
 	if !sentTo(rd.Messages, MsgApp, "n4") {
 		t.Fatalf("no MsgApp to the learner: %v", rd.Messages)
 	}
-	ack(t, r, "n4", j)
-	if r.commit >= j {
-		t.Fatalf("the learner's ack committed %d", j)
-	}
-	ack(t, r, "n3", j)
-	if r.commit != j {
-		t.Fatalf("commit %d, want %d", r.commit, j)
-	}
+	ackCommits(t, r, "n4", j, false) // a learner's
+	ackCommits(t, r, "n3", j, true)
 }
 
 // TestLearnerNeverCampaigns: a learner, and a node still joining, never
@@ -144,14 +148,8 @@ func TestPromote(t *testing.T) {
 		t.Fatalf("membership %v quorum %d", m, r.quorum())
 	}
 	// Four voters now: n1 and n2 are not enough.
-	ack(t, r, "n2", j)
-	if r.commit >= j {
-		t.Fatalf("committed %d with two of four", j)
-	}
-	ack(t, r, "n4", j)
-	if r.commit != j {
-		t.Fatalf("commit %d, want %d", r.commit, j)
-	}
+	ackCommits(t, r, "n2", j, false) // two of four
+	ackCommits(t, r, "n4", j, true)
 }
 
 // TestRemoveFollowerShrinksQuorum: with four voters two acks are needed;

@@ -290,12 +290,7 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 		ctx = s.loadLeaders(ctx)
 		switch s.rng.IntN(4) {
 		case 0: // a new random partition into up to three sides
-			sides := make([][]string, 3)
-			for _, id := range s.ids {
-				i := s.rng.IntN(3)
-				sides[i] = append(sides[i], id)
-			}
-			s.partition(sides...)
+			s.randomPartition(3)
 		case 1:
 			s.heal()
 		case 2:

@@ -382,6 +382,16 @@ func (s *sim) cutLink(from, to string) {
 	s.note("cut %s->%s", from, to)
 }
 
+// randomPartition splits the nodes at random into up to k sides.
+func (s *sim) randomPartition(k int) {
+	sides := make([][]string, k)
+	for _, id := range s.ids {
+		i := s.rng.IntN(k)
+		sides[i] = append(sides[i], id)
+	}
+	s.partition(sides...)
+}
+
 // partition cuts every link between different groups; nodes in no group
 // are cut off from everyone.
 func (s *sim) partition(groups ...[]string) {
