@@ -10,7 +10,13 @@
 // easykv-tui in a 160×50 pseudo-terminal watching the easykv cluster, its
 // output parsed by a terminal emulator as a terminal window would (no tmux
 // needed), and reports the dashboard's CPU use from /proc, idle and under
-// the 64-client put load.
+// the 64-client put load. On 3 nodes it then times leadership transfer
+// (TRANSFER_LEADER to a follower, until the new leader acknowledges a put;
+// compared with the failover median) and the longest write pause of a
+// rolling restart of every node under one writing client, once with
+// SIGTERM (a leader hands over first) and once with kill -9 (membership.go).
+// --only membership runs just those and the failover trials on a fresh
+// 3-node cluster.
 //
 // The snapshot section (snapshots.go) then measures log compaction and
 // InstallSnapshot on 3-node clusters: each node's data-dir size every N
@@ -23,7 +29,7 @@
 // and receiver. --quick shrinks it (N = 1,000; 50,000 keys). It reports
 // figures and asserts none.
 //
-//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 9] [--only clusters|snapshots] [--out FILE]
+//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 9] [--only clusters|membership|snapshots] [--out FILE]
 //
 // The report goes to stdout and to --out (bench-results/bench-<time>.txt by
 // default); progress goes to stderr. Every process it starts is stopped on

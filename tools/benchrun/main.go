@@ -61,7 +61,7 @@ type options struct {
 	out      string // report file
 	bin      string // directory of easykv-node and easykv-ctl
 	etcdPeer string // path to etcd-peer.sh
-	only     string // "" (every section), "clusters" or "snapshots"
+	only     string // "" (every section), "clusters", "membership" or "snapshots"
 	keepLogs bool   // keep the snapshot section's cluster directories
 }
 
@@ -100,8 +100,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		etcdNote = "not run (" + opts.etcdPeer + " not found)"
 	}
 	var blocks []block
+	if opts.only == "membership" {
+		b, err := runMembershipOnly(ctx, opts, logf)
+		if err != nil {
+			return fmt.Errorf("easykv, 3 nodes, membership: %w", err)
+		}
+		blocks = append(blocks, b)
+	}
 	for _, n := range opts.nodes {
-		if opts.only == "snapshots" {
+		if opts.only == "snapshots" || opts.only == "membership" {
 			break
 		}
 		b := block{nodes: n, etcdNote: etcdNote}
@@ -121,7 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var snaps snapReport
-	if opts.only != "clusters" {
+	withSnaps := opts.only == "" || opts.only == "snapshots"
+	if withSnaps {
 		if err := runSnapshots(ctx, opts, &snaps, logf); err != nil {
 			return fmt.Errorf("snapshots: %w", err)
 		}
@@ -131,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(blocks) > 0 {
 		render(&report, blocks, m, time.Now(), opts.trials)
 	}
-	if opts.only != "clusters" {
+	if withSnaps {
 		if len(blocks) > 0 {
 			report.WriteString("\n")
 		}
@@ -161,7 +169,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
 	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")
 	fs.BoolVar(&opts.keepLogs, "keep-logs", false, "keep the snapshot section's cluster directories (node logs, data) in the temp dir")
-	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard) or snapshots (disk use, restart, catch-up)")
+	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard, and on 3 nodes leadership transfer and rolling restarts), membership (those last two and failover, on a fresh 3-node cluster) or snapshots (disk use, restart, catch-up)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -173,8 +181,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	if opts.quick && !trialsSet {
 		opts.trials = 3
 	}
-	if opts.only != "" && opts.only != "clusters" && opts.only != "snapshots" {
-		return options{}, fmt.Errorf("--only: want clusters or snapshots, got %q", opts.only)
+	if opts.only != "" && opts.only != "clusters" && opts.only != "membership" && opts.only != "snapshots" {
+		return options{}, fmt.Errorf("--only: want clusters, membership or snapshots, got %q", opts.only)
 	}
 	if opts.trials < 1 {
 		return options{}, fmt.Errorf("--trials must be at least 1, got %d", opts.trials)
@@ -213,22 +221,61 @@ func runEasykv(ctx context.Context, opts options, b *block, logf func(string, ..
 		logf("  %.1f ops/s, p99 %.2f ms, %d errors", res.OpsPerSec, res.P99Ms, res.Errors)
 		b.rows = append(b.rows, row{w: w, easykv: res, easykvRaw: raw})
 	}
-	logf("easykv, %d nodes: failover, %d trials", b.nodes, opts.trials)
-	el, err := kv.watchElections(ctx)
-	if err != nil {
+	if b.easykvFailover, err = easykvFailover(ctx, kv, opts.trials, logf); err != nil {
 		return err
-	}
-	defer el.close()
-	if b.easykvFailover, err = measureFailover(ctx, el, opts.trials, syscall.Kill, logf); err != nil {
-		return err
-	}
-	if _, err := kv.healthyLeader(ctx); err != nil {
-		return fmt.Errorf("after failover: %w", err)
 	}
 	load := workloads(opts.quick)[1]
 	logf("easykv, %d nodes: dashboard CPU, idle then under %s", b.nodes, load.name)
-	b.dashboard, err = measureDashboard(ctx, kv, opts.bin, load)
+	if b.dashboard, err = measureDashboard(ctx, kv, opts.bin, load); err != nil {
+		return err
+	}
+	// Leadership transfer and rolling restarts go last: they restart every
+	// node, which the figures above should not see.
+	if b.nodes == 3 {
+		b.membership, err = measureMembership(ctx, kv, opts.bin, opts.trials, logf)
+	}
 	return err
+}
+
+// runMembershipOnly is --only membership: on a fresh 3-node easykv cluster,
+// the failover trials, then leadership transfer and rolling restarts, so
+// that they compare within one run.
+func runMembershipOnly(ctx context.Context, opts options, logf func(string, ...any)) (b block, err error) {
+	b = block{nodes: 3, etcdNote: "not run (--only membership)", dashboard: dashboardCPU{note: "not measured (--only membership)"}}
+	logf("easykv: starting %d nodes", b.nodes)
+	kv, err := startEasykv(ctx, opts.bin, b.nodes)
+	if err != nil {
+		return b, err
+	}
+	defer func() {
+		if dir := kv.stop(err == nil); dir != "" {
+			logf("easykv: node logs kept in %s", dir)
+		}
+	}()
+	if b.easykvFailover, err = easykvFailover(ctx, kv, opts.trials, logf); err != nil {
+		return b, err
+	}
+	b.membership, err = measureMembership(ctx, kv, opts.bin, opts.trials, logf)
+	return b, err
+}
+
+// easykvFailover runs the failover trials on kv and waits for it to be
+// healthy again.
+func easykvFailover(ctx context.Context, kv *easykvCluster, trials int, logf func(string, ...any)) ([]time.Duration, error) {
+	logf("easykv, %d nodes: failover, %d trials", len(kv.nodes), trials)
+	el, err := kv.watchElections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer el.close()
+	took, err := measureFailover(ctx, el, trials, syscall.Kill, logf)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kv.healthyLeader(ctx); err != nil {
+		return nil, fmt.Errorf("after failover: %w", err)
+	}
+	return took, nil
 }
 
 // runEtcd starts etcd through etcd-peer.sh, runs every workload and the

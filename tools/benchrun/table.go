@@ -20,6 +20,7 @@ type block struct {
 	etcdVersion    string          // etcd's server version; "" when etcd did not run
 	etcdNote       string          // why etcd did not run
 	dashboard      dashboardCPU    // easykv-tui watching the easykv cluster
+	membership     *membership     // leadership transfer and rolling restarts; nil when not measured
 }
 
 // row is one workload on both systems.
@@ -69,7 +70,11 @@ type rawLine struct {
 	Workload   string          `json:"workload,omitempty"`    // row label of a benchmark
 	Result     json.RawMessage `json:"result,omitempty"`      // a benchmark's figures
 	FailoverMs []float64       `json:"failover_ms,omitempty"` // each failover trial
+	TransferMs []float64       `json:"transfer_ms,omitempty"` // each leadership transfer trial
 	MedianMs   float64         `json:"median_ms,omitempty"`   // their median
+	// The longest write pauses of the rolling restarts.
+	PauseSigtermMs float64 `json:"rolling_pause_sigterm_ms,omitempty"`
+	PauseKillMs    float64 `json:"rolling_pause_kill_ms,omitempty"`
 }
 
 // render writes the report: one table per block, the notes, and the raw
@@ -101,6 +106,9 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 			ratio = ratioOf(kvMed.Seconds(), median(b.etcdFailover).Seconds())
 		}
 		line(w, b, fmt.Sprintf("failover median (%d)", trials), fmt.Sprintf("%.2f s", kvMed.Seconds()), "", etcdMed, "", ratio)
+		if b.membership != nil {
+			renderMembership(w, *b.membership, kvMed)
+		}
 		if d := b.dashboard; d.note != "" {
 			fmt.Fprintf(w, "dashboard CPU: %s\n", d.note)
 		} else {
@@ -121,6 +129,19 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 			fmt.Fprintf(w, "  etcd 3 members, trials: %s\n", seconds(b.etcdFailover))
 		}
 	}
+	for _, b := range blocks {
+		mb := b.membership
+		if mb == nil {
+			continue
+		}
+		fmt.Fprintln(w, "leadership transfer: TRANSFER_LEADER to the leader naming a follower (the two in turn); time from sending it to the first put the new leader acknowledged.")
+		fmt.Fprintf(w, "  easykv %d nodes, trials: %s\n", b.nodes, seconds(mb.transfers))
+		fmt.Fprintln(w, "rolling restart: one client puts distinct keys one at a time while each node in turn (n1, n2, n3, the leader included) is signalled,")
+		fmt.Fprintln(w, "  waited for, started again on its data dir and waited for until it has applied the leader's commit index and a put has gone")
+		fmt.Fprintln(w, "  through; the pause is the longest time without an acknowledged put over the pass. SIGTERM: a leader hands over first;")
+		fmt.Fprintln(w, "  kill -9: an election timeout.")
+		fmt.Fprintf(w, "  acknowledged puts: %d over the SIGTERM pass, %d over the kill -9 pass; %d puts failed\n", mb.termWrites, mb.killWrites, mb.writeErrors)
+	}
 	for _, e := range errs {
 		fmt.Fprintln(w, "errors:", e)
 	}
@@ -133,6 +154,9 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 			writeJSON(w, rawLine{System: "easykv", Nodes: b.nodes, Workload: r.w.name, Result: r.easykvRaw})
 		}
 		writeJSON(w, failoverLine("easykv", b.nodes, b.easykvFailover))
+		if mb := b.membership; mb != nil {
+			writeJSON(w, membershipLine(b.nodes, *mb))
+		}
 		if b.etcdVersion == "" {
 			continue
 		}
@@ -188,6 +212,40 @@ func failoverLine(system string, nodes int, ds []time.Duration) rawLine {
 		ms[i] = millisOf(d)
 	}
 	return rawLine{System: system, Nodes: nodes, FailoverMs: ms, MedianMs: millisOf(median(ds))}
+}
+
+// renderMembership writes the leadership-transfer and rolling-restart
+// rows, each compared with the run's own figures: transfer against the
+// failover median, the kill -9 pause against the SIGTERM one.
+func renderMembership(w io.Writer, mb membership, failover time.Duration) {
+	med := median(mb.transfers)
+	lo, hi := spread(mb.transfers)
+	fmt.Fprintf(w, "%-46s %10s   range %s–%s (%d trials); %s faster than failover (%.2f s)\n",
+		"leadership transfer median (to first commit)", short(med), short(lo), short(hi), len(mb.transfers),
+		ratioOf(failover.Seconds(), med.Seconds()), failover.Seconds())
+	fmt.Fprintf(w, "%-46s %10s\n", "rolling restart, longest write pause: SIGTERM", short(mb.termPause))
+	fmt.Fprintf(w, "%-46s %10s   %s the SIGTERM pause\n", "rolling restart, longest write pause: kill -9", short(mb.killPause),
+		ratioOf(mb.killPause.Seconds(), mb.termPause.Seconds()))
+}
+
+// short is d in milliseconds with one decimal below a second, in seconds
+// with three above: transfers take milliseconds, elections seconds.
+func short(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.3f s", d.Seconds())
+}
+
+// membershipLine is the JSON line of one cluster's transfer trials and
+// rolling-restart pauses.
+func membershipLine(nodes int, mb membership) rawLine {
+	ms := make([]float64, len(mb.transfers))
+	for i, d := range mb.transfers {
+		ms[i] = millisOf(d)
+	}
+	return rawLine{System: "easykv", Nodes: nodes, TransferMs: ms, MedianMs: millisOf(median(mb.transfers)),
+		PauseSigtermMs: millisOf(mb.termPause), PauseKillMs: millisOf(mb.killPause)}
 }
 
 // millisOf is d in milliseconds, rounded to the microsecond.

@@ -29,6 +29,11 @@ func goldenBlocks() []block {
 		easykvFailover: []time.Duration{1500 * time.Millisecond, 1200 * time.Millisecond, 1900 * time.Millisecond},
 		etcdFailover:   []time.Duration{1000 * time.Millisecond, 1100 * time.Millisecond, 1250 * time.Millisecond},
 		dashboard:      dashboardCPU{idle: 1.84, load: 4.5, loadOps: 5123.4, load64: "put, 64 clients"},
+		membership: &membership{
+			transfers: []time.Duration{12 * time.Millisecond, 9 * time.Millisecond, 15 * time.Millisecond},
+			termPause: 40 * time.Millisecond, killPause: 1800 * time.Millisecond,
+			termWrites: 900, killWrites: 700, writeErrors: 1,
+		},
 	}
 	five := block{nodes: 5, etcdNote: "not available (etcd-peer.sh starts 3 members only)",
 		easykvFailover: []time.Duration{1400 * time.Millisecond, 1300 * time.Millisecond, 1600 * time.Millisecond},
