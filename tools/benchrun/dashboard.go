@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,9 +21,6 @@ const (
 	// dashboardIdle is how long the dashboard is measured watching an idle
 	// cluster.
 	dashboardIdle = 5 * time.Second
-	// clockTicks is the kernel's USER_HZ, the unit of utime and stime in
-	// /proc/<pid>/stat: 100 on every Linux architecture Go supports.
-	clockTicks = 100
 )
 
 // dashboardCPU is easykv-tui's CPU use while it watches the cluster, in
@@ -103,26 +99,4 @@ func cpuDuring(pid int, f func() error) (float64, error) {
 		return 0, err
 	}
 	return float64(after-before) / clockTicks / wall.Seconds() * 100, nil
-}
-
-// cpuTicks is the user plus system CPU time of process pid so far, in
-// clock ticks.
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("dashboard cpu: %w", err)
-	}
-	// The command name, in parentheses, may hold spaces: fields count
-	// from after its closing parenthesis, where field 3 (state) starts.
-	_, rest, ok := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	if !ok || len(f) < 13 {
-		return 0, fmt.Errorf("dashboard cpu: unexpected /proc/%d/stat: %q", pid, b)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("dashboard cpu: /proc/%d/stat: %w", pid, err)
-	}
-	return utime + stime, nil
 }

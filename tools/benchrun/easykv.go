@@ -49,6 +49,9 @@ type result struct {
 	P50Ms     float64 `json:"p50_ms"`      // median latency
 	P99Ms     float64 `json:"p99_ms"`      // 99th percentile latency
 	P999Ms    float64 `json:"p999_ms"`     // 99.9th percentile; 0 when etcd's tool omits it (under 1,000 samples)
+	// loadgenCPU is the CPU the load generator that produced it used
+	// (rusage), not part of its JSON.
+	loadgenCPU time.Duration
 }
 
 // member is a cluster member as failover sees it.
@@ -216,7 +219,7 @@ func (c *easykvCluster) bench(ctx context.Context, w workload) (result, json.Raw
 func (c *easykvCluster) benchSpace(ctx context.Context, w workload, space int) (result, json.RawMessage, error) {
 	cmd := command(ctx, c.ctl, "--cluster", c.cfg, "-o", "json", "bench", w.op,
 		"--clients", strconv.Itoa(w.clients), "--total", strconv.Itoa(w.total),
-		"--value-size", strconv.Itoa(valueSize), "--key-space", strconv.Itoa(space),
+		"--value-size", strconv.Itoa(w.valueBytes()), "--key-space", strconv.Itoa(space),
 		"--key-size", strconv.Itoa(keySize), "--conns", strconv.Itoa(w.conns))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -224,7 +227,9 @@ func (c *easykvCluster) benchSpace(ctx context.Context, w workload, space int) (
 	if err != nil {
 		return result{}, nil, fmt.Errorf("easykv-ctl bench %s: %w: %s", w.op, err, strings.TrimSpace(stderr.String()))
 	}
-	return parseCtlJSON(out)
+	r, raw, err := parseCtlJSON(out)
+	r.loadgenCPU = rusageCPU(cmd.ProcessState)
+	return r, raw, err
 }
 
 // parseCtlJSON reads the figures from the last line of easykv-ctl bench -o
@@ -389,4 +394,34 @@ func (e *easykvElections) newLeader(ctx context.Context, old member, since time.
 func (e *easykvElections) close() {
 	e.cancel()
 	e.wg.Wait()
+}
+
+// servers are the nodes' processes, the leader's apart, once they agree
+// on a leader.
+func (c *easykvCluster) servers(ctx context.Context) (servers, error) {
+	leader, err := c.healthyLeader(ctx)
+	if err != nil {
+		return servers{}, err
+	}
+	sv := servers{leader: leader.pid}
+	for _, nd := range c.nodes {
+		if nd.id != leader.id {
+			sv.followers = append(sv.followers, nd.cmd.Process.Pid)
+		}
+	}
+	return sv, nil
+}
+
+// benchCPU runs w on c and measures the CPU it costs.
+func (c *easykvCluster) benchCPU(ctx context.Context, w workload) (result, json.RawMessage, cpuUse, error) {
+	sv, err := c.servers(ctx)
+	if err != nil {
+		return result{}, nil, cpuUse{}, err
+	}
+	var raw json.RawMessage
+	res, cpu, err := measureCPU(sv, func() (r result, err error) {
+		r, raw, err = c.bench(ctx, w)
+		return r, err
+	})
+	return res, raw, cpu, err
 }

@@ -10,13 +10,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// etcdEndpoints are the client addresses etcd-peer.sh gives its members.
-var etcdEndpoints = []string{"127.0.0.1:12379", "127.0.0.1:22379", "127.0.0.1:32379"}
 
 const (
 	// etcdPoll is how often failover polls the members' status: each poll
@@ -33,32 +31,63 @@ const (
 // measures failover as finely as easykv's watch does.
 type etcdPeer struct {
 	script    string       // path to etcd-peer.sh
-	endpoints []string     // the members' client addresses, etcdEndpoints but in tests
+	members   int          // cluster size, ETCD_PEER_MEMBERS
+	endpoints []string     // the members' client addresses, from etcd-peer.sh endpoints once started
 	http      *http.Client // for the JSON gateway
 }
 
 var _ electionWatcher = (*etcdPeer)(nil)
 
-func newEtcdPeer(script string) *etcdPeer {
-	return &etcdPeer{script: script, endpoints: etcdEndpoints, http: &http.Client{Timeout: statusTimeout}}
+func newEtcdPeer(script string, members int) *etcdPeer {
+	return &etcdPeer{script: script, members: members, http: &http.Client{Timeout: statusTimeout}}
 }
 
 // run runs etcd-peer.sh with args and returns its stdout.
 func (p *etcdPeer) run(ctx context.Context, args ...string) ([]byte, error) {
+	out, _, err := p.runCPU(ctx, args...)
+	return out, err
+}
+
+// runCPU is run that also returns the CPU the script used, the programs
+// it ran included.
+func (p *etcdPeer) runCPU(ctx context.Context, args ...string) ([]byte, time.Duration, error) {
 	cmd := command(ctx, "bash", append([]string{p.script}, args...)...)
+	// Every call names the cluster's size: the script keeps no state of it.
+	cmd.Env = append(os.Environ(), "ETCD_PEER_MEMBERS="+strconv.Itoa(p.members))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("etcd-peer.sh %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
+		return out, 0, fmt.Errorf("etcd-peer.sh %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
 	}
-	return out, nil
+	return out, rusageCPU(cmd.ProcessState), nil
 }
 
-// start starts the 3 members (building etcd first if it is not cached).
+// start starts the members (building etcd first if it is not cached) and
+// learns their client addresses.
 func (p *etcdPeer) start(ctx context.Context) error {
-	_, err := p.run(ctx, "start")
-	return err
+	if _, err := p.run(ctx, "start"); err != nil {
+		return err
+	}
+	out, err := p.run(ctx, "endpoints")
+	if err != nil {
+		return err
+	}
+	p.endpoints = strings.Split(strings.TrimSpace(string(out)), ",")
+	return nil
+}
+
+// servers are the members' processes, the leader's apart.
+func (p *etcdPeer) servers(ctx context.Context) (servers, error) {
+	leader, err := p.healthyLeader(ctx)
+	if err != nil {
+		return servers{}, err
+	}
+	out, err := p.run(ctx, "pids")
+	if err != nil {
+		return servers{}, err
+	}
+	return splitServers(leader.pid, strings.Fields(string(out)))
 }
 
 // stop stops the members, resuming any that is stopped, and removes their
@@ -80,19 +109,32 @@ func (p *etcdPeer) version(ctx context.Context) (string, error) {
 // fixed key, so it is written first with a full-size value.
 var rangeKey = fmt.Sprintf("%0*d", keySize, 0)
 
-// bench runs w through etcd's benchmark tool, with easykv-ctl bench's shape.
+// prepare writes what w reads: etcd's range benchmark reads one fixed
+// key. Done before the CPU of w is measured.
+func (p *etcdPeer) prepare(ctx context.Context, w workload) error {
+	if w.op == "put" {
+		return nil
+	}
+	return p.put(ctx, rangeKey, strings.Repeat("v", w.valueBytes()))
+}
+
+// bench runs w through etcd's benchmark tool, with easykv-ctl bench's
+// shape, over random keys of keySpace; prepare first.
 func (p *etcdPeer) bench(ctx context.Context, w workload) (result, error) {
+	return p.benchKeys(ctx, w, "--sequential-keys=false", "--key-space-size="+strconv.Itoa(keySpace))
+}
+
+// benchKeys is bench with keys flags of its own for puts.
+func (p *etcdPeer) benchKeys(ctx context.Context, w workload, keys ...string) (result, error) {
 	args := []string{"bench", "--conns=" + strconv.Itoa(w.conns), "--clients=" + strconv.Itoa(w.clients)}
 	if w.op == "put" {
-		args = append(args, "put", "--key-size="+strconv.Itoa(keySize), "--val-size="+strconv.Itoa(valueSize),
-			"--total="+strconv.Itoa(w.total), "--sequential-keys=false", "--key-space-size="+strconv.Itoa(keySpace))
+		args = append(args, "put", "--key-size="+strconv.Itoa(keySize), "--val-size="+strconv.Itoa(w.valueBytes()),
+			"--total="+strconv.Itoa(w.total))
+		args = append(args, keys...)
 	} else {
-		if err := p.put(ctx, rangeKey, strings.Repeat("v", valueSize)); err != nil {
-			return result{}, err
-		}
 		args = append(args, "range", rangeKey, "--consistency=l", "--total="+strconv.Itoa(w.total))
 	}
-	out, err := p.run(ctx, args...)
+	out, cpu, err := p.runCPU(ctx, args...)
 	if err != nil {
 		return result{}, err
 	}
@@ -100,7 +142,7 @@ func (p *etcdPeer) bench(ctx context.Context, w workload) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	r.Op, r.Clients = w.op, w.clients
+	r.Op, r.Clients, r.loadgenCPU = w.op, w.clients, cpu
 	return r, nil
 }
 
@@ -347,4 +389,16 @@ func (p *etcdPeer) newLeader(ctx context.Context, old member, since time.Time) (
 		case <-time.After(etcdPoll):
 		}
 	}
+}
+
+// benchCPU runs w on etcd and measures the CPU it costs.
+func (p *etcdPeer) benchCPU(ctx context.Context, w workload) (result, cpuUse, error) {
+	if err := p.prepare(ctx, w); err != nil {
+		return result{}, cpuUse{}, err
+	}
+	sv, err := p.servers(ctx)
+	if err != nil {
+		return result{}, cpuUse{}, err
+	}
+	return measureCPU(sv, func() (result, error) { return p.bench(ctx, w) })
 }

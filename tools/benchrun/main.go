@@ -34,6 +34,15 @@ type workload struct {
 	clients int    // concurrent clients
 	conns   int    // connections per node the clients share (etcd: gRPC connections)
 	total   int    // operations
+	value   int    // bytes per value; 0 for valueSize
+}
+
+// valueBytes is the size of w's values.
+func (w workload) valueBytes() int {
+	if w.value == 0 {
+		return valueSize
+	}
+	return w.value
 }
 
 // workloads are the rows of the table. The totals make a full run (3 and
@@ -115,13 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := runEasykv(ctx, opts, &b, logf); err != nil {
 			return fmt.Errorf("easykv, %d nodes: %w", n, err)
 		}
-		switch {
-		case etcdNote != "":
-		case n != 3:
-			b.etcdNote = "not available (etcd-peer.sh starts 3 members only)"
-		default:
+		if etcdNote == "" {
 			if err := runEtcd(ctx, opts, &b, logf); err != nil {
-				return fmt.Errorf("etcd: %w", err)
+				return fmt.Errorf("etcd, %d members: %w", n, err)
 			}
 		}
 		blocks = append(blocks, b)
@@ -214,12 +219,18 @@ func runEasykv(ctx context.Context, opts options, b *block, logf func(string, ..
 	}()
 	for _, w := range workloads(opts.quick) {
 		logf("easykv, %d nodes: %s, %d ops", b.nodes, w.name, w.total)
-		res, raw, err := kv.bench(ctx, w)
+		res, raw, cpu, err := kv.benchCPU(ctx, w)
 		if err != nil {
 			return err
 		}
-		logf("  %.1f ops/s, p99 %.2f ms, %d errors", res.OpsPerSec, res.P99Ms, res.Errors)
-		b.rows = append(b.rows, row{w: w, easykv: res, easykvRaw: raw})
+		logResult(logf, res, cpu)
+		b.rows = append(b.rows, row{w: w, easykv: res, easykvRaw: raw, easykvCPU: cpu})
+	}
+	if b.easykvStartup, err = loadgenStartup(func(w workload) (result, error) {
+		res, _, err := kv.bench(ctx, w)
+		return res, err
+	}); err != nil {
+		return err
 	}
 	if b.easykvFailover, err = easykvFailover(ctx, kv, opts.trials, logf); err != nil {
 		return err
@@ -281,8 +292,8 @@ func easykvFailover(ctx context.Context, kv *easykvCluster, trials int, logf fun
 // runEtcd starts etcd through etcd-peer.sh, runs every workload and the
 // failover trials on it into b, and stops it.
 func runEtcd(ctx context.Context, opts options, b *block, logf func(string, ...any)) (err error) {
-	p := newEtcdPeer(opts.etcdPeer)
-	logf("etcd: starting 3 members (%s start)", opts.etcdPeer)
+	p := newEtcdPeer(opts.etcdPeer, b.nodes)
+	logf("etcd: starting %d members (%s start)", b.nodes, opts.etcdPeer)
 	defer func() {
 		if serr := p.stop(); serr != nil && err == nil {
 			err = serr
@@ -295,17 +306,35 @@ func runEtcd(ctx context.Context, opts options, b *block, logf func(string, ...a
 		return err
 	}
 	for i, w := range workloads(opts.quick) {
-		logf("etcd, 3 members: %s, %d ops", w.name, w.total)
-		res, err := p.bench(ctx, w)
+		logf("etcd, %d members: %s, %d ops", b.nodes, w.name, w.total)
+		res, cpu, err := p.benchCPU(ctx, w)
 		if err != nil {
 			return err
 		}
-		logf("  %.1f ops/s, p99 %.2f ms, %d errors", res.OpsPerSec, res.P99Ms, res.Errors)
-		b.rows[i].etcd = &res
+		logResult(logf, res, cpu)
+		b.rows[i].etcd, b.rows[i].etcdCPU = &res, cpu
 	}
-	logf("etcd, 3 members: failover, %d trials", opts.trials)
+	if b.etcdStartup, err = loadgenStartup(func(w workload) (result, error) { return p.bench(ctx, w) }); err != nil {
+		return err
+	}
+	logf("etcd, %d members: failover, %d trials", b.nodes, opts.trials)
 	b.etcdFailover, err = measureFailover(ctx, p, opts.trials, syscall.Kill, logf)
 	return err
+}
+
+// logResult logs a workload's figures as progress.
+func logResult(logf func(string, ...any), res result, cpu cpuUse) {
+	logf("  %.1f ops/s, p99 %.2f ms, %d errors, CPU %.1f µs/op", res.OpsPerSec, res.P99Ms, res.Errors, cpu.perOp(succeeded(res)).Total)
+}
+
+// loadgenStartup is the CPU of a load generator run for one put through
+// bench: about its startup cost, which every workload's figure includes.
+func loadgenStartup(bench func(workload) (result, error)) (time.Duration, error) {
+	res, err := bench(workload{name: "startup", op: "put", clients: 1, conns: 1, total: 1})
+	if err != nil {
+		return 0, fmt.Errorf("load generator startup: %w", err)
+	}
+	return res.loadgenCPU, nil
 }
 
 // command runs name in its own process group, so that a ctrl-C at the

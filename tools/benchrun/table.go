@@ -19,6 +19,8 @@ type block struct {
 	etcdFailover   []time.Duration // each trial; nil when etcd did not run
 	etcdVersion    string          // etcd's server version; "" when etcd did not run
 	etcdNote       string          // why etcd did not run
+	easykvStartup  time.Duration   // CPU of an easykv-ctl bench run of one put: its startup
+	etcdStartup    time.Duration   // the same of etcd-peer.sh bench (bash and etcd's tool)
 	dashboard      dashboardCPU    // easykv-tui watching the easykv cluster
 	membership     *membership     // leadership transfer and rolling restarts; nil when not measured
 }
@@ -29,6 +31,8 @@ type row struct {
 	easykv    result          // easykv's figures
 	easykvRaw json.RawMessage // easykv-ctl's JSON line as printed
 	etcd      *result         // etcd's figures; nil when etcd did not run
+	easykvCPU cpuUse          // the CPU easykv's run cost
+	etcdCPU   cpuUse          // the CPU etcd's run cost, when it ran
 }
 
 // machine describes where the run happened.
@@ -65,13 +69,14 @@ func readMachine() machine {
 
 // rawLine is one line of the report's JSON section.
 type rawLine struct {
-	System     string          `json:"system"`                // "easykv" or "etcd"
-	Nodes      int             `json:"nodes"`                 // cluster size
-	Workload   string          `json:"workload,omitempty"`    // row label of a benchmark
-	Result     json.RawMessage `json:"result,omitempty"`      // a benchmark's figures
-	FailoverMs []float64       `json:"failover_ms,omitempty"` // each failover trial
-	TransferMs []float64       `json:"transfer_ms,omitempty"` // each leadership transfer trial
-	MedianMs   float64         `json:"median_ms,omitempty"`   // their median
+	System     string          `json:"system"`                  // "easykv" or "etcd"
+	Nodes      int             `json:"nodes"`                   // cluster size
+	Workload   string          `json:"workload,omitempty"`      // row label of a benchmark
+	Result     json.RawMessage `json:"result,omitempty"`        // a benchmark's figures
+	CPU        *cpuPerOp       `json:"cpu_us_per_op,omitempty"` // its CPU per successful operation
+	FailoverMs []float64       `json:"failover_ms,omitempty"`   // each failover trial
+	TransferMs []float64       `json:"transfer_ms,omitempty"`   // each leadership transfer trial
+	MedianMs   float64         `json:"median_ms,omitempty"`     // their median
 	// The longest write pauses of the rolling restarts.
 	PauseSigtermMs float64 `json:"rolling_pause_sigterm_ms,omitempty"`
 	PauseKillMs    float64 `json:"rolling_pause_kill_ms,omitempty"`
@@ -89,15 +94,18 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 		} else {
 			fmt.Fprintf(w, "easykv, %d nodes — etcd: %s   (%s)   %s\n", b.nodes, b.etcdNote, host, timing)
 		}
-		line(w, b, "workload", "easykv ops/s", "p99 ms", "etcd ops/s", "p99 ms", "ratio")
+		withEtcd := b.etcdVersion != ""
+		mainTable(w, withEtcd, "workload", "easykv CPU µs/op", "ops/s", "p99 ms", "etcd CPU µs/op", "ops/s", "p99 ms", "ops/s ×", "CPU ×")
 		for _, r := range b.rows {
-			etcdOps, etcdP99, ratio := "", "", ""
+			kv := r.easykvCPU.perOp(succeeded(r.easykv))
+			cells := []string{r.w.name, micros(kv.Total), fmt.Sprintf("%.1f", r.easykv.OpsPerSec), fmt.Sprintf("%.2f", r.easykv.P99Ms)}
 			if r.etcd != nil {
-				etcdOps, etcdP99 = fmt.Sprintf("%.1f", r.etcd.OpsPerSec), fmt.Sprintf("%.2f", r.etcd.P99Ms)
-				ratio = ratioOf(r.easykv.OpsPerSec, r.etcd.OpsPerSec)
-				errs = append(errs, errorNote("etcd", 3, r.w, *r.etcd)...)
+				et := r.etcdCPU.perOp(succeeded(*r.etcd))
+				cells = append(cells, micros(et.Total), fmt.Sprintf("%.1f", r.etcd.OpsPerSec), fmt.Sprintf("%.2f", r.etcd.P99Ms),
+					ratioOf(r.easykv.OpsPerSec, r.etcd.OpsPerSec), ratioOf(kv.Total, et.Total))
+				errs = append(errs, errorNote("etcd", b.nodes, r.w, *r.etcd)...)
 			}
-			line(w, b, r.w.name, fmt.Sprintf("%.1f", r.easykv.OpsPerSec), fmt.Sprintf("%.2f", r.easykv.P99Ms), etcdOps, etcdP99, ratio)
+			mainTable(w, withEtcd, cells...)
 			errs = append(errs, errorNote("easykv", b.nodes, r.w, r.easykv)...)
 		}
 		kvMed, etcdMed, ratio := median(b.easykvFailover), "", ""
@@ -105,7 +113,7 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 			etcdMed = fmt.Sprintf("%.2f s", median(b.etcdFailover).Seconds())
 			ratio = ratioOf(kvMed.Seconds(), median(b.etcdFailover).Seconds())
 		}
-		line(w, b, fmt.Sprintf("failover median (%d)", trials), fmt.Sprintf("%.2f s", kvMed.Seconds()), "", etcdMed, "", ratio)
+		mainTable(w, withEtcd, fmt.Sprintf("failover median (%d)", trials), "", fmt.Sprintf("%.2f s", kvMed.Seconds()), "", "", etcdMed, "", ratio)
 		if b.membership != nil {
 			renderMembership(w, *b.membership, kvMed)
 		}
@@ -115,10 +123,13 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 			fmt.Fprintf(w, "dashboard CPU (easykv-tui in a %d×%d pseudo-terminal): %.1f%% of a core watching the idle cluster, %.1f%% during %s (%.0f ops/s)\n",
 				dashboardCols, dashboardRows, d.idle, d.load, d.load64, d.loadOps)
 		}
+		renderBreakdown(w, withEtcd, b.rows)
 		fmt.Fprintln(w)
 	}
 
-	fmt.Fprintln(w, "ratio = easykv ÷ etcd: above 1 means more ops/s for easykv; for failover, below 1 means easykv elects sooner.")
+	fmt.Fprintln(w, "ops/s × = easykv ÷ etcd: above 1 means more ops/s for easykv; for failover, below 1 means easykv elects sooner.")
+	fmt.Fprintln(w, "CPU × = easykv ÷ etcd of the CPU per operation: below 1 means easykv spends less.")
+	renderCPUNote(w, blocks)
 	fmt.Fprintf(w, "workloads: %d-byte keys, %d-byte values, %d-key space; easykv-ctl bench and etcd's benchmark tool, both with --conns=16 for 64 clients.\n", keySize, valueSize, keySpace)
 	fmt.Fprintln(w, "  etcd's range reads one fixed key holding a full value; easykv's get reads random keys of the space, some never written.")
 	fmt.Fprintln(w, "  etcd's tool sends to every member in turn (followers forward to the leader); easykv-ctl sends to the leader.")
@@ -126,7 +137,7 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 	for _, b := range blocks {
 		fmt.Fprintf(w, "  easykv %d nodes, trials: %s\n", b.nodes, seconds(b.easykvFailover))
 		if b.etcdFailover != nil {
-			fmt.Fprintf(w, "  etcd 3 members, trials: %s\n", seconds(b.etcdFailover))
+			fmt.Fprintf(w, "  etcd %d members, trials: %s\n", b.nodes, seconds(b.etcdFailover))
 		}
 	}
 	for _, b := range blocks {
@@ -151,7 +162,8 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 	fmt.Fprintln(w, "raw:")
 	for _, b := range blocks {
 		for _, r := range b.rows {
-			writeJSON(w, rawLine{System: "easykv", Nodes: b.nodes, Workload: r.w.name, Result: r.easykvRaw})
+			cpu := r.easykvCPU.perOp(succeeded(r.easykv))
+			writeJSON(w, rawLine{System: "easykv", Nodes: b.nodes, Workload: r.w.name, Result: r.easykvRaw, CPU: &cpu})
 		}
 		writeJSON(w, failoverLine("easykv", b.nodes, b.easykvFailover))
 		if mb := b.membership; mb != nil {
@@ -162,23 +174,57 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 		}
 		for _, r := range b.rows {
 			if r.etcd != nil {
-				res, _ := json.Marshal(r.etcd) // a struct of numbers and strings
-				writeJSON(w, rawLine{System: "etcd", Nodes: 3, Workload: r.w.name, Result: res})
+				writeJSON(w, etcdLine(b.nodes, r.w.name, *r.etcd, r.etcdCPU))
 			}
 		}
-		writeJSON(w, failoverLine("etcd", 3, b.etcdFailover))
+		writeJSON(w, failoverLine("etcd", b.nodes, b.etcdFailover))
 	}
 }
 
-// line writes one table line: workload, easykv ops/s and p99, and, when
-// etcd ran, its ops/s and p99 and the ratio.
-func line(w io.Writer, b block, name, kvOps, kvP99, etcdOps, etcdP99, ratio string) {
-	s := fmt.Sprintf("%-24s %12s %8s", name, kvOps, kvP99)
-	if b.etcdVersion != "" {
-		s += fmt.Sprintf(" %12s %8s %8s", etcdOps, etcdP99, ratio)
-	}
-	fmt.Fprintln(w, strings.TrimRight(s, " "))
+// mainTable writes one line of a block's table: the workload, easykv's
+// CPU per op, ops/s and p99, then, when etcd ran, etcd's and the ratios.
+func mainTable(w io.Writer, withEtcd bool, cells ...string) {
+	columns(w, []int{-24, 16, 10, 8, 16, 10, 8, 9, 7}, 4, withEtcd, cells...)
 }
+
+// breakdownTable writes one line of the CPU breakdown by process kind.
+func breakdownTable(w io.Writer, withEtcd bool, cells ...string) {
+	columns(w, []int{-24, 14, 10, 8, 12, 10, 8}, 4, withEtcd, cells...)
+}
+
+// columns writes cells as one line, each padded to its width (negative:
+// left-aligned), the cells from etcdFrom on only when etcd ran.
+func columns(w io.Writer, widths []int, etcdFrom int, withEtcd bool, cells ...string) {
+	if !withEtcd {
+		cells = cells[:min(etcdFrom, len(cells))]
+	}
+	var s strings.Builder
+	for i, c := range cells {
+		if i > 0 {
+			s.WriteString(" ")
+		}
+		fmt.Fprintf(&s, "%*s", widths[i], c)
+	}
+	fmt.Fprintln(w, strings.TrimRight(s.String(), " "))
+}
+
+// renderBreakdown writes the CPU per operation of each workload by kind of
+// process: the leader, the followers summed, the load generator.
+func renderBreakdown(w io.Writer, withEtcd bool, rows []row) {
+	breakdownTable(w, withEtcd, "CPU µs/op by process", "easykv leader", "followers", "loadgen", "etcd leader", "followers", "loadgen")
+	for _, r := range rows {
+		kv := r.easykvCPU.perOp(succeeded(r.easykv))
+		cells := []string{r.w.name, micros(kv.Leader), micros(kv.Followers), micros(kv.Loadgen)}
+		if r.etcd != nil {
+			et := r.etcdCPU.perOp(succeeded(*r.etcd))
+			cells = append(cells, micros(et.Leader), micros(et.Followers), micros(et.Loadgen))
+		}
+		breakdownTable(w, withEtcd, cells...)
+	}
+}
+
+// micros is a figure in µs with one decimal.
+func micros(us float64) string { return fmt.Sprintf("%.1f", us) }
 
 // ratioOf is a ÷ b as "1.23×", or "—" when b is 0.
 func ratioOf(a, b float64) string {
@@ -203,6 +249,31 @@ func seconds(ds []time.Duration) string {
 		parts[i] = fmt.Sprintf("%.3f", d.Seconds())
 	}
 	return strings.Join(parts, " ") + " s"
+}
+
+// etcdLine is the JSON line of one etcd workload.
+func etcdLine(nodes int, name string, r result, cpu cpuUse) rawLine {
+	res, _ := json.Marshal(r) // a struct of numbers and strings
+	perOp := cpu.perOp(succeeded(r))
+	return rawLine{System: "etcd", Nodes: nodes, Workload: name, Result: res, CPU: &perOp}
+}
+
+// renderCPUNote says how CPU per operation is measured, with each
+// block's load generator startup cost.
+func renderCPUNote(w io.Writer, blocks []block) {
+	fmt.Fprintln(w, "CPU µs/op: CPU time spent during the workload ÷ successful operations. Nodes and members: utime+stime of /proc/<pid>/stat")
+	fmt.Fprintln(w, "  (every thread, 10 ms ticks) right before and right after; followers summed. Load generator: its rusage, startup")
+	fmt.Fprintln(w, "  included (etcd's: etcd-peer.sh bench, bash and the tool). A one-put run of each measures that startup:")
+	for _, b := range blocks {
+		if b.easykvStartup == 0 && b.etcdStartup == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  %d nodes: easykv-ctl bench %s", b.nodes, short(b.easykvStartup))
+		if b.etcdVersion != "" {
+			fmt.Fprintf(w, ", etcd's %s", short(b.etcdStartup))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // failoverLine is the JSON line of one cluster's failover trials.
