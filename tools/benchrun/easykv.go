@@ -425,3 +425,12 @@ func (c *easykvCluster) benchCPU(ctx context.Context, w workload) (result, json.
 	})
 	return res, raw, cpu, err
 }
+
+// nodeAddrs are the nodes as a ClusterClient is configured with them.
+func (c *easykvCluster) nodeAddrs() []netlink.NodeAddr {
+	nodes := make([]netlink.NodeAddr, len(c.nodes))
+	for i, nd := range c.nodes {
+		nodes[i] = netlink.NodeAddr{ID: nd.id, Addr: nd.addr}
+	}
+	return nodes
+}

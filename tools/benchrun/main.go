@@ -70,7 +70,7 @@ type options struct {
 	out      string // report file
 	bin      string // directory of easykv-node and easykv-ctl
 	etcdPeer string // path to etcd-peer.sh
-	only     string // "" (every section), "clusters", "membership" or "snapshots"
+	only     string // "" (every section), "clusters", "membership", "snapshots" or "scale"
 	keepLogs bool   // keep the snapshot section's cluster directories
 }
 
@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		blocks = append(blocks, b)
 	}
 	for _, n := range opts.nodes {
-		if opts.only == "snapshots" || opts.only == "membership" {
+		if opts.only != "" && opts.only != "clusters" {
 			break
 		}
 		b := block{nodes: n, etcdNote: etcdNote}
@@ -140,15 +140,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	var scale scaleReport
+	withScale := opts.only == "" || opts.only == "scale"
+	if withScale {
+		if err := runScale(ctx, opts, etcdNote, &scale, logf); err != nil {
+			return fmt.Errorf("scale: %w", err)
+		}
+	}
+
 	var report strings.Builder
 	if len(blocks) > 0 {
 		render(&report, blocks, m, time.Now(), opts.trials)
 	}
 	if withSnaps {
-		if len(blocks) > 0 {
+		if report.Len() > 0 {
 			report.WriteString("\n")
 		}
 		renderSnapshots(&report, snaps, m, time.Now())
+	}
+	if withScale {
+		if report.Len() > 0 {
+			report.WriteString("\n")
+		}
+		renderScale(&report, scale, m, time.Now())
 	}
 	io.WriteString(stdout, report.String())
 	if err := os.MkdirAll(filepath.Dir(opts.out), 0o755); err != nil {
@@ -166,7 +180,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs := flag.NewFlagSet("benchrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	opts := options{}
-	nodes := fs.String("nodes", "3,5", "cluster `sizes` to run, comma-separated; etcd runs beside size 3 only")
+	nodes := fs.String("nodes", "3,5", "cluster `sizes` to run, comma-separated; etcd runs beside each with as many members")
 	fs.BoolVar(&opts.noEtcd, "no-etcd", false, "do not run etcd")
 	fs.BoolVar(&opts.quick, "quick", false, "small totals and 3 failover trials, for smoke tests")
 	fs.IntVar(&opts.trials, "trials", 9, "failover `N` trials per cluster (median reported)")
@@ -174,7 +188,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
 	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")
 	fs.BoolVar(&opts.keepLogs, "keep-logs", false, "keep the snapshot section's cluster directories (node logs, data) in the temp dir")
-	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard, and on 3 nodes leadership transfer and rolling restarts), membership (those last two and failover, on a fresh 3-node cluster) or snapshots (disk use, restart, catch-up)")
+	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard, and on 3 nodes leadership transfer and rolling restarts), membership (those last two and failover, on a fresh 3-node cluster) snapshots (disk use, restart, catch-up) or scale (CPU per put by clients and value size, memory per key; 3 nodes, against etcd)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -186,8 +200,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	if opts.quick && !trialsSet {
 		opts.trials = 3
 	}
-	if opts.only != "" && opts.only != "clusters" && opts.only != "membership" && opts.only != "snapshots" {
-		return options{}, fmt.Errorf("--only: want clusters, membership or snapshots, got %q", opts.only)
+	if opts.only != "" && !slices.Contains([]string{"clusters", "membership", "snapshots", "scale"}, opts.only) {
+		return options{}, fmt.Errorf("--only: want clusters, membership, snapshots or scale, got %q", opts.only)
 	}
 	if opts.trials < 1 {
 		return options{}, fmt.Errorf("--trials must be at least 1, got %d", opts.trials)
@@ -212,11 +226,7 @@ func runEasykv(ctx context.Context, opts options, b *block, logf func(string, ..
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if dir := kv.stop(err == nil); dir != "" {
-			logf("easykv: node logs kept in %s", dir)
-		}
-	}()
+	defer stopEasykv(kv, &err, logf)
 	for _, w := range workloads(opts.quick) {
 		logf("easykv, %d nodes: %s, %d ops", b.nodes, w.name, w.total)
 		res, raw, cpu, err := kv.benchCPU(ctx, w)
@@ -258,11 +268,7 @@ func runMembershipOnly(ctx context.Context, opts options, logf func(string, ...a
 	if err != nil {
 		return b, err
 	}
-	defer func() {
-		if dir := kv.stop(err == nil); dir != "" {
-			logf("easykv: node logs kept in %s", dir)
-		}
-	}()
+	defer stopEasykv(kv, &err, logf)
 	if b.easykvFailover, err = easykvFailover(ctx, kv, opts.trials, logf); err != nil {
 		return b, err
 	}
@@ -292,16 +298,11 @@ func easykvFailover(ctx context.Context, kv *easykvCluster, trials int, logf fun
 // runEtcd starts etcd through etcd-peer.sh, runs every workload and the
 // failover trials on it into b, and stops it.
 func runEtcd(ctx context.Context, opts options, b *block, logf func(string, ...any)) (err error) {
-	p := newEtcdPeer(opts.etcdPeer, b.nodes)
-	logf("etcd: starting %d members (%s start)", b.nodes, opts.etcdPeer)
-	defer func() {
-		if serr := p.stop(); serr != nil && err == nil {
-			err = serr
-		}
-	}()
-	if err := p.start(ctx); err != nil {
+	p, err := startEtcd(ctx, opts, b.nodes, logf)
+	if err != nil {
 		return err
 	}
+	defer stopEtcd(p, &err)
 	if b.etcdVersion, err = p.version(ctx); err != nil {
 		return err
 	}
@@ -320,6 +321,34 @@ func runEtcd(ctx context.Context, opts options, b *block, logf func(string, ...a
 	logf("etcd, %d members: failover, %d trials", b.nodes, opts.trials)
 	b.etcdFailover, err = measureFailover(ctx, p, opts.trials, syscall.Kill, logf)
 	return err
+}
+
+// stopEasykv stops kv, keeping its directory when *err is set, and says
+// where.
+func stopEasykv(kv *easykvCluster, err *error, logf func(string, ...any)) {
+	if dir := kv.stop(*err == nil); dir != "" {
+		logf("easykv: node logs kept in %s", dir)
+	}
+}
+
+// startEtcd starts n etcd members through etcd-peer.sh; stopEtcd stops
+// them.
+func startEtcd(ctx context.Context, opts options, n int, logf func(string, ...any)) (*etcdPeer, error) {
+	p := newEtcdPeer(opts.etcdPeer, n)
+	logf("etcd: starting %d members (%s start)", n, opts.etcdPeer)
+	if err := p.start(ctx); err != nil {
+		// A start that failed halfway may have left members running.
+		return nil, errors.Join(err, p.stop())
+	}
+	return p, nil
+}
+
+// stopEtcd stops p's members, setting *err to its failure unless *err
+// holds an earlier one.
+func stopEtcd(p *etcdPeer, err *error) {
+	if serr := p.stop(); serr != nil && *err == nil {
+		*err = serr
+	}
 }
 
 // logResult logs a workload's figures as progress.

@@ -269,13 +269,9 @@ var (
 
 // newEasykvMembership opens the writing client on c.
 func newEasykvMembership(c *easykvCluster, bin string, logf func(string, ...any)) (*easykvMembership, error) {
-	nodes := make([]netlink.NodeAddr, len(c.nodes))
-	for i, nd := range c.nodes {
-		nodes[i] = netlink.NodeAddr{ID: nd.id, Addr: nd.addr}
-	}
 	w, err := netlink.NewClusterClient(netlink.ClusterConfig{
 		Identity: netlink.Identity{Cluster: clusterName, NodeID: "easykv-benchrun-writer"},
-		Nodes:    nodes,
+		Nodes:    c.nodeAddrs(),
 		Timeout:  writeTimeout,
 	})
 	if err != nil {

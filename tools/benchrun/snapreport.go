@@ -103,8 +103,7 @@ func renderSnapshots(w io.Writer, r snapReport, m machine, date time.Time) {
 			fmt.Fprintf(w, "errors: put %s: %d of %d operations failed\n", e.name, e.res.Errors, e.res.Total)
 		}
 	}
-	fmt.Fprintf(w, "machine: %d cores, %s, Linux %s, %s; load average at start %s\n", m.cpus, m.model, m.kernel, m.goVersion, m.load)
-	fmt.Fprintf(w, "date: %s\n\n", date.Format("2006-01-02 15:04:05 MST"))
+	machineLines(w, m, date)
 
 	fmt.Fprintln(w, "raw:")
 	b, _ := json.Marshal(snapRaw{

@@ -67,6 +67,12 @@ func readMachine() machine {
 	return m
 }
 
+// machineLines writes where and when a report's figures were taken.
+func machineLines(w io.Writer, m machine, date time.Time) {
+	fmt.Fprintf(w, "machine: %d cores, %s, Linux %s, %s; load average at start %s\n", m.cpus, m.model, m.kernel, m.goVersion, m.load)
+	fmt.Fprintf(w, "date: %s\n\n", date.Format("2006-01-02 15:04:05 MST"))
+}
+
 // rawLine is one line of the report's JSON section.
 type rawLine struct {
 	System     string          `json:"system"`                  // "easykv" or "etcd"
@@ -80,6 +86,14 @@ type rawLine struct {
 	// The longest write pauses of the rolling restarts.
 	PauseSigtermMs float64 `json:"rolling_pause_sigterm_ms,omitempty"`
 	PauseKillMs    float64 `json:"rolling_pause_kill_ms,omitempty"`
+	// The memory load: keys written, its time, each process's VmRSS
+	// (leader first) and the RSS gained per key, in bytes.
+	Keys          int       `json:"keys,omitempty"`
+	LoadMs        float64   `json:"load_ms,omitempty"`
+	RSSBeforeKiB  []int64   `json:"rss_before_kib,omitempty"`
+	RSSAfterKiB   []int64   `json:"rss_after_kib,omitempty"`
+	RSSPerKey     []float64 `json:"rss_bytes_per_key,omitempty"`
+	RSSPerKeyMean float64   `json:"rss_bytes_per_key_mean,omitempty"`
 }
 
 // render writes the report: one table per block, the notes, and the raw
@@ -97,16 +111,8 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 		withEtcd := b.etcdVersion != ""
 		mainTable(w, withEtcd, "workload", "easykv CPU µs/op", "ops/s", "p99 ms", "etcd CPU µs/op", "ops/s", "p99 ms", "ops/s ×", "CPU ×")
 		for _, r := range b.rows {
-			kv := r.easykvCPU.perOp(succeeded(r.easykv))
-			cells := []string{r.w.name, micros(kv.Total), fmt.Sprintf("%.1f", r.easykv.OpsPerSec), fmt.Sprintf("%.2f", r.easykv.P99Ms)}
-			if r.etcd != nil {
-				et := r.etcdCPU.perOp(succeeded(*r.etcd))
-				cells = append(cells, micros(et.Total), fmt.Sprintf("%.1f", r.etcd.OpsPerSec), fmt.Sprintf("%.2f", r.etcd.P99Ms),
-					ratioOf(r.easykv.OpsPerSec, r.etcd.OpsPerSec), ratioOf(kv.Total, et.Total))
-				errs = append(errs, errorNote("etcd", b.nodes, r.w, *r.etcd)...)
-			}
-			mainTable(w, withEtcd, cells...)
-			errs = append(errs, errorNote("easykv", b.nodes, r.w, r.easykv)...)
+			mainTable(w, withEtcd, rowCells(r)...)
+			errs = append(errs, rowErrors(b.nodes, r)...)
 		}
 		kvMed, etcdMed, ratio := median(b.easykvFailover), "", ""
 		if b.etcdFailover != nil {
@@ -156,8 +162,7 @@ func render(w io.Writer, blocks []block, m machine, date time.Time, trials int) 
 	for _, e := range errs {
 		fmt.Fprintln(w, "errors:", e)
 	}
-	fmt.Fprintf(w, "machine: %s, Linux %s, %s; load average at start %s\n", host, m.kernel, m.goVersion, m.load)
-	fmt.Fprintf(w, "date: %s\n\n", date.Format("2006-01-02 15:04:05 MST"))
+	machineLines(w, m, date)
 
 	fmt.Fprintln(w, "raw:")
 	for _, b := range blocks {
@@ -232,6 +237,15 @@ func ratioOf(a, b float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// rowErrors says how many operations of r failed on each system, if any did.
+func rowErrors(nodes int, r row) []string {
+	errs := errorNote("easykv", nodes, r.w, r.easykv)
+	if r.etcd != nil {
+		errs = append(errs, errorNote("etcd", nodes, r.w, *r.etcd)...)
+	}
+	return errs
 }
 
 // errorNote says how many operations of r failed, if any did.
@@ -318,6 +332,9 @@ func membershipLine(nodes int, mb membership) rawLine {
 	return rawLine{System: "easykv", Nodes: nodes, TransferMs: ms, MedianMs: millisOf(median(mb.transfers)),
 		PauseSigtermMs: millisOf(mb.termPause), PauseKillMs: millisOf(mb.killPause)}
 }
+
+// round1 is x rounded to one decimal.
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
 
 // millisOf is d in milliseconds, rounded to the microsecond.
 func millisOf(d time.Duration) float64 {
