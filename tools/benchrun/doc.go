@@ -4,9 +4,13 @@
 // and a 100,000-key space (put with 1 and 64 clients, linearizable get with
 // 64), and times failover: SIGSTOP the leader, and measure until another
 // node reports itself leader. When ../shared/bench/etcd-peer.sh is present
-// it does the same to a 3-member etcd in the same run, through etcd's own
-// benchmark tool, and prints a table of both with the ratios. 5-node figures
-// are easykv only: the script starts 3 etcd members. Last, it runs
+// it does the same to an etcd of as many members (ETCD_PEER_MEMBERS) in the
+// same run, through etcd's own benchmark tool, and prints a table of both
+// with the ratios. Each workload's first figure is its CPU per operation
+// (cpu.go): the nodes' or members' utime+stime from /proc/<pid>/stat read
+// right before and after it, plus the load generator's rusage, divided by
+// the successful operations, and shown by kind of process (leader,
+// followers, load generator) in a second table. Last, it runs
 // easykv-tui in a 160×50 pseudo-terminal watching the easykv cluster, its
 // output parsed by a terminal emulator as a terminal window would (no tmux
 // needed), and reports the dashboard's CPU use from /proc, idle and under
@@ -29,7 +33,14 @@
 // and receiver. --quick shrinks it (N = 1,000; 50,000 keys). It reports
 // figures and asserts none.
 //
-//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 9] [--only clusters|membership|snapshots] [--out FILE]
+// The scale section (scale.go, --only scale) runs on 3 nodes against 3
+// etcd members: CPU per put with 1, 64 and 256 clients; puts of 1 KiB and
+// 16 KiB values with 64 clients, in MB/s; and, on fresh clusters, the
+// resident memory per key after writing 1,000,000 distinct keys (VmRSS of
+// each node or member after less before, divided by the keys). --quick
+// shrinks it to 20,000 keys and small totals.
+//
+//	go run ./tools/benchrun [--nodes 3,5] [--no-etcd] [--quick] [--trials 9] [--only clusters|membership|snapshots|scale] [--out FILE]
 //
 // The report goes to stdout and to --out (bench-results/bench-<time>.txt by
 // default); progress goes to stderr. Every process it starts is stopped on

@@ -227,14 +227,8 @@ func runEasykv(ctx context.Context, opts options, b *block, logf func(string, ..
 		return err
 	}
 	defer stopEasykv(kv, &err, logf)
-	for _, w := range workloads(opts.quick) {
-		logf("easykv, %d nodes: %s, %d ops", b.nodes, w.name, w.total)
-		res, raw, cpu, err := kv.benchCPU(ctx, w)
-		if err != nil {
-			return err
-		}
-		logResult(logf, res, cpu)
-		b.rows = append(b.rows, row{w: w, easykv: res, easykvRaw: raw, easykvCPU: cpu})
+	if b.rows, err = easykvRows(ctx, kv, workloads(opts.quick), logf); err != nil {
+		return err
 	}
 	if b.easykvStartup, err = loadgenStartup(func(w workload) (result, error) {
 		res, _, err := kv.bench(ctx, w)
@@ -306,14 +300,8 @@ func runEtcd(ctx context.Context, opts options, b *block, logf func(string, ...a
 	if b.etcdVersion, err = p.version(ctx); err != nil {
 		return err
 	}
-	for i, w := range workloads(opts.quick) {
-		logf("etcd, %d members: %s, %d ops", b.nodes, w.name, w.total)
-		res, cpu, err := p.benchCPU(ctx, w)
-		if err != nil {
-			return err
-		}
-		logResult(logf, res, cpu)
-		b.rows[i].etcd, b.rows[i].etcdCPU = &res, cpu
+	if err := etcdRows(ctx, p, b.rows, logf); err != nil {
+		return err
 	}
 	if b.etcdStartup, err = loadgenStartup(func(w workload) (result, error) { return p.bench(ctx, w) }); err != nil {
 		return err
@@ -349,6 +337,36 @@ func stopEtcd(p *etcdPeer, err *error) {
 	if serr := p.stop(); serr != nil && *err == nil {
 		*err = serr
 	}
+}
+
+// easykvRows runs each workload of ws on kv, with its CPU.
+func easykvRows(ctx context.Context, kv *easykvCluster, ws []workload, logf func(string, ...any)) ([]row, error) {
+	var rows []row
+	for _, w := range ws {
+		logf("easykv, %d nodes: %s, %d ops", len(kv.nodes), w.name, w.total)
+		res, raw, cpu, err := kv.benchCPU(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		logResult(logf, res, cpu)
+		rows = append(rows, row{w: w, easykv: res, easykvRaw: raw, easykvCPU: cpu})
+	}
+	return rows, nil
+}
+
+// etcdRows runs the workload of each of rows on p, with its CPU, into
+// the row.
+func etcdRows(ctx context.Context, p *etcdPeer, rows []row, logf func(string, ...any)) error {
+	for i, r := range rows {
+		logf("etcd, %d members: %s, %d ops", p.members, r.w.name, r.w.total)
+		res, cpu, err := p.benchCPU(ctx, r.w)
+		if err != nil {
+			return err
+		}
+		logResult(logf, res, cpu)
+		rows[i].etcd, rows[i].etcdCPU = &res, cpu
+	}
+	return nil
 }
 
 // logResult logs a workload's figures as progress.

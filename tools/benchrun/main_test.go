@@ -64,6 +64,7 @@ func TestWorkloads(t *testing.T) {
 		if len(ws) != 3 {
 			t.Fatalf("workloads(%v): %d, want 3", quick, len(ws))
 		}
+		ws = append(ws, append(scaleClients(quick), scaleValues(quick)...)...)
 		for _, w := range ws {
 			if w.clients > w.total || w.conns > w.clients || (w.op != "put" && w.op != "get") {
 				t.Errorf("workloads(%v): bad %+v", quick, w)

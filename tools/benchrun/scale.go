@@ -125,23 +125,14 @@ func runScale(ctx context.Context, opts options, etcdNote string, r *scaleReport
 }
 
 // easykvSeries runs each workload of ws with its CPU on a fresh cluster.
-func easykvSeries(ctx context.Context, opts options, ws []workload, logf func(string, ...any)) (rows []row, err error) {
+func easykvSeries(ctx context.Context, opts options, ws []workload, logf func(string, ...any)) (_ []row, err error) {
 	logf("easykv: starting %d nodes for the scale series", scaleNodes)
 	kv, err := startEasykv(ctx, opts.bin, scaleNodes)
 	if err != nil {
 		return nil, err
 	}
 	defer stopEasykv(kv, &err, logf)
-	for _, w := range ws {
-		logf("easykv, %d nodes: %s, %d ops", scaleNodes, w.name, w.total)
-		res, raw, cpu, err := kv.benchCPU(ctx, w)
-		if err != nil {
-			return nil, err
-		}
-		logResult(logf, res, cpu)
-		rows = append(rows, row{w: w, easykv: res, easykvRaw: raw, easykvCPU: cpu})
-	}
-	return rows, nil
+	return easykvRows(ctx, kv, ws, logf)
 }
 
 // etcdSeries runs each workload of rows on etcd, into rows, and returns
@@ -155,16 +146,7 @@ func etcdSeries(ctx context.Context, opts options, rows []row, logf func(string,
 	if version, err = p.version(ctx); err != nil {
 		return "", err
 	}
-	for i, r := range rows {
-		logf("etcd, %d members: %s, %d ops", scaleNodes, r.w.name, r.w.total)
-		res, cpu, err := p.benchCPU(ctx, r.w)
-		if err != nil {
-			return "", err
-		}
-		logResult(logf, res, cpu)
-		rows[i].etcd, rows[i].etcdCPU = &res, cpu
-	}
-	return version, nil
+	return version, etcdRows(ctx, p, rows, logf)
 }
 
 // easykvMemory writes keys distinct keys into a fresh cluster and reads

@@ -233,7 +233,7 @@ func TestRenderSnapshotsGolden(t *testing.T) {
 
 func TestParseFlagsOnly(t *testing.T) {
 	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
-	for _, only := range []string{"clusters", "membership", "snapshots"} {
+	for _, only := range []string{"clusters", "membership", "snapshots", "scale"} {
 		opts, err := parseFlags([]string{"--only", only, "--quick"}, io.Discard, now)
 		if err != nil || opts.only != only || !opts.quick {
 			t.Errorf("--only %s: %+v, %v", only, opts, err)
