@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -157,10 +158,13 @@ func (c *Client) Admin(ctx context.Context, cmd pb.AdminCommand) (*pb.AdminRespo
 
 // KV runs a put, get or delete on the node. req is not modified.
 func (c *Client) KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error) {
+	key := stagetrace.Key(req.GetClientId(), req.GetSequence())
+	stagetrace.Request(stagetrace.ClientStart, "", key)
 	resp, err := c.call(ctx, &pb.RaftKvMessage{
 		Type:      pb.RaftKvMessage_KV_REQUEST,
 		KvRequest: req,
 	}, pb.RaftKvMessage_KV_RESPONSE)
+	stagetrace.Request(stagetrace.ClientDone, "", key)
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +319,9 @@ func (c *connection) write(m *pb.RaftKvMessage) error {
 	last := c.writers.Add(-1) == 0
 	c.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err := WriteFrame(c.bw, m)
+	if req := m.GetKvRequest(); req != nil && err == nil {
+		stagetrace.Request(stagetrace.ClientEncoded, "", stagetrace.Key(req.GetClientId(), req.GetSequence()))
+	}
 	if errors.Is(err, ErrFrameTooLarge) {
 		if last {
 			err = errors.Join(err, c.flushOrFail())

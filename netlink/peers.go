@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -316,6 +317,7 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 		case q = <-l.queue:
 		}
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		var flushed uint64 // the last entry index in the batch, for stagetrace
 		// Only this goroutine receives from the queue, so a non-empty queue
 		// never blocks; the batch is bounded so a busy link still flushes.
 		for n := cap(l.queue); ; n-- {
@@ -333,6 +335,7 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 			if err := l.write(bw, q.m); err != nil {
 				return err
 			}
+			flushed = max(flushed, lastEntryIndex(q.m))
 			if n > 0 && len(l.queue) == 0 {
 				// The Raft loop hands out a Ready's messages in a burst:
 				// let it finish before flushing.
@@ -346,7 +349,17 @@ func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan s
 		if err := bw.Flush(); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
+		stagetrace.Watermark(stagetrace.PeerFlushed, l.self.NodeID, flushed)
 	}
+}
+
+// lastEntryIndex is the index of the last entry m carries, 0 for none.
+func lastEntryIndex(m *pb.RaftKvMessage) uint64 {
+	es := m.GetAppendEntriesRequest().GetEntries()
+	if len(es) == 0 {
+		return 0
+	}
+	return uint64(es[len(es)-1].GetIndex())
 }
 
 // sleepUnless waits d; it reports false when ctx ends or stop (when not nil)

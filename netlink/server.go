@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -329,6 +330,7 @@ func (s *Server) servePeer(br *bufio.Reader, peer string, log *slog.Logger) {
 			log.Debug("dropped peer message", "type", m.GetType().String(), "reason", "network fault")
 			continue
 		}
+		stagetrace.Watermark(stagetrace.PeerRead, s.cfg.NodeID, lastEntryIndex(m))
 		s.h.StepPeer(m)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -123,6 +124,7 @@ func (cc *clientConn) startKV(m *pb.RaftKvMessage) {
 		reply(&pb.KvResponse{Code: pb.ErrorCode_BAD_REQUEST, Message: "missing kv_request", NodeId: cc.s.cfg.NodeID})
 		return
 	}
+	stagetrace.Request(stagetrace.ServerDecoded, cc.s.cfg.NodeID, stagetrace.Key(req.GetClientId(), req.GetSequence()))
 	cc.s.h.StartKV(cc.ctx, req, reply)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/kvmap"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/raftnode/raft"
@@ -124,6 +125,11 @@ func (s *kvService) serve(call *kvCall, paused bool) {
 			break
 		}
 		s.pending.writes[index] = &pendingWrite{term: term, call: call}
+		if stagetrace.Enabled() {
+			key := stagetrace.Key(req.GetClientId(), req.GetSequence())
+			stagetrace.Request(stagetrace.LoopTook, s.id, key)
+			stagetrace.Link(key, index)
+		}
 		return
 	default:
 		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, "unknown operation "+req.GetOpType().String()
@@ -177,6 +183,7 @@ func (s *kvService) apply(e raft.Entry) {
 		return
 	}
 	delete(s.pending.writes, e.Index)
+	stagetrace.Watermark(stagetrace.Applied, s.id, e.Index)
 	resp := &pb.KvResponse{Index: int64(e.Index)}
 	switch {
 	case w.term != e.Term:

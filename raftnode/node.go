@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/raftnode/raft"
@@ -245,7 +246,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	n.lastTick = time.Now()
 	defer n.kv.pending.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
-	n.persister = newPersister(n.log, n.cfg.HardState, n.cfg.Transport, n.pub.lateSent, &n.faults.disk, n.sender.start)
+	n.persister = newPersister(n.cfg.ID, n.log, n.cfg.HardState, n.cfg.Transport, n.pub.lateSent, &n.faults.disk, n.sender.start)
 	go n.persister.run()
 	// Stopped first, so that no write is under way when Run returns (the
 	// caller closes the log then).
@@ -375,6 +376,9 @@ func (n *Node) step(m raft.Message) {
 		return
 	}
 	n.pub.traffic.count(false, &m)
+	if stagetrace.Enabled() {
+		traceStep(n.cfg.ID, &m)
+	}
 	if err := n.core.Step(m); err != nil {
 		n.logger.Debug("dropped peer message", "from", m.From, "type", m.Type, "err", err)
 	}
@@ -389,12 +393,19 @@ func (n *Node) handleReady(rd *raft.Ready) {
 	// entries while the leader does (raft/doc.go, step 2).
 	var late []raft.Message
 	n.wire.reset()
+	tracing := stagetrace.Enabled()
+	if tracing && n.role == raft.RoleLeader {
+		traceReady(n.cfg.ID, rd)
+	}
 	for _, m := range rd.Messages {
 		switch {
 		case n.paused:
 		case raft.MayLeaveEarly(m, n.durable.Term):
 			n.pub.traffic.count(true, &m)
 			n.cfg.Transport.Send(m.To, toWire(m, &n.wire))
+			if tracing && len(m.Entries) > 0 {
+				stagetrace.Watermark(stagetrace.AppSent, n.cfg.ID, lastIndex(m.Entries))
+			}
 		default:
 			late = append(late, m)
 		}

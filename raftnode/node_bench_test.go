@@ -3,16 +3,18 @@ package raftnode
 import (
 	"context"
 	"fmt"
-	"github.com/easykv/easykv/internal/testkit"
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/stagetrace"
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/segmentlog"
@@ -42,12 +44,16 @@ type kvCaller func(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, erro
 
 // startBenchRuntime runs three nodes over the given transports (nil: a
 // shared memTransport), calls serve (when not nil) and waits for a leader.
-func startBenchRuntime(b *testing.B, transports func(id string) Transport, serve func(rt *benchRuntime)) *benchRuntime {
+// members maps each id to its address (nil: addresses are the ids, which
+// is all a memTransport needs); the nodes hand them to their transports.
+func startBenchRuntime(b *testing.B, members map[string]string, transports func(id string) Transport, serve func(rt *benchRuntime)) *benchRuntime {
 	b.Helper()
 	ids := []string{"n1", "n2", "n3"}
-	members := map[string]string{}
-	for _, id := range ids {
-		members[id] = id
+	if members == nil {
+		members = map[string]string{}
+		for _, id := range ids {
+			members[id] = id
+		}
 	}
 	mem := &memTransport{nodes: map[string]*Node{}}
 	rt := &benchRuntime{nodes: map[string]*Node{}}
@@ -168,7 +174,7 @@ func cpuTime(b *testing.B) time.Duration {
 func BenchmarkNodePut(b *testing.B) {
 	for _, clients := range []int{1, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			rt := startBenchRuntime(b, nil, nil)
+			rt := startBenchRuntime(b, nil, nil, nil)
 			call := func(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error) {
 				return rt.leader.KV(ctx, req), nil
 			}
@@ -194,7 +200,7 @@ func startTCP(b *testing.B) (*benchRuntime, string) {
 		}
 		lns[id], addrs[id], members[id] = ln, ln.Addr().String(), true
 	}
-	rt := startBenchRuntime(b, func(id string) Transport {
+	rt := startBenchRuntime(b, addrs, func(id string) Transport {
 		peers := netlink.NewPeers(netlink.PeersConfig{Identity: netlink.Identity{Cluster: "bench", NodeID: id}, Addrs: addrs})
 		b.Cleanup(peers.Close)
 		return peers
@@ -208,6 +214,25 @@ func startTCP(b *testing.B) (*benchRuntime, string) {
 	return rt, addrs[rt.leader.cfg.ID]
 }
 
+// tcpCaller dials one netlink.Client per client to addr and returns a
+// caller that borrows a free one for each request.
+func tcpCaller(b *testing.B, addr string, clients int) kvCaller {
+	conns := make(chan *netlink.Client, clients)
+	for range clients {
+		c, err := netlink.Dial(context.Background(), addr, netlink.Identity{Cluster: "bench", NodeID: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		conns <- c
+	}
+	return func(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error) {
+		c := <-conns
+		defer func() { conns <- c }()
+		return c.KV(ctx, req)
+	}
+}
+
 // BenchmarkNodeTCP: like BenchmarkNodePut and BenchmarkNodeGet, but over
 // loopback TCP end to end: clients through netlink.Client, peers through
 // netlink.Peers and the server, one connection per client.
@@ -216,23 +241,55 @@ func BenchmarkNodeTCP(b *testing.B) {
 		for _, clients := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s/clients=%d", op, clients), func(b *testing.B) {
 				_, addr := startTCP(b)
-				conns := make(chan *netlink.Client, clients)
-				for range clients {
-					c, err := netlink.Dial(context.Background(), addr, netlink.Identity{Cluster: "bench", NodeID: "bench"})
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.Cleanup(func() { c.Close() })
-					conns <- c
-				}
-				call := func(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error) {
-					c := <-conns
-					defer func() { conns <- c }()
-					return c.KV(ctx, req)
-				}
+				call := tcpCaller(b, addr, clients)
 				b.ReportAllocs()
 				runClients(b, clients, call, op)
 			})
 		}
 	}
+}
+
+// BenchmarkPutStages follows every put of BenchmarkNodeTCP's put runs
+// through its stages with stagetrace and reports the median time of each
+// stage (metric "<stage>-µs"); -v prints the table. Tracing costs a
+// little time per stage, so the total runs slower than BenchmarkNodeTCP.
+func BenchmarkPutStages(b *testing.B) {
+	for _, clients := range []int{1, 64} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			rt, addr := startTCP(b)
+			call := tcpCaller(b, addr, clients)
+			trace := stagetrace.Start()
+			defer trace.Stop()
+			runClients(b, clients, call, pb.KvRequest_PUT)
+			trace.Stop()
+			puts := trace.Follow(rt.leader.cfg.ID)
+			if len(puts) == 0 {
+				b.Fatal("no put was traced through every stage")
+			}
+			medians := stageMedians(puts)
+			var table strings.Builder
+			fmt.Fprintf(&table, "%d puts traced, %d clients; median per stage:\n", len(puts), clients)
+			for i, part := range stagetrace.Parts {
+				fmt.Fprintf(&table, "  %-32s %8.1f µs\n", part.Name, float64(medians[i])/float64(time.Microsecond))
+				b.ReportMetric(float64(medians[i])/float64(time.Microsecond), strings.ReplaceAll(part.Name, " ", "-")+"-µs")
+			}
+			b.Log(table.String())
+		})
+	}
+}
+
+// stageMedians is the median duration of each of stagetrace.Parts over puts.
+func stageMedians(puts []stagetrace.Put) []time.Duration {
+	per := make([][]time.Duration, len(stagetrace.Parts))
+	for _, p := range puts {
+		for i, d := range p.Durations() {
+			per[i] = append(per[i], d)
+		}
+	}
+	medians := make([]time.Duration, len(per))
+	for i, ds := range per {
+		slices.Sort(ds)
+		medians[i] = ds[len(ds)/2]
+	}
+	return medians
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/easykv/easykv/internal/stagetrace"
 	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
 )
@@ -15,6 +16,7 @@ import (
 // one sync (group commit). After each write it sends the messages that
 // waited for it, then reports the write to the loop.
 type persister struct {
+	id        string         // this node's id, for stagetrace
 	log       *coreLog       // writes the entries
 	hard      HardStateStore // saves the hard state
 	transport Transport      // sends the messages that waited for a write
@@ -45,8 +47,9 @@ type completedWrite struct {
 
 // newPersister returns a persister over log and hard whose queue
 // starts after the log's last index; run starts it.
-func newPersister(log *coreLog, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall, sendSnapshot func(raft.Message)) *persister {
+func newPersister(id string, log *coreLog, hard HardStateStore, transport Transport, sent *sharedTraffic, stall *diskStall, sendSnapshot func(raft.Message)) *persister {
 	return &persister{
+		id:           id,
 		log:          log,
 		hard:         hard,
 		transport:    transport,
@@ -103,6 +106,9 @@ func (p *persister) run() {
 			}
 			w := p.write(j)
 			if w.err == nil {
+				if len(j.Entries) > 0 {
+					stagetrace.Watermark(stagetrace.Durable, p.id, lastIndex(j.Entries))
+				}
 				p.send(j.Msgs)
 				p.mu.Lock()
 				p.writing = false

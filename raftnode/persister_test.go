@@ -43,7 +43,7 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *coreLog) {
 	log := &opLog{}
 	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
 	clog := newCoreLog(wal, raft.SnapshotMeta{})
-	p := newPersister(clog, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{}, func(raft.Message) {})
+	p := newPersister("n1", clog, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{}, func(raft.Message) {})
 	go p.run()
 	t.Cleanup(p.close) // before the log closes
 	return p, store, clog
