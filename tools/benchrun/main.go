@@ -188,7 +188,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&opts.bin, "bin", "bin", "`dir` holding easykv-node and easykv-ctl")
 	fs.StringVar(&opts.etcdPeer, "etcd-peer", filepath.Join("..", "shared", "bench", "etcd-peer.sh"), "etcd-peer.sh `path`")
 	fs.BoolVar(&opts.keepLogs, "keep-logs", false, "keep the snapshot section's cluster directories (node logs, data) in the temp dir")
-	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard, and on 3 nodes leadership transfer and rolling restarts), membership (those last two and failover, on a fresh 3-node cluster) snapshots (disk use, restart, catch-up) or scale (CPU per put by clients and value size, memory per key; 3 nodes, against etcd)")
+	fs.StringVar(&opts.only, "only", "", "run one `section`: clusters (throughput, failover, dashboard, and on 3 nodes leadership transfer and rolling restarts), membership (those last two and failover, on a fresh 3-node cluster), snapshots (disk use, restart, catch-up) or scale (CPU per put by clients and value size, memory per key; 3 nodes, against etcd)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}

@@ -32,7 +32,8 @@ func renderScale(w io.Writer, r scaleReport, m machine, date time.Time) {
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "clients: %d-byte keys, %d-key space, connections per node: 1 for 1 client, 16 for 64, 64 for 256 (etcd: --conns).\n", keySize, keySpace)
-	fmt.Fprintln(w, "larger values: MB/s = ops/s × value bytes ÷ 10^6, value bytes only; CPU and ratios as in the cluster tables.")
+	fmt.Fprintln(w, "larger values: MB/s = ops/s × value bytes ÷ 10^6, value bytes only. Ratios are easykv ÷ etcd.")
+	cpuMethod(w)
 	fmt.Fprintf(w, "memory: %d-byte sequential keys, %d-byte values, %d clients over %d connections; easykv through benchrun's own\n", keySize, valueSize, loadClients, loadConns)
 	fmt.Fprintln(w, "  ClusterClients (easykv-ctl bench draws keys at random), etcd through its tool's --sequential-keys. easykv's RSS")
 	fmt.Fprintln(w, "  includes its snapshots (one every snapshot_entries, 10,000 by default) and Go's uncollected garbage; etcd's")

@@ -275,9 +275,8 @@ func etcdLine(nodes int, name string, r result, cpu cpuUse) rawLine {
 // renderCPUNote says how CPU per operation is measured, with each
 // block's load generator startup cost.
 func renderCPUNote(w io.Writer, blocks []block) {
-	fmt.Fprintln(w, "CPU µs/op: CPU time spent during the workload ÷ successful operations. Nodes and members: utime+stime of /proc/<pid>/stat")
-	fmt.Fprintln(w, "  (every thread, 10 ms ticks) right before and right after; followers summed. Load generator: its rusage, startup")
-	fmt.Fprintln(w, "  included (etcd's: etcd-peer.sh bench, bash and the tool). A one-put run of each measures that startup:")
+	cpuMethod(w)
+	fmt.Fprintln(w, "  A one-put run of each load generator measures that startup:")
 	for _, b := range blocks {
 		if b.easykvStartup == 0 && b.etcdStartup == 0 {
 			continue
@@ -288,6 +287,13 @@ func renderCPUNote(w io.Writer, blocks []block) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// cpuMethod says how CPU per operation is measured.
+func cpuMethod(w io.Writer) {
+	fmt.Fprintln(w, "CPU µs/op: CPU time spent during the workload ÷ successful operations. Nodes and members: utime+stime of /proc/<pid>/stat")
+	fmt.Fprintln(w, "  (every thread, 10 ms ticks) right before and right after; followers summed. Load generator: its rusage, startup")
+	fmt.Fprintln(w, "  included (etcd's: etcd-peer.sh bench, bash and the tool).")
 }
 
 // failoverLine is the JSON line of one cluster's failover trials.
