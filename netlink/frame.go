@@ -140,6 +140,9 @@ func readLength(r *bufio.Reader) (uint64, error) {
 }
 
 func unmarshalFrame(body []byte, m *pb.RaftKvMessage) error {
+	if decodeAppend(body, m) {
+		return nil
+	}
 	if err := proto.Unmarshal(body, m); err != nil {
 		return fmt.Errorf("read frame: %w", err)
 	}
