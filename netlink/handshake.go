@@ -17,6 +17,7 @@ type Identity struct {
 	Cluster   string // cluster name from cluster.yaml
 	NodeID    string // node id (peers) or a client name like "easykv-ctl"
 	AuthToken string // cluster auth_token, "" when none
+	Addr      string // peers: this node's listen address, told to the nodes it dials
 }
 
 // ErrRefused is returned, wrapped with the node's reason, when a node
@@ -36,6 +37,7 @@ func handshake(conn net.Conn, br *bufio.Reader, id Identity, kind pb.Handshake_K
 			NodeId:    id.NodeID,
 			Kind:      kind,
 			AuthToken: id.AuthToken,
+			Addr:      id.Addr,
 		},
 	})
 	if err != nil {

@@ -284,3 +284,37 @@ func TestPeersSetAddrsConcurrent(t *testing.T) {
 		t.Error("a link started after Close")
 	}
 }
+
+// TestPeerAddrFromHandshake: a peer's handshake carries its listen
+// address, which the server hands to ServerConfig.PeerAddr before serving
+// its messages — how a node that joined learns where a leader added after
+// cluster.yaml listens.
+func TestPeerAddrFromHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	learned := make(chan [2]string, 4)
+	got := make(chan *pb.RaftKvMessage, 16)
+	cfg := testServerConfig()
+	cfg.NodeID = "n2"
+	cfg.PeerAddr = func(id, addr string) { learned <- [2]string{id, addr} }
+	serveOn(t, ln, cfg, &fakeHandler{stepPeer: func(m *pb.RaftKvMessage) { got <- m }})
+
+	log, _ := newTestLogger()
+	p := NewPeers(PeersConfig{
+		Identity: Identity{Cluster: "demo", NodeID: "n1", Addr: "127.0.0.1:7001"},
+		Addrs:    map[string]string{"n2": ln.Addr().String()},
+		Logger:   log,
+	})
+	t.Cleanup(p.Close)
+	sendUntilReceived(t, p, got, 1)
+	select {
+	case l := <-learned:
+		if l != [2]string{"n1", "127.0.0.1:7001"} {
+			t.Fatalf("PeerAddr(%q, %q), want (n1, 127.0.0.1:7001)", l[0], l[1])
+		}
+	default:
+		t.Fatal("a message was served before PeerAddr heard of its sender")
+	}
+}

@@ -54,7 +54,11 @@ type ServerConfig struct {
 	MaxFrameSize     int           // 0 → DefaultMaxFrameSize
 	HandshakeTimeout time.Duration // 0 → 5s; a connection that sends no valid handshake in time is closed
 	Faults           *Faults       // injected network faults: Raft frames from a blocked peer are dropped; nil → none
-	Logger           *slog.Logger  // nil → discard
+	// PeerAddr, when set, is told the listen address a peer gave in its
+	// handshake, before its messages are served: a node that joined
+	// learns where to answer a leader that cluster.yaml does not list.
+	PeerAddr func(id, addr string)
+	Logger   *slog.Logger // nil → discard
 }
 
 const (
@@ -224,6 +228,9 @@ func (s *Server) serveConn(c net.Conn) {
 	log = log.With("kind", hs.GetKind().String(), "node_id", hs.GetNodeId())
 	log.Debug("connection accepted")
 	if hs.GetKind() == pb.Handshake_PEER {
+		if s.cfg.PeerAddr != nil && hs.GetAddr() != "" {
+			s.cfg.PeerAddr(hs.GetNodeId(), hs.GetAddr())
+		}
 		s.servePeer(br, hs.GetNodeId(), log)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,10 +27,16 @@ type addrSetter interface {
 type addrBook struct {
 	initial map[string]string // cluster.yaml's nodes
 	cur     atomic.Pointer[map[string]string]
+
+	mu sync.Mutex
+	// learned are addresses peers gave in their handshakes: how a node
+	// that joined reaches a leader added after cluster.yaml was written,
+	// before it has a configuration that names it. Guarded by mu.
+	learned map[string]string
 }
 
 func newAddrBook(initial map[string]string) *addrBook {
-	b := &addrBook{initial: initial}
+	b := &addrBook{initial: initial, learned: map[string]string{}}
 	m := maps.Clone(initial)
 	b.cur.Store(&m)
 	return b
@@ -44,6 +51,22 @@ func (b *addrBook) get(id string) string { return (*b.cur.Load())[id] }
 func (b *addrBook) follow(self string, t Transport, ms ...raft.Membership) []string {
 	book := maps.Clone(b.initial)
 	peers := map[string]string{}
+	b.mu.Lock()
+	for id, addr := range b.learned {
+		if slices.ContainsFunc(ms, func(m raft.Membership) bool { return m.Has(id) }) {
+			// A configuration says where it is from now on, and when
+			// it is gone.
+			delete(b.learned, id)
+			continue
+		}
+		// A peer that dialed us may lead a configuration we have not
+		// seen yet: answer it.
+		book[id] = addr
+		if id != self {
+			peers[id] = addr
+		}
+	}
+	b.mu.Unlock()
 	for _, m := range ms {
 		for _, x := range m {
 			if x.Addr != "" {
@@ -59,6 +82,34 @@ func (b *addrBook) follow(self string, t Transport, ms ...raft.Membership) []str
 		s.SetAddrs(peers)
 	}
 	return sortedIDs(peers)
+}
+
+// learn records the address peer id gave in its handshake. It reports
+// whether that is news: an id the book had no address for.
+func (b *addrBook) learn(id, addr string) bool {
+	if b.get(id) != "" {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.learned[id] == addr {
+		return false
+	}
+	b.learned[id] = addr
+	return true
+}
+
+// LearnPeerAddr takes the listen address a peer gave in its handshake; a
+// peer the node knows no address for becomes reachable (netlink's
+// ServerConfig.PeerAddr). Any goroutine may call it.
+func (n *Node) LearnPeerAddr(id, addr string) {
+	if id == n.cfg.ID || !n.addrs.learn(id, addr) {
+		return
+	}
+	select {
+	case n.refollow <- struct{}{}:
+	default: // the loop has one waiting already
+	}
 }
 
 // followMembers makes the peers the members of the configurations ms:

@@ -111,6 +111,9 @@ type Node struct {
 
 	recvc  chan raft.Message // peer messages for the loop
 	adminc chan adminRequest // pause/resume for the loop
+	// refollow asks the loop to make the peers follow the address book
+	// again: LearnPeerAddr added a peer.
+	refollow chan struct{}
 
 	kv    *kvService // clients and the state machine
 	addrs *addrBook  // member addresses, following the configuration
@@ -217,6 +220,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		logger:     logger.With("node", cfg.ID),
 		recvc:      make(chan raft.Message, recvQueue),
 		adminc:     make(chan adminRequest),
+		refollow:   make(chan struct{}, 1),
 		addrs:      newAddrBook(cfg.Members),
 		pub:        newPublisher(cfg.ID, cfg.Members),
 		faults:     &faultSet{network: cfg.Faults},
@@ -282,6 +286,8 @@ func (n *Node) Run(ctx context.Context) error {
 			n.snapshotSent(rep)
 		case in := <-n.receiver.installs:
 			n.install(in)
+		case <-n.refollow:
+			n.followMembers(n.curMembers, n.prevMembers)
 		case req := <-n.adminc:
 			err, later := n.admin(req)
 			n.lastTick = time.Now()

@@ -441,3 +441,45 @@ func BenchmarkTrafficCount(b *testing.B) {
 		tab.count(m.From == "n1", m)
 	}
 }
+
+// recordingAddrs records the peers a transport was told to follow.
+type recordingAddrs struct {
+	memTransport
+	peers map[string]string
+}
+
+func (r *recordingAddrs) SetAddrs(addrs map[string]string) { r.peers = addrs }
+
+// TestLearnedAddrReachesUntilConfigured: a node that joined knows only
+// cluster.yaml's addresses; a leader added since dials it and gives its
+// address in the handshake, which makes it a peer to answer — until a
+// configuration names it, which then decides alone.
+func TestLearnedAddrReachesUntilConfigured(t *testing.T) {
+	book := newAddrBook(map[string]string{"n1": "a1", "n2": "a2", "n3": "a3"})
+	tr := &recordingAddrs{}
+	initial := raft.NewMembership("n1", "n2", "n3")
+	book.follow("n3", tr, initial)
+	if _, ok := tr.peers["n7"]; ok {
+		t.Fatal("n7 is a peer before it dialed")
+	}
+	if !book.learn("n7", "a7") {
+		t.Fatal("learn(n7) is not news")
+	}
+	if book.learn("n7", "a7") || book.learn("n1", "elsewhere") {
+		t.Fatal("learn reports news for an address known already")
+	}
+	book.follow("n3", tr, initial)
+	if tr.peers["n7"] != "a7" || book.get("n7") != "a7" {
+		t.Fatalf("after learning n7: peers %v, book says %q", tr.peers, book.get("n7"))
+	}
+	// A configuration with n7 (at its own address) and then one without.
+	withN7 := raft.Membership{{ID: "n3"}, {ID: "n7", Addr: "b7"}}
+	book.follow("n3", tr, withN7)
+	if tr.peers["n7"] != "b7" {
+		t.Fatalf("configured n7: peers %v", tr.peers)
+	}
+	book.follow("n3", tr, raft.NewMembership("n3"))
+	if _, ok := tr.peers["n7"]; ok {
+		t.Fatalf("n7 removed by the configuration is still a peer: %v", tr.peers)
+	}
+}

@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		return err
 	}
 	defer wal.Close()
-	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken}
+	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken, Addr: self.Addr}
 	members := map[string]string{}
 	peerAddrs := map[string]string{}
 	for _, n := range cfg.Nodes {
@@ -196,7 +196,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		ln.Close()
 		return err
 	}
-	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger}, node)
+	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger, PeerAddr: node.LearnPeerAddr}, node)
 	defer srv.Close()
 	go func() {
 		if err := srv.Serve(ln); err != nil {

@@ -1472,11 +1472,15 @@ func (x *AppendEntriesResponse) GetReadCtx() uint64 {
 }
 
 type Handshake struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Cluster       string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`             // must equal the listener's cluster name
-	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"` // the dialer's node id (peers) or a free-form name (clients)
-	Kind          Handshake_Kind         `protobuf:"varint,3,opt,name=kind,proto3,enum=easykv.Handshake_Kind" json:"kind,omitempty"`
-	AuthToken     string                 `protobuf:"bytes,4,opt,name=auth_token,json=authToken,proto3" json:"auth_token,omitempty"` // the cluster's auth_token, when one is set
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Cluster   string                 `protobuf:"bytes,1,opt,name=cluster,proto3" json:"cluster,omitempty"`             // must equal the listener's cluster name
+	NodeId    string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"` // the dialer's node id (peers) or a free-form name (clients)
+	Kind      Handshake_Kind         `protobuf:"varint,3,opt,name=kind,proto3,enum=easykv.Handshake_Kind" json:"kind,omitempty"`
+	AuthToken string                 `protobuf:"bytes,4,opt,name=auth_token,json=authToken,proto3" json:"auth_token,omitempty"` // the cluster's auth_token, when one is set
+	// addr is a peer's own listen address: a node that joined knows only
+	// cluster.yaml's addresses, and learns this way where to answer a
+	// leader added after them.
+	Addr          string `protobuf:"bytes,5,opt,name=addr,proto3" json:"addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1535,6 +1539,13 @@ func (x *Handshake) GetKind() Handshake_Kind {
 func (x *Handshake) GetAuthToken() string {
 	if x != nil {
 		return x.AuthToken
+	}
+	return ""
+}
+
+func (x *Handshake) GetAddr() string {
+	if x != nil {
+		return x.Addr
 	}
 	return ""
 }
@@ -3115,13 +3126,14 @@ const file_kv_raft_proto_rawDesc = "" +
 	"matchIndex\x12#\n" +
 	"\rconflict_term\x18\x04 \x01(\x03R\fconflictTerm\x12%\n" +
 	"\x0econflict_index\x18\x05 \x01(\x03R\rconflictIndex\x12\x19\n" +
-	"\bread_ctx\x18\x06 \x01(\x04R\areadCtx\"\xa7\x01\n" +
+	"\bread_ctx\x18\x06 \x01(\x04R\areadCtx\"\xbb\x01\n" +
 	"\tHandshake\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12*\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x16.easykv.Handshake.KindR\x04kind\x12\x1d\n" +
 	"\n" +
-	"auth_token\x18\x04 \x01(\tR\tauthToken\"\x1c\n" +
+	"auth_token\x18\x04 \x01(\tR\tauthToken\x12\x12\n" +
+	"\x04addr\x18\x05 \x01(\tR\x04addr\"\x1c\n" +
 	"\x04Kind\x12\b\n" +
 	"\x04PEER\x10\x00\x12\n" +
 	"\n" +
