@@ -459,10 +459,24 @@ func TestRemoveLeader(t *testing.T) {
 // TestRejoinAfterDataLoss brings back a member of cluster.yaml that lost
 // its data: removed, added again as a learner, started empty with --join
 // (its address from cluster.yaml), it catches up by InstallSnapshot past
-// the leader's compaction point, is promoted, and serves every key.
+// the leader's compaction point, is promoted, and serves every key. The
+// leader then is n4, a member cluster.yaml does not list: the empty node
+// knows only the file's addresses, and must learn n4's from n4's own
+// connection to answer it.
 func TestRejoinAfterDataLoss(t *testing.T) {
 	h := StartCluster(t, 3, withConfig(snapshotConfig))
-	leader, _ := h.waitLeader()
+	h.waitLeader()
+	addr4 := h.startJoining("n4")
+	h.mustCtl("member", "add", "n4", addr4, "--learner")
+	h.waitApplied("n4")
+	h.promoteWhenCaughtUp("n4")
+	h.waitMember("n4", true)
+	h.mustCtl("transfer", "n4")
+	h.waitFor("n4 to lead", func() (bool, string) {
+		st := h.mustStatus("n4")
+		return st.GetRole() == pb.Role_ROLE_LEADER, "n4 is " + st.GetRole().String()
+	})
+	leader := "n4"
 	lost := h.others(leader)[0]
 	early := h.putValues("early", 10, "e")
 	h.KillNode(lost)
