@@ -198,12 +198,20 @@ func (t *Trace) Follow(leader string) []Put {
 			w.add(e.key, e.at)
 		}
 	}
-	first := func(node string, s Stage, i uint64) (time.Duration, bool) {
-		w := marks[markKey{node, s}]
-		if w == nil {
-			return 0, false
+	// reached fills at with when node first covered index i in each of
+	// stages, and says whether it did in all of them.
+	reached := func(node string, i uint64, at *[numStages]time.Duration, stages ...Stage) bool {
+		for _, s := range stages {
+			w := marks[markKey{node, s}]
+			if w == nil {
+				return false
+			}
+			var ok bool
+			if at[s], ok = w.first(i); !ok {
+				return false
+			}
 		}
-		return w.first(i)
+		return true
 	}
 	followers := map[string]bool{}
 	for k := range marks {
@@ -219,30 +227,21 @@ func (t *Trace) Follow(leader string) []Put {
 			continue
 		}
 		p := Put{Index: i, Leader: *at}
-		ok = true
-		for _, s := range []Stage{LeaderReady, AppSent, PeerFlushed, Durable, Committed, Applied} {
-			var found bool
-			p.Leader[s], found = first(leader, s, i)
-			ok = ok && found
+		if !reached(leader, i, &p.Leader, LeaderReady, AppSent, PeerFlushed, Durable, Committed, Applied) {
+			continue
 		}
-		follower := ""
+		// The follower whose ack came first is the one the commit waited for.
+		found := false
 		for f := range followers {
-			ack, found := first(f, AckGot, i)
-			if !found || (follower != "" && ack >= p.Follower[AckGot]) {
+			var times [numStages]time.Duration
+			if !reached(f, i, &times, AckGot, PeerRead, FollowerGot, Durable) {
 				continue
 			}
-			var times [numStages]time.Duration
-			times[AckGot], found = ack, true
-			for _, s := range []Stage{PeerRead, FollowerGot, Durable} {
-				var got bool
-				times[s], got = first(f, s, i)
-				found = found && got
-			}
-			if found {
-				follower, p.Follower = f, times
+			if !found || times[AckGot] < p.Follower[AckGot] {
+				found, p.Follower = true, times
 			}
 		}
-		if ok && follower != "" {
+		if found {
 			puts = append(puts, p)
 		}
 	}

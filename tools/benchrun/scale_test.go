@@ -35,8 +35,7 @@ func goldenScale() scaleReport {
 
 func TestRenderScaleGolden(t *testing.T) {
 	var b strings.Builder
-	m := machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
-	renderScale(&b, goldenScale(), m, time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC))
+	renderScale(&b, goldenScale(), goldenMachine, time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC))
 	checkGolden(t, "scale.golden", b.String())
 }
 

@@ -226,8 +226,7 @@ func goldenSnapReport() snapReport {
 
 func TestRenderSnapshotsGolden(t *testing.T) {
 	var b strings.Builder
-	m := machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
-	renderSnapshots(&b, goldenSnapReport(), m, time.Date(2026, 12, 5, 7, 47, 0, 0, time.UTC))
+	renderSnapshots(&b, goldenSnapReport(), goldenMachine, time.Date(2026, 12, 5, 7, 47, 0, 0, time.UTC))
 	checkGolden(t, "snapshots.golden", b.String())
 }
 

@@ -12,6 +12,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
+// goldenMachine is the machine line of every golden report.
+var goldenMachine = machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
+
 // goldenBlocks are a 3-node comparison and a 5-node easykv-only block.
 func goldenBlocks() []block {
 	ws := workloads(false)
@@ -60,8 +63,7 @@ func goldenBlocks() []block {
 
 func TestRenderGolden(t *testing.T) {
 	var b strings.Builder
-	m := machine{cpus: 2, model: "AMD EPYC", kernel: "6.1.0", goVersion: "go1.26.8", load: "0.50 0.40 0.30"}
-	render(&b, goldenBlocks(), m, time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC), 3)
+	render(&b, goldenBlocks(), goldenMachine, time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC), 3)
 	checkGolden(t, "report.golden", b.String())
 }
 
