@@ -266,7 +266,9 @@ func (r *Raft) tickLeader() {
 	if r.heartbeatElapsed >= r.heartbeatTicks {
 		r.heartbeatElapsed = 0
 		r.bcastHeartbeat(r.reads.beatRound(), true)
+		return
 	}
+	r.sendOwedCommits()
 }
 
 // endQuorumRound clears the peers' recentActive marks; with CheckQuorum, a

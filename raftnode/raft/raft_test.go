@@ -653,7 +653,8 @@ func TestLeaderHeartbeats(t *testing.T) {
 	}
 
 	// n2 stores the no-op: with the leader that is a quorum, and the no-op
-	// is of the leader's term, so it commits, and n2 hears of it.
+	// is of the leader's term, so it commits, and n2 hears of it at the
+	// next tick.
 	step(t, r, Message{Type: MsgAppResp, From: "n2", To: "n1", Term: 3, Index: 3})
 	if p := r.Status().Progress["n2"]; p != (Progress{Match: 3, Next: 4, RecentActive: true, State: "replicate"}) {
 		t.Fatalf("after ack: %+v", p)
@@ -661,12 +662,18 @@ func TestLeaderHeartbeats(t *testing.T) {
 	if r.commit != 3 {
 		t.Fatalf("commit %d, want 3", r.commit)
 	}
+	if msgs := drain(r).Messages; len(msgs) != 0 {
+		t.Fatalf("sent %v at the commit, before the tick", msgs)
+	}
+	r.Tick()
 	if msgs := drain(r).Messages; !slices.EqualFunc(msgs, []Message{{Type: MsgApp, From: "n1", To: "n2", Term: 3, LogTerm: 3, Index: 3, Commit: 3}}, msgEqual) {
-		t.Fatalf("after commit sent %v", msgs)
+		t.Fatalf("at the tick after the commit sent %v", msgs)
 	}
-	for range 3 {
-		r.Tick()
+	r.Tick()
+	if msgs := drain(r).Messages; len(msgs) != 0 {
+		t.Fatalf("a second tick sent %v: n2 knows the commit", msgs)
 	}
+	r.Tick()
 	beat[0].LogTerm, beat[0].Index, beat[0].Commit = 3, 3, 3
 	if msgs := drain(r).Messages; !slices.EqualFunc(msgs, beat, msgEqual) {
 		t.Fatalf("heartbeat after commit %v, want %v", msgs, beat)

@@ -321,18 +321,26 @@ func (r *Raft) advanceCommit(c uint64) {
 	r.committedConfig(from)
 }
 
-// bcastCommit tells every follower of a new commit index: with entries
-// when it has some to take, else with a heartbeat when the new index
-// reaches its log.
+// bcastCommit tells the followers of a new commit index with the entries
+// each can take now. One with none to take learns it from its next MsgApp
+// or, at the latest, at the next tick (sendOwedCommits): a heartbeat sent
+// at once would cost it a message and an answer per commit when writes
+// come one at a time, and no client's answer waits for a follower to
+// learn the commit.
 func (r *Raft) bcastCommit() {
 	for _, x := range r.confs.current().members {
-		id := x.ID
-		p := r.progress[id]
-		if p == nil {
-			continue
+		if p := r.progress[x.ID]; p != nil {
+			r.sendAppend(x.ID, p, false)
 		}
-		if !r.sendAppend(id, p, false) && min(r.commit, p.match) > p.sentCommit {
-			r.sendHeartbeat(id, p, p.match, 0)
+	}
+}
+
+// sendOwedCommits sends a heartbeat to every follower that has not been
+// told of a commit index its log reaches.
+func (r *Raft) sendOwedCommits() {
+	for _, x := range r.confs.current().members {
+		if p := r.progress[x.ID]; p != nil && min(r.commit, p.match) > p.sentCommit {
+			r.sendHeartbeat(x.ID, p, p.match, 0)
 		}
 	}
 }
