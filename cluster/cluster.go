@@ -24,6 +24,9 @@ var ErrInvalid = errors.New("invalid cluster config")
 type Node struct {
 	ID   string `yaml:"id"`   // unique member id, e.g. "n1"
 	Addr string `yaml:"addr"` // host:port the node listens on for peers and clients
+	// MetricsAddr is the host:port of the node's HTTP listener for
+	// Prometheus metrics and the /livez and /readyz probes; "" for none.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Config is a parsed and validated cluster.yaml.
@@ -191,6 +194,16 @@ func Parse(data []byte, dir string) (*Config, error) {
 			return nil, invalid("duplicate node address %s", n.Addr)
 		}
 		ids[n.ID], addrs[n.Addr] = true, true
+		if n.MetricsAddr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(n.MetricsAddr); err != nil {
+			return nil, invalid("node %s: bad metrics_addr %q: want host:port", n.ID, n.MetricsAddr)
+		}
+		if addrs[n.MetricsAddr] {
+			return nil, invalid("duplicate node address %s (metrics_addr of %s)", n.MetricsAddr, n.ID)
+		}
+		addrs[n.MetricsAddr] = true
 	}
 	dataDir := *f.DataDir
 	if !filepath.IsAbs(dataDir) {

@@ -40,6 +40,9 @@ func TestLoadGood(t *testing.T) {
 	if n, ok := cfg.Lookup("n3"); !ok || n.Addr != "127.0.0.1:7003" {
 		t.Fatalf("Lookup(n3) = %v, %v", n, ok)
 	}
+	if n, _ := cfg.Lookup("n1"); n.MetricsAddr != "" {
+		t.Fatalf("n1 has metrics_addr %q, none was given", n.MetricsAddr)
+	}
 	if _, ok := cfg.Lookup("n9"); ok {
 		t.Fatal("Lookup(n9) found a node")
 	}
@@ -58,6 +61,8 @@ func TestParseRejects(t *testing.T) {
 		{"negative", strings.Replace(good, "100ms", "-1s", 1), "heartbeat: must be positive"},
 		{"timeout not above heartbeat", strings.Replace(good, "1s", "100ms", 1), "election_timeout (100ms) must be above heartbeat (100ms)"},
 		{"duplicate id", strings.Replace(good, "id: n2", "id: n1", 1), "duplicate node id n1"},
+		{"bad metrics_addr", strings.Replace(good, "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, metrics_addr: 9100}", 1), `node n2: bad metrics_addr "9100": want host:port`},
+		{"metrics_addr taken", strings.Replace(good, "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, metrics_addr: 127.0.0.1:7001}", 1), "duplicate node address 127.0.0.1:7001 (metrics_addr of n2)"},
 		{"id escaping data_dir", strings.Replace(good, "id: n2", `id: "../n2"`, 1), `nodes[1]: id "../n2": want 1 to 64 letters`},
 		{"id with a slash", strings.Replace(good, "id: n2", `id: "a/b"`, 1), `id "a/b"`},
 		{"id dot-dot", strings.Replace(good, "id: n2", `id: ".."`, 1), `id ".."`},
@@ -105,6 +110,19 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("error spans several lines: %q", err)
 			}
 		})
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	c := goodCluster
+	c.Nodes = append([]testkit.Node(nil), c.Nodes...)
+	c.Nodes[1].MetricsAddr = "127.0.0.1:9102"
+	cfg, err := Load(testkit.WriteCluster(t, "", c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := cfg.Lookup("n2"); n.MetricsAddr != "127.0.0.1:9102" {
+		t.Fatalf("n2's metrics_addr %q", n.MetricsAddr)
 	}
 }
 

@@ -46,6 +46,8 @@ func TestBadConfigExit2(t *testing.T) {
 		{"unreadable file", "", []string{"--id", "n1"}, []string{"cluster.yaml", "no such file"}},
 		{"unknown flag", good, []string{"--id", "n1", "--bogus"}, []string{"bogus"}},
 		{"missing --id", good, nil, []string{"id"}},
+		{"bad metrics_addr", strings.Replace(good, "addr: "+a1+"}", "addr: "+a1+", metrics_addr: nope}", 1), []string{"--id", "n1"}, []string{"metrics_addr"}},
+		{"bad --metrics-addr", good, []string{"--id", "n1", "--metrics-addr", "nope"}, []string{"--metrics-addr"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

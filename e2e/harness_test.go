@@ -50,6 +50,8 @@ type Harness struct {
 	token                      string              // cluster.yaml's auth_token, presented by Status; "" for none
 	extra                      string              // more cluster.yaml lines (withConfig)
 	flags                      map[string][]string // more easykv-node flags by node id (startJoining)
+	metrics                    bool                // every node gets a metrics_addr (withMetrics)
+	metricsAddrs               map[string]string   // metrics_addr by node id, when metrics
 }
 
 // ClusterOption changes the cluster StartCluster starts.
@@ -68,6 +70,11 @@ func withConfig(lines string) ClusterOption {
 // withAuthToken sets cluster.yaml's auth_token; the harness presents it.
 func withAuthToken(token string) ClusterOption {
 	return func(h *Harness) { h.token = token }
+}
+
+// withMetrics gives every node a metrics_addr on a free port.
+func withMetrics() ClusterOption {
+	return func(h *Harness) { h.metrics = true }
 }
 
 // proc is one easykv-node process.
@@ -111,13 +118,20 @@ func StartCluster(t *testing.T, n int, opts ...ClusterOption) *Harness {
 	t.Cleanup(h.stopAll)
 
 	for attempt := 1; ; attempt++ {
-		ports, err := testkit.FreePorts(n)
+		nports := n
+		if h.metrics {
+			nports = 2 * n
+		}
+		ports, err := testkit.FreePorts(nports)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.addrs = map[string]string{}
+		h.addrs, h.metricsAddrs = map[string]string{}, map[string]string{}
 		for i, id := range h.ids {
 			h.addrs[id] = fmt.Sprintf("127.0.0.1:%d", ports[i])
+			if h.metrics {
+				h.metricsAddrs[id] = fmt.Sprintf("127.0.0.1:%d", ports[n+i])
+			}
 		}
 		h.writeConfig()
 		for _, id := range h.ids {
@@ -155,7 +169,7 @@ func (h *Harness) writeConfigAs(path, extra string) string {
 	h.t.Helper()
 	c := testkit.Cluster{Name: clusterName, Heartbeat: h.heartbeat, ElectionTimeout: h.electionTimeout, Extra: extra}
 	for _, id := range h.ids {
-		c.Nodes = append(c.Nodes, testkit.Node{ID: id, Addr: h.addrs[id]})
+		c.Nodes = append(c.Nodes, testkit.Node{ID: id, Addr: h.addrs[id], MetricsAddr: h.metricsAddrs[id]})
 	}
 	return testkit.WriteCluster(h.t, path, c)
 }

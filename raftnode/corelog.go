@@ -3,6 +3,7 @@ package raftnode
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/easykv/easykv/raftnode/raft"
 	"github.com/easykv/easykv/segmentlog"
@@ -62,6 +63,7 @@ type coreLog struct {
 
 	// Owned by the persister goroutine:
 	batch []segmentlog.Entry // scratch for the entries of one append
+	obs   Observer           // told how long appends and syncs take
 }
 
 var (
@@ -71,8 +73,8 @@ var (
 
 // newCoreLog shows log, as it is now, with snap its newest snapshot, to a
 // core. The log must hold snap's entry or start right after it.
-func newCoreLog(log LogStore, snap raft.SnapshotMeta) *coreLog {
-	return &coreLog{log: log, first: log.FirstIndex(), last: max(log.LastIndex(), snap.Index), snap: snap}
+func newCoreLog(log LogStore, snap raft.SnapshotMeta, obs Observer) *coreLog {
+	return &coreLog{log: log, first: log.FirstIndex(), last: max(log.LastIndex(), snap.Index), snap: snap, obs: obs}
 }
 
 func (s *coreLog) FirstIndex() uint64          { return s.first }
@@ -188,12 +190,19 @@ func (s *coreLog) write(entries []raft.Entry) error {
 	for _, e := range entries {
 		s.batch = append(s.batch, segmentlog.Entry{Term: e.Term, Index: e.Index, Type: uint8(e.Type), Data: e.Data})
 	}
+	start := time.Now()
 	err := s.log.Append(s.batch)
 	clear(s.batch) // drop the references to Data
 	if err != nil {
 		return err
 	}
-	return s.log.Sync()
+	appended := time.Now()
+	s.obs.LogWritten(appended.Sub(start))
+	if err := s.log.Sync(); err != nil {
+		return err
+	}
+	s.obs.LogSynced(time.Since(appended))
+	return nil
 }
 
 // forget stops showing the core the entries from first on, which a write

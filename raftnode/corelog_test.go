@@ -21,7 +21,7 @@ func TestCoreLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wal.Close()
-	s := newCoreLog(wal, raft.SnapshotMeta{})
+	s := newCoreLog(wal, raft.SnapshotMeta{}, nopObserver{})
 	persist := func(es []raft.Entry) error {
 		if err := s.write(es); err != nil {
 			return err
@@ -39,7 +39,7 @@ func TestCoreLog(t *testing.T) {
 	// check compares every read with a coreLog that has nothing in memory.
 	check := func(step string) {
 		t.Helper()
-		fresh := newCoreLog(wal, raft.SnapshotMeta{})
+		fresh := newCoreLog(wal, raft.SnapshotMeta{}, nopObserver{})
 		last := s.LastIndex()
 		if fresh.LastIndex() != last || fresh.FirstIndex() != s.FirstIndex() {
 			t.Fatalf("%s: first/last %d/%d, log %d/%d", step, s.FirstIndex(), last, fresh.FirstIndex(), fresh.LastIndex())

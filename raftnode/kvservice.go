@@ -16,11 +16,13 @@ type kvCall struct {
 	req   *pb.KvRequest
 	node  string               // id of the answering node
 	reply func(*pb.KvResponse) // never blocks: the loop never waits for the client
+	obs   Observer             // told how the request ended
 }
 
 // answer hands resp to the client (or to nobody, if it has gone).
 func (c *kvCall) answer(resp *pb.KvResponse) {
 	resp.RequestId, resp.NodeId = c.req.GetRequestId(), c.node
+	c.obs.ClientRequest(c.req.GetOpType(), resp.GetCode())
 	c.reply(resp)
 }
 
@@ -48,16 +50,18 @@ type kvService struct {
 	core    *raft.Raft   // proposes writes and confirms reads
 	sm      *kvmap.Map   // the state machine
 	pending clientState  // requests accepted and not answered
+	obs     Observer     // told how requests end
 }
 
-func newKVService(id string, addrs *addrBook, core *raft.Raft, sm *kvmap.Map) *kvService {
+func newKVService(id string, addrs *addrBook, core *raft.Raft, sm *kvmap.Map, obs Observer) *kvService {
 	return &kvService{
 		id:      id,
 		addrs:   addrs,
 		calls:   make(chan *kvCall, kvQueue),
 		core:    core,
 		sm:      sm,
-		pending: clientState{writes: map[uint64]*pendingWrite{}, reads: map[uint64]*pendingRead{}},
+		pending: clientState{writes: map[uint64]*pendingWrite{}, reads: map[uint64]*pendingRead{}, obs: obs},
+		obs:     obs,
 	}
 }
 
@@ -66,6 +70,7 @@ type clientState struct {
 	writes  map[uint64]*pendingWrite // by log index
 	reads   map[uint64]*pendingRead  // by read context
 	nextCtx uint64                   // read context for the next ReadIndex
+	obs     Observer                 // told of writes that failed
 }
 
 // StartKV hands a client request to the Raft loop, which answers through
@@ -73,7 +78,7 @@ type clientState struct {
 // a read after ReadIndex confirmed it (or at once for a stale read). It
 // waits only while the loop's queue is full, until ctx is done.
 func (n *Node) StartKV(ctx context.Context, req *pb.KvRequest, reply func(*pb.KvResponse)) {
-	call := &kvCall{req: req, node: n.cfg.ID, reply: reply}
+	call := &kvCall{req: req, node: n.cfg.ID, reply: reply, obs: n.kv.obs}
 	select {
 	case n.kv.calls <- call:
 	case <-ctx.Done():
@@ -188,6 +193,7 @@ func (s *kvService) apply(e raft.Entry) {
 	switch {
 	case w.term != e.Term:
 		// Another leader's entry took this index: the write was lost.
+		s.obs.ProposalsFailed(1)
 		resp.Code, resp.Message = pb.ErrorCode_NOT_LEADER, "write overwritten by a new leader; retry"
 	case res.Err != nil:
 		resp.Code, resp.Message = pb.ErrorCode_BAD_REQUEST, res.Err.Error()
@@ -255,12 +261,15 @@ func (c *clientState) answerReads(kv *kvmap.Map) {
 // failWrites answers every pending write proposed in term or before with
 // code. Later writes belong to a later leadership and stay.
 func (c *clientState) failWrites(term uint64, code pb.ErrorCode, msg string) {
+	failed := 0
 	for index, w := range c.writes {
 		if w.term <= term {
 			w.call.answer(&pb.KvResponse{Code: code, Message: msg})
 			delete(c.writes, index)
+			failed++
 		}
 	}
+	c.obs.ProposalsFailed(failed)
 }
 
 // failAll answers every pending request with code, when the node stops.

@@ -94,6 +94,9 @@ type NodeConfig struct {
 	// was added later, or lost its data and was added again): it waits to
 	// learn its configuration from the leader.
 	Join bool
+	// Observer is told how long disk writes and snapshots take and how
+	// requests end, for metrics; nil tells nobody.
+	Observer Observer
 }
 
 // Node is the runtime around the pure core: one goroutine (Run) owns the
@@ -193,7 +196,11 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		// a snapshot (a joining one) knows every member.
 		sm.SetConfig(raft.EncodeMembership(initialMembership(cfg.Members)))
 	}
-	log := newCoreLog(cfg.Log, snap)
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	log := newCoreLog(cfg.Log, snap, obs)
 	core, err := raft.New(raft.Config{
 		ID:             cfg.ID,
 		Peers:          peers,
@@ -222,14 +229,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		adminc:     make(chan adminRequest),
 		refollow:   make(chan struct{}, 1),
 		addrs:      newAddrBook(cfg.Members),
-		pub:        newPublisher(cfg.ID, cfg.Members),
+		pub:        newPublisher(cfg.ID, cfg.Members, obs),
 		faults:     &faultSet{network: cfg.Faults},
 		core:       core,
 		log:        log,
 		durable:    raft.HardState{Term: hs.Term, Vote: hs.Vote},
 		queuedHard: raft.HardState{Term: hs.Term, Vote: hs.Vote},
 	}
-	n.kv = newKVService(cfg.ID, n.addrs, core, sm)
+	n.kv = newKVService(cfg.ID, n.addrs, core, sm, obs)
 	n.curMembers, _ = core.Membership()
 	n.followMembers(n.curMembers)
 	n.snaps = newSnapshotter(cfg.Snapshots, cfg.Log, &n.snapMu, cfg.SnapshotEvery, cfg.SnapshotMargin, sm.AppliedIndex())
@@ -430,8 +437,12 @@ func (n *Node) handleReady(rd *raft.Ready) {
 	}
 	n.persister.add(raft.WriteJob{Snapshot: rd.Snapshot, Entries: rd.Entries, Mark: rd.Mark, HardState: hs, SaveHard: saveHard, Msgs: late})
 	n.kv.took(rd)
+	n.kv.obs.ProposalsPending(len(n.kv.pending.writes))
 	n.appliedConfigs(rd)
 	for _, ev := range rd.Events {
+		if ev.Kind == raft.EventLeaderChanged {
+			n.kv.obs.LeaderChanged()
+		}
 		n.logEvent(ev)
 		n.pub.publish(n.eventToWire(ev))
 		n.membershipEvent(ev)

@@ -54,6 +54,7 @@ type savedSnapshot struct {
 	info    kvmap.SnapshotInfo // the snapshot saved; zero when Save failed
 	members raft.Membership    // the configuration it holds
 	first   uint64             // the log's first index after compaction
+	took    time.Duration      // how long the Save took
 	err     error
 }
 
@@ -88,16 +89,18 @@ func (s *snapshotter) maybeStart(kv *kvmap.Map, term uint64) {
 // index minus the margin.
 func (s *snapshotter) save(snap *kvmap.Map, term uint64) savedSnapshot {
 	s.mu.Lock()
+	start := time.Now()
 	info, err := s.store.Save(snap, term)
+	took := time.Since(start)
 	s.mu.Unlock()
 	if err != nil {
 		return savedSnapshot{err: fmt.Errorf("snapshot at %d: %w", snap.AppliedIndex(), err)}
 	}
 	below := info.Index - min(info.Index, s.margin)
 	if err := s.log.TruncatePrefix(below); err != nil {
-		return savedSnapshot{info: info, members: snapshotMembership(snap), first: s.log.FirstIndex(), err: fmt.Errorf("compact the log below %d: %w", below, err)}
+		return savedSnapshot{info: info, members: snapshotMembership(snap), first: s.log.FirstIndex(), took: took, err: fmt.Errorf("compact the log below %d: %w", below, err)}
 	}
-	return savedSnapshot{info: info, members: snapshotMembership(snap), first: s.log.FirstIndex()}
+	return savedSnapshot{info: info, members: snapshotMembership(snap), first: s.log.FirstIndex(), took: took}
 }
 
 // installed notes that the state machine was replaced by a snapshot at
@@ -165,6 +168,7 @@ func (n *Node) snapshotSaved(saved savedSnapshot) {
 	if saved.info.Index == 0 {
 		return
 	}
+	n.kv.obs.SnapshotSaved(saved.took)
 	before := n.log.first
 	n.log.compacted(raft.SnapshotMeta{Index: saved.info.Index, Term: saved.info.Term, Membership: saved.members}, saved.first)
 	n.logger.Info("snapshot taken", "index", saved.info.Index, "term", saved.info.Term, "bytes", saved.info.Size, "first_index", n.log.first)
@@ -206,6 +210,7 @@ func (n *Node) takeSnapshot(snap raft.SnapshotMeta) {
 	n.installing = nil
 	n.kv.sm = in.kv
 	n.snaps.installed(snap.Index)
+	n.kv.obs.SnapshotInstalled(time.Since(in.started))
 	n.logger.Info("snapshot installed", "from", in.from, "index", snap.Index, "term", snap.Term, "bytes", in.size)
 	n.pub.publish(n.snapshotEvent(pb.WatchEvent_SNAPSHOT_INSTALLED, in.from, snap.Index, in.size, ""))
 }

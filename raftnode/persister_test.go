@@ -42,7 +42,7 @@ func newTestPersister(t *testing.T) (*persister, *gatedStore, *coreLog) {
 	t.Cleanup(func() { wal.Close() })
 	log := &opLog{}
 	store := &gatedStore{log: log, gate: make(chan struct{}, 16)}
-	clog := newCoreLog(wal, raft.SnapshotMeta{})
+	clog := newCoreLog(wal, raft.SnapshotMeta{}, nopObserver{})
 	p := newPersister("n1", clog, store, &recordingTransport{log: log}, &sharedTraffic{t: newTrafficTable([]string{"n2", "n3"})}, &diskStall{}, func(raft.Message) {})
 	go p.run()
 	t.Cleanup(p.close) // before the log closes

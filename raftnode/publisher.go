@@ -41,12 +41,14 @@ type publisher struct {
 	traffic   trafficTable   // sent and stepped by the loop; owned by the Run goroutine
 	lateSent  *sharedTraffic // sent by the persister
 	trafficAt time.Time      // when the last MESSAGES event went out; owned by the Run goroutine
+	obs       Observer       // told of every window of traffic
 }
 
-func newPublisher(id string, members map[string]string) *publisher {
+func newPublisher(id string, members map[string]string, obs Observer) *publisher {
 	others := otherMembers(members, id)
 	return &publisher{
 		id:       id,
+		obs:      obs,
 		subs:     map[chan *pb.WatchEvent]bool{},
 		traffic:  newTrafficTable(others),
 		lateSent: &sharedTraffic{t: newTrafficTable(others)},
@@ -117,6 +119,8 @@ func (p *publisher) publishTraffic(now time.Time) {
 	}
 	p.trafficAt = now
 	defer p.traffic.reset()
+	lines := p.traffic.toWire(p.id)
+	p.obs.Traffic(lines)
 	if !p.watched() {
 		return
 	}
@@ -128,6 +132,6 @@ func (p *publisher) publishTraffic(now time.Time) {
 		Term:     int64(st.Term),
 		Role:     roleToWire(st.Role),
 		LeaderId: st.Leader,
-		Traffic:  p.traffic.toWire(p.id),
+		Traffic:  lines,
 	})
 }

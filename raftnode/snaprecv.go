@@ -58,6 +58,8 @@ type receivedSnapshot struct {
 	snap raft.SnapshotMeta
 	kv   *kvmap.Map
 	size int64
+	// started is when its first chunk arrived.
+	started time.Time
 }
 
 func newSnapshotReceiver(id string, store SnapshotStore, storeMu *sync.Mutex, transport Transport, logger *slog.Logger, traffic *sharedTraffic) *snapshotReceiver {
@@ -161,7 +163,7 @@ func (r *snapshotReceiver) verify(in *incomingSnapshot, c *pb.InstallSnapshotChu
 		return
 	}
 	select {
-	case r.installs <- receivedSnapshot{from: in.from, term: uint64(c.GetTerm()), snap: in.snap, kv: kv, size: info.Size}:
+	case r.installs <- receivedSnapshot{from: in.from, term: uint64(c.GetTerm()), snap: in.snap, kv: kv, size: info.Size, started: in.started}:
 	default:
 		// The loop has one still to take: the leader sends again if it
 		// needs to. The snapshot is saved either way.

@@ -231,7 +231,7 @@ func TestTrafficTableMerge(t *testing.T) {
 // TestTrafficFollowsMembers: a member added later is counted, one
 // removed is not, and the counts of those who stay are kept.
 func TestTrafficFollowsMembers(t *testing.T) {
-	pub := newPublisher("n1", map[string]string{"n1": "", "n2": "", "n3": ""})
+	pub := newPublisher("n1", map[string]string{"n1": "", "n2": "", "n3": ""}, nopObserver{})
 	pub.traffic.count(true, &raft.Message{Type: raft.MsgApp, From: "n1", To: "n2", Term: 1})
 	pub.traffic.count(true, &raft.Message{Type: raft.MsgApp, From: "n1", To: "n3", Term: 1})
 	pub.followPeers([]string{"n2", "n4"})

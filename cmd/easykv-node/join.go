@@ -23,7 +23,10 @@ func resolveSelf(cfg *cluster.Config, o options) (self cluster.Node, joined bool
 	if err != nil {
 		return cluster.Node{}, false, err
 	}
-	self = cluster.Node{ID: o.id, Addr: o.addr}
+	self = cluster.Node{ID: o.id, Addr: o.addr, MetricsAddr: listed.MetricsAddr}
+	if o.metricsAddr != "" {
+		self.MetricsAddr = o.metricsAddr
+	}
 	switch {
 	case self.Addr == "" && inFile:
 		self.Addr = listed.Addr

@@ -21,14 +21,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/kvmap"
+	"github.com/easykv/easykv/metrics"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/raftnode"
 	"github.com/easykv/easykv/segmentlog"
@@ -49,6 +52,7 @@ type options struct {
 	cpuProfile  string // --cpuprofile: write a pprof CPU profile of the whole run here
 	join        bool   // --join: start outside the initial configuration
 	addr        string // --addr: this node's address when cluster.yaml does not give it
+	metricsAddr string // --metrics-addr: overrides the node's metrics_addr
 }
 
 func parseFlags(args []string) (options, error) {
@@ -62,6 +66,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the node stops")
 	fs.BoolVar(&o.join, "join", false, "start empty, outside cluster.yaml's initial list, and wait to be added (easykv-ctl member add)")
 	fs.StringVar(&o.addr, "addr", "", "HOST:PORT to serve on, for a node cluster.yaml does not list")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "HOST:PORT to serve /metrics, /livez and /readyz on (default: the node's metrics_addr in the cluster file; none without)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -76,15 +81,18 @@ func parseFlags(args []string) (options, error) {
 	case o.id == "":
 		return o, errors.New("missing flag --id ID")
 	}
-	if o.addr != "" {
-		if _, _, err := net.SplitHostPort(o.addr); err != nil {
-			return o, fmt.Errorf("bad --addr %q: %v", o.addr, err)
+	for _, f := range []struct{ name, addr string }{{"--addr", o.addr}, {"--metrics-addr", o.metricsAddr}} {
+		if f.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(f.addr); err != nil {
+			return o, fmt.Errorf("bad %s %q: %v", f.name, f.addr, err)
 		}
 	}
 	return o, nil
 }
 
-const usage = "usage: easykv-node --cluster FILE --id ID [--addr HOST:PORT --join] [--data DIR] [--log-level LEVEL] [--cpuprofile FILE]"
+const usage = "usage: easykv-node --cluster FILE --id ID [--addr HOST:PORT --join] [--metrics-addr HOST:PORT] [--data DIR] [--log-level LEVEL] [--cpuprofile FILE]"
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	o, err := parseFlags(args)
@@ -168,6 +176,18 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var obs raftnode.Observer
+	var nodeMetrics *metrics.Metrics
+	var metricsLn net.Listener
+	if self.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", self.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		defer metricsLn.Close()
+		nodeMetrics = metrics.New()
+		obs = nodeMetrics
+	}
 	peerIDs := make([]string, 0, len(peerAddrs))
 	for pid := range peerAddrs {
 		peerIDs = append(peerIDs, pid)
@@ -191,6 +211,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		Faults:          faults,
 		Logger:          logger,
 		Join:            joined,
+		Observer:        obs,
 	})
 	if err != nil {
 		ln.Close()
@@ -203,6 +224,17 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 			logger.Error("serve", "err", err)
 		}
 	}()
+	if nodeMetrics != nil {
+		nodeMetrics.AddStatus(node)
+		hs := &http.Server{Handler: nodeMetrics.Handler(node, node.Status().GetCommitIndex()), ReadHeaderTimeout: 10 * time.Second}
+		defer hs.Close()
+		go func() {
+			if err := hs.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("serve metrics", "err", err)
+			}
+		}()
+		logger.Info("metrics", "addr", self.MetricsAddr)
+	}
 	logger.Info("started", "node", self.ID, "addr", self.Addr, "cluster", cfg.Name, "data", dataDir)
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()

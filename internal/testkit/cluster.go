@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// Node is one entry of cluster.yaml's nodes.
-type Node struct{ ID, Addr string }
+// Node is one entry of cluster.yaml's nodes; MetricsAddr is left out
+// when empty.
+type Node struct{ ID, Addr, MetricsAddr string }
 
 // Nodes names addrs n1, n2, … in order.
 func Nodes(addrs ...string) []Node {
@@ -36,6 +37,10 @@ func (c Cluster) YAML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: %s\nnodes:\n", c.Name)
 	for _, n := range c.Nodes {
+		if n.MetricsAddr != "" {
+			fmt.Fprintf(&b, "  - {id: %s, addr: %s, metrics_addr: %s}\n", n.ID, n.Addr, n.MetricsAddr)
+			continue
+		}
 		fmt.Fprintf(&b, "  - {id: %s, addr: %s}\n", n.ID, n.Addr)
 	}
 	dataDir := c.DataDir
