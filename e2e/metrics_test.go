@@ -142,8 +142,14 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("%s /readyz: %d %s %v", id, code, body, err)
 		}
 	}
+	if res := h.Ctl("health"); res.code != 0 || strings.Count(res.stdout, " healthy: leader "+leader) != 3 {
+		t.Errorf("health: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
 	if res := h.Ctl("pause", follower); res.code != 0 {
 		t.Fatalf("pause: %d %s", res.code, res.stderr)
+	}
+	if res := h.Ctl("health"); res.code != 1 || !strings.Contains(res.stdout, follower+" "+h.addrs[follower]+" unhealthy: paused") {
+		t.Errorf("health with %s paused: exit %d\n%s%s", follower, res.code, res.stdout, res.stderr)
 	}
 	code, body, err := httpGet("http://" + h.metricsAddrs[follower] + "/readyz")
 	var answer struct {

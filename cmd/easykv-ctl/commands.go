@@ -41,6 +41,7 @@ func (c command) synopsis() string {
 func commands() []command {
 	return []command{
 		{name: "status", summary: "show every node's role, term, leader and log progress", run: runStatus},
+		{name: "health", summary: "one line per node: healthy (answers, follows a leader, not paused); exit 3 when no node has a leader, 1 when one is unhealthy", run: runHealth},
 		{name: "pause", args: "ID", nargs: 1, summary: "stop a node's timers and drop its Raft traffic", run: adminCommand(pb.AdminCommand_PAUSE)},
 		{name: "resume", args: "ID", nargs: 1, summary: "undo pause", run: adminCommand(pb.AdminCommand_RESUME)},
 		{name: "partition", args: "ID", nargs: 1, summary: "drop a node's Raft traffic to and from every peer",

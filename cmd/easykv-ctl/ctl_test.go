@@ -584,3 +584,44 @@ func TestAdmin(t *testing.T) {
 func sameRequests(a, b []*pb.AdminRequest) bool {
 	return slices.EqualFunc(a, b, func(x, y *pb.AdminRequest) bool { return proto.Equal(x, y) })
 }
+
+func TestHealth(t *testing.T) {
+	cfg := writeCluster(t)
+	t.Run("table", func(t *testing.T) {
+		got := runCtl(t, healthy(), "--cluster", cfg, "health")
+		want := "n1 127.0.0.1:7001 healthy: leader n1, term 5, applied 12 of 12\n" +
+			"n2 127.0.0.1:7002 healthy: leader n1, term 5, applied 11 of 12\n" +
+			"n3 127.0.0.1:7003 unhealthy: paused by an admin command\n"
+		if got.stdout != want {
+			t.Errorf("stdout:\n%s\nwant:\n%s", got.stdout, want)
+		}
+		if got.code != exitFailed || !strings.Contains(got.stderr, "1 of 3 nodes unhealthy") {
+			t.Errorf("exit %d, stderr %q; want 1 and the count", got.code, got.stderr)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		net := healthy()
+		delete(net.nodes, "127.0.0.1:7002")
+		got := runCtl(t, net, "--cluster", cfg, "health", "-o", "json")
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(got.stdout), &rows); err != nil {
+			t.Fatalf("%v in %s", err, got.stdout)
+		}
+		if len(rows) != 3 || rows[0]["healthy"] != true || rows[0]["leader"] != "n1" || rows[0]["applied_index"] != 12.0 ||
+			rows[1]["healthy"] != false || !strings.HasPrefix(rows[1]["reason"].(string), "unreachable: ") || rows[2]["healthy"] != false {
+			t.Errorf("rows %v", rows)
+		}
+		if got.code != exitFailed {
+			t.Errorf("exit %d, want %d", got.code, exitFailed)
+		}
+	})
+	t.Run("no leader", func(t *testing.T) {
+		got := runCtl(t, &fakeNet{}, "--cluster", cfg, "health")
+		if got.code != exitUnreachable || !strings.Contains(got.stderr, "no node reports a leader") {
+			t.Errorf("exit %d, stderr %q; want %d and why", got.code, got.stderr, exitUnreachable)
+		}
+		if strings.Count(got.stdout, "unhealthy: unreachable") != 3 {
+			t.Errorf("stdout:\n%s\nwant every node unreachable", got.stdout)
+		}
+	})
+}
