@@ -48,6 +48,7 @@ func TestBadConfigExit2(t *testing.T) {
 		{"missing --id", good, nil, []string{"id"}},
 		{"bad metrics_addr", strings.Replace(good, "addr: "+a1+"}", "addr: "+a1+", metrics_addr: nope}", 1), []string{"--id", "n1"}, []string{"metrics_addr"}},
 		{"bad --metrics-addr", good, []string{"--id", "n1", "--metrics-addr", "nope"}, []string{"--metrics-addr"}},
+		{"bad --log-format", good, []string{"--id", "n1", "--log-format", "xml"}, []string{"--log-format"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,6 +51,7 @@ type Harness struct {
 	extra                      string              // more cluster.yaml lines (withConfig)
 	flags                      map[string][]string // more easykv-node flags by node id (startJoining)
 	metrics                    bool                // every node gets a metrics_addr (withMetrics)
+	nodeFlags                  []string            // more easykv-node flags for every node (withNodeFlags)
 	metricsAddrs               map[string]string   // metrics_addr by node id, when metrics
 }
 
@@ -75,6 +76,11 @@ func withAuthToken(token string) ClusterOption {
 // withMetrics gives every node a metrics_addr on a free port.
 func withMetrics() ClusterOption {
 	return func(h *Harness) { h.metrics = true }
+}
+
+// withNodeFlags passes flags to every node.
+func withNodeFlags(flags ...string) ClusterOption {
+	return func(h *Harness) { h.nodeFlags = append(h.nodeFlags, flags...) }
 }
 
 // proc is one easykv-node process.
@@ -205,7 +211,8 @@ func (h *Harness) startNode(id, why string) {
 		h.t.Fatal(err)
 	}
 	fmt.Fprintf(logf, "=== harness: start %s (%s) at %s\n", id, why, time.Now().Format(time.TimeOnly))
-	cmd := exec.Command(bins.node, append([]string{"--cluster", h.cfgPath, "--id", id}, h.flags[id]...)...)
+	args := append([]string{"--cluster", h.cfgPath, "--id", id}, h.flags[id]...)
+	cmd := exec.Command(bins.node, append(args, h.nodeFlags...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = childEnv()
 	if err := cmd.Start(); err != nil {

@@ -49,6 +49,7 @@ type options struct {
 	id          string // --id
 	dataDir     string // --data, overrides data_dir/<id>
 	logLevel    slog.Level
+	logFormat   string // --log-format: text or json
 	cpuProfile  string // --cpuprofile: write a pprof CPU profile of the whole run here
 	join        bool   // --join: start outside the initial configuration
 	addr        string // --addr: this node's address when cluster.yaml does not give it
@@ -63,6 +64,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.id, "id", "", "this node's id in the cluster file (required)")
 	fs.StringVar(&o.dataDir, "data", "", "data directory (default: data_dir/<id> from the cluster file)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text (key=value) or json (one object a line, log/slog's JSON handler)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the node stops")
 	fs.BoolVar(&o.join, "join", false, "start empty, outside cluster.yaml's initial list, and wait to be added (easykv-ctl member add)")
 	fs.StringVar(&o.addr, "addr", "", "HOST:PORT to serve on, for a node cluster.yaml does not list")
@@ -80,6 +82,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("missing flag --cluster FILE")
 	case o.id == "":
 		return o, errors.New("missing flag --id ID")
+	case o.logFormat != "text" && o.logFormat != "json":
+		return o, fmt.Errorf("bad --log-format %q: want text or json", o.logFormat)
 	}
 	for _, f := range []struct{ name, addr string }{{"--addr", o.addr}, {"--metrics-addr", o.metricsAddr}} {
 		if f.addr == "" {
@@ -92,7 +96,7 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
-const usage = "usage: easykv-node --cluster FILE --id ID [--addr HOST:PORT --join] [--metrics-addr HOST:PORT] [--data DIR] [--log-level LEVEL] [--cpuprofile FILE]"
+const usage = "usage: easykv-node --cluster FILE --id ID [--addr HOST:PORT --join] [--metrics-addr HOST:PORT] [--data DIR] [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE]"
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	o, err := parseFlags(args)
@@ -117,7 +121,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	logger := newLogger(stderr, o.logFormat, o.logLevel)
 	if o.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
@@ -250,6 +254,17 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 	err = node.Run(runCtx)
 	logger.Info("stopping", "node", self.ID)
 	return err
+}
+
+// newLogger logs at level to w, as key=value text or as JSON objects.
+// Lines about a peer or a client carry its id (peer, from or node_id),
+// so either format can be filtered by node.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // startCPUProfile profiles the process into path until the returned
