@@ -60,6 +60,7 @@ type connection struct {
 	nextID  uint64                            // last request_id used
 	pending map[uint64]chan *pb.RaftKvMessage // calls waiting for an answer
 	watch   *clientWatch                      // the running watch, nil when none
+	backup  *clientBackup                     // the running Backup, nil when none
 	err     error                             // why the connection ended, nil while alive
 
 	done chan struct{} // closed when the reader goroutine ends
@@ -389,6 +390,11 @@ func (c *connection) readLoop(br *bufio.Reader) {
 // watch are dropped.
 func (c *connection) dispatch(m *pb.RaftKvMessage) {
 	c.mu.Lock()
+	if b := c.backup; b != nil && b.id == m.GetRequestId() && m.GetBackupChunk() != nil {
+		c.mu.Unlock()
+		b.deliver(m.GetBackupChunk())
+		return
+	}
 	defer c.mu.Unlock()
 	if ch, ok := c.pending[m.GetRequestId()]; ok {
 		delete(c.pending, m.GetRequestId())

@@ -29,6 +29,7 @@ type fakeHandler struct {
 	subscribe func() (<-chan *pb.WatchEvent, func())
 	admin     func(ctx context.Context, req *pb.AdminRequest) *pb.AdminResponse
 	kv        func(ctx context.Context, req *pb.KvRequest) *pb.KvResponse
+	backup    func(ctx context.Context) (Backup, error)
 }
 
 var _ Handler = (*fakeHandler)(nil)
@@ -58,6 +59,14 @@ func (h *fakeHandler) Admin(ctx context.Context, req *pb.AdminRequest) *pb.Admin
 		return h.admin(ctx, req)
 	}
 	return &pb.AdminResponse{Ok: true}
+}
+
+// Backup runs backup; by default it refuses, naming no leader.
+func (h *fakeHandler) Backup(ctx context.Context) (Backup, error) {
+	if h.backup != nil {
+		return h.backup(ctx)
+	}
+	return Backup{}, &NotLeaderError{}
 }
 
 // StartKV answers with kv, on a goroutine of its own, as a node answers

@@ -41,6 +41,10 @@ type Handler interface {
 	// many operations without a goroutine each, and lets the answers the
 	// node gives together leave in one write.
 	StartKV(ctx context.Context, req *pb.KvRequest, reply func(*pb.KvResponse))
+	// Backup takes a snapshot of the state machine for a client to save
+	// (easykv-ctl snapshot save), on the leader only: another node returns
+	// a *NotLeaderError. Backup.Write runs on the connection's goroutine.
+	Backup(ctx context.Context) (Backup, error)
 }
 
 // ServerConfig configures a Server.

@@ -86,7 +86,7 @@ func (cc *clientConn) readLoop(br *bufio.Reader) {
 			return
 		}
 		switch m.GetType() {
-		case pb.RaftKvMessage_STATUS_REQUEST, pb.RaftKvMessage_ADMIN_REQUEST, pb.RaftKvMessage_KV_REQUEST:
+		case pb.RaftKvMessage_STATUS_REQUEST, pb.RaftKvMessage_ADMIN_REQUEST, pb.RaftKvMessage_KV_REQUEST, pb.RaftKvMessage_BACKUP_REQUEST:
 			select {
 			case cc.sem <- struct{}{}:
 			case <-cc.ctx.Done():
@@ -100,6 +100,10 @@ func (cc *clientConn) readLoop(br *bufio.Reader) {
 			go func() {
 				defer cc.wg.Done()
 				defer func() { <-cc.sem }()
+				if m.GetType() == pb.RaftKvMessage_BACKUP_REQUEST {
+					cc.streamBackup(m.GetRequestId())
+					return
+				}
 				cc.send(cc.ctx, cc.answer(m))
 			}()
 		case pb.RaftKvMessage_WATCH_REQUEST:

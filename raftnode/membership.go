@@ -318,3 +318,11 @@ func (n *Node) Handoff(timeout time.Duration) error {
 	}
 	return nil
 }
+
+// InitialConfig is the configuration a cluster of members (id → address)
+// starts with, encoded as the state machine keeps it. A node restored
+// from a backup (easykv-node restore) takes it in place of the
+// configuration of the cluster the backup came from.
+func InitialConfig(members map[string]string) []byte {
+	return raft.EncodeMembership(initialMembership(members))
+}

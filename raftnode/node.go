@@ -114,6 +114,8 @@ type Node struct {
 
 	recvc  chan raft.Message // peer messages for the loop
 	adminc chan adminRequest // pause/resume for the loop
+	// backupc asks the loop for a copy of the state machine (Backup).
+	backupc chan chan backupAnswer
 	// refollow asks the loop to make the peers follow the address book
 	// again: LearnPeerAddr added a peer.
 	refollow chan struct{}
@@ -227,6 +229,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		logger:     logger.With("node", cfg.ID),
 		recvc:      make(chan raft.Message, recvQueue),
 		adminc:     make(chan adminRequest),
+		backupc:    make(chan chan backupAnswer),
 		refollow:   make(chan struct{}, 1),
 		addrs:      newAddrBook(cfg.Members),
 		pub:        newPublisher(cfg.ID, cfg.Members, obs),
@@ -293,6 +296,8 @@ func (n *Node) Run(ctx context.Context) error {
 			n.snapshotSent(rep)
 		case in := <-n.receiver.installs:
 			n.install(in)
+		case reply := <-n.backupc:
+			reply <- n.takeBackup()
 		case <-n.refollow:
 			n.followMembers(n.curMembers, n.prevMembers)
 		case req := <-n.adminc:

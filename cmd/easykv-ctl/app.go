@@ -34,6 +34,7 @@ type nodeClient interface {
 	Status(ctx context.Context) (*pb.NodeStatus, error)
 	AdminRequest(ctx context.Context, req *pb.AdminRequest) (*pb.AdminResponse, error)
 	KV(ctx context.Context, req *pb.KvRequest) (*pb.KvResponse, error)
+	Backup(ctx context.Context, w io.Writer) (index, term uint64, err error)
 	Close() error
 }
 

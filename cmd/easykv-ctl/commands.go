@@ -59,6 +59,8 @@ func commands() []command {
 		{name: "member promote", args: "ID", nargs: 1, summary: "make learner ID a voter; refused until it has caught up", run: memberChange(memberPromoteRequest)},
 		{name: "member remove", args: "ID", nargs: 1, summary: "remove member ID from the cluster", run: memberChange(memberRemoveRequest)},
 		{name: "transfer", args: "ID", nargs: 1, summary: "hand leadership over to voter ID", run: memberChange(transferRequest)},
+		{name: "snapshot save", args: "FILE", nargs: 1, summary: "stream a snapshot from the leader into FILE (written whole or not at all)", run: runSnapshotSave},
+		{name: "snapshot status", args: "FILE", nargs: 1, summary: "check a snapshot file and print its index, term, keys, bytes and checksum; exit 1 if damaged", run: runSnapshotStatus},
 		{name: "put", args: "KEY VALUE", nargs: 2, summary: "set KEY to VALUE once the write is committed; prints OK", run: runPut},
 		{name: "get", args: "KEY [--stale [--node ID]]", nargs: 1,
 			summary: "print KEY's value (linearizable; --stale: any node's local copy, --node ID: that node's); exit 1 if missing",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -21,6 +22,14 @@ type fakeNode struct {
 	adminErr  error             // returned by AdminRequest when set
 	kv        *pb.KvResponse    // returned by KV
 	kvErr     error             // returned by KV when set
+	backup    *backupAnswer     // what Backup streams; nil: it refuses, naming no leader
+}
+
+// backupAnswer is a fake node's backup stream.
+type backupAnswer struct {
+	data        []byte // the snapshot's bytes
+	index, term uint64
+	err         error // returned after data when set
 }
 
 // fakeNet stands in for the network: nodes by address, and a record of what
@@ -96,6 +105,17 @@ func (c *fakeClient) KV(_ context.Context, req *pb.KvRequest) (*pb.KvResponse, e
 		return nil, c.node.kvErr
 	}
 	return c.node.kv, nil
+}
+
+func (c *fakeClient) Backup(_ context.Context, w io.Writer) (index, term uint64, err error) {
+	b := c.node.backup
+	if b == nil {
+		return 0, 0, &netlink.NotLeaderError{}
+	}
+	if _, err := w.Write(b.data); err != nil {
+		return 0, 0, err
+	}
+	return b.index, b.term, b.err
 }
 
 // openConn is a connection of fakeNet's, counted in its open until closed.

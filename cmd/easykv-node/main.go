@@ -3,6 +3,7 @@
 //
 //	easykv-node --cluster cluster.yaml --id n1 [--data DIR]
 //	easykv-node --cluster cluster.yaml --id n4 --addr HOST:PORT --join
+//	easykv-node restore --cluster cluster.yaml --id n1 --from backup.db
 //
 // cluster.yaml's node list is the initial configuration. --join starts a
 // node outside it (or one of it that lost its data and was removed and
@@ -40,6 +41,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "restore" {
+		os.Exit(runRestore(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))
 }
 

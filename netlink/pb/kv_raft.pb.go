@@ -310,6 +310,12 @@ const (
 	// §3.10): start an election at once. Body: vote_request, whose term is
 	// the leader's.
 	RaftKvMessage_TIMEOUT_NOW RaftKvMessage_MessageType = 19
+	// BACKUP_REQUEST: client -> leader: stream a snapshot of the state
+	// machine (easykv-ctl snapshot save). No body.
+	RaftKvMessage_BACKUP_REQUEST RaftKvMessage_MessageType = 20
+	// BACKUP_CHUNK: leader -> client, body: backup_chunk; the snapshot's
+	// bytes in order, the last chunk with done (or error) set.
+	RaftKvMessage_BACKUP_CHUNK RaftKvMessage_MessageType = 21
 )
 
 // Enum value maps for RaftKvMessage_MessageType.
@@ -335,6 +341,8 @@ var (
 		17: "INSTALL_SNAPSHOT",
 		18: "INSTALL_SNAPSHOT_RESPONSE",
 		19: "TIMEOUT_NOW",
+		20: "BACKUP_REQUEST",
+		21: "BACKUP_CHUNK",
 	}
 	RaftKvMessage_MessageType_value = map[string]int32{
 		"UNKNOWN":                   0,
@@ -357,6 +365,8 @@ var (
 		"INSTALL_SNAPSHOT":          17,
 		"INSTALL_SNAPSHOT_RESPONSE": 18,
 		"TIMEOUT_NOW":               19,
+		"BACKUP_REQUEST":            20,
+		"BACKUP_CHUNK":              21,
 	}
 )
 
@@ -433,7 +443,7 @@ func (x KvRequest_OpType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use KvRequest_OpType.Descriptor instead.
 func (KvRequest_OpType) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{1, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{2, 0}
 }
 
 type Handshake_Kind int32
@@ -479,7 +489,7 @@ func (x Handshake_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Handshake_Kind.Descriptor instead.
 func (Handshake_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{8, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type WatchEvent_Kind int32
@@ -593,7 +603,7 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{17, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{18, 0}
 }
 
 type Traffic_Kind int32
@@ -663,7 +673,7 @@ func (x Traffic_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Traffic_Kind.Descriptor instead.
 func (Traffic_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{18, 0}
+	return file_kv_raft_proto_rawDescGZIP(), []int{19, 0}
 }
 
 type RaftKvMessage struct {
@@ -692,6 +702,7 @@ type RaftKvMessage struct {
 	To                      string                   `protobuf:"bytes,18,opt,name=to,proto3" json:"to,omitempty"`
 	InstallSnapshot         *InstallSnapshotChunk    `protobuf:"bytes,19,opt,name=install_snapshot,json=installSnapshot,proto3" json:"install_snapshot,omitempty"`
 	InstallSnapshotResponse *InstallSnapshotResponse `protobuf:"bytes,20,opt,name=install_snapshot_response,json=installSnapshotResponse,proto3" json:"install_snapshot_response,omitempty"`
+	BackupChunk             *BackupChunk             `protobuf:"bytes,21,opt,name=backup_chunk,json=backupChunk,proto3" json:"backup_chunk,omitempty"`
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
 }
@@ -866,6 +877,115 @@ func (x *RaftKvMessage) GetInstallSnapshotResponse() *InstallSnapshotResponse {
 	return nil
 }
 
+func (x *RaftKvMessage) GetBackupChunk() *BackupChunk {
+	if x != nil {
+		return x.BackupChunk
+	}
+	return nil
+}
+
+// BackupChunk is one piece of a backup stream: a snapshot in kvmap's
+// snapshot format (its own CRC-32C at the end), sent by the leader.
+type BackupChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`                             // the next bytes of the snapshot
+	Done          bool                   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`                            // the last chunk: index and term are set
+	Index         uint64                 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"`                          // the snapshot's last applied index
+	Term          uint64                 `protobuf:"varint,4,opt,name=term,proto3" json:"term,omitempty"`                            // the term of the entry at index
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`                           // the backup failed (or this node does not lead); the stream ends
+	NotLeader     bool                   `protobuf:"varint,8,opt,name=not_leader,json=notLeader,proto3" json:"not_leader,omitempty"` // with error: this node does not lead; ask the leader below
+	LeaderId      string                 `protobuf:"bytes,6,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`     // with not_leader: the leader this node knows, "" if none
+	LeaderAddr    string                 `protobuf:"bytes,7,opt,name=leader_addr,json=leaderAddr,proto3" json:"leader_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupChunk) Reset() {
+	*x = BackupChunk{}
+	mi := &file_kv_raft_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupChunk) ProtoMessage() {}
+
+func (x *BackupChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_raft_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
+func (*BackupChunk) Descriptor() ([]byte, []int) {
+	return file_kv_raft_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BackupChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *BackupChunk) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *BackupChunk) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *BackupChunk) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *BackupChunk) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *BackupChunk) GetNotLeader() bool {
+	if x != nil {
+		return x.NotLeader
+	}
+	return false
+}
+
+func (x *BackupChunk) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *BackupChunk) GetLeaderAddr() string {
+	if x != nil {
+		return x.LeaderAddr
+	}
+	return ""
+}
+
 type KvRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	OpType    KvRequest_OpType       `protobuf:"varint,1,opt,name=op_type,json=opType,proto3,enum=easykv.KvRequest_OpType" json:"op_type,omitempty"`
@@ -882,7 +1002,7 @@ type KvRequest struct {
 
 func (x *KvRequest) Reset() {
 	*x = KvRequest{}
-	mi := &file_kv_raft_proto_msgTypes[1]
+	mi := &file_kv_raft_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1014,7 @@ func (x *KvRequest) String() string {
 func (*KvRequest) ProtoMessage() {}
 
 func (x *KvRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[1]
+	mi := &file_kv_raft_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1027,7 @@ func (x *KvRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KvRequest.ProtoReflect.Descriptor instead.
 func (*KvRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{1}
+	return file_kv_raft_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *KvRequest) GetOpType() KvRequest_OpType {
@@ -978,7 +1098,7 @@ type KvResponse struct {
 
 func (x *KvResponse) Reset() {
 	*x = KvResponse{}
-	mi := &file_kv_raft_proto_msgTypes[2]
+	mi := &file_kv_raft_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1110,7 @@ func (x *KvResponse) String() string {
 func (*KvResponse) ProtoMessage() {}
 
 func (x *KvResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[2]
+	mi := &file_kv_raft_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1123,7 @@ func (x *KvResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KvResponse.ProtoReflect.Descriptor instead.
 func (*KvResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{2}
+	return file_kv_raft_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *KvResponse) GetSuccess() bool {
@@ -1092,7 +1212,7 @@ type VoteRequest struct {
 
 func (x *VoteRequest) Reset() {
 	*x = VoteRequest{}
-	mi := &file_kv_raft_proto_msgTypes[3]
+	mi := &file_kv_raft_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1224,7 @@ func (x *VoteRequest) String() string {
 func (*VoteRequest) ProtoMessage() {}
 
 func (x *VoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[3]
+	mi := &file_kv_raft_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1237,7 @@ func (x *VoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VoteRequest.ProtoReflect.Descriptor instead.
 func (*VoteRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{3}
+	return file_kv_raft_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *VoteRequest) GetTerm() int64 {
@@ -1167,7 +1287,7 @@ type VoteResponse struct {
 
 func (x *VoteResponse) Reset() {
 	*x = VoteResponse{}
-	mi := &file_kv_raft_proto_msgTypes[4]
+	mi := &file_kv_raft_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1299,7 @@ func (x *VoteResponse) String() string {
 func (*VoteResponse) ProtoMessage() {}
 
 func (x *VoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[4]
+	mi := &file_kv_raft_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1312,7 @@ func (x *VoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VoteResponse.ProtoReflect.Descriptor instead.
 func (*VoteResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{4}
+	return file_kv_raft_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *VoteResponse) GetTerm() int64 {
@@ -1230,7 +1350,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_kv_raft_proto_msgTypes[5]
+	mi := &file_kv_raft_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1362,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[5]
+	mi := &file_kv_raft_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1375,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{5}
+	return file_kv_raft_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LogEntry) GetTerm() int64 {
@@ -1309,7 +1429,7 @@ type AppendEntriesRequest struct {
 
 func (x *AppendEntriesRequest) Reset() {
 	*x = AppendEntriesRequest{}
-	mi := &file_kv_raft_proto_msgTypes[6]
+	mi := &file_kv_raft_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1441,7 @@ func (x *AppendEntriesRequest) String() string {
 func (*AppendEntriesRequest) ProtoMessage() {}
 
 func (x *AppendEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[6]
+	mi := &file_kv_raft_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1454,7 @@ func (x *AppendEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEntriesRequest.ProtoReflect.Descriptor instead.
 func (*AppendEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{6}
+	return file_kv_raft_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AppendEntriesRequest) GetTerm() int64 {
@@ -1401,7 +1521,7 @@ type AppendEntriesResponse struct {
 
 func (x *AppendEntriesResponse) Reset() {
 	*x = AppendEntriesResponse{}
-	mi := &file_kv_raft_proto_msgTypes[7]
+	mi := &file_kv_raft_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1413,7 +1533,7 @@ func (x *AppendEntriesResponse) String() string {
 func (*AppendEntriesResponse) ProtoMessage() {}
 
 func (x *AppendEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[7]
+	mi := &file_kv_raft_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1426,7 +1546,7 @@ func (x *AppendEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendEntriesResponse.ProtoReflect.Descriptor instead.
 func (*AppendEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{7}
+	return file_kv_raft_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AppendEntriesResponse) GetTerm() int64 {
@@ -1487,7 +1607,7 @@ type Handshake struct {
 
 func (x *Handshake) Reset() {
 	*x = Handshake{}
-	mi := &file_kv_raft_proto_msgTypes[8]
+	mi := &file_kv_raft_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1619,7 @@ func (x *Handshake) String() string {
 func (*Handshake) ProtoMessage() {}
 
 func (x *Handshake) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[8]
+	mi := &file_kv_raft_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1632,7 @@ func (x *Handshake) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Handshake.ProtoReflect.Descriptor instead.
 func (*Handshake) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{8}
+	return file_kv_raft_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Handshake) GetCluster() string {
@@ -1561,7 +1681,7 @@ type HandshakeResponse struct {
 
 func (x *HandshakeResponse) Reset() {
 	*x = HandshakeResponse{}
-	mi := &file_kv_raft_proto_msgTypes[9]
+	mi := &file_kv_raft_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1693,7 @@ func (x *HandshakeResponse) String() string {
 func (*HandshakeResponse) ProtoMessage() {}
 
 func (x *HandshakeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[9]
+	mi := &file_kv_raft_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1706,7 @@ func (x *HandshakeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandshakeResponse.ProtoReflect.Descriptor instead.
 func (*HandshakeResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{9}
+	return file_kv_raft_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HandshakeResponse) GetOk() bool {
@@ -1618,7 +1738,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_kv_raft_proto_msgTypes[10]
+	mi := &file_kv_raft_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1750,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[10]
+	mi := &file_kv_raft_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1763,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{10}
+	return file_kv_raft_proto_rawDescGZIP(), []int{11}
 }
 
 type PeerProgress struct {
@@ -1660,7 +1780,7 @@ type PeerProgress struct {
 
 func (x *PeerProgress) Reset() {
 	*x = PeerProgress{}
-	mi := &file_kv_raft_proto_msgTypes[11]
+	mi := &file_kv_raft_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1792,7 @@ func (x *PeerProgress) String() string {
 func (*PeerProgress) ProtoMessage() {}
 
 func (x *PeerProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[11]
+	mi := &file_kv_raft_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1805,7 @@ func (x *PeerProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerProgress.ProtoReflect.Descriptor instead.
 func (*PeerProgress) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{11}
+	return file_kv_raft_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PeerProgress) GetId() string {
@@ -1742,7 +1862,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_kv_raft_proto_msgTypes[12]
+	mi := &file_kv_raft_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1874,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[12]
+	mi := &file_kv_raft_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1887,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{12}
+	return file_kv_raft_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Member) GetId() string {
@@ -1846,7 +1966,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +1978,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[13]
+	mi := &file_kv_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +1991,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{13}
+	return file_kv_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -2156,7 +2276,7 @@ type SnapshotTransfer struct {
 
 func (x *SnapshotTransfer) Reset() {
 	*x = SnapshotTransfer{}
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2288,7 @@ func (x *SnapshotTransfer) String() string {
 func (*SnapshotTransfer) ProtoMessage() {}
 
 func (x *SnapshotTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[14]
+	mi := &file_kv_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2301,7 @@ func (x *SnapshotTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotTransfer.ProtoReflect.Descriptor instead.
 func (*SnapshotTransfer) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{14}
+	return file_kv_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SnapshotTransfer) GetPeer() string {
@@ -2237,7 +2357,7 @@ type TermRun struct {
 
 func (x *TermRun) Reset() {
 	*x = TermRun{}
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2369,7 @@ func (x *TermRun) String() string {
 func (*TermRun) ProtoMessage() {}
 
 func (x *TermRun) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[15]
+	mi := &file_kv_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2382,7 @@ func (x *TermRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TermRun.ProtoReflect.Descriptor instead.
 func (*TermRun) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{15}
+	return file_kv_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TermRun) GetFirstIndex() int64 {
@@ -2288,7 +2408,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2420,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[16]
+	mi := &file_kv_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2433,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{16}
+	return file_kv_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchRequest) GetStatusIntervalMs() int64 {
@@ -2345,7 +2465,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2357,7 +2477,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[17]
+	mi := &file_kv_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2370,7 +2490,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{17}
+	return file_kv_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WatchEvent) GetKind() WatchEvent_Kind {
@@ -2496,7 +2616,7 @@ type Traffic struct {
 
 func (x *Traffic) Reset() {
 	*x = Traffic{}
-	mi := &file_kv_raft_proto_msgTypes[18]
+	mi := &file_kv_raft_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2628,7 @@ func (x *Traffic) String() string {
 func (*Traffic) ProtoMessage() {}
 
 func (x *Traffic) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[18]
+	mi := &file_kv_raft_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2641,7 @@ func (x *Traffic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Traffic.ProtoReflect.Descriptor instead.
 func (*Traffic) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{18}
+	return file_kv_raft_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Traffic) GetKind() Traffic_Kind {
@@ -2623,7 +2743,7 @@ type AdminRequest struct {
 
 func (x *AdminRequest) Reset() {
 	*x = AdminRequest{}
-	mi := &file_kv_raft_proto_msgTypes[19]
+	mi := &file_kv_raft_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2635,7 +2755,7 @@ func (x *AdminRequest) String() string {
 func (*AdminRequest) ProtoMessage() {}
 
 func (x *AdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[19]
+	mi := &file_kv_raft_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2648,7 +2768,7 @@ func (x *AdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminRequest.ProtoReflect.Descriptor instead.
 func (*AdminRequest) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{19}
+	return file_kv_raft_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdminRequest) GetCommand() AdminCommand {
@@ -2720,7 +2840,7 @@ type AdminResponse struct {
 
 func (x *AdminResponse) Reset() {
 	*x = AdminResponse{}
-	mi := &file_kv_raft_proto_msgTypes[20]
+	mi := &file_kv_raft_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2732,7 +2852,7 @@ func (x *AdminResponse) String() string {
 func (*AdminResponse) ProtoMessage() {}
 
 func (x *AdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[20]
+	mi := &file_kv_raft_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2745,7 +2865,7 @@ func (x *AdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminResponse.ProtoReflect.Descriptor instead.
 func (*AdminResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{20}
+	return file_kv_raft_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdminResponse) GetOk() bool {
@@ -2814,7 +2934,7 @@ type InstallSnapshotChunk struct {
 
 func (x *InstallSnapshotChunk) Reset() {
 	*x = InstallSnapshotChunk{}
-	mi := &file_kv_raft_proto_msgTypes[21]
+	mi := &file_kv_raft_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2826,7 +2946,7 @@ func (x *InstallSnapshotChunk) String() string {
 func (*InstallSnapshotChunk) ProtoMessage() {}
 
 func (x *InstallSnapshotChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[21]
+	mi := &file_kv_raft_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2839,7 +2959,7 @@ func (x *InstallSnapshotChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallSnapshotChunk.ProtoReflect.Descriptor instead.
 func (*InstallSnapshotChunk) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{21}
+	return file_kv_raft_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *InstallSnapshotChunk) GetTerm() int64 {
@@ -2936,7 +3056,7 @@ type InstallSnapshotResponse struct {
 
 func (x *InstallSnapshotResponse) Reset() {
 	*x = InstallSnapshotResponse{}
-	mi := &file_kv_raft_proto_msgTypes[22]
+	mi := &file_kv_raft_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2948,7 +3068,7 @@ func (x *InstallSnapshotResponse) String() string {
 func (*InstallSnapshotResponse) ProtoMessage() {}
 
 func (x *InstallSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_raft_proto_msgTypes[22]
+	mi := &file_kv_raft_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2961,7 +3081,7 @@ func (x *InstallSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*InstallSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_kv_raft_proto_rawDescGZIP(), []int{22}
+	return file_kv_raft_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InstallSnapshotResponse) GetTerm() int64 {
@@ -3017,7 +3137,7 @@ var File_kv_raft_proto protoreflect.FileDescriptor
 
 const file_kv_raft_proto_rawDesc = "" +
 	"\n" +
-	"\rkv_raft.proto\x12\x06easykv\"\xa6\f\n" +
+	"\rkv_raft.proto\x12\x06easykv\"\x84\r\n" +
 	"\rRaftKvMessage\x125\n" +
 	"\x04type\x18\x01 \x01(\x0e2!.easykv.RaftKvMessage.MessageTypeR\x04type\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x120\n" +
@@ -3042,7 +3162,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"request_id\x18\x11 \x01(\x04R\trequestId\x12\x0e\n" +
 	"\x02to\x18\x12 \x01(\tR\x02to\x12G\n" +
 	"\x10install_snapshot\x18\x13 \x01(\v2\x1c.easykv.InstallSnapshotChunkR\x0finstallSnapshot\x12[\n" +
-	"\x19install_snapshot_response\x18\x14 \x01(\v2\x1f.easykv.InstallSnapshotResponseR\x17installSnapshotResponse\"\xa7\x03\n" +
+	"\x19install_snapshot_response\x18\x14 \x01(\v2\x1f.easykv.InstallSnapshotResponseR\x17installSnapshotResponse\x126\n" +
+	"\fbackup_chunk\x18\x15 \x01(\v2\x13.easykv.BackupChunkR\vbackupChunk\"\xcd\x03\n" +
 	"\vMessageType\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3065,7 +3186,20 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x0eADMIN_RESPONSE\x10\x10\x12\x14\n" +
 	"\x10INSTALL_SNAPSHOT\x10\x11\x12\x1d\n" +
 	"\x19INSTALL_SNAPSHOT_RESPONSE\x10\x12\x12\x0f\n" +
-	"\vTIMEOUT_NOW\x10\x13\"\xfc\x01\n" +
+	"\vTIMEOUT_NOW\x10\x13\x12\x12\n" +
+	"\x0eBACKUP_REQUEST\x10\x14\x12\x10\n" +
+	"\fBACKUP_CHUNK\x10\x15\"\xd2\x01\n" +
+	"\vBackupChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\bR\x04done\x12\x14\n" +
+	"\x05index\x18\x03 \x01(\x04R\x05index\x12\x12\n" +
+	"\x04term\x18\x04 \x01(\x04R\x04term\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1d\n" +
+	"\n" +
+	"not_leader\x18\b \x01(\bR\tnotLeader\x12\x1b\n" +
+	"\tleader_id\x18\x06 \x01(\tR\bleaderId\x12\x1f\n" +
+	"\vleader_addr\x18\a \x01(\tR\n" +
+	"leaderAddr\"\xfc\x01\n" +
 	"\tKvRequest\x121\n" +
 	"\aop_type\x18\x01 \x01(\x0e2\x18.easykv.KvRequest.OpTypeR\x06opType\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -3383,7 +3517,7 @@ func file_kv_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_kv_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_kv_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_kv_raft_proto_goTypes = []any{
 	(ErrorCode)(0),                  // 0: easykv.ErrorCode
 	(EntryType)(0),                  // 1: easykv.EntryType
@@ -3395,71 +3529,73 @@ var file_kv_raft_proto_goTypes = []any{
 	(WatchEvent_Kind)(0),            // 7: easykv.WatchEvent.Kind
 	(Traffic_Kind)(0),               // 8: easykv.Traffic.Kind
 	(*RaftKvMessage)(nil),           // 9: easykv.RaftKvMessage
-	(*KvRequest)(nil),               // 10: easykv.KvRequest
-	(*KvResponse)(nil),              // 11: easykv.KvResponse
-	(*VoteRequest)(nil),             // 12: easykv.VoteRequest
-	(*VoteResponse)(nil),            // 13: easykv.VoteResponse
-	(*LogEntry)(nil),                // 14: easykv.LogEntry
-	(*AppendEntriesRequest)(nil),    // 15: easykv.AppendEntriesRequest
-	(*AppendEntriesResponse)(nil),   // 16: easykv.AppendEntriesResponse
-	(*Handshake)(nil),               // 17: easykv.Handshake
-	(*HandshakeResponse)(nil),       // 18: easykv.HandshakeResponse
-	(*StatusRequest)(nil),           // 19: easykv.StatusRequest
-	(*PeerProgress)(nil),            // 20: easykv.PeerProgress
-	(*Member)(nil),                  // 21: easykv.Member
-	(*NodeStatus)(nil),              // 22: easykv.NodeStatus
-	(*SnapshotTransfer)(nil),        // 23: easykv.SnapshotTransfer
-	(*TermRun)(nil),                 // 24: easykv.TermRun
-	(*WatchRequest)(nil),            // 25: easykv.WatchRequest
-	(*WatchEvent)(nil),              // 26: easykv.WatchEvent
-	(*Traffic)(nil),                 // 27: easykv.Traffic
-	(*AdminRequest)(nil),            // 28: easykv.AdminRequest
-	(*AdminResponse)(nil),           // 29: easykv.AdminResponse
-	(*InstallSnapshotChunk)(nil),    // 30: easykv.InstallSnapshotChunk
-	(*InstallSnapshotResponse)(nil), // 31: easykv.InstallSnapshotResponse
+	(*BackupChunk)(nil),             // 10: easykv.BackupChunk
+	(*KvRequest)(nil),               // 11: easykv.KvRequest
+	(*KvResponse)(nil),              // 12: easykv.KvResponse
+	(*VoteRequest)(nil),             // 13: easykv.VoteRequest
+	(*VoteResponse)(nil),            // 14: easykv.VoteResponse
+	(*LogEntry)(nil),                // 15: easykv.LogEntry
+	(*AppendEntriesRequest)(nil),    // 16: easykv.AppendEntriesRequest
+	(*AppendEntriesResponse)(nil),   // 17: easykv.AppendEntriesResponse
+	(*Handshake)(nil),               // 18: easykv.Handshake
+	(*HandshakeResponse)(nil),       // 19: easykv.HandshakeResponse
+	(*StatusRequest)(nil),           // 20: easykv.StatusRequest
+	(*PeerProgress)(nil),            // 21: easykv.PeerProgress
+	(*Member)(nil),                  // 22: easykv.Member
+	(*NodeStatus)(nil),              // 23: easykv.NodeStatus
+	(*SnapshotTransfer)(nil),        // 24: easykv.SnapshotTransfer
+	(*TermRun)(nil),                 // 25: easykv.TermRun
+	(*WatchRequest)(nil),            // 26: easykv.WatchRequest
+	(*WatchEvent)(nil),              // 27: easykv.WatchEvent
+	(*Traffic)(nil),                 // 28: easykv.Traffic
+	(*AdminRequest)(nil),            // 29: easykv.AdminRequest
+	(*AdminResponse)(nil),           // 30: easykv.AdminResponse
+	(*InstallSnapshotChunk)(nil),    // 31: easykv.InstallSnapshotChunk
+	(*InstallSnapshotResponse)(nil), // 32: easykv.InstallSnapshotResponse
 }
 var file_kv_raft_proto_depIdxs = []int32{
 	4,  // 0: easykv.RaftKvMessage.type:type_name -> easykv.RaftKvMessage.MessageType
-	10, // 1: easykv.RaftKvMessage.kv_request:type_name -> easykv.KvRequest
-	11, // 2: easykv.RaftKvMessage.kv_response:type_name -> easykv.KvResponse
-	12, // 3: easykv.RaftKvMessage.vote_request:type_name -> easykv.VoteRequest
-	13, // 4: easykv.RaftKvMessage.vote_response:type_name -> easykv.VoteResponse
-	15, // 5: easykv.RaftKvMessage.append_entries_request:type_name -> easykv.AppendEntriesRequest
-	16, // 6: easykv.RaftKvMessage.append_entries_response:type_name -> easykv.AppendEntriesResponse
-	17, // 7: easykv.RaftKvMessage.handshake:type_name -> easykv.Handshake
-	18, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
-	19, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
-	22, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
-	25, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
-	26, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
-	28, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
-	29, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
-	30, // 15: easykv.RaftKvMessage.install_snapshot:type_name -> easykv.InstallSnapshotChunk
-	31, // 16: easykv.RaftKvMessage.install_snapshot_response:type_name -> easykv.InstallSnapshotResponse
-	5,  // 17: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
-	0,  // 18: easykv.KvResponse.code:type_name -> easykv.ErrorCode
-	1,  // 19: easykv.LogEntry.type:type_name -> easykv.EntryType
-	14, // 20: easykv.AppendEntriesRequest.entries:type_name -> easykv.LogEntry
-	6,  // 21: easykv.Handshake.kind:type_name -> easykv.Handshake.Kind
-	2,  // 22: easykv.NodeStatus.role:type_name -> easykv.Role
-	20, // 23: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
-	14, // 24: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
-	24, // 25: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
-	23, // 26: easykv.NodeStatus.snapshot_transfers:type_name -> easykv.SnapshotTransfer
-	21, // 27: easykv.NodeStatus.members:type_name -> easykv.Member
-	7,  // 28: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
-	2,  // 29: easykv.WatchEvent.role:type_name -> easykv.Role
-	22, // 30: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
-	27, // 31: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
-	21, // 32: easykv.WatchEvent.members:type_name -> easykv.Member
-	8,  // 33: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
-	3,  // 34: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
-	22, // 35: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	11, // 1: easykv.RaftKvMessage.kv_request:type_name -> easykv.KvRequest
+	12, // 2: easykv.RaftKvMessage.kv_response:type_name -> easykv.KvResponse
+	13, // 3: easykv.RaftKvMessage.vote_request:type_name -> easykv.VoteRequest
+	14, // 4: easykv.RaftKvMessage.vote_response:type_name -> easykv.VoteResponse
+	16, // 5: easykv.RaftKvMessage.append_entries_request:type_name -> easykv.AppendEntriesRequest
+	17, // 6: easykv.RaftKvMessage.append_entries_response:type_name -> easykv.AppendEntriesResponse
+	18, // 7: easykv.RaftKvMessage.handshake:type_name -> easykv.Handshake
+	19, // 8: easykv.RaftKvMessage.handshake_response:type_name -> easykv.HandshakeResponse
+	20, // 9: easykv.RaftKvMessage.status_request:type_name -> easykv.StatusRequest
+	23, // 10: easykv.RaftKvMessage.status:type_name -> easykv.NodeStatus
+	26, // 11: easykv.RaftKvMessage.watch_request:type_name -> easykv.WatchRequest
+	27, // 12: easykv.RaftKvMessage.event:type_name -> easykv.WatchEvent
+	29, // 13: easykv.RaftKvMessage.admin_request:type_name -> easykv.AdminRequest
+	30, // 14: easykv.RaftKvMessage.admin_response:type_name -> easykv.AdminResponse
+	31, // 15: easykv.RaftKvMessage.install_snapshot:type_name -> easykv.InstallSnapshotChunk
+	32, // 16: easykv.RaftKvMessage.install_snapshot_response:type_name -> easykv.InstallSnapshotResponse
+	10, // 17: easykv.RaftKvMessage.backup_chunk:type_name -> easykv.BackupChunk
+	5,  // 18: easykv.KvRequest.op_type:type_name -> easykv.KvRequest.OpType
+	0,  // 19: easykv.KvResponse.code:type_name -> easykv.ErrorCode
+	1,  // 20: easykv.LogEntry.type:type_name -> easykv.EntryType
+	15, // 21: easykv.AppendEntriesRequest.entries:type_name -> easykv.LogEntry
+	6,  // 22: easykv.Handshake.kind:type_name -> easykv.Handshake.Kind
+	2,  // 23: easykv.NodeStatus.role:type_name -> easykv.Role
+	21, // 24: easykv.NodeStatus.peers:type_name -> easykv.PeerProgress
+	15, // 25: easykv.NodeStatus.log_tail:type_name -> easykv.LogEntry
+	25, // 26: easykv.NodeStatus.log_terms:type_name -> easykv.TermRun
+	24, // 27: easykv.NodeStatus.snapshot_transfers:type_name -> easykv.SnapshotTransfer
+	22, // 28: easykv.NodeStatus.members:type_name -> easykv.Member
+	7,  // 29: easykv.WatchEvent.kind:type_name -> easykv.WatchEvent.Kind
+	2,  // 30: easykv.WatchEvent.role:type_name -> easykv.Role
+	23, // 31: easykv.WatchEvent.status:type_name -> easykv.NodeStatus
+	28, // 32: easykv.WatchEvent.traffic:type_name -> easykv.Traffic
+	22, // 33: easykv.WatchEvent.members:type_name -> easykv.Member
+	8,  // 34: easykv.Traffic.kind:type_name -> easykv.Traffic.Kind
+	3,  // 35: easykv.AdminRequest.command:type_name -> easykv.AdminCommand
+	23, // 36: easykv.AdminResponse.status:type_name -> easykv.NodeStatus
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_kv_raft_proto_init() }
@@ -3473,7 +3609,7 @@ func file_kv_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_raft_proto_rawDesc), len(file_kv_raft_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
