@@ -27,6 +27,20 @@ type Node struct {
 	// MetricsAddr is the host:port of the node's HTTP listener for
 	// Prometheus metrics and the /livez and /readyz probes; "" for none.
 	MetricsAddr string `yaml:"metrics_addr"`
+	// CertFile and KeyFile are this node's certificate and key when they
+	// differ from the tls section's; absolute once parsed.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// TLS is cluster.yaml's tls section: every connection is mutual TLS 1.3
+// with certificates from CAFile. CertFile and KeyFile are what clients
+// (easykv-ctl, easykv-tui) present, and nodes without their own. Paths are
+// absolute once parsed.
+type TLS struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Config is a parsed and validated cluster.yaml.
@@ -37,6 +51,7 @@ type Config struct {
 	Heartbeat       time.Duration // leader heartbeat interval
 	ElectionTimeout time.Duration // T: each election timer is drawn from [T, 2T)
 	AuthToken       string        // shared secret for peers and clients, "" for none
+	TLS             *TLS          // nil: connections are plain TCP
 	// SnapshotEntries is how many applied entries separate snapshots of
 	// the state machine; after a snapshot the log is compacted.
 	SnapshotEntries uint64
@@ -76,6 +91,7 @@ type file struct {
 	Heartbeat       *string `yaml:"heartbeat"`
 	ElectionTimeout *string `yaml:"election_timeout"`
 	AuthToken       string  `yaml:"auth_token"`
+	TLS             *TLS    `yaml:"tls"`
 	// The counts stay nodes until validated, so that an error can give
 	// the line and the value as written.
 	// (a zero Node, of Kind 0, is a missing key).
@@ -205,6 +221,9 @@ func Parse(data []byte, dir string) (*Config, error) {
 		}
 		addrs[n.MetricsAddr] = true
 	}
+	if err := checkTLS(f.TLS, f.Nodes, dir); err != nil {
+		return nil, err
+	}
 	dataDir := *f.DataDir
 	if !filepath.IsAbs(dataDir) {
 		dataDir = filepath.Join(dir, dataDir)
@@ -216,10 +235,62 @@ func Parse(data []byte, dir string) (*Config, error) {
 		Heartbeat:       heartbeat,
 		ElectionTimeout: election,
 		AuthToken:       f.AuthToken,
+		TLS:             f.TLS,
 		SnapshotEntries: snapEntries,
 		SnapshotMargin:  snapMargin,
 		SegmentSize:     int64(segmentSize),
 	}, nil
+}
+
+// checkTLS validates the tls section and the nodes' own certificates, and
+// makes their paths absolute (relative ones are taken from dir). Whether
+// the files can be read is checked by the programs that use them.
+func checkTLS(t *TLS, nodes []Node, dir string) error {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if t != nil {
+		for _, k := range []struct{ key, val string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
+			if k.val == "" {
+				return invalid("tls: missing key: %s", k.key)
+			}
+		}
+		abs(&t.CAFile)
+		abs(&t.CertFile)
+		abs(&t.KeyFile)
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		if n.CertFile == "" && n.KeyFile == "" {
+			continue
+		}
+		switch {
+		case t == nil:
+			return invalid("node %s: cert_file and key_file need a tls section", n.ID)
+		case n.CertFile == "" || n.KeyFile == "":
+			return invalid("node %s: cert_file and key_file go together", n.ID)
+		}
+		abs(&n.CertFile)
+		abs(&n.KeyFile)
+	}
+	return nil
+}
+
+// TLSFiles returns the CA, certificate and key that id presents and
+// checks with: the node's own certificate when it has one, else the tls
+// section's (what clients use: pass an id no node has). ok is false when
+// the cluster does not use TLS.
+func (c *Config) TLSFiles(id string) (ca, cert, key string, ok bool) {
+	if c.TLS == nil {
+		return "", "", "", false
+	}
+	cert, key = c.TLS.CertFile, c.TLS.KeyFile
+	if n, found := c.Lookup(id); found && n.CertFile != "" {
+		cert, key = n.CertFile, n.KeyFile
+	}
+	return c.TLS.CAFile, cert, key, true
 }
 
 // Lookup returns the member with the given id.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -62,6 +63,10 @@ func TestParseRejects(t *testing.T) {
 		{"timeout not above heartbeat", strings.Replace(good, "1s", "100ms", 1), "election_timeout (100ms) must be above heartbeat (100ms)"},
 		{"duplicate id", strings.Replace(good, "id: n2", "id: n1", 1), "duplicate node id n1"},
 		{"bad metrics_addr", strings.Replace(good, "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, metrics_addr: 9100}", 1), `node n2: bad metrics_addr "9100": want host:port`},
+		{"tls without ca_file", good + "tls: {cert_file: c.pem, key_file: k.pem}\n", "tls: missing key: ca_file"},
+		{"tls unknown key", good + "tls: {ca_file: ca.pem, cert_file: c.pem, key_file: k.pem, cipher: rc4}\n", `unknown key "cipher"`},
+		{"node cert without tls", strings.Replace(good, "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, cert_file: n2.pem, key_file: n2-key.pem}", 1), "node n2: cert_file and key_file need a tls section"},
+		{"node cert without key", strings.Replace(good, "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, cert_file: n2.pem}", 1) + "tls: {ca_file: ca.pem, cert_file: c.pem, key_file: k.pem}\n", "node n2: cert_file and key_file go together"},
 		{"metrics_addr taken", strings.Replace(good, "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, metrics_addr: 127.0.0.1:7001}", 1), "duplicate node address 127.0.0.1:7001 (metrics_addr of n2)"},
 		{"id escaping data_dir", strings.Replace(good, "id: n2", `id: "../n2"`, 1), `nodes[1]: id "../n2": want 1 to 64 letters`},
 		{"id with a slash", strings.Replace(good, "id: n2", `id: "a/b"`, 1), `id "a/b"`},
@@ -123,6 +128,35 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	if n, _ := cfg.Lookup("n2"); n.MetricsAddr != "127.0.0.1:9102" {
 		t.Fatalf("n2's metrics_addr %q", n.MetricsAddr)
+	}
+}
+
+func TestTLSFiles(t *testing.T) {
+	c := goodCluster
+	c.Extra = "tls:\n  ca_file: certs/ca.pem\n  cert_file: certs/client.pem\n  key_file: /abs/client-key.pem\n"
+	path := testkit.WriteCluster(t, "", c)
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = []byte(strings.Replace(string(doc), "addr: 127.0.0.1:7002}", "addr: 127.0.0.1:7002, cert_file: n2.pem, key_file: n2-key.pem}", 1))
+	cfg, err := Parse(doc, "/etc/easykv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cert, key, ok := cfg.TLSFiles("n2")
+	if !ok || ca != "/etc/easykv/certs/ca.pem" || cert != "/etc/easykv/n2.pem" || key != "/etc/easykv/n2-key.pem" {
+		t.Errorf("n2: %s %s %s %v", ca, cert, key, ok)
+	}
+	if _, cert, key, _ := cfg.TLSFiles("n1"); cert != "/etc/easykv/certs/client.pem" || key != "/abs/client-key.pem" {
+		t.Errorf("n1 (no own certificate): %s %s", cert, key)
+	}
+	plain, err := Parse([]byte(good), "/etc/easykv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := plain.TLSFiles("n1"); ok {
+		t.Error("a cluster without tls reports TLS files")
 	}
 }
 

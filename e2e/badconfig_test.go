@@ -48,6 +48,8 @@ func TestBadConfigExit2(t *testing.T) {
 		{"missing --id", good, nil, []string{"id"}},
 		{"bad metrics_addr", strings.Replace(good, "addr: "+a1+"}", "addr: "+a1+", metrics_addr: nope}", 1), []string{"--id", "n1"}, []string{"metrics_addr"}},
 		{"bad --metrics-addr", good, []string{"--id", "n1", "--metrics-addr", "nope"}, []string{"--metrics-addr"}},
+		{"tls section without ca_file", good + "tls: {cert_file: c.pem, key_file: k.pem}\n", []string{"--id", "n1"}, []string{"ca_file"}},
+		{"unreadable certificate", good + "tls: {ca_file: /nonexistent/ca.pem, cert_file: c.pem, key_file: k.pem}\n", []string{"--id", "n1"}, []string{"/nonexistent/ca.pem"}},
 		{"bad --log-format", good, []string{"--id", "n1", "--log-format", "xml"}, []string{"--log-format"}},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/tlsconf"
 )
 
 // Timing of the clusters under test and of the harness's patience.
@@ -46,13 +47,16 @@ type Harness struct {
 	addrs   map[string]string // listen address by node id
 	procs   map[string]*proc  // the node's current process by id; nil once stopped
 
-	heartbeat, electionTimeout time.Duration       // cluster.yaml's timing
-	token                      string              // cluster.yaml's auth_token, presented by Status; "" for none
-	extra                      string              // more cluster.yaml lines (withConfig)
-	flags                      map[string][]string // more easykv-node flags by node id (startJoining)
-	metrics                    bool                // every node gets a metrics_addr (withMetrics)
-	nodeFlags                  []string            // more easykv-node flags for every node (withNodeFlags)
-	metricsAddrs               map[string]string   // metrics_addr by node id, when metrics
+	heartbeat, electionTimeout time.Duration        // cluster.yaml's timing
+	token                      string               // cluster.yaml's auth_token, presented by Status; "" for none
+	extra                      string               // more cluster.yaml lines (withConfig)
+	flags                      map[string][]string  // more easykv-node flags by node id (startJoining)
+	metrics                    bool                 // every node gets a metrics_addr (withMetrics)
+	nodeFlags                  []string             // more easykv-node flags for every node (withNodeFlags)
+	tls                        *tlsconf.Source      // the harness's client certificate when the cluster uses TLS (withTLS)
+	ca                         *testkit.CA          // the cluster's CA, with withTLS
+	certs                      map[string][2]string // each node's certificate and key, with withTLS
+	metricsAddrs               map[string]string    // metrics_addr by node id, when metrics
 }
 
 // ClusterOption changes the cluster StartCluster starts.
@@ -76,6 +80,27 @@ func withAuthToken(token string) ClusterOption {
 // withMetrics gives every node a metrics_addr on a free port.
 func withMetrics() ClusterOption {
 	return func(h *Harness) { h.metrics = true }
+}
+
+// withTLS makes a CA and certificates at run time and gives cluster.yaml a
+// tls section: one client certificate (the harness, easykv-ctl) and one
+// of its own for each node.
+func withTLS() ClusterOption {
+	return func(h *Harness) { h.ca = testkit.NewCA(h.t, h.dir, "ca") }
+}
+
+// tlsSection is the tls section for the harness's CA and client certificate.
+func (h *Harness) tlsSection(cert, key string) string {
+	return fmt.Sprintf("tls:\n  ca_file: %s\n  cert_file: %s\n  key_file: %s\n", h.ca.Path, cert, key)
+}
+
+// identity is how the harness introduces itself to the nodes, presenting token.
+func (h *Harness) identity(token string) netlink.Identity {
+	id := netlink.Identity{Cluster: clusterName, NodeID: clientID, AuthToken: token}
+	if h.tls != nil {
+		id.TLS = h.tls
+	}
+	return id
 }
 
 // withNodeFlags passes flags to every node.
@@ -115,6 +140,20 @@ func StartCluster(t *testing.T, n int, opts ...ClusterOption) *Harness {
 	h.cfgPath = filepath.Join(h.dir, "cluster.yaml")
 	for i := 1; i <= n; i++ {
 		h.ids = append(h.ids, fmt.Sprintf("n%d", i))
+	}
+	if h.ca != nil {
+		cert, key := h.ca.Issue(t, "client")
+		h.extra += h.tlsSection(cert, key)
+		src, err := tlsconf.Load(tlsconf.Files{CA: h.ca.Path, Cert: cert, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.tls = src
+		h.certs = map[string][2]string{}
+		for _, id := range h.ids {
+			c, k := h.ca.Issue(t, id)
+			h.certs[id] = [2]string{c, k}
+		}
 	}
 	// Cleanups run last-registered first: processes stop, then logs are
 	// checked for races and dumped (complete, shutdown included), then the
@@ -175,7 +214,7 @@ func (h *Harness) writeConfigAs(path, extra string) string {
 	h.t.Helper()
 	c := testkit.Cluster{Name: clusterName, Heartbeat: h.heartbeat, ElectionTimeout: h.electionTimeout, Extra: extra}
 	for _, id := range h.ids {
-		c.Nodes = append(c.Nodes, testkit.Node{ID: id, Addr: h.addrs[id], MetricsAddr: h.metricsAddrs[id]})
+		c.Nodes = append(c.Nodes, testkit.Node{ID: id, Addr: h.addrs[id], MetricsAddr: h.metricsAddrs[id], CertFile: h.certs[id][0], KeyFile: h.certs[id][1]})
 	}
 	return testkit.WriteCluster(h.t, path, c)
 }
@@ -309,7 +348,7 @@ func (h *Harness) Status(id string) (*pb.NodeStatus, error) {
 func (h *Harness) statusWith(id, token string) (*pb.NodeStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
 	defer cancel()
-	c, err := netlink.Dial(ctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID, AuthToken: token})
+	c, err := netlink.Dial(ctx, h.addrs[id], h.identity(token))
 	if err != nil {
 		return nil, err
 	}

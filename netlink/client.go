@@ -101,9 +101,19 @@ func Dial(ctx context.Context, addr string, id Identity) (*Client, error) {
 	conn.SetDeadline(deadline)
 	// A cancelled ctx expires the deadline, which unblocks the handshake.
 	// Registered after SetDeadline above, so that it cannot be undone by it.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	raw := conn
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	conn, err = startTLS(ctx, conn, addr, id)
+	if err != nil {
+		stop()
+		raw.Close()
+		return nil, err
+	}
 	br := bufio.NewReader(conn)
 	nodeID, err := handshake(conn, br, id, pb.Handshake_CLIENT)
+	if id.TLS == nil {
+		err = closedInHandshake(err)
+	}
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}

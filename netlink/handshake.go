@@ -3,11 +3,15 @@ package netlink
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"syscall"
 
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -18,6 +22,37 @@ type Identity struct {
 	NodeID    string // node id (peers) or a client name like "easykv-ctl"
 	AuthToken string // cluster auth_token, "" when none
 	Addr      string // peers: this node's listen address, told to the nodes it dials
+	// TLS, when set, makes every connection this identity dials TLS.
+	TLS TLSDialer
+}
+
+// TLSDialer gives the TLS configuration for dialling addr;
+// *tlsconf.Source is one. (An interface rather than a func keeps
+// Identity comparable: ClientPool keys its connections by it.)
+type TLSDialer interface {
+	Client(addr string) *tls.Config
+}
+
+// startTLS runs the client side of a TLS handshake on conn when id asks
+// for TLS, and returns the connection to use from then on.
+func startTLS(ctx context.Context, conn net.Conn, addr string, id Identity) (net.Conn, error) {
+	if id.TLS == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, id.TLS.Client(addr))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("tls handshake with %s: %w (is the node running with cluster.yaml's tls section?)", addr, err)
+	}
+	return tc, nil
+}
+
+// closedInHandshake words the end of a plain connection during the
+// handshake: a node that requires TLS closes it on the first bytes.
+func closedInHandshake(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("%w (the node closed the connection: it may require TLS, and cluster.yaml here has no tls section)", err)
+	}
+	return err
 }
 
 // ErrRefused is returned, wrapped with the node's reason, when a node

@@ -260,10 +260,15 @@ func (l *link) connect(ctx context.Context) (net.Conn, *bufio.Reader, error) {
 		tc.SetNoDelay(true)
 	}
 	// Closing the connection when ctx ends unblocks the handshake.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	raw := conn
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	br := bufio.NewReaderSize(conn, 512)
 	conn.SetDeadline(time.Now().Add(defaultHandshakeTimeout))
+	if conn, err = startTLS(ctx, conn, l.addr, l.self); err != nil {
+		raw.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, 512)
 	peer, err := handshake(conn, br, l.self, pb.Handshake_PEER)
 	if err == nil && peer != l.id {
 		err = fmt.Errorf("%s answers as node %q, want %q", l.addr, peer, l.id)

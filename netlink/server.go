@@ -3,6 +3,7 @@ package netlink
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +58,10 @@ type ServerConfig struct {
 	Identity
 	MaxFrameSize     int           // 0 → DefaultMaxFrameSize
 	HandshakeTimeout time.Duration // 0 → 5s; a connection that sends no valid handshake in time is closed
-	Faults           *Faults       // injected network faults: Raft frames from a blocked peer are dropped; nil → none
+	// TLS, when set, makes every connection TLS (tlsconf.Source.Server):
+	// one that does not complete a TLS handshake is closed with a log line.
+	TLS    *tls.Config
+	Faults *Faults // injected network faults: Raft frames from a blocked peer are dropped; nil → none
 	// PeerAddr, when set, is told the listen address a peer gave in its
 	// handshake, before its messages are served: a node that joined
 	// learns where to answer a leader that cluster.yaml does not list.
@@ -223,6 +227,16 @@ func (s *Server) serveConn(c net.Conn) {
 		tc.SetNoDelay(true)
 	}
 	log := s.log.With("remote", c.RemoteAddr().String())
+	if s.cfg.TLS != nil {
+		tc := tls.Server(c, s.cfg.TLS)
+		c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+		if err := tc.Handshake(); err != nil {
+			log.Warn("tls handshake failed", "reason", err)
+			return
+		}
+		c.SetDeadline(time.Time{})
+		c = tc
+	}
 	br := bufio.NewReader(c)
 	bw := bufio.NewWriter(c)
 	hs, ok := s.handshake(c, br, bw, log)

@@ -14,6 +14,7 @@ import (
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/tlsconf"
 )
 
 // Exit statuses; scripts depend on them, so they never change meaning.
@@ -65,16 +66,17 @@ type app struct {
 
 // invocation is what a command gets after flags and cluster.yaml are parsed.
 type invocation struct {
-	cfg     *cluster.Config // the parsed cluster.yaml
-	output  string          // "table" or "json"
-	args    []string        // positional arguments after the command name
-	flags   cmdFlags        // the command's own flags
-	timeout time.Duration   // --timeout: the command's deadline, or each operation's for bench
+	cfg     *cluster.Config   // the parsed cluster.yaml
+	output  string            // "table" or "json"
+	args    []string          // positional arguments after the command name
+	flags   cmdFlags          // the command's own flags
+	timeout time.Duration     // --timeout: the command's deadline, or each operation's for bench
+	tls     netlink.TLSDialer // cluster.yaml's tls section loaded; nil without one
 }
 
 // identity is how easykv-ctl presents itself to the nodes of cfg.
 func (inv invocation) identity() netlink.Identity {
-	return netlink.Identity{Cluster: inv.cfg.Name, NodeID: clientName, AuthToken: inv.cfg.AuthToken}
+	return netlink.Identity{Cluster: inv.cfg.Name, NodeID: clientName, AuthToken: inv.cfg.AuthToken, TLS: inv.tls}
 }
 
 // run executes easykv-ctl with args (without the program name) and returns
@@ -182,12 +184,20 @@ func (a *app) exec(ctx context.Context, args []string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	var certs netlink.TLSDialer
+	if ca, cert, key, ok := cfg.TLSFiles(clientName); ok {
+		src, err := tlsconf.Load(tlsconf.Files{CA: ca, Cert: cert, Key: key})
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		certs = src
+	}
 	if !cmd.perOp {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, g.timeout)
 		defer cancel()
 	}
-	return cmd.run(ctx, a, invocation{cfg: cfg, output: g.output.String(), args: pos, flags: cf, timeout: g.timeout})
+	return cmd.run(ctx, a, invocation{cfg: cfg, output: g.output.String(), args: pos, flags: cf, timeout: g.timeout, tls: certs})
 }
 
 // flagError turns a flag parsing error into a usage error; for -h it prints

@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,7 @@ import (
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/raftnode"
 	"github.com/easykv/easykv/segmentlog"
+	"github.com/easykv/easykv/tlsconf"
 )
 
 func main() {
@@ -126,6 +128,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger := newLogger(stderr, o.logFormat, o.logLevel)
+	var certs *tlsconf.Source
+	if ca, cert, key, ok := cfg.TLSFiles(self.ID); ok {
+		if certs, err = tlsconf.Load(tlsconf.Files{CA: ca, Cert: cert, Key: key}); err != nil {
+			fmt.Fprintf(stderr, "easykv-node: %v\n", err)
+			return 2
+		}
+		reloadOnHangup(ctx, certs, logger)
+	}
 	if o.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
@@ -134,7 +144,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
-	if err := serve(ctx, cfg, self, joined, o.dataDir, logger); err != nil {
+	if err := serve(ctx, cfg, self, joined, o.dataDir, certs, logger); err != nil {
 		fmt.Fprintf(stderr, "easykv-node: %v\n", err)
 		return 1
 	}
@@ -142,7 +152,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 // serve runs the node until ctx is done or it fails.
-func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined bool, dataDir string, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined bool, dataDir string, certs *tlsconf.Source, logger *slog.Logger) error {
+	var tlsDialer netlink.TLSDialer // nil: plain TCP
+	var serverTLS *tls.Config
+	if certs != nil {
+		tlsDialer, serverTLS = certs, certs.Server()
+	}
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
 		return err
@@ -154,7 +169,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		if err := rememberJoin(dataDir, self.Addr); err != nil {
 			return err
 		}
-	} else if err := checkWiped(ctx, cfg, self.ID, dataDir, dialStatus(cfg, self.ID), peerCheckTimeout, logger); err != nil {
+	} else if err := checkWiped(ctx, cfg, self.ID, dataDir, dialStatus(cfg, self.ID, tlsDialer), peerCheckTimeout, logger); err != nil {
 		// Before anything else is created: a node whose data is gone must
 		// not come back as if it were new into a cluster that has state.
 		return err
@@ -171,7 +186,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		return err
 	}
 	defer wal.Close()
-	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken, Addr: self.Addr}
+	id := netlink.Identity{Cluster: cfg.Name, NodeID: self.ID, AuthToken: cfg.AuthToken, Addr: self.Addr, TLS: tlsDialer}
 	members := map[string]string{}
 	peerAddrs := map[string]string{}
 	for _, n := range cfg.Nodes {
@@ -193,6 +208,9 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 			return fmt.Errorf("metrics listen: %w", err)
 		}
 		defer metricsLn.Close()
+		if serverTLS != nil {
+			metricsLn = tls.NewListener(metricsLn, serverTLS)
+		}
 		nodeMetrics = metrics.New()
 		obs = nodeMetrics
 	}
@@ -225,7 +243,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		ln.Close()
 		return err
 	}
-	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger, PeerAddr: node.LearnPeerAddr}, node)
+	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger, PeerAddr: node.LearnPeerAddr, TLS: serverTLS}, node)
 	defer srv.Close()
 	go func() {
 		if err := srv.Serve(ln); err != nil {
@@ -258,6 +276,28 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 	err = node.Run(runCtx)
 	logger.Info("stopping", "node", self.ID)
 	return err
+}
+
+// reloadOnHangup re-reads the TLS certificates on each SIGHUP until ctx
+// ends: connections made after it use them; those up carry on.
+func reloadOnHangup(ctx context.Context, certs *tlsconf.Source, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := certs.Reload(); err != nil {
+					logger.Error("tls reload failed; keeping the certificates in use", "err", err)
+					continue
+				}
+				logger.Info("tls certificates reloaded")
+			}
+		}
+	}()
 }
 
 // newLogger logs at level to w, as key=value text or as JSON objects.

@@ -53,9 +53,10 @@ func dataDirEmpty(dir string) (bool, error) {
 type statusFunc func(ctx context.Context, n cluster.Node) (*pb.NodeStatus, error)
 
 // dialStatus is the statusFunc of a running node: a CLIENT connection
-// presenting the cluster's name and token, as easykv-ctl status makes.
-func dialStatus(cfg *cluster.Config, self string) statusFunc {
-	id := netlink.Identity{Cluster: cfg.Name, NodeID: "easykv-node " + self, AuthToken: cfg.AuthToken}
+// presenting the cluster's name and token, as easykv-ctl status makes,
+// over TLS when tlsDialer is not nil.
+func dialStatus(cfg *cluster.Config, self string, tlsDialer netlink.TLSDialer) statusFunc {
+	id := netlink.Identity{Cluster: cfg.Name, NodeID: "easykv-node " + self, AuthToken: cfg.AuthToken, TLS: tlsDialer}
 	return func(ctx context.Context, n cluster.Node) (*pb.NodeStatus, error) {
 		c, err := netlink.Dial(ctx, n.Addr, id)
 		if err != nil {

@@ -35,6 +35,7 @@ import (
 
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/tlsconf"
 	"github.com/easykv/easykv/tui"
 )
 
@@ -102,6 +103,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError(stderr, err)
 	}
 	id := netlink.Identity{Cluster: cfg.Name, NodeID: *name, AuthToken: cfg.AuthToken}
+	if ca, cert, key, ok := cfg.TLSFiles(*name); ok {
+		certs, err := tlsconf.Load(tlsconf.Files{CA: ca, Cert: cert, Key: key})
+		if err != nil {
+			return usageError(stderr, err)
+		}
+		id.TLS = certs
+	}
 	dial := func(ctx context.Context, n tui.Node) (tui.NodeConn, error) {
 		c, err := netlink.Dial(ctx, n.Addr, id)
 		if err != nil {

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// Node is one entry of cluster.yaml's nodes; MetricsAddr is left out
-// when empty.
-type Node struct{ ID, Addr, MetricsAddr string }
+// Node is one entry of cluster.yaml's nodes; the optional keys are left
+// out when empty.
+type Node struct{ ID, Addr, MetricsAddr, CertFile, KeyFile string }
 
 // Nodes names addrs n1, n2, … in order.
 func Nodes(addrs ...string) []Node {
@@ -37,11 +37,13 @@ func (c Cluster) YAML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: %s\nnodes:\n", c.Name)
 	for _, n := range c.Nodes {
-		if n.MetricsAddr != "" {
-			fmt.Fprintf(&b, "  - {id: %s, addr: %s, metrics_addr: %s}\n", n.ID, n.Addr, n.MetricsAddr)
-			continue
+		fmt.Fprintf(&b, "  - {id: %s, addr: %s", n.ID, n.Addr)
+		for _, kv := range [][2]string{{"metrics_addr", n.MetricsAddr}, {"cert_file", n.CertFile}, {"key_file", n.KeyFile}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&b, ", %s: %s", kv[0], kv[1])
+			}
 		}
-		fmt.Fprintf(&b, "  - {id: %s, addr: %s}\n", n.ID, n.Addr)
+		b.WriteString("}\n")
 	}
 	dataDir := c.DataDir
 	if dataDir == "" {
