@@ -58,6 +58,17 @@ func TestTLS(t *testing.T) {
 	}
 	st.Close()
 
+	t.Run("dashboard", func(t *testing.T) {
+		scr := startDashboard(t, h)
+		scr.waitScreen("the leader over TLS", func(screen string) bool {
+			m := headerLeader.FindStringSubmatch(screen)
+			return m != nil && m[1] == leader && strings.Contains(screen, "★ LEADER")
+		})
+		scr.typeLine("get k")
+		scr.waitScreen("the get's result over TLS", func(screen string) bool {
+			return strings.Contains(screen, `get k → "over tls"`)
+		})
+	})
 	t.Run("plain client", func(t *testing.T) {
 		plain := h.plainCopy("plain.yaml", "auth_token: "+token+"\n")
 		res := runBinary(t, bins.ctl, "--cluster", plain, "--timeout", "2s", "get", "k")
