@@ -128,6 +128,16 @@ func TestMetricsScrape(t *testing.T) {
 		if got, _ := sample(fams, "easykv_network_peer_messages_total", map[string]string{"peer": f, "kind": "append", "direction": "sent"}); got == 0 {
 			t.Errorf("leader counted no appends sent to %s", f)
 		}
+		if got, _ := sample(fams, "easykv_network_peer_sent_bytes_total", map[string]string{"To": f}); got < puts*10 {
+			t.Errorf("leader counted %v bytes sent to %s", got, f)
+		}
+		ffams, err := h.scrapeNode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := sample(ffams, "easykv_network_peer_received_bytes_total", map[string]string{"From": leader}); got < puts*10 {
+			t.Errorf("%s counted %v bytes received from the leader", f, got)
+		}
 	}
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "easykv_server_leader_changes_seen_total", "easykv_snapshot_save_duration_seconds"} {
 		if _, ok := fams[name]; !ok {

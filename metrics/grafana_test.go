@@ -38,6 +38,7 @@ func TestGrafanaDashboardNamesExist(t *testing.T) {
 	m := New()
 	node := &fakeNode{st: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, LeaderId: "n1"}}
 	m.AddStatus(node)
+	m.AddPeerBytes(fakeBytes{sent: map[string]uint64{"n2": 1}, received: map[string]uint64{"n2": 1}})
 	m.ClientRequest(pb.KvRequest_PUT, pb.ErrorCode_OK)
 	m.LogSynced(time.Millisecond)
 	m.Traffic([]*pb.Traffic{

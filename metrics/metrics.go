@@ -116,6 +116,12 @@ func (m *Metrics) AddStatus(src StatusSource) {
 	m.reg.MustRegister(newStatusCollector(src))
 }
 
+// AddPeerBytes adds the bytes sent to and received from each peer, read
+// from src at each scrape.
+func (m *Metrics) AddPeerBytes(src PeerByteCounts) {
+	m.reg.MustRegister(newPeerBytesCollector(src))
+}
+
 func opLabel(op pb.KvRequest_OpType) string   { return strings.ToLower(op.String()) }
 func resultLabel(code pb.ErrorCode) string    { return strings.ToLower(code.String()) }
 func seconds(d time.Duration) float64         { return d.Seconds() }

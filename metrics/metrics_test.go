@@ -36,6 +36,11 @@ func (f *fakeNode) set(st *pb.NodeStatus) {
 	f.mu.Unlock()
 }
 
+// fakeBytes is a PeerByteCounts with fixed totals.
+type fakeBytes struct{ sent, received map[string]uint64 }
+
+func (f fakeBytes) Totals() (sent, received map[string]uint64) { return f.sent, f.received }
+
 // scrape fetches /metrics from h and parses it as Prometheus text.
 func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
 	t.Helper()
@@ -91,6 +96,7 @@ func TestScrapeReadsStatusAndObservations(t *testing.T) {
 	node := &fakeNode{st: &pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, LeaderId: "n1", Term: 7, CommitIndex: 42, AppliedIndex: 41, LastIndex: 43, FirstIndex: 5, SnapshotIndex: 4, DiskStallMs: 250, IsolatedFrom: []string{"n2"}}}
 	m := New()
 	m.AddStatus(node)
+	m.AddPeerBytes(fakeBytes{sent: map[string]uint64{"n2": 1000}, received: map[string]uint64{"n3": 77}})
 	m.LogWritten(20 * time.Microsecond)
 	m.LogSynced(300 * time.Microsecond)
 	m.LogSynced(400 * time.Microsecond)
@@ -141,6 +147,8 @@ func TestScrapeReadsStatusAndObservations(t *testing.T) {
 		{"easykv_network_peer_messages_total", map[string]string{"peer": "n2", "kind": "append_ok", "direction": "received"}, 4},
 		{"easykv_network_peer_messages_total", map[string]string{"peer": "n3", "kind": "pre_vote", "direction": "received"}, 1},
 		{"easykv_network_snapshot_bytes_total", map[string]string{"peer": "n3", "direction": "sent"}, 2048},
+		{"easykv_network_peer_sent_bytes_total", map[string]string{"To": "n2"}, 1000},
+		{"easykv_network_peer_received_bytes_total", map[string]string{"From": "n3"}, 77},
 	} {
 		if got := value(t, fams, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

@@ -80,3 +80,41 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value(st))
 	}
 }
+
+// PeerByteCounts is the transport's count of Raft bytes per peer
+// (*netlink.PeerBytes).
+type PeerByteCounts interface {
+	Totals() (sent, received map[string]uint64)
+}
+
+// peerBytesCollector reports PeerByteCounts at each scrape, with etcd's
+// names and labels.
+type peerBytesCollector struct {
+	src            PeerByteCounts
+	sent, received *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*peerBytesCollector)(nil)
+
+func newPeerBytesCollector(src PeerByteCounts) *peerBytesCollector {
+	return &peerBytesCollector{
+		src:      src,
+		sent:     prometheus.NewDesc("easykv_network_peer_sent_bytes_total", "The total number of bytes of Raft messages sent to peers.", []string{"To"}, nil),
+		received: prometheus.NewDesc("easykv_network_peer_received_bytes_total", "The total number of bytes of Raft messages received from peers.", []string{"From"}, nil),
+	}
+}
+
+func (c *peerBytesCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.sent
+	ch <- c.received
+}
+
+func (c *peerBytesCollector) Collect(ch chan<- prometheus.Metric) {
+	sent, received := c.src.Totals()
+	for peer, n := range sent {
+		ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(n), peer)
+	}
+	for peer, n := range received {
+		ch <- prometheus.MustNewConstMetric(c.received, prometheus.CounterValue, float64(n), peer)
+	}
+}

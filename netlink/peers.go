@@ -28,6 +28,7 @@ type PeersConfig struct {
 	MinBackoff, MaxBackoff time.Duration     // reconnect backoff, 0 → 50ms / 2s (with jitter)
 	Faults                 *Faults           // injected network faults; nil → none
 	Logger                 *slog.Logger      // nil → discard
+	Bytes                  *PeerBytes        // counts the bytes written to each peer; nil → none
 }
 
 const (
@@ -311,7 +312,7 @@ func (l *link) stream(ctx context.Context, conn net.Conn, br *bufio.Reader) erro
 // by an injected delay is waited for in queue order, after flushing what
 // came before it. It returns nil when readerDone closes first.
 func (l *link) writeLoop(ctx context.Context, conn net.Conn, readerDone <-chan struct{}) error {
-	bw := bufio.NewWriterSize(conn, peerWriteBuffer)
+	bw := bufio.NewWriterSize(l.p.cfg.Bytes.sentTo(l.id, conn), peerWriteBuffer)
 	for {
 		var q queued
 		select {

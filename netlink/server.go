@@ -58,6 +58,8 @@ type ServerConfig struct {
 	Identity
 	MaxFrameSize     int           // 0 → DefaultMaxFrameSize
 	HandshakeTimeout time.Duration // 0 → 5s; a connection that sends no valid handshake in time is closed
+	// PeerBytes, when set, counts the bytes read from each peer.
+	PeerBytes *PeerBytes
 	// TLS, when set, makes every connection TLS (tlsconf.Source.Server):
 	// one that does not complete a TLS handshake is closed with a log line.
 	TLS    *tls.Config
@@ -332,7 +334,7 @@ func (s *Server) servePeer(br *bufio.Reader, peer string, log *slog.Logger) {
 	// link's write buffer takes them in few reads, and decodes most in
 	// place. It wraps the handshake's reader, which may hold the first
 	// bytes already.
-	br = bufio.NewReaderSize(br, peerReadBuffer)
+	br = bufio.NewReaderSize(s.cfg.PeerBytes.receivedFrom(peer, br), peerReadBuffer)
 	for {
 		m := new(pb.RaftKvMessage)
 		if err := ReadFrame(br, s.cfg.MaxFrameSize, m); err != nil {

@@ -219,7 +219,8 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		peerIDs = append(peerIDs, pid)
 	}
 	faults := netlink.NewFaults(self.ID, peerIDs)
-	peers := netlink.NewPeers(netlink.PeersConfig{Identity: id, Addrs: peerAddrs, Faults: faults, Logger: logger})
+	peerBytes := new(netlink.PeerBytes)
+	peers := netlink.NewPeers(netlink.PeersConfig{Identity: id, Addrs: peerAddrs, Faults: faults, Logger: logger, Bytes: peerBytes})
 	defer peers.Close()
 	node, err := raftnode.NewNode(raftnode.NodeConfig{
 		ID:              self.ID,
@@ -243,7 +244,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 		ln.Close()
 		return err
 	}
-	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger, PeerAddr: node.LearnPeerAddr, TLS: serverTLS}, node)
+	srv := netlink.NewServer(netlink.ServerConfig{Identity: id, Faults: faults, Logger: logger, PeerAddr: node.LearnPeerAddr, TLS: serverTLS, PeerBytes: peerBytes}, node)
 	defer srv.Close()
 	go func() {
 		if err := srv.Serve(ln); err != nil {
@@ -252,6 +253,7 @@ func serve(ctx context.Context, cfg *cluster.Config, self cluster.Node, joined b
 	}()
 	if nodeMetrics != nil {
 		nodeMetrics.AddStatus(node)
+		nodeMetrics.AddPeerBytes(peerBytes)
 		hs := &http.Server{Handler: nodeMetrics.Handler(node, node.Status().GetCommitIndex()), ReadHeaderTimeout: 10 * time.Second}
 		defer hs.Close()
 		go func() {
