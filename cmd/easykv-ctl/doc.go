@@ -4,6 +4,9 @@
 //
 //	easykv-ctl --cluster cluster.yaml status
 //	easykv-ctl --cluster cluster.yaml status -o json
+//	easykv-ctl --cluster cluster.yaml health [-o json]      # exit 3: no leader; 1: a node unhealthy
+//	easykv-ctl --cluster cluster.yaml snapshot save backup.db
+//	easykv-ctl --cluster cluster.yaml snapshot status backup.db [-o json]
 //	easykv-ctl --cluster cluster.yaml pause n1
 //	easykv-ctl --cluster cluster.yaml resume n1
 //	easykv-ctl --cluster cluster.yaml partition n1           # n1 drops Raft traffic to and from every peer
@@ -71,6 +74,21 @@
 // same index must show the same digest. The table's DIGEST column shows its
 // first 8 characters; -o json has it whole in state_digest, "" from a node
 // too old to report one.
+//
+// health asks every node, as status does, and prints one line per node:
+// healthy when it answers, follows a leader, is not paused and is a member,
+// else why not (-o json: id, addr, healthy, leader, term, applied_index,
+// commit_index, reason). It exits 3 when no node reports a leader, 1 when
+// some node is unhealthy.
+//
+// snapshot save FILE streams a copy of the leader's state machine into
+// FILE.part, syncs it, reads it back and renames it to FILE; snapshot
+// status FILE checks a saved file whole and prints index, term, keys, bytes
+// and checksum (the same JSON keys), exiting 1 for a damaged file.
+// easykv-node restore prepares a new node's data directory from one.
+//
+// With cluster.yaml's tls section every connection is mutual TLS 1.3,
+// presenting the section's cert_file (tlsconf).
 //
 // bench runs --total operations from --clients workers, each with its own
 // ClusterClient and so its own session, as separate processes would. Keys
