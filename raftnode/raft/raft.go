@@ -2,6 +2,7 @@ package raft
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -250,6 +251,23 @@ func (r *Raft) Tick() {
 	if r.electionElapsed >= r.randomizedTimeout {
 		r.hup()
 	}
+}
+
+// ErrLeaderTimer: a leader has no election timer to fire.
+var ErrLeaderTimer = errors.New("a leader has no election timer")
+
+// FireElectionTimer makes this node's election timer expire now, as if
+// its randomized timeout had passed: it campaigns (with a pre-vote first
+// when PreVote is on) exactly as on Tick. For teaching on a real cluster,
+// RaftScope's "timeout": a split vote or a chosen winner on purpose.
+// Nothing differs from a timer that happened to run out, so safety is the
+// same. A leader refuses with ErrLeaderTimer.
+func (r *Raft) FireElectionTimer() error {
+	if r.role == RoleLeader {
+		return ErrLeaderTimer
+	}
+	r.hup()
+	return nil
 }
 
 // tickLeader sends heartbeats and, every T ticks, ends a check-quorum round.

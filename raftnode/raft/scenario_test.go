@@ -288,7 +288,7 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 	var ctx uint64
 	for s.now < ticks {
 		ctx = s.loadLeaders(ctx)
-		switch s.rng.IntN(4) {
+		switch s.rng.IntN(5) {
 		case 0: // a new random partition into up to three sides
 			s.randomPartition(3)
 		case 1:
@@ -300,6 +300,8 @@ func chaos(t testing.TB, seed uint64, ticks int) *sim {
 			} else {
 				s.restart(id)
 			}
+		case 3: // a teacher fires some node's election timer early
+			s.fireTimer(s.ids[s.rng.IntN(n)])
 		}
 		s.run(1 + s.rng.IntN(simElection))
 	}

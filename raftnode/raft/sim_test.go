@@ -1319,6 +1319,18 @@ func (s *sim) propose(id, data string) (index, term uint64, err error) {
 	return index, term, err
 }
 
+// fireTimer makes id's election timer expire now (the dashboard's
+// `timeout ID`), if id is up.
+func (s *sim) fireTimer(id string) {
+	r := s.nodes[id].r
+	if r == nil {
+		return
+	}
+	err := r.FireElectionTimer()
+	s.note("fire election timer at %s: %v", id, err)
+	s.drain(id)
+}
+
 // readIndex asks id, which must be up, for a read barrier, remembering
 // the highest index known committed anywhere: the read index must cover
 // it, or the read could miss a write that completed before it began.
