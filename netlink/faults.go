@@ -54,6 +54,9 @@ func FaultMillis(verb, what, arg, examples string, limit time.Duration) (int64, 
 // an immutable value, and only Apply takes a lock. A nil *Faults has no
 // faults.
 type Faults struct {
+	// slow is the delivery delay of slow motion (SetSlowDelay), added to
+	// DELAY's; HEAL leaves it.
+	slow  atomic.Int64
 	self  string                     // this node's id, which can be cut off from nothing
 	mu    sync.Mutex                 // serializes Apply and SetPeers, so that no change is lost
 	peers map[string]bool            // the configuration's other member ids; under mu
@@ -173,9 +176,21 @@ func (f *Faults) Blocked(peer string) bool {
 	return s.partitioned || s.isolated[peer]
 }
 
-// Delay is how long a message to peer waits before it is sent.
+// Delay is how long a message to peer waits before it is sent: the DELAY
+// fault's and slow motion's.
 func (f *Faults) Delay(peer string) time.Duration {
-	return f.state().delay
+	if f == nil {
+		return 0
+	}
+	return f.state().delay + time.Duration(f.slow.Load())
+}
+
+// SetSlowDelay sets the delay slow motion adds to every message (0: none).
+func (f *Faults) SetSlowDelay(d time.Duration) {
+	if f == nil {
+		return
+	}
+	f.slow.Store(int64(d))
 }
 
 // State is the faults in force, for status reports: whether the node is

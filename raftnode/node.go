@@ -141,6 +141,9 @@ type Node struct {
 	// pausedNow mirrors paused for the goroutines that take snapshot
 	// chunks: a paused node drops Raft traffic, chunks included.
 	pausedNow atomic.Bool
+	// slowNow and heldNow mirror slow and held for Status.
+	slowNow atomic.Int64
+	heldNow atomic.Bool
 
 	// Owned by the Run goroutine:
 	core *raft.Raft
@@ -153,7 +156,10 @@ type Node struct {
 	// durable is the term and vote last made durable, queuedHard the
 	// ones last handed to the persister (Commit is not kept in either).
 	durable, queuedHard raft.HardState
-	paused              bool      // an admin pause is in effect: no ticks, no Raft traffic
+	paused              bool  // an admin pause is in effect: no ticks, no Raft traffic
+	held                bool  // HOLD_TIMER: the election timer does not advance
+	slow                int64 // SLOW_MOTION factor; 0 or 1: normal speed
+	ticker              *time.Ticker
 	lastTick            time.Time // when the core last ticked
 	// installing is the snapshot received whole whose MsgSnap the core is
 	// stepping: a Ready that installs it takes its state machine.
@@ -256,8 +262,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 // when the node cannot go on safely (storage failed). It may be called
 // once.
 func (n *Node) Run(ctx context.Context) error {
-	ticker := time.NewTicker(n.tick)
-	defer ticker.Stop()
+	n.ticker = time.NewTicker(n.tickEvery())
+	defer n.ticker.Stop()
 	n.lastTick = time.Now()
 	defer n.kv.pending.failAll(pb.ErrorCode_TIMEOUT, "node stopping: the request may or may not have taken effect")
 	n.persister = newPersister(n.cfg.ID, n.log, n.cfg.HardState, n.cfg.Transport, n.pub.lateSent, &n.faults.disk, n.sender.start)
@@ -274,8 +280,8 @@ func (n *Node) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case now := <-ticker.C:
-			if !n.paused {
+		case now := <-n.ticker.C:
+			if n.ticks() {
 				n.core.Tick()
 				n.lastTick = now
 			}
@@ -487,6 +493,8 @@ func (n *Node) admin(r adminRequest) (err error, later bool) {
 		return n.changeMembership(r.req, r.reply)
 	case pb.AdminCommand_TRANSFER_LEADER:
 		return n.transferLeadership(r.req, r.reply)
+	case pb.AdminCommand_SLOW_MOTION, pb.AdminCommand_FIRE_TIMER, pb.AdminCommand_HOLD_TIMER, pb.AdminCommand_RELEASE_TIMER:
+		return n.timerAdmin(r.req), false
 	case pb.AdminCommand_PAUSE:
 		if !n.paused {
 			n.logger.Info("paused: timers stopped, raft traffic dropped")

@@ -12,6 +12,7 @@ import (
 // Status reports the node's state, with the election timer interpolated to
 // this instant.
 func (n *Node) Status() *pb.NodeStatus {
+	slow := max(n.slowNow.Load(), 1) // timers, as they run now
 	s := n.pub.latest.Load()
 	st := s.status
 	now := time.Now()
@@ -28,9 +29,11 @@ func (n *Node) Status() *pb.NodeStatus {
 		AppliedIndex:          int64(st.Applied),
 		LastIndex:             int64(st.LastIndex),
 		LastTerm:              int64(st.LastTerm),
-		ElectionTimeoutMs:     (time.Duration(st.RandomizedElectionTimeout) * n.tick).Milliseconds(),
-		BaseElectionTimeoutMs: n.cfg.ElectionTimeout.Milliseconds(),
-		HeartbeatMs:           n.cfg.Heartbeat.Milliseconds(),
+		ElectionTimeoutMs:     (time.Duration(st.RandomizedElectionTimeout) * n.tickEvery()).Milliseconds(),
+		BaseElectionTimeoutMs: (n.cfg.ElectionTimeout * time.Duration(slow)).Milliseconds(),
+		HeartbeatMs:           (n.cfg.Heartbeat * time.Duration(slow)).Milliseconds(),
+		SlowFactor:            slow,
+		TimerHeld:             n.heldNow.Load(),
 		Paused:                s.paused,
 		UnixMs:                now.UnixMilli(),
 		VotesGranted:          st.VotesGranted,
@@ -55,8 +58,8 @@ func (n *Node) Status() *pb.NodeStatus {
 	}
 	n.faults.report(out)
 	if st.Role != raft.RoleLeader {
-		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tick
-		if !s.paused {
+		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tickEvery()
+		if !s.paused && !n.heldNow.Load() {
 			left -= now.Sub(s.lastTick)
 		}
 		out.ElectionRemainingMs = max(left, 0).Milliseconds()

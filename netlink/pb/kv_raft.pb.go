@@ -222,6 +222,14 @@ const (
 	// TRANSFER_LEADER moves leadership to member_id (thesis §3.10); the
 	// answer comes once the target leads, or the transfer failed.
 	AdminCommand_TRANSFER_LEADER AdminCommand = 11
+	// Teaching on a real cluster. SLOW_MOTION scales the node's time by
+	// slow_factor (1 restores): its tick, so heartbeats and election
+	// timeouts, and a delivery delay on each message it sends. easykv-ctl
+	// and the dashboard send it to every node.
+	AdminCommand_SLOW_MOTION   AdminCommand = 12
+	AdminCommand_FIRE_TIMER    AdminCommand = 13 // make the node's election timer expire now (RaftScope's "timeout")
+	AdminCommand_HOLD_TIMER    AdminCommand = 14 // stop the node's election timer from advancing until RELEASE_TIMER
+	AdminCommand_RELEASE_TIMER AdminCommand = 15 // undo HOLD_TIMER
 )
 
 // Enum value maps for AdminCommand.
@@ -239,6 +247,10 @@ var (
 		9:  "MEMBER_PROMOTE",
 		10: "MEMBER_REMOVE",
 		11: "TRANSFER_LEADER",
+		12: "SLOW_MOTION",
+		13: "FIRE_TIMER",
+		14: "HOLD_TIMER",
+		15: "RELEASE_TIMER",
 	}
 	AdminCommand_value = map[string]int32{
 		"ADMIN_UNKNOWN":   0,
@@ -253,6 +265,10 @@ var (
 		"MEMBER_PROMOTE":  9,
 		"MEMBER_REMOVE":   10,
 		"TRANSFER_LEADER": 11,
+		"SLOW_MOTION":     12,
+		"FIRE_TIMER":      13,
+		"HOLD_TIMER":      14,
+		"RELEASE_TIMER":   15,
 	}
 )
 
@@ -521,6 +537,7 @@ const (
 	WatchEvent_TRANSFER_STARTED WatchEvent_Kind = 21 // leader: leadership transfer to peer began
 	WatchEvent_TRANSFER_ABORTED WatchEvent_Kind = 22 // leader: the transfer to peer did not finish in an election timeout; reason says why
 	WatchEvent_TIMEOUT_NOW      WatchEvent_Kind = 23 // this node got TIMEOUT_NOW from its leader and campaigns at once
+	WatchEvent_TIMER_CHANGED    WatchEvent_Kind = 24 // slow motion, or the election timer fired, held or released by hand; reason says which
 )
 
 // Enum value maps for WatchEvent_Kind.
@@ -550,6 +567,7 @@ var (
 		21: "TRANSFER_STARTED",
 		22: "TRANSFER_ABORTED",
 		23: "TIMEOUT_NOW",
+		24: "TIMER_CHANGED",
 	}
 	WatchEvent_Kind_value = map[string]int32{
 		"EVENT_UNKNOWN":      0,
@@ -576,6 +594,7 @@ var (
 		"TRANSFER_STARTED":   21,
 		"TRANSFER_ABORTED":   22,
 		"TIMEOUT_NOW":        23,
+		"TIMER_CHANGED":      24,
 	}
 )
 
@@ -1960,6 +1979,8 @@ type NodeStatus struct {
 	Removed         bool      `protobuf:"varint,36,opt,name=removed,proto3" json:"removed,omitempty"`                                        // this node is not in the configuration
 	Learner         bool      `protobuf:"varint,37,opt,name=learner,proto3" json:"learner,omitempty"`                                        // this node is a learner
 	TransferTo      string    `protobuf:"bytes,38,opt,name=transfer_to,json=transferTo,proto3" json:"transfer_to,omitempty"`                 // leader: the target of a leadership transfer under way
+	SlowFactor      int64     `protobuf:"varint,39,opt,name=slow_factor,json=slowFactor,proto3" json:"slow_factor,omitempty"`                // time runs this many times slower (SLOW_MOTION); 0 or 1: normal speed
+	TimerHeld       bool      `protobuf:"varint,40,opt,name=timer_held,json=timerHeld,proto3" json:"timer_held,omitempty"`                   // the election timer is held (HOLD_TIMER)
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2258,6 +2279,20 @@ func (x *NodeStatus) GetTransferTo() string {
 		return x.TransferTo
 	}
 	return ""
+}
+
+func (x *NodeStatus) GetSlowFactor() int64 {
+	if x != nil {
+		return x.SlowFactor
+	}
+	return 0
+}
+
+func (x *NodeStatus) GetTimerHeld() bool {
+	if x != nil {
+		return x.TimerHeld
+	}
+	return false
 }
 
 // SnapshotTransfer is one InstallSnapshot under way, seen from the node that
@@ -2731,12 +2766,13 @@ func (x *Traffic) GetDoneBytes() int64 {
 type AdminRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Command       AdminCommand           `protobuf:"varint,1,opt,name=command,proto3,enum=easykv.AdminCommand" json:"command,omitempty"`
-	Peers         []string               `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`                             // ISOLATE: the peers to cut off
-	DelayMs       int64                  `protobuf:"varint,3,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"`         // DELAY: how long
-	StallMs       int64                  `protobuf:"varint,4,opt,name=stall_ms,json=stallMs,proto3" json:"stall_ms,omitempty"`         // SLOW_DISK: how long each sync waits
-	MemberId      string                 `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`       // MEMBER_*, TRANSFER_LEADER
-	MemberAddr    string                 `protobuf:"bytes,6,opt,name=member_addr,json=memberAddr,proto3" json:"member_addr,omitempty"` // MEMBER_ADD
-	Learner       bool                   `protobuf:"varint,7,opt,name=learner,proto3" json:"learner,omitempty"`                        // MEMBER_ADD: add as a learner
+	Peers         []string               `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`                              // ISOLATE: the peers to cut off
+	DelayMs       int64                  `protobuf:"varint,3,opt,name=delay_ms,json=delayMs,proto3" json:"delay_ms,omitempty"`          // DELAY: how long
+	StallMs       int64                  `protobuf:"varint,4,opt,name=stall_ms,json=stallMs,proto3" json:"stall_ms,omitempty"`          // SLOW_DISK: how long each sync waits
+	MemberId      string                 `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`        // MEMBER_*, TRANSFER_LEADER
+	MemberAddr    string                 `protobuf:"bytes,6,opt,name=member_addr,json=memberAddr,proto3" json:"member_addr,omitempty"`  // MEMBER_ADD
+	Learner       bool                   `protobuf:"varint,7,opt,name=learner,proto3" json:"learner,omitempty"`                         // MEMBER_ADD: add as a learner
+	SlowFactor    int64                  `protobuf:"varint,8,opt,name=slow_factor,json=slowFactor,proto3" json:"slow_factor,omitempty"` // SLOW_MOTION: 1 (normal speed) to 100
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2818,6 +2854,13 @@ func (x *AdminRequest) GetLearner() bool {
 		return x.Learner
 	}
 	return false
+}
+
+func (x *AdminRequest) GetSlowFactor() int64 {
+	if x != nil {
+		return x.SlowFactor
+	}
+	return 0
 }
 
 type AdminResponse struct {
@@ -3289,8 +3332,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x18\n" +
-	"\alearner\x18\x03 \x01(\bR\alearner\"\xcf\n" +
-	"\n" +
+	"\alearner\x18\x03 \x01(\bR\alearner\"\x8f\v\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -3335,7 +3377,11 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\aremoved\x18$ \x01(\bR\aremoved\x12\x18\n" +
 	"\alearner\x18% \x01(\bR\alearner\x12\x1f\n" +
 	"\vtransfer_to\x18& \x01(\tR\n" +
-	"transferTo\"\xd1\x01\n" +
+	"transferTo\x12\x1f\n" +
+	"\vslow_factor\x18' \x01(\x03R\n" +
+	"slowFactor\x12\x1d\n" +
+	"\n" +
+	"timer_held\x18( \x01(\bR\ttimerHeld\"\xd1\x01\n" +
 	"\x10SnapshotTransfer\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x18\n" +
 	"\asending\x18\x02 \x01(\bR\asending\x12%\n" +
@@ -3350,7 +3396,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"firstIndex\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x03R\x04term\"<\n" +
 	"\fWatchRequest\x12,\n" +
-	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\xf3\x06\n" +
+	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\x86\a\n" +
 	"\n" +
 	"WatchEvent\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.easykv.WatchEvent.KindR\x04kind\x12\x17\n" +
@@ -3367,7 +3413,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\atraffic\x18\v \x03(\v2\x0f.easykv.TrafficR\atraffic\x12\x14\n" +
 	"\x05index\x18\f \x01(\x03R\x05index\x12\x14\n" +
 	"\x05bytes\x18\r \x01(\x03R\x05bytes\x12(\n" +
-	"\amembers\x18\x0e \x03(\v2\x0e.easykv.MemberR\amembers\"\xbe\x03\n" +
+	"\amembers\x18\x0e \x03(\v2\x0e.easykv.MemberR\amembers\"\xd1\x03\n" +
 	"\x04Kind\x12\x11\n" +
 	"\rEVENT_UNKNOWN\x10\x00\x12\x10\n" +
 	"\fROLE_CHANGED\x10\x01\x12\x10\n" +
@@ -3395,7 +3441,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x10CONF_ROLLED_BACK\x10\x14\x12\x14\n" +
 	"\x10TRANSFER_STARTED\x10\x15\x12\x14\n" +
 	"\x10TRANSFER_ABORTED\x10\x16\x12\x0f\n" +
-	"\vTIMEOUT_NOW\x10\x17\"\xe5\x03\n" +
+	"\vTIMEOUT_NOW\x10\x17\x12\x11\n" +
+	"\rTIMER_CHANGED\x10\x18\"\xe5\x03\n" +
 	"\aTraffic\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.easykv.Traffic.KindR\x04kind\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -3423,7 +3470,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\fVOTE_GRANTED\x10\x06\x12\x0f\n" +
 	"\vVOTE_DENIED\x10\a\x12\x14\n" +
 	"\x10INSTALL_SNAPSHOT\x10\b\x12\x0f\n" +
-	"\vTIMEOUT_NOW\x10\t\"\xe2\x01\n" +
+	"\vTIMEOUT_NOW\x10\t\"\x83\x02\n" +
 	"\fAdminRequest\x12.\n" +
 	"\acommand\x18\x01 \x01(\x0e2\x14.easykv.AdminCommandR\acommand\x12\x14\n" +
 	"\x05peers\x18\x02 \x03(\tR\x05peers\x12\x19\n" +
@@ -3432,7 +3479,9 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\tmember_id\x18\x05 \x01(\tR\bmemberId\x12\x1f\n" +
 	"\vmember_addr\x18\x06 \x01(\tR\n" +
 	"memberAddr\x12\x18\n" +
-	"\alearner\x18\a \x01(\bR\alearner\"\xbd\x01\n" +
+	"\alearner\x18\a \x01(\bR\alearner\x12\x1f\n" +
+	"\vslow_factor\x18\b \x01(\x03R\n" +
+	"slowFactor\"\xbd\x01\n" +
 	"\rAdminResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
@@ -3486,7 +3535,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\rROLE_FOLLOWER\x10\x00\x12\x16\n" +
 	"\x12ROLE_PRE_CANDIDATE\x10\x01\x12\x12\n" +
 	"\x0eROLE_CANDIDATE\x10\x02\x12\x0f\n" +
-	"\vROLE_LEADER\x10\x03*\xc4\x01\n" +
+	"\vROLE_LEADER\x10\x03*\x88\x02\n" +
 	"\fAdminCommand\x12\x11\n" +
 	"\rADMIN_UNKNOWN\x10\x00\x12\t\n" +
 	"\x05PAUSE\x10\x01\x12\n" +
@@ -3502,7 +3551,13 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x0eMEMBER_PROMOTE\x10\t\x12\x11\n" +
 	"\rMEMBER_REMOVE\x10\n" +
 	"\x12\x13\n" +
-	"\x0fTRANSFER_LEADER\x10\vB%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
+	"\x0fTRANSFER_LEADER\x10\v\x12\x0f\n" +
+	"\vSLOW_MOTION\x10\f\x12\x0e\n" +
+	"\n" +
+	"FIRE_TIMER\x10\r\x12\x0e\n" +
+	"\n" +
+	"HOLD_TIMER\x10\x0e\x12\x11\n" +
+	"\rRELEASE_TIMER\x10\x0fB%Z#github.com/easykv/easykv/netlink/pbb\x06proto3"
 
 var (
 	file_kv_raft_proto_rawDescOnce sync.Once
