@@ -185,6 +185,10 @@ func (f *Faults) Delay(peer string) time.Duration {
 	return f.state().delay + time.Duration(f.slow.Load())
 }
 
+// MaxSlowFactor is the most SLOW_MOTION may slow a node: at 100 a 100 ms
+// heartbeat comes every 10 s, slow enough to follow any message by eye.
+const MaxSlowFactor = 100
+
 // SetSlowDelay sets the delay slow motion adds to every message (0: none).
 func (f *Faults) SetSlowDelay(d time.Duration) {
 	if f == nil {

@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 	"github.com/easykv/easykv/raftnode/raft"
 )
-
-// MaxSlowFactor is the most SLOW_MOTION may slow a node: at 100 a 100 ms
-// heartbeat comes every 10 s, slow enough to follow any message by eye.
-const MaxSlowFactor = 100
 
 // slowDelay is the delivery delay each message gets in slow motion at
 // factor f: a quarter of the slowed heartbeat, so that a message is seen
@@ -31,8 +28,8 @@ func (n *Node) timerAdmin(req *pb.AdminRequest) error {
 	switch req.GetCommand() {
 	case pb.AdminCommand_SLOW_MOTION:
 		f := req.GetSlowFactor()
-		if f < 1 || f > MaxSlowFactor {
-			return fmt.Errorf("slow motion factor %d is outside [1, %d]", f, MaxSlowFactor)
+		if f < 1 || f > netlink.MaxSlowFactor {
+			return fmt.Errorf("slow motion factor %d is outside [1, %d]", f, netlink.MaxSlowFactor)
 		}
 		n.setSlow(f)
 		what = fmt.Sprintf("slow motion ×%d", f)

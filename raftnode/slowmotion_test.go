@@ -24,7 +24,7 @@ func TestNodeTimerCommands(t *testing.T) {
 	if !resp.GetOk() || st.GetSlowFactor() != 5 || st.GetHeartbeatMs() != (5*time.Minute).Milliseconds() || st.GetBaseElectionTimeoutMs() != (5*time.Hour).Milliseconds() {
 		t.Fatalf("slow 5 answered %v", resp)
 	}
-	for _, f := range []int64{0, -1, MaxSlowFactor + 1} {
+	for _, f := range []int64{0, -1, netlink.MaxSlowFactor + 1} {
 		if resp := admin(&pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: f}); resp.GetOk() || !strings.Contains(resp.GetError(), "outside") {
 			t.Errorf("slow %d answered %v, want a refusal", f, resp)
 		}
