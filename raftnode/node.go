@@ -141,7 +141,8 @@ type Node struct {
 	// pausedNow mirrors paused for the goroutines that take snapshot
 	// chunks: a paused node drops Raft traffic, chunks included.
 	pausedNow atomic.Bool
-	// slowNow and heldNow mirror slow and held for Status.
+	// slowNow is the SLOW_MOTION factor (0 or 1: normal speed) and heldNow
+	// whether HOLD_TIMER is in effect, for Status and the tick interval.
 	slowNow atomic.Int64
 	heldNow atomic.Bool
 
@@ -157,7 +158,6 @@ type Node struct {
 	// ones last handed to the persister (Commit is not kept in either).
 	durable, queuedHard raft.HardState
 	paused              bool  // an admin pause is in effect: no ticks, no Raft traffic
-	held                bool  // HOLD_TIMER: the election timer does not advance
 	slow                int64 // SLOW_MOTION factor; 0 or 1: normal speed
 	ticker              *time.Ticker
 	lastTick            time.Time // when the core last ticked
@@ -281,7 +281,7 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-n.ticker.C:
-			if n.ticks() {
+			if !n.paused {
 				n.core.Tick()
 				n.lastTick = now
 			}

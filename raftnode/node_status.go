@@ -59,7 +59,7 @@ func (n *Node) Status() *pb.NodeStatus {
 	n.faults.report(out)
 	if st.Role != raft.RoleLeader {
 		left := time.Duration(st.RandomizedElectionTimeout-st.ElectionElapsed) * n.tickEvery()
-		if !s.paused && !n.heldNow.Load() {
+		if !s.paused {
 			left -= now.Sub(s.lastTick)
 		}
 		out.ElectionRemainingMs = max(left, 0).Milliseconds()

@@ -48,14 +48,15 @@ func (n *Node) timerAdmin(req *pb.AdminRequest) error {
 		}
 		n.lastTick = time.Now()
 		what = "election timer fired by hand"
-	case pb.AdminCommand_HOLD_TIMER:
-		n.held = true
-		what = "election timer held"
-	case pb.AdminCommand_RELEASE_TIMER:
-		n.held = false
+	case pb.AdminCommand_HOLD_TIMER, pb.AdminCommand_RELEASE_TIMER:
+		held := req.GetCommand() == pb.AdminCommand_HOLD_TIMER
+		n.core.HoldElectionTimer(held)
+		n.heldNow.Store(held)
 		what = "election timer released"
+		if held {
+			what = "election timer held"
+		}
 	}
-	n.heldNow.Store(n.held)
 	n.logger.Info("timer", "change", what)
 	n.pub.notice(pb.WatchEvent_TIMER_CHANGED, what)
 	return nil
@@ -73,10 +74,4 @@ func (n *Node) setSlow(f int64) {
 // included.
 func (n *Node) tickEvery() time.Duration {
 	return n.tick * time.Duration(max(n.slowNow.Load(), 1))
-}
-
-// ticks reports whether the core's timers run now: not while paused, and
-// not a held election timer (a leader's heartbeats go on).
-func (n *Node) ticks() bool {
-	return !n.paused && !(n.held && n.role != raft.RoleLeader)
 }

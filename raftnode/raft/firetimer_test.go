@@ -52,3 +52,28 @@ func msgsOfType(ms []Message, typ MsgType) []Message {
 	}
 	return out
 }
+
+// TestHoldElectionTimer: a held follower never campaigns by itself, yet
+// still grants a pre-vote once its leader has been silent a timeout; it
+// campaigns again once released.
+func TestHoldElectionTimer(t *testing.T) {
+	r := newTestRaft(t, three, withPreVote)
+	r.HoldElectionTimer(true)
+	for range 100 {
+		r.Tick()
+	}
+	if r.role != RoleFollower || len(drain(r).Messages) != 0 {
+		t.Fatalf("a held follower campaigned: %v", r.role)
+	}
+	step(t, r, Message{Type: MsgPreVote, From: "n2", To: "n1", Term: 1})
+	if ms := drain(r).Messages; len(ms) != 1 || ms[0].Type != MsgPreVoteResp || ms[0].Reject {
+		t.Fatalf("a held follower answered a pre-vote with %v, want it granted", ms)
+	}
+	r.HoldElectionTimer(false)
+	for i := 0; i < 40 && r.role == RoleFollower; i++ {
+		r.Tick()
+	}
+	if r.role != RolePreCandidate {
+		t.Fatalf("released, it is %v after 40 ticks, want a pre-candidate", r.role)
+	}
+}

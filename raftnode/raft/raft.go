@@ -123,6 +123,7 @@ type Raft struct {
 	electionElapsed   int
 	heartbeatElapsed  int                  // leader: ticks since the last heartbeat
 	randomizedTimeout int                  // this round's timeout, in [T, 2T)
+	timerHeld         bool                 // HoldElectionTimer: no campaign on timeout
 	votes             map[string]bool      // (pre-)candidate: responses this round, true = granted
 	progress          map[string]*progress // leader: every other member
 	reads             readQueue            // leader: ReadIndex requests in progress
@@ -248,9 +249,19 @@ func (r *Raft) Tick() {
 		return
 	}
 	r.electionElapsed++
-	if r.electionElapsed >= r.randomizedTimeout {
+	if r.electionElapsed >= r.randomizedTimeout && !r.timerHeld {
 		r.hup()
 	}
+}
+
+// HoldElectionTimer stops (hold true) or restarts this node's own
+// campaigns on timeout, for teaching (RaftScope's "stop" of a timer): a
+// held node never starts an election by itself, but time still passes
+// for it, so it still judges a silent leader gone and grants (pre-)votes
+// as before. FireElectionTimer still works. Withholding a campaign is
+// only liveness, never safety.
+func (r *Raft) HoldElectionTimer(hold bool) {
+	r.timerHeld = hold
 }
 
 // ErrLeaderTimer: a leader has no election timer to fire.
