@@ -55,6 +55,12 @@ func adminState(st *pb.NodeStatus) string {
 	if ms := st.GetDiskStallMs(); ms > 0 {
 		parts = append(parts, fmt.Sprintf("disk+%dms", ms))
 	}
+	if f := st.GetSlowFactor(); f > 1 {
+		parts = append(parts, fmt.Sprintf("slow=%d", f))
+	}
+	if st.GetTimerHeld() {
+		parts = append(parts, "held")
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -101,8 +107,8 @@ func (m *Model) groupAnswer(g *adminGroup, idx int, after *pb.NodeStatus, failur
 	if len(g.waiting) > 0 {
 		return
 	}
-	past := map[string]string{"resume": "resumed", "heal": "healed"}[g.verb]
-	what := map[string]string{"resume": "was paused", "heal": "had faults"}[g.verb]
+	past := map[string]string{"resume": "resumed", "heal": "healed", "slow": "changed the speed of"}[g.verb]
+	what := map[string]string{"resume": "was paused", "heal": "had faults", "slow": "changed speed"}[g.verb]
 	var text string
 	if len(g.changed) > 0 {
 		text = past + " " + strings.Join(g.changed, ", ")
@@ -138,6 +144,8 @@ func (m *Model) answeredLate(idx int, ev *pb.WatchEvent) {
 		verbs = []string{"resume"}
 	case pb.WatchEvent_FAULT_CHANGED:
 		verbs = []string{"partition", "isolate", "delay", "slow-disk", "heal"}
+	case pb.WatchEvent_TIMER_CHANGED:
+		verbs = []string{"slow", "timeout", "hold", "release"}
 	default:
 		return
 	}

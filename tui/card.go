@@ -251,6 +251,9 @@ func badgeText(n *nodeState, b badge) string {
 // that drains to nothing, and the seconds left.
 func timerBar(c *programContext, n *nodeState, inner int) string {
 	st := &c.styles
+	if n.status.GetTimerHeld() {
+		return st.Faint.Render("election timer held")
+	}
 	left := n.electionRemaining(c.now)
 	secs := fmt.Sprintf("%.2fs", left.Seconds())
 	timeout := time.Duration(n.status.GetElectionTimeoutMs()) * time.Millisecond

@@ -146,9 +146,9 @@ func init() {
 			run:          func(m *Model, verb, _ string, args []string) tea.Cmd { return m.del(verb, args) },
 			talksToNodes: true, complete: completeKey,
 		},
-		adminRow("pause", "pause ID / resume ID", "stop / restart node ID's timers, Raft traffic", pb.AdminCommand_PAUSE),
+		adminRow("pause", "pause ID / resume ID", "stop / restart ID's timers, traffic; resume all", pb.AdminCommand_PAUSE),
 		{
-			names: []string{"resume"}, help: [][2]string{{"resume all", "resume every connected node"}},
+			names: []string{"resume"},
 			run: func(m *Model, verb, _ string, args []string) tea.Cmd {
 				return m.adminOneOrAll(verb, pb.AdminCommand_RESUME, args)
 			},
@@ -185,6 +185,24 @@ func init() {
 			talksToNodes: true, complete: completeNodeOrAll,
 		},
 		{
+			names: []string{"slow"}, help: [][2]string{
+				{"slow N", "every node's time N× slower (slow 1: normal)"},
+				{"timeout ID", "fire node ID's election timer now"},
+				{"hold ID / release ID", "node ID never / again campaigns by itself"},
+			},
+			run:          func(m *Model, _, _ string, args []string) tea.Cmd { return m.slowAll(args) },
+			talksToNodes: true,
+			complete: func(_ *Model, arg int, _ []string) []string {
+				if arg == 0 {
+					return []string{"1", "5", "10", "20"}
+				}
+				return nil
+			},
+		},
+		adminRow("timeout", "", "", pb.AdminCommand_FIRE_TIMER),
+		adminRow("hold", "", "", pb.AdminCommand_HOLD_TIMER),
+		adminRow("release", "", "", pb.AdminCommand_RELEASE_TIMER),
+		{
 			names: []string{"add"}, help: [][2]string{{"add ID ADDR [learner]", "add ID at ADDR; best: learner, then promote"}},
 			run:          func(m *Model, _, _ string, args []string) tea.Cmd { return m.addMember(args) },
 			talksToNodes: true, complete: completeMember("add"), more: true,
@@ -198,17 +216,17 @@ func init() {
 			bare: true, complete: completeNode,
 		},
 		{
-			names: []string{"clear"}, help: [][2]string{{"clear", "empty the event pane and the status line"}},
+			names: []string{"clear"}, help: [][2]string{{"clear · help · quit", "empty events · this help (?) · leave (exit)"}},
 			run:  func(m *Model, _, _ string, _ []string) tea.Cmd { m.clear(); return nil },
 			bare: true,
 		},
 		{
-			names: []string{"help"}, help: [][2]string{{"help", "show this help (also ? on an empty prompt)"}},
+			names: []string{"help"},
 			run:  func(m *Model, _, _ string, _ []string) tea.Cmd { m.helpCmd(); return nil },
 			bare: true,
 		},
 		{
-			names: []string{"quit", "exit"}, help: [][2]string{{"quit", "leave the dashboard (also: exit)"}},
+			names: []string{"quit", "exit"},
 			run:  func(*Model, string, string, []string) tea.Cmd { return tea.Quit },
 			bare: true,
 		},

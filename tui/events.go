@@ -143,6 +143,12 @@ func eventText(ev *pb.WatchEvent, node string, before []*pb.Member) string {
 			return r
 		}
 		return "changed its network faults"
+	case pb.WatchEvent_TIMER_CHANGED:
+		// "slow motion ×20", "election timer held", ...
+		if r := ev.GetReason(); r != "" {
+			return r
+		}
+		return "changed its timers"
 	case pb.WatchEvent_SNAPSHOT_TAKEN:
 		return fmt.Sprintf("took a snapshot at %d%s", ev.GetIndex(), sizeSuffix(ev.GetBytes()))
 	case pb.WatchEvent_LOG_COMPACTED:

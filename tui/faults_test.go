@@ -30,6 +30,9 @@ func TestFaultCommandsSendRequests(t *testing.T) {
 		{"delay n1 0", "n1", &pb.AdminRequest{Command: pb.AdminCommand_DELAY}, "delay n1: done"},
 		{"slow-disk n2 1500ms", "n2", &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: 1500}, "slow-disk n2: done"},
 		{"SLOW-DISK n3 0", "n3", &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK}, "slow-disk n3: done"},
+		{"timeout n2", "n2", &pb.AdminRequest{Command: pb.AdminCommand_FIRE_TIMER}, "timeout n2: done"},
+		{"hold n3", "n3", &pb.AdminRequest{Command: pb.AdminCommand_HOLD_TIMER}, "hold n3: done"},
+		{"release n3", "n3", &pb.AdminRequest{Command: pb.AdminCommand_RELEASE_TIMER}, "release n3: done"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -78,6 +81,10 @@ func TestFaultCommandErrors(t *testing.T) {
 		{"slow-disk too long", "slow-disk n1 2m", nil, "slow-disk: 2m0s is outside [0, 1m0s]"},
 		{"slow-disk under a millisecond", "slow-disk n1 10us", nil, "slow-disk: 10µs is under a millisecond (0 clears the stall)"},
 		{"slow-disk unknown node", "slow-disk n9 1s", nil, `slow-disk: unknown node "n9" (nodes: n1, n2, n3)`},
+		{"slow without factor", "slow", nil, "usage: slow N (1 for normal speed, up to 100)"},
+		{"slow zero", "slow 0", nil, `slow: want a whole factor from 1 (normal speed) to 100, got "0"`},
+		{"slow too much", "slow 101", nil, `slow: want a whole factor from 1 (normal speed) to 100, got "101"`},
+		{"timeout unknown node", "timeout n9", nil, `timeout: unknown node "n9" (nodes: n1, n2, n3)`},
 		{"down node", "partition n3", func(h *harness) {
 			h.dialer.setFail("n3", errors.New("refused"))
 			h.connect("n3")
@@ -203,7 +210,7 @@ func TestTabCompletesFaultCommands(t *testing.T) {
 		{"isolate n2 n", "isolate n2 n1"},
 		{"isolate n1 n3", "isolate n1 n3"},
 		{"delay n2", "delay n2 "},
-		{"slow", "slow-disk "},
+		{"slow-", "slow-disk "},
 		{"slow-disk n3", "slow-disk n3 "},
 	}
 	for _, tt := range tests {
@@ -218,4 +225,30 @@ func TestTabCompletesFaultCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlowGoesToEveryNode: slow N asks every connected node at once and
+// answers once; the header then shows the factor and a held timer shows
+// on its card instead of the bar.
+func TestSlowGoesToEveryNode(t *testing.T) {
+	h := newHarness(t, 3)
+	connectAll(h)
+	cmd := h.typeLine("slow 20")
+	if cmd == nil {
+		t.Fatalf("no command (status %q)", h.m.status.text)
+	}
+	runBatch(h, cmd)
+	want := &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: 20}
+	for _, id := range []string{"n1", "n2", "n3"} {
+		if got := h.dialer.conn(t, id).adminRequests(); len(got) != 1 || !proto.Equal(got[0], want) {
+			t.Errorf("%s got %v", id, got)
+		}
+	}
+	if h.m.status.isErr || !strings.HasPrefix(h.m.status.text, "slow all: no node changed speed") && !strings.HasPrefix(h.m.status.text, "changed the speed of") {
+		t.Errorf("status %q", h.m.status.text)
+	}
+	h.deliver("n1", statusEv(&pb.NodeStatus{Id: "n1", Role: pb.Role_ROLE_LEADER, LeaderId: "n1", Term: 2, SlowFactor: 20, HeartbeatMs: 2000}))
+	h.deliver("n2", statusEv(&pb.NodeStatus{Id: "n2", LeaderId: "n1", Term: 2, SlowFactor: 20, TimerHeld: true, ElectionTimeoutMs: 20000}))
+	frame := h.view()
+	mustContain(t, frame, "slow ×20", "election timer held")
 }

@@ -151,6 +151,17 @@ func sinceText(d time.Duration) string {
 // down and paused, the leader and its term, the commit index, the time
 // since the last election, the commits per second over the last half
 // minute, and the clock; on as many lines as the width needs.
+// slowFactor is how many times slower than normal the cluster's time runs:
+// the highest factor a shown node reports (slow motion goes to every node
+// at once).
+func (m *Model) slowFactor() int64 {
+	f := int64(1)
+	for _, n := range m.shownNodes() {
+		f = max(f, n.status.GetSlowFactor())
+	}
+	return f
+}
+
 func (m *Model) viewHeader() []string {
 	c := &m.ctx
 	st := &c.styles
@@ -169,7 +180,11 @@ func (m *Model) viewHeader() []string {
 	grows := func(text string, most int) field { return field{text, max(lipgloss.Width(text), most)} }
 	shown := m.shownNodes()
 	counts := fmt.Sprintf("%d nodes: %s", len(shown), countNodes(shown))
-	fields := []field{fixed(st.Title.Render(title)), fixed(counts), fixed(st.Title.Render(m.leaderSummary()))}
+	fields := []field{fixed(st.Title.Render(title))}
+	if f := m.slowFactor(); f > 1 {
+		fields = append(fields, fixed(st.Title.Render(fmt.Sprintf("slow ×%d", f))))
+	}
+	fields = append(fields, fixed(counts), fixed(st.Title.Render(m.leaderSummary())))
 	if m.stats.commit > 0 {
 		// Room for an index of 8 digits before the line count changes.
 		fields = append(fields, grows(label(st, "commit", fmt.Sprint(m.stats.commit)), lipgloss.Width(label(st, "commit", "00000000"))))

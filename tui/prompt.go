@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +228,21 @@ func (m *Model) slowDisk(args []string) tea.Cmd {
 	return m.admin("slow-disk", args[0], &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: ms})
 }
 
+// slowAll runs "slow N": every connected node's time runs N times slower
+// (netlink.MaxSlowFactor at most); slow 1 restores normal speed.
+func (m *Model) slowAll(args []string) tea.Cmd {
+	if len(args) != 1 {
+		m.setError("usage: slow N (1 for normal speed, up to %d)", netlink.MaxSlowFactor)
+		return nil
+	}
+	f, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil || f < 1 || f > netlink.MaxSlowFactor {
+		m.setError("slow: want a whole factor from 1 (normal speed) to %d, got %q", netlink.MaxSlowFactor, args[0])
+		return nil
+	}
+	return m.adminAll("slow", &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: f})
+}
+
 // admin sends req, typed as verb, to node id over its connection.
 func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 	idx := m.nodeIndex(id)
@@ -249,7 +265,7 @@ func (m *Model) admin(verb, id string, req *pb.AdminRequest) tea.Cmd {
 // node sent with it so the card changes without waiting for the stream.
 func (m *Model) adminDone(msg adminDoneMsg) {
 	n := m.nodes[msg.node]
-	verb := strings.ReplaceAll(strings.ToLower(msg.req.GetCommand().String()), "_", "-") // SLOW_DISK is slow-disk
+	verb := netlink.AdminVerb(msg.req.GetCommand())
 	g := m.repl.group[msg.node]
 	var failure string
 	switch {

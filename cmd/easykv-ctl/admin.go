@@ -37,7 +37,7 @@ func adminCommand(cmd pb.AdminCommand) func(ctx context.Context, a *app, inv inv
 // the node refuses (the command or the handshake), exitUnreachable when it
 // cannot be asked, exitUsage for a bad argument.
 func adminCommandWith(cmd pb.AdminCommand, build adminRequestFunc) func(ctx context.Context, a *app, inv invocation) error {
-	verb := strings.ReplaceAll(strings.ToLower(cmd.String()), "_", "-") // the command's name: SLOW_DISK is slow-disk
+	verb := netlink.AdminVerb(cmd)
 	return func(ctx context.Context, a *app, inv invocation) error {
 		id := inv.args[0]
 		node, ok := findNode(inv.cfg, id)
