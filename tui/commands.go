@@ -222,13 +222,13 @@ func init() {
 		},
 		{
 			names: []string{"help"},
-			run:  func(m *Model, _, _ string, _ []string) tea.Cmd { m.helpCmd(); return nil },
-			bare: true,
+			run:   func(m *Model, _, _ string, _ []string) tea.Cmd { m.helpCmd(); return nil },
+			bare:  true,
 		},
 		{
 			names: []string{"quit", "exit"},
-			run:  func(*Model, string, string, []string) tea.Cmd { return tea.Quit },
-			bare: true,
+			run:   func(*Model, string, string, []string) tea.Cmd { return tea.Quit },
+			bare:  true,
 		},
 	}
 	commandsByName = map[string]*command{}
