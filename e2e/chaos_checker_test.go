@@ -200,6 +200,8 @@ func TestChaosCheckDigests(t *testing.T) {
 			[]string{"n2 reports no state digest", `n2 applied_index=42 state_digest=""`}},
 		{"stall left", map[string]*pb.NodeStatus{"n1": st(d1), "n2": {AppliedIndex: 42, StateDigest: d1, DiskStallMs: 800}, "n3": st(d1)}, d1,
 			[]string{"n2 still has a fault after the final heal: paused=false partitioned=false isolated_from=[] delay_ms=0 disk_stall_ms=800"}},
+		{"slow motion left", map[string]*pb.NodeStatus{"n1": st(d1), "n2": st(d1), "n3": {AppliedIndex: 42, StateDigest: d1, SlowFactor: 3}}, d1,
+			[]string{"n3 still has a fault after the final heal: paused=false partitioned=false isolated_from=[] delay_ms=0 disk_stall_ms=0 slow_factor=3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,9 +73,9 @@ func chaosCheckDigests(ids []string, statuses map[string]*pb.NodeStatus) chaosCo
 			c.problems = append(c.problems, fmt.Sprintf("%s reports no state digest at applied index %d", id, st.GetAppliedIndex()))
 		}
 		same = same && st.GetStateDigest() == statuses[ids[0]].GetStateDigest()
-		if st.GetPaused() || st.GetPartitioned() || len(st.GetIsolatedFrom()) > 0 || st.GetDelayMs() > 0 || st.GetDiskStallMs() > 0 {
-			c.problems = append(c.problems, fmt.Sprintf("%s still has a fault after the final heal: paused=%t partitioned=%t isolated_from=%v delay_ms=%d disk_stall_ms=%d",
-				id, st.GetPaused(), st.GetPartitioned(), st.GetIsolatedFrom(), st.GetDelayMs(), st.GetDiskStallMs()))
+		if st.GetPaused() || st.GetPartitioned() || len(st.GetIsolatedFrom()) > 0 || st.GetDelayMs() > 0 || st.GetDiskStallMs() > 0 || st.GetSlowFactor() > 1 {
+			c.problems = append(c.problems, fmt.Sprintf("%s still has a fault after the final heal: paused=%t partitioned=%t isolated_from=%v delay_ms=%d disk_stall_ms=%d slow_factor=%d",
+				id, st.GetPaused(), st.GetPartitioned(), st.GetIsolatedFrom(), st.GetDelayMs(), st.GetDiskStallMs(), st.GetSlowFactor()))
 		}
 	}
 	switch {

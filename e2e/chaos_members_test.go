@@ -29,7 +29,7 @@ const (
 // and so runs alone.
 func (k chaosFaultKind) exclusive() bool {
 	switch k.mechanism() {
-	case mechTransfer, mechRejoin, mechReplace:
+	case mechTransfer, mechRejoin, mechReplace, mechSlowMotion:
 		return true
 	}
 	return false

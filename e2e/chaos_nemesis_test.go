@@ -62,7 +62,13 @@ const (
 	faultTransfer          chaosFaultKind = "transfer-leader"    // admin TRANSFER_LEADER to a follower
 	faultRejoin            chaosFaultKind = "rejoin-wiped"       // member remove, SIGKILL, wipe; later --join, add learner, promote
 	faultReplace           chaosFaultKind = "replace-member"     // member remove, SIGKILL; later a new id joins, added and promoted
+	faultSlowMotion        chaosFaultKind = "slow-motion"        // admin SLOW_MOTION ×chaosSlowFactor on every node, later ×1
 )
+
+// chaosSlowFactor is how much slower time runs during a slow-motion fault:
+// enough to stretch every timer and delay every message, while the
+// clients' deadlines still hold.
+const chaosSlowFactor = 3
 
 // chaosFaultKinds is every fault the nemesis picks from.
 var chaosFaultKinds = []chaosFaultKind{
@@ -70,14 +76,14 @@ var chaosFaultKinds = []chaosFaultKind{
 	faultPauseLeader, faultPauseNode,
 	faultPartitionLeader, faultPartitionMinority, faultPartitionMajority,
 	faultSlowDiskLeader, faultSlowDiskNode, faultLagFollower,
-	faultTransfer, faultRejoin, faultReplace,
+	faultTransfer, faultRejoin, faultReplace, faultSlowMotion,
 }
 
 // chaosForcedKinds are injected once in every run, each at the first
 // fault that finds nothing else to do first: every run then sees an
 // InstallSnapshot, a leadership transfer and both ways of replacing a
 // member.
-var chaosForcedKinds = []chaosFaultKind{faultLagFollower, faultTransfer, faultRejoin, faultReplace}
+var chaosForcedKinds = []chaosFaultKind{faultLagFollower, faultTransfer, faultRejoin, faultReplace, faultSlowMotion}
 
 // chaosMechanism is how a fault is done and undone.
 type chaosMechanism int
@@ -91,6 +97,7 @@ const (
 	mechTransfer                        // admin TRANSFER_LEADER / nothing
 	mechRejoin                          // remove, kill, wipe / --join, add learner, promote
 	mechReplace                         // remove, kill / a new id joins, add learner, promote
+	mechSlowMotion                      // admin SLOW_MOTION ×chaosSlowFactor / ×1, on every node
 )
 
 func (k chaosFaultKind) mechanism() chaosMechanism {
@@ -109,6 +116,8 @@ func (k chaosFaultKind) mechanism() chaosMechanism {
 		return mechRejoin
 	case faultReplace:
 		return mechReplace
+	case faultSlowMotion:
+		return mechSlowMotion
 	default:
 		return mechPartition
 	}
@@ -154,8 +163,11 @@ func (e chaosEvent) String() string {
 
 // detail is what f sets, for the timeline: its stall for a slow disk.
 func (f *chaosFault) detail() string {
-	if f.kind.mechanism() == mechSlowDisk {
+	switch f.kind.mechanism() {
+	case mechSlowDisk:
 		return "stall " + f.stall.String()
+	case mechSlowMotion:
+		return fmt.Sprintf("time ×%d", chaosSlowFactor)
 	}
 	return f.outcome
 }
@@ -311,6 +323,12 @@ func (n *chaosNemesis) pickTargets(kind chaosFaultKind) []string {
 		}
 		free = slices.DeleteFunc(free, func(id string) bool { return id == leader })
 		return pick(1)
+	case faultSlowMotion:
+		// Time runs at one speed across the cluster: every node or none.
+		if len(free) != len(n.h.ids) {
+			return nil
+		}
+		return slices.Sorted(slices.Values(free))
 	case faultPartitionMinority:
 		return pick(1 + n.rng.IntN(2))
 	case faultPartitionMajority:
@@ -417,6 +435,8 @@ func (n *chaosNemesis) apply(f *chaosFault, id string) {
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_PARTITION})
 	case mechSlowDisk:
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK, StallMs: f.stall.Milliseconds()})
+	case mechSlowMotion:
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: chaosSlowFactor})
 	case mechTransfer:
 		n.transfer(f, id)
 	case mechRejoin:
@@ -442,6 +462,8 @@ func (n *chaosNemesis) undo(f *chaosFault, id string) {
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_HEAL})
 	case mechSlowDisk:
 		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_DISK}) // stall 0 clears it
+	case mechSlowMotion:
+		n.mustAdmin(id, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: 1})
 	case mechTransfer:
 	case mechRejoin:
 		n.rejoin(id)
