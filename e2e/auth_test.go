@@ -172,6 +172,11 @@ func TestAuthToken(t *testing.T) {
 		// Back under the cluster's file, it rejoins the same leader.
 		a.StopNode(outsider, syscall.SIGTERM)
 		a.startNode(outsider, "right token")
+		// Until it answers, it may not have its SIGTERM handler yet: the
+		// cleanup's SIGTERM would kill it mid-start.
+		if err := a.waitReachable(outsider); err != nil {
+			t.Fatal(err)
+		}
 		if l, tm := a.waitLeader(); l != leader || tm != term {
 			t.Errorf("leader %s in term %d after %s rejoined, want %s in term %d", l, tm, outsider, leader, term)
 		}
