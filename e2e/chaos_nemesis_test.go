@@ -89,15 +89,15 @@ var chaosForcedKinds = []chaosFaultKind{faultLagFollower, faultTransfer, faultRe
 type chaosMechanism int
 
 const (
-	mechStop      chaosMechanism = iota // SIGSTOP / SIGCONT
-	mechKill                            // SIGKILL / restart
-	mechPause                           // admin PAUSE / RESUME
-	mechPartition                       // admin PARTITION / HEAL
-	mechSlowDisk                        // admin SLOW_DISK stall / SLOW_DISK 0
-	mechTransfer                        // admin TRANSFER_LEADER / nothing
-	mechRejoin                          // remove, kill, wipe / --join, add learner, promote
-	mechReplace                         // remove, kill / a new id joins, add learner, promote
-	mechSlowMotion                      // admin SLOW_MOTION ×chaosSlowFactor / ×1, on every node
+	mechStop       chaosMechanism = iota // SIGSTOP / SIGCONT
+	mechKill                             // SIGKILL / restart
+	mechPause                            // admin PAUSE / RESUME
+	mechPartition                        // admin PARTITION / HEAL
+	mechSlowDisk                         // admin SLOW_DISK stall / SLOW_DISK 0
+	mechTransfer                         // admin TRANSFER_LEADER / nothing
+	mechRejoin                           // remove, kill, wipe / --join, add learner, promote
+	mechReplace                          // remove, kill / a new id joins, add learner, promote
+	mechSlowMotion                       // admin SLOW_MOTION ×chaosSlowFactor / ×1, on every node
 )
 
 func (k chaosFaultKind) mechanism() chaosMechanism {
