@@ -157,10 +157,9 @@ type Node struct {
 	// durable is the term and vote last made durable, queuedHard the
 	// ones last handed to the persister (Commit is not kept in either).
 	durable, queuedHard raft.HardState
-	paused              bool  // an admin pause is in effect: no ticks, no Raft traffic
-	slow                int64 // SLOW_MOTION factor; 0 or 1: normal speed
-	ticker              *time.Ticker
-	lastTick            time.Time // when the core last ticked
+	paused              bool         // an admin pause is in effect: no ticks, no Raft traffic
+	ticker              *time.Ticker // the core's tick, slowed by SLOW_MOTION
+	lastTick            time.Time    // when the core last ticked
 	// installing is the snapshot received whole whose MsgSnap the core is
 	// stepping: a Ready that installs it takes its state machine.
 	installing *receivedSnapshot
