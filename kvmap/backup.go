@@ -66,7 +66,7 @@ func ReadBackup(r io.Reader, opts Options) (*Map, BackupInfo, error) {
 	}
 	term := binary.LittleEndian.Uint64(b[len(backupMagic)+1:])
 	snap := b[BackupHeaderLen:]
-	m, err := ReadSnapshot(bytes.NewReader(snap), opts)
+	m, err := parseSnapshot(snap, opts)
 	if err != nil {
 		return nil, BackupInfo{}, fmt.Errorf("snapshot at offset %d: %w", BackupHeaderLen, err)
 	}

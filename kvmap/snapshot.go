@@ -108,6 +108,11 @@ func ReadSnapshot(r io.Reader, opts Options) (*Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
+	return parseSnapshot(b, opts)
+}
+
+// parseSnapshot is ReadSnapshot of a snapshot already in memory.
+func parseSnapshot(b []byte, opts Options) (*Map, error) {
 	if len(b) < len(snapshotMagic)+1+crcLen {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrBadSnapshot, len(b))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,6 +189,16 @@ func (f *Faults) Delay(peer string) time.Duration {
 // MaxSlowFactor is the most SLOW_MOTION may slow a node: at 100 a 100 ms
 // heartbeat comes every 10 s, slow enough to follow any message by eye.
 const MaxSlowFactor = 100
+
+// SlowFactor parses a slow-motion factor as typed (easykv-ctl slow, the
+// dashboard's slow): a whole number from 1 (normal speed) to MaxSlowFactor.
+func SlowFactor(arg string) (int64, error) {
+	f, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || f < 1 || f > MaxSlowFactor {
+		return 0, fmt.Errorf("slow: want a whole factor from 1 (normal speed) to %d, got %q", MaxSlowFactor, arg)
+	}
+	return f, nil
+}
 
 // SetSlowDelay sets the delay slow motion adds to every message (0: none).
 func (f *Faults) SetSlowDelay(d time.Duration) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -235,9 +234,9 @@ func (m *Model) slowAll(args []string) tea.Cmd {
 		m.setError("usage: slow N (1 for normal speed, up to %d)", netlink.MaxSlowFactor)
 		return nil
 	}
-	f, err := strconv.ParseInt(args[0], 10, 64)
-	if err != nil || f < 1 || f > netlink.MaxSlowFactor {
-		m.setError("slow: want a whole factor from 1 (normal speed) to %d, got %q", netlink.MaxSlowFactor, args[0])
+	f, err := netlink.SlowFactor(args[0])
+	if err != nil {
+		m.setError("%v", err)
 		return nil
 	}
 	return m.adminAll("slow", &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: f})

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/easykv/easykv/netlink"
@@ -16,12 +15,11 @@ func checkSlow(args []string, _ *cmdFlags) error {
 	return err
 }
 
-// slowFactor parses slow's argument: a whole number from 1 (normal speed)
-// to netlink.MaxSlowFactor.
+// slowFactor is netlink.SlowFactor with its error as a usage error.
 func slowFactor(arg string) (int64, error) {
-	f, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil || f < 1 || f > netlink.MaxSlowFactor {
-		return 0, usagef("slow: want a whole factor from 1 (normal speed) to %d, got %q", netlink.MaxSlowFactor, arg)
+	f, err := netlink.SlowFactor(arg)
+	if err != nil {
+		return 0, usagef("%v", err)
 	}
 	return f, nil
 }

@@ -33,19 +33,14 @@ func runSnapshotSave(ctx context.Context, a *app, inv invocation) error {
 	if leader == nil {
 		return unreachable(errors.New("snapshot save: no node reports itself leader"))
 	}
-	addr := leader.Addr
-	for attempt := 0; ; attempt++ {
-		err := saveFrom(ctx, a, inv, addr, path)
+	info, err := saveFrom(ctx, a, inv, leader.Addr, path)
+	for attempt := 1; attempt < 3; attempt++ {
 		nl, notLeader := errors.AsType[*netlink.NotLeaderError](err)
-		if !notLeader || nl.LeaderAddr == "" || attempt == 2 {
-			if err != nil {
-				return err
-			}
+		if !notLeader || nl.LeaderAddr == "" {
 			break
 		}
-		addr = nl.LeaderAddr // leadership moved since the survey
+		info, err = saveFrom(ctx, a, inv, nl.LeaderAddr, path) // leadership moved since the survey
 	}
-	info, err := readBackupFile(path)
 	if err != nil {
 		return err
 	}
@@ -56,47 +51,50 @@ func runSnapshotSave(ctx context.Context, a *app, inv invocation) error {
 	return err
 }
 
-// saveFrom asks the node at addr for a backup and writes it to path.
-func saveFrom(ctx context.Context, a *app, inv invocation, addr, path string) error {
+// saveFrom asks the node at addr for a backup, writes it to path and
+// returns what reading it back found.
+func saveFrom(ctx context.Context, a *app, inv invocation, addr, path string) (kvmap.BackupInfo, error) {
+	var none kvmap.BackupInfo
 	c, err := a.dial(ctx, addr, inv.identity())
 	if errors.Is(err, netlink.ErrRefused) {
-		return fmt.Errorf("snapshot save: %w", err)
+		return none, fmt.Errorf("snapshot save: %w", err)
 	}
 	if err != nil {
-		return unreachable(fmt.Errorf("snapshot save: %w", err))
+		return none, unreachable(fmt.Errorf("snapshot save: %w", err))
 	}
 	defer c.Close()
 	part := path + ".part"
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("snapshot save: %w", err)
+		return none, fmt.Errorf("snapshot save: %w", err)
 	}
 	defer os.Remove(part) // gone once renamed; otherwise a failed save leaves nothing behind
 	defer f.Close()
 	if _, err := f.Write(make([]byte, kvmap.BackupHeaderLen)); err != nil {
-		return fmt.Errorf("snapshot save: %w", err)
+		return none, fmt.Errorf("snapshot save: %w", err)
 	}
 	_, term, err := c.Backup(ctx, f)
 	if err != nil {
-		return fmt.Errorf("snapshot save from %s: %w", addr, err)
+		return none, fmt.Errorf("snapshot save from %s: %w", addr, err)
 	}
 	if _, err := f.WriteAt(kvmap.BackupHeader(term), 0); err != nil {
-		return fmt.Errorf("snapshot save: %w", err)
+		return none, fmt.Errorf("snapshot save: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("snapshot save: sync %s: %w", part, err)
+		return none, fmt.Errorf("snapshot save: sync %s: %w", part, err)
 	}
-	if _, err := readBackupFile(part); err != nil {
-		return fmt.Errorf("snapshot save: the file written does not read back: %w", err)
+	info, err := readBackupFile(part)
+	if err != nil {
+		return none, fmt.Errorf("snapshot save: the file written does not read back: %w", err)
 	}
 	if err := os.Rename(part, path); err != nil {
-		return fmt.Errorf("snapshot save: %w", err)
+		return none, fmt.Errorf("snapshot save: %w", err)
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		d.Sync() // the rename durable; a failure here loses nothing already written
 		d.Close()
 	}
-	return nil
+	return info, nil
 }
 
 // readBackupFile reads and checks the backup at path.
