@@ -399,6 +399,7 @@ func (n *Node) step(m raft.Message) {
 		return
 	}
 	n.pub.traffic.count(false, &m)
+	n.pub.tracer.received(&m)
 	if stagetrace.Enabled() {
 		traceStep(n.cfg.ID, &m)
 	}
@@ -425,6 +426,7 @@ func (n *Node) handleReady(rd *raft.Ready) {
 		case n.paused:
 		case raft.MayLeaveEarly(m, n.durable.Term):
 			n.pub.traffic.count(true, &m)
+			n.pub.tracer.sent(&m)
 			n.cfg.Transport.Send(m.To, toWire(m, &n.wire))
 			if tracing && len(m.Entries) > 0 {
 				stagetrace.Watermark(stagetrace.AppSent, n.cfg.ID, lastIndex(m.Entries))

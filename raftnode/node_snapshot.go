@@ -222,7 +222,7 @@ func (n *Node) stepSnapshotFrame(w *pb.RaftKvMessage) {
 		return
 	}
 	if c := w.GetInstallSnapshot(); c != nil {
-		n.receiver.chunk(w.GetNodeId(), c)
+		n.receiver.chunk(w.GetNodeId(), w.GetTraceId(), c)
 	} else if r := w.GetInstallSnapshotResponse(); r != nil {
 		n.sender.ack(w.GetNodeId(), r)
 	}

@@ -42,17 +42,20 @@ type publisher struct {
 	lateSent  *sharedTraffic // sent by the persister
 	trafficAt time.Time      // when the last MESSAGES event went out; owned by the Run goroutine
 	obs       Observer       // told of every window of traffic
+	tracer    *msgTracer     // reports single messages in slow motion
 }
 
 func newPublisher(id string, members map[string]string, obs Observer) *publisher {
 	others := otherMembers(members, id)
-	return &publisher{
-		id:       id,
-		obs:      obs,
-		subs:     map[chan *pb.WatchEvent]bool{},
-		traffic:  newTrafficTable(others),
-		lateSent: &sharedTraffic{t: newTrafficTable(others)},
+	p := &publisher{
+		id:      id,
+		obs:     obs,
+		subs:    map[chan *pb.WatchEvent]bool{},
+		traffic: newTrafficTable(others),
 	}
+	p.tracer = &msgTracer{pub: p}
+	p.lateSent = &sharedTraffic{t: newTrafficTable(others), tracer: p.tracer}
+	return p
 }
 
 // followPeers makes the messages of peers (sorted ids) the ones counted,

@@ -66,6 +66,7 @@ func (n *Node) timerAdmin(req *pb.AdminRequest) error {
 // timer of the core) and each message's delivery.
 func (n *Node) setSlow(f int64) {
 	n.slowNow.Store(f)
+	n.pub.tracer.on.Store(f > 1)
 	n.ticker.Reset(n.tickEvery())
 	n.faults.network.SetSlowDelay(slowDelay(n.cfg.Heartbeat, f))
 }

@@ -2,10 +2,12 @@ package raftnode
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/easykv/easykv/internal/testkit"
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
@@ -90,4 +92,68 @@ func containsPrefix(ops []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestSlowMotionTracesMessages: in slow motion each message sent is
+// numbered and reported on the watch stream, and a traced message that
+// arrives is reported with its sender's number; at normal speed neither.
+func TestSlowMotionTracesMessages(t *testing.T) {
+	log := &opLog{}
+	n, _, _ := startNode(t, &fakeStore{log: log}, log)
+	ctx := context.Background()
+	events, stop := n.Subscribe()
+	defer stop()
+	nextMessage := func() *pb.Traffic {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if ev.GetKind() == pb.WatchEvent_MESSAGE {
+					return ev.GetTraffic()[0]
+				}
+			case <-timeout:
+				t.Fatal("no MESSAGE event")
+			}
+		}
+	}
+
+	n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: 2})
+	n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_FIRE_TIMER})
+	ids := map[string]uint64{}
+	for range 2 {
+		m := nextMessage()
+		if !m.GetSent() || m.GetFrom() != "n1" || m.GetKind() != pb.Traffic_VOTE || !m.GetPreVote() || m.GetId() == 0 {
+			t.Fatalf("traced %v, want a pre-vote request sent by n1", m)
+		}
+		ids[m.GetTo()] = m.GetId()
+	}
+	if len(ids) != 2 || ids["n2"] == ids["n3"] {
+		t.Fatalf("trace numbers %v, want one for each of n2 and n3, different", ids)
+	}
+
+	// Back at normal speed, n2's traced pre-vote arrives and is reported;
+	// it wins the round, and the real votes go out untraced. Each would be
+	// reported before it reaches the transport, so once the transport has
+	// them every MESSAGE event is in the channel.
+	n.Admin(ctx, &pb.AdminRequest{Command: pb.AdminCommand_SLOW_MOTION, SlowFactor: 1})
+	n.StepPeer(&pb.RaftKvMessage{Type: pb.RaftKvMessage_PRE_VOTE_RESPONSE, NodeId: "n2", To: "n1", TraceId: 41,
+		VoteResponse: &pb.VoteResponse{Term: 1, VoteGranted: true}})
+	if m := nextMessage(); m.GetSent() || m.GetFrom() != "n2" || m.GetId() != 41 || m.GetKind() != pb.Traffic_VOTE_GRANTED || !m.GetPreVote() {
+		t.Fatalf("traced %v, want n2's pre-vote 41 received", m)
+	}
+	testkit.PollEvery(t, time.Millisecond, 5*time.Second, "votes sent", func() (bool, string) {
+		ops := log.recorded()
+		return containsPrefix(ops, "send VOTE_REQUEST to n2") && containsPrefix(ops, "send VOTE_REQUEST to n3"), fmt.Sprintf("%q", ops)
+	})
+	for {
+		select {
+		case ev := <-events:
+			if ev.GetKind() == pb.WatchEvent_MESSAGE {
+				t.Fatalf("at normal speed a message was traced: %v", ev)
+			}
+		default:
+			return
+		}
+	}
 }

@@ -70,7 +70,7 @@ func newSnapshotReceiver(id string, store SnapshotStore, storeMu *sync.Mutex, tr
 // fails its check or claims an absurd size is refused: the partial file
 // is dropped and the leader starts again. A chunk after a gap (one was
 // lost) is refused alone, and the answer says where to go on from.
-func (r *snapshotReceiver) chunk(from string, c *pb.InstallSnapshotChunk) {
+func (r *snapshotReceiver) chunk(from string, trace uint64, c *pb.InstallSnapshotChunk) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.store == nil {
@@ -125,7 +125,7 @@ func (r *snapshotReceiver) chunk(from string, c *pb.InstallSnapshotChunk) {
 			return
 		}
 		size += int64(len(c.GetData()))
-		r.traffic.countSnapshot(from, r.id, false, int64(len(c.GetData())), in.total, size)
+		r.traffic.countSnapshot(from, r.id, false, trace, c.GetTerm(), int64(len(c.GetData())), in.total, size)
 	}
 	if !c.GetDone() || c.GetOffset()+int64(len(c.GetData())) != size {
 		r.answer(from, c, &pb.InstallSnapshotResponse{NextOffset: size})

@@ -269,11 +269,11 @@ func (s *snapshotSender) sendChunk(f *os.File, o *outgoingSnapshot, offset, size
 	if done {
 		c.SnapshotCrc32C = sum
 	}
-	w := &pb.RaftKvMessage{Type: pb.RaftKvMessage_INSTALL_SNAPSHOT, NodeId: s.id, To: o.peer, InstallSnapshot: c}
+	w := &pb.RaftKvMessage{Type: pb.RaftKvMessage_INSTALL_SNAPSHOT, NodeId: s.id, To: o.peer, InstallSnapshot: c, TraceId: s.traffic.tracer.next()}
 	if !s.transport.Send(o.peer, w) {
 		return 0, nil
 	}
-	s.traffic.countSnapshot(s.id, o.peer, true, int64(len(data)), size, offset+int64(len(data)))
+	s.traffic.countSnapshot(s.id, o.peer, true, w.TraceId, c.Term, int64(len(data)), size, offset+int64(len(data)))
 	return int64(len(data)), nil
 }
 

@@ -39,7 +39,7 @@ func (p *transferPipe) Send(to string, m *pb.RaftKvMessage) bool {
 		p.mu.Lock()
 		p.chunks++
 		p.mu.Unlock()
-		p.receiver.chunk("n1", m.GetInstallSnapshot())
+		p.receiver.chunk("n1", 0, m.GetInstallSnapshot())
 	case "n1":
 		p.sender.ack("n2", m.GetInstallSnapshotResponse())
 	}
@@ -200,7 +200,7 @@ func TestSnapshotReceiverRefusesBadChunks(t *testing.T) {
 			r := newSnapshotReceiver("n2", kvmap.NewSnapshotDir(dir, kvmap.Options{}), &sync.Mutex{}, sendFunc(func(m *pb.RaftKvMessage) { sent = append(sent, m) }), slog.New(slog.NewTextHandler(io.Discard, nil)), &sharedTraffic{t: newTrafficTable([]string{"n1"})})
 			c := good()
 			tt.change(c)
-			r.chunk("n1", c)
+			r.chunk("n1", 0, c)
 			if len(sent) != 1 || !sent[0].GetInstallSnapshotResponse().GetRejected() || !strings.Contains(sent[0].GetInstallSnapshotResponse().GetReason(), tt.reason) {
 				t.Fatalf("answers %v, want one refusal saying %q", sent, tt.reason)
 			}
@@ -216,10 +216,10 @@ func TestSnapshotReceiverRefusesBadChunks(t *testing.T) {
 		r := newSnapshotReceiver("n2", kvmap.NewSnapshotDir(dir, kvmap.Options{}), &sync.Mutex{}, sendFunc(func(m *pb.RaftKvMessage) { sent = append(sent, m) }), slog.New(slog.NewTextHandler(io.Discard, nil)), &sharedTraffic{t: newTrafficTable([]string{"n1"})})
 		first := good()
 		first.TotalSize = 4 * int64(len(data))
-		r.chunk("n1", first)
+		r.chunk("n1", 0, first)
 		gap := good()
 		gap.Offset, gap.TotalSize = 2*int64(len(data)), first.TotalSize
-		r.chunk("n1", gap)
+		r.chunk("n1", 0, gap)
 		if resp := sent[1].GetInstallSnapshotResponse(); resp.GetRejected() || resp.GetNextOffset() != int64(len(data)) {
 			t.Fatalf("answer to a chunk after a gap: %v, want next_offset %d", resp, len(data))
 		}
@@ -228,8 +228,8 @@ func TestSnapshotReceiverRefusesBadChunks(t *testing.T) {
 		first.TotalSize = last.TotalSize
 		sent = nil
 		r.drop() // a new transfer of the same id starts over
-		r.chunk("n1", first)
-		r.chunk("n1", last)
+		r.chunk("n1", 0, first)
+		r.chunk("n1", 0, last)
 		r.verifying.Wait() // the whole is verified on a goroutine of its own
 		if resp := sent[len(sent)-1].GetInstallSnapshotResponse(); !resp.GetRejected() {
 			t.Fatalf("answer to a snapshot whose whole checksum is wrong: %v", resp)
@@ -265,8 +265,8 @@ func TestSnapshotReceiverWhileVerifying(t *testing.T) {
 	r := newSnapshotReceiver("n2", dir, &sync.Mutex{}, sendFunc(func(m *pb.RaftKvMessage) { sent = append(sent, m) }), slog.New(slog.NewTextHandler(io.Discard, nil)), &sharedTraffic{t: newTrafficTable([]string{"n1"})})
 	r.cur = &incomingSnapshot{from: "n1", id: 7, snap: raft.SnapshotMeta{Index: 10, Term: 2}, total: 3000, part: part, verifying: true}
 	data := []byte("last")
-	r.chunk("n1", &pb.InstallSnapshotChunk{Term: 2, TransferId: 7, SnapshotIndex: 10, SnapshotTerm: 2, Offset: 2996, TotalSize: 3000, Data: data, ChunkCrc32C: crc32.Checksum(data, castagnoli), Done: true})
-	r.chunk("n1", &pb.InstallSnapshotChunk{Term: 2, TransferId: 8, SnapshotIndex: 12, SnapshotTerm: 2, TotalSize: 3000, Data: data, ChunkCrc32C: crc32.Checksum(data, castagnoli)})
+	r.chunk("n1", 0, &pb.InstallSnapshotChunk{Term: 2, TransferId: 7, SnapshotIndex: 10, SnapshotTerm: 2, Offset: 2996, TotalSize: 3000, Data: data, ChunkCrc32C: crc32.Checksum(data, castagnoli), Done: true})
+	r.chunk("n1", 0, &pb.InstallSnapshotChunk{Term: 2, TransferId: 8, SnapshotIndex: 12, SnapshotTerm: 2, TotalSize: 3000, Data: data, ChunkCrc32C: crc32.Checksum(data, castagnoli)})
 	if len(sent) != 2 {
 		t.Fatalf("answers %v, want two", sent)
 	}

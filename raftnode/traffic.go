@@ -221,14 +221,16 @@ func (t *trafficTable) toWire(self string) []*pb.Traffic {
 	return out
 }
 
-// sharedTraffic is a trafficTable for the persister, which counts the
-// messages it sends after a write while the loop collects them.
+// sharedTraffic is a trafficTable for the persister and the snapshot
+// goroutines, which count the messages they send while the loop collects
+// them; in slow motion they trace each one too.
 type sharedTraffic struct {
-	mu sync.Mutex   // guards t
-	t  trafficTable // what the persister sent since the loop last took it
+	mu     sync.Mutex   // guards t
+	t      trafficTable // what the persister sent since the loop last took it
+	tracer *msgTracer
 }
 
-// countSent counts msgs as sent, under one lock.
+// countSent counts msgs as sent, under one lock, and traces them.
 func (s *sharedTraffic) countSent(msgs []raft.Message) {
 	if len(msgs) == 0 {
 		return
@@ -237,14 +239,15 @@ func (s *sharedTraffic) countSent(msgs []raft.Message) {
 	defer s.mu.Unlock()
 	for i := range msgs {
 		s.t.count(true, &msgs[i])
+		s.tracer.sent(&msgs[i])
 	}
 }
 
-// moveTo adds what s counted to t and resets s.
 // countSnapshot counts one snapshot chunk of n bytes from one node to
 // another, sent by this node or received, in a transfer of total bytes
-// that has got to done.
-func (s *sharedTraffic) countSnapshot(from, to string, sent bool, n, total, done int64) {
+// that has got to done, and traces it when trace is not 0.
+func (s *sharedTraffic) countSnapshot(from, to string, sent bool, trace uint64, term, n, total, done int64) {
+	s.tracer.chunk(from, to, sent, trace, term, n, total, done)
 	peer := from
 	if sent {
 		peer = to
@@ -263,6 +266,7 @@ func (s *sharedTraffic) countSnapshot(from, to string, sent bool, n, total, done
 	s.t.counted = true
 }
 
+// moveTo adds what s counted to t and resets s.
 func (s *sharedTraffic) moveTo(t *trafficTable) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -85,7 +85,7 @@ func (c *entryEncoder) put(w *pb.LogEntry) {
 // toWire encodes a core message in the original easy-kv envelope; enc
 // (nil for none) shares the encoding of entries between messages.
 func toWire(m raft.Message, enc *entryEncoder) *pb.RaftKvMessage {
-	w := &pb.RaftKvMessage{NodeId: m.From, To: m.To}
+	w := &pb.RaftKvMessage{NodeId: m.From, To: m.To, TraceId: m.Trace}
 	switch m.Type {
 	case raft.MsgPreVote, raft.MsgVote:
 		w.Type = pb.RaftKvMessage_VOTE_REQUEST
@@ -142,7 +142,7 @@ func toWire(m raft.Message, enc *entryEncoder) *pb.RaftKvMessage {
 // fromWire decodes a peer frame into a core message, refusing anything that
 // no correct peer sends. The core checks membership and recipient itself.
 func fromWire(w *pb.RaftKvMessage) (raft.Message, error) {
-	m := raft.Message{From: w.GetNodeId(), To: w.GetTo()}
+	m := raft.Message{From: w.GetNodeId(), To: w.GetTo(), Trace: w.GetTraceId()}
 	var nums []int64
 	switch w.GetType() {
 	case pb.RaftKvMessage_VOTE_REQUEST, pb.RaftKvMessage_PRE_VOTE_REQUEST:

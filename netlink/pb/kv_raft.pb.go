@@ -538,6 +538,11 @@ const (
 	WatchEvent_TRANSFER_ABORTED WatchEvent_Kind = 22 // leader: the transfer to peer did not finish in an election timeout; reason says why
 	WatchEvent_TIMEOUT_NOW      WatchEvent_Kind = 23 // this node got TIMEOUT_NOW from its leader and campaigns at once
 	WatchEvent_TIMER_CHANGED    WatchEvent_Kind = 24 // slow motion, or the election timer fired, held or released by hand; reason says which
+	// MESSAGE: in slow motion, one Raft message this node sent (handed to
+	// the network) or received (stepped), in traffic[0] with count 1 and
+	// its trace id; reason is a vote refusal's reason. At normal speed
+	// only MESSAGES events count the traffic.
+	WatchEvent_MESSAGE WatchEvent_Kind = 25
 )
 
 // Enum value maps for WatchEvent_Kind.
@@ -568,6 +573,7 @@ var (
 		22: "TRANSFER_ABORTED",
 		23: "TIMEOUT_NOW",
 		24: "TIMER_CHANGED",
+		25: "MESSAGE",
 	}
 	WatchEvent_Kind_value = map[string]int32{
 		"EVENT_UNKNOWN":      0,
@@ -595,6 +601,7 @@ var (
 		"TRANSFER_ABORTED":   22,
 		"TIMEOUT_NOW":        23,
 		"TIMER_CHANGED":      24,
+		"MESSAGE":            25,
 	}
 )
 
@@ -722,8 +729,12 @@ type RaftKvMessage struct {
 	InstallSnapshot         *InstallSnapshotChunk    `protobuf:"bytes,19,opt,name=install_snapshot,json=installSnapshot,proto3" json:"install_snapshot,omitempty"`
 	InstallSnapshotResponse *InstallSnapshotResponse `protobuf:"bytes,20,opt,name=install_snapshot_response,json=installSnapshotResponse,proto3" json:"install_snapshot_response,omitempty"`
 	BackupChunk             *BackupChunk             `protobuf:"bytes,21,opt,name=backup_chunk,json=backupChunk,proto3" json:"backup_chunk,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// trace_id is set on Raft messages (and snapshot chunks) sent in slow
+	// motion: the sender's number for the message, which both ends report
+	// in MESSAGE events so that a watcher pairs its sending and arrival.
+	TraceId       uint64 `protobuf:"varint,22,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RaftKvMessage) Reset() {
@@ -901,6 +912,13 @@ func (x *RaftKvMessage) GetBackupChunk() *BackupChunk {
 		return x.BackupChunk
 	}
 	return nil
+}
+
+func (x *RaftKvMessage) GetTraceId() uint64 {
+	if x != nil {
+		return x.TraceId
+	}
+	return 0
 }
 
 // BackupChunk is one piece of a backup stream: a snapshot in kvmap's
@@ -2645,6 +2663,7 @@ type Traffic struct {
 	Bytes         int64                  `protobuf:"varint,10,opt,name=bytes,proto3" json:"bytes,omitempty"`                             // INSTALL_SNAPSHOT: bytes of the chunks
 	TotalBytes    int64                  `protobuf:"varint,11,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"` // INSTALL_SNAPSHOT: the whole snapshot's size
 	DoneBytes     int64                  `protobuf:"varint,12,opt,name=done_bytes,json=doneBytes,proto3" json:"done_bytes,omitempty"`    // INSTALL_SNAPSHOT: how far the transfer has got
+	Id            uint64                 `protobuf:"varint,13,opt,name=id,proto3" json:"id,omitempty"`                                   // MESSAGE events: the message's trace id, unique per sender (from)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2759,6 +2778,13 @@ func (x *Traffic) GetTotalBytes() int64 {
 func (x *Traffic) GetDoneBytes() int64 {
 	if x != nil {
 		return x.DoneBytes
+	}
+	return 0
+}
+
+func (x *Traffic) GetId() uint64 {
+	if x != nil {
+		return x.Id
 	}
 	return 0
 }
@@ -3180,7 +3206,7 @@ var File_kv_raft_proto protoreflect.FileDescriptor
 
 const file_kv_raft_proto_rawDesc = "" +
 	"\n" +
-	"\rkv_raft.proto\x12\x06easykv\"\x84\r\n" +
+	"\rkv_raft.proto\x12\x06easykv\"\x9f\r\n" +
 	"\rRaftKvMessage\x125\n" +
 	"\x04type\x18\x01 \x01(\x0e2!.easykv.RaftKvMessage.MessageTypeR\x04type\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x120\n" +
@@ -3206,7 +3232,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x02to\x18\x12 \x01(\tR\x02to\x12G\n" +
 	"\x10install_snapshot\x18\x13 \x01(\v2\x1c.easykv.InstallSnapshotChunkR\x0finstallSnapshot\x12[\n" +
 	"\x19install_snapshot_response\x18\x14 \x01(\v2\x1f.easykv.InstallSnapshotResponseR\x17installSnapshotResponse\x126\n" +
-	"\fbackup_chunk\x18\x15 \x01(\v2\x13.easykv.BackupChunkR\vbackupChunk\"\xcd\x03\n" +
+	"\fbackup_chunk\x18\x15 \x01(\v2\x13.easykv.BackupChunkR\vbackupChunk\x12\x19\n" +
+	"\btrace_id\x18\x16 \x01(\x04R\atraceId\"\xcd\x03\n" +
 	"\vMessageType\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3396,7 +3423,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"firstIndex\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x03R\x04term\"<\n" +
 	"\fWatchRequest\x12,\n" +
-	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\x86\a\n" +
+	"\x12status_interval_ms\x18\x01 \x01(\x03R\x10statusIntervalMs\"\x93\a\n" +
 	"\n" +
 	"WatchEvent\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.easykv.WatchEvent.KindR\x04kind\x12\x17\n" +
@@ -3413,7 +3440,7 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\atraffic\x18\v \x03(\v2\x0f.easykv.TrafficR\atraffic\x12\x14\n" +
 	"\x05index\x18\f \x01(\x03R\x05index\x12\x14\n" +
 	"\x05bytes\x18\r \x01(\x03R\x05bytes\x12(\n" +
-	"\amembers\x18\x0e \x03(\v2\x0e.easykv.MemberR\amembers\"\xd1\x03\n" +
+	"\amembers\x18\x0e \x03(\v2\x0e.easykv.MemberR\amembers\"\xde\x03\n" +
 	"\x04Kind\x12\x11\n" +
 	"\rEVENT_UNKNOWN\x10\x00\x12\x10\n" +
 	"\fROLE_CHANGED\x10\x01\x12\x10\n" +
@@ -3442,7 +3469,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\x10TRANSFER_STARTED\x10\x15\x12\x14\n" +
 	"\x10TRANSFER_ABORTED\x10\x16\x12\x0f\n" +
 	"\vTIMEOUT_NOW\x10\x17\x12\x11\n" +
-	"\rTIMER_CHANGED\x10\x18\"\xe5\x03\n" +
+	"\rTIMER_CHANGED\x10\x18\x12\v\n" +
+	"\aMESSAGE\x10\x19\"\xf5\x03\n" +
 	"\aTraffic\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.easykv.Traffic.KindR\x04kind\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -3458,7 +3486,8 @@ const file_kv_raft_proto_rawDesc = "" +
 	"\vtotal_bytes\x18\v \x01(\x03R\n" +
 	"totalBytes\x12\x1d\n" +
 	"\n" +
-	"done_bytes\x18\f \x01(\x03R\tdoneBytes\"\xac\x01\n" +
+	"done_bytes\x18\f \x01(\x03R\tdoneBytes\x12\x0e\n" +
+	"\x02id\x18\r \x01(\x04R\x02id\"\xac\x01\n" +
 	"\x04Kind\x12\x13\n" +
 	"\x0fTRAFFIC_UNKNOWN\x10\x00\x12\n" +
 	"\n" +

@@ -127,6 +127,10 @@ type Message struct {
 	// Transfer: Vote: the election began with MsgTimeoutNow, so a voter's
 	// leader lease does not hold it back (thesis §3.10).
 	Transfer bool
+	// Trace is the runtime's number for a message sent in slow motion, so
+	// that watchers can pair its sending and arrival; the core neither sets
+	// nor reads it.
+	Trace uint64
 }
 
 // SnapshotMeta names a snapshot of the state machine: the last entry it
