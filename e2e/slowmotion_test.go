@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/netlink/pb"
 )
 
 // TestSlowMotionAndTimers: on three real nodes, `slow 10` slows every
@@ -22,9 +28,17 @@ func TestSlowMotionAndTimers(t *testing.T) {
 			t.Errorf("%s after slow 10: factor %d, heartbeat %d ms, election timeout %d ms", id, st.GetSlowFactor(), st.GetHeartbeatMs(), st.GetBaseElectionTimeoutMs())
 		}
 	}
+	// Messages in flight: each end reports a message with the sender's
+	// trace number, and the dashboard draws it on its lane.
+	paired := traceMessages(t, h, leader, h.others(leader)[0])
+	tm := startDashboard(t, h)
+	tm.waitText("messages in flight (slow ×10)")
+	tm.waitScreen("a heartbeat on its lane", func(s string) bool { return strings.Contains(s, "♡ heartbeat") && strings.Contains(s, "▶") })
+	paired(pb.Traffic_HEARTBEAT)
 	if res := h.Ctl("--timeout", "20s", "put", "slow", "motion"); res.code != 0 {
 		t.Fatalf("put in slow motion: %d %s", res.code, res.stderr)
 	}
+	paired(pb.Traffic_APPEND)
 	if now, _ := h.waitLeader(); now != leader {
 		t.Fatalf("leader changed from %s to %s in slow motion", leader, now)
 	}
@@ -63,5 +77,60 @@ func TestSlowMotionAndTimers(t *testing.T) {
 	h.resumeToFollow(leader, chosen)
 	if res := h.Ctl("put", "after", fmt.Sprint(chosen)); res.code != 0 {
 		t.Fatalf("put under %s: %d %s", chosen, res.code, res.stderr)
+	}
+}
+
+// traceMessages watches from and to until the test ends, and returns a
+// check that waits for a message of kind that from reported sent to to
+// and to reported received, with the same trace number.
+func traceMessages(t *testing.T, h *Harness, from, to string) func(kind pb.Traffic_Kind) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[string]map[uint64]pb.Traffic_Kind{} // node → trace number → kind
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for _, id := range []string{from, to} {
+		seen[id] = map[uint64]pb.Traffic_Kind{}
+		dctx, dcancel := context.WithTimeout(ctx, statusTimeout)
+		c, err := netlink.Dial(dctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID + "-trace"})
+		dcancel()
+		if err != nil {
+			t.Fatalf("dial %s: %v", id, err)
+		}
+		events, err := c.Watch(ctx, time.Second)
+		if err != nil {
+			c.Close()
+			t.Fatalf("watch %s: %v", id, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			for ev := range events {
+				if ev.GetKind() != pb.WatchEvent_MESSAGE {
+					continue
+				}
+				m := ev.GetTraffic()[0]
+				if m.GetFrom() == from && m.GetTo() == to && m.GetSent() == (id == from) {
+					mu.Lock()
+					seen[id][m.GetId()] = m.GetKind()
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	return func(kind pb.Traffic_Kind) {
+		t.Helper()
+		h.waitFor(fmt.Sprintf("%s sent to %s and received, with one trace number", kind, to), func() (bool, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for id, k := range seen[from] {
+				if k == kind && seen[to][id] == kind {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("sent %v, received %v", seen[from], seen[to])
+		})
 	}
 }

@@ -17,7 +17,10 @@
 // leader's match (^) and next (>) markers under each follower; the traffic
 // pane, the Raft messages the nodes report (MESSAGES events) summed over
 // the last two seconds ("n1 → n3 AppendEntries ×12 entries", "n3 → n1 ok
-// match=57", "n1 → n3 InstallSnapshot 3/12 MiB"); the event pane, where a
+// match=57", "n1 → n3 InstallSnapshot 3/12 MiB"); in slow motion, the
+// messages in flight, each a glyph travelling on a lane from its sender's
+// card to its receiver's (inflight.go, lanes.go), or a list where lanes do
+// not fit; the event pane, where a
 // follower that lost entries it had acknowledged (LOST_ENTRIES) is drawn in
 // the warning style; and a prompt. Seven nodes fit an 80×24 terminal as
 // one line each (a snapshot under way is a short mark there, "⇡snap→n3

@@ -147,10 +147,6 @@ func sinceText(d time.Duration) string {
 	}
 }
 
-// viewHeader is the top of the frame: the cluster, how many nodes are up,
-// down and paused, the leader and its term, the commit index, the time
-// since the last election, the commits per second over the last half
-// minute, and the clock; on as many lines as the width needs.
 // slowFactor is how many times slower than normal the cluster's time runs:
 // the highest factor a shown node reports (slow motion goes to every node
 // at once).
@@ -162,6 +158,10 @@ func (m *Model) slowFactor() int64 {
 	return f
 }
 
+// viewHeader is the top of the frame: the cluster, how many nodes are up,
+// down and paused, the leader and its term, the commit index, the time
+// since the last election, the commits per second over the last half
+// minute, and the clock; on as many lines as the width needs.
 func (m *Model) viewHeader() []string {
 	c := &m.ctx
 	st := &c.styles

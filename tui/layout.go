@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -34,16 +35,30 @@ const (
 // short form would leave them fewer than minLowerLines. The cards' log
 // tails get what room is left once a quarter of the height is kept for
 // the panes.
+//
+// In slow motion the messages in flight are drawn on lanes under the
+// cards, when the cards are in one row; otherwise, listed in the traffic
+// pane's place.
 func (m *Model) viewBody(height int) string {
 	c := &m.ctx
 	nodes := m.shownNodes()
 	plan := planCards(c, nodes)
 	full, compact := logViewHeight(nodes, true), logViewHeight(nodes, false)
-	table := plan.height(0)+full+2*minLowerLines > height
+	factor := m.slowFactor()
+	var flights []*flight
+	lanesHeight := 0
+	if factor > 1 {
+		flights = m.flights.list(c.now)
+		if plan.perRow >= len(nodes) {
+			lanesHeight = 1 + max(1, len(lanesOf(flights, m.nodeRank)))
+		}
+	}
+	table := plan.height(0)+lanesHeight+full+2*minLowerLines > height
 	nodesHeight := plan.height(0)
 	if table {
-		nodesHeight = len(nodes)
+		nodesHeight, lanesHeight = len(nodes), 0
 	}
+	height -= lanesHeight
 	logHeight, markers := 0, false
 	switch {
 	case height-nodesHeight-full >= 2*minLowerLines:
@@ -59,25 +74,45 @@ func (m *Model) viewBody(height int) string {
 		parts = append(parts, viewCards(c, nodes, plan, limit))
 		nodesHeight = plan.height(limit)
 	}
+	if lanesHeight > 0 {
+		width := c.width / plan.perRow
+		centre := func(id string) (int, bool) {
+			i := slices.IndexFunc(nodes, func(n *nodeState) bool { return n.node.ID == id })
+			return i*width + width/2, i >= 0
+		}
+		parts = append(parts, padLines(viewLanes(c, flights, factor, centre, m.nodeRank, c.width, lanesHeight), lanesHeight))
+	}
 	if logHeight > 0 {
 		parts = append(parts, viewLog(c, nodes, &m.logScroll, c.width, markers))
 	}
 	if rest := height - nodesHeight - logHeight; rest > 0 {
-		parts = append(parts, m.viewPanes(rest))
+		// Without lanes, the messages in flight take the traffic pane's
+		// place in slow motion.
+		var pane func(width, height int) string
+		var wanted int
+		if factor > 1 && lanesHeight == 0 {
+			pane = func(width, height int) string { return viewFlightList(c, flights, factor, width, height) }
+			wanted = len(flights)
+		} else {
+			traffic := m.traffic.lines(c.now, m.nodeRank)
+			pane = func(width, height int) string { return viewTraffic(c, traffic, width, height) }
+			wanted = len(traffic)
+		}
+		parts = append(parts, m.viewPanes(rest, pane, wanted))
 	}
-	return padLines(strings.Join(parts, "\n"), height)
+	return padLines(strings.Join(parts, "\n"), lanesHeight+height)
 }
 
-// viewPanes draws the traffic and event panes in height lines.
-func (m *Model) viewPanes(height int) string {
+// viewPanes draws the traffic pane (drawn by pane, which wants wanted
+// lines) and the event pane in height lines.
+func (m *Model) viewPanes(height int, pane func(width, height int) string, wanted int) string {
 	c := &m.ctx
 	if c.width < sideBySideWidth && height < minTrafficLines+minEventLines {
 		return viewEvents(c, &m.events, c.width, height)
 	}
-	traffic := m.traffic.lines(c.now, m.nodeRank)
 	if c.width >= sideBySideWidth {
 		tw := min(max(c.width/3, minTrafficWidth), maxTrafficWidth)
-		left := strings.Split(viewTraffic(c, traffic, tw, height), "\n")
+		left := strings.Split(pane(tw, height), "\n")
 		right := strings.Split(viewEvents(c, &m.events, c.width-tw-len(paneGap), height), "\n")
 		var b strings.Builder
 		for i := range height {
@@ -101,9 +136,9 @@ func (m *Model) viewPanes(height int) string {
 	// least one line, "no messages reported" if none), when that is at
 	// least minTrafficLines and the events keep their heading and two
 	// lines.
-	th := min(max(len(traffic), 1)+1, (height+1)/2)
+	th := min(max(wanted, 1)+1, (height+1)/2)
 	if th < minTrafficLines || height-th < minEventLines {
 		return viewEvents(c, &m.events, c.width, height)
 	}
-	return padLines(viewTraffic(c, traffic, c.width, th), th) + "\n" + viewEvents(c, &m.events, c.width, height-th)
+	return padLines(pane(c.width, th), th) + "\n" + viewEvents(c, &m.events, c.width, height-th)
 }

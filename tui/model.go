@@ -94,6 +94,9 @@ type Model struct {
 	knownKeys []string
 	// repl is the prompt's history, completion and piped-mode output.
 	repl repl
+	// flights are the messages traced in slow motion (MESSAGE events),
+	// for the lanes.
+	flights inFlight
 	// traffic adds up the nodes' MESSAGES events for the traffic pane.
 	traffic trafficLog
 	// stats are the header's election time and commit rate.

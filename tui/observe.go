@@ -1,6 +1,10 @@
 package tui
 
-import "github.com/easykv/easykv/netlink/pb"
+import (
+	"time"
+
+	"github.com/easykv/easykv/netlink/pb"
+)
 
 // observe feeds one stream event of node idx to the traffic pane, the log
 // view and the header, before the model's own handling. It says whether
@@ -21,8 +25,25 @@ func (m *Model) observe(idx int, ev *pb.WatchEvent) bool {
 			}
 		}
 		return true
+	case pb.WatchEvent_MESSAGE:
+		m.flights.observe(ev, m.ctx.now, m.travelFrom(ev))
+		return true
 	}
 	return false
+}
+
+// travelFrom is how long the message of a MESSAGE event takes to arrive,
+// by its sender's slowed heartbeat (or, before the sender's status is
+// known, the reporting node's).
+func (m *Model) travelFrom(ev *pb.WatchEvent) time.Duration {
+	id := ev.GetNodeId()
+	if t := ev.GetTraffic(); len(t) > 0 && m.nodeIndex(t[0].GetFrom()) >= 0 {
+		id = t[0].GetFrom()
+	}
+	if i := m.nodeIndex(id); i >= 0 {
+		return travelOf(m.nodes[i].status.GetHeartbeatMs())
+	}
+	return minTravel
 }
 
 // nodeRank orders node ids as the cluster file does; ids it does not name
