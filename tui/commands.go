@@ -211,6 +211,21 @@ func init() {
 		memberRow("remove", "take node ID out of the configuration", pb.AdminCommand_MEMBER_REMOVE),
 		memberRow("transfer", "hand leadership to voter ID", pb.AdminCommand_TRANSFER_LEADER),
 		{
+			names: []string{"scenario"}, help: [][2]string{{"scenario [NAME]", "list guided scenarios, or run one"}},
+			run:  func(m *Model, _, _ string, args []string) tea.Cmd { return m.scenarioCmd(args) },
+			bare: true, talksToNodes: true,
+			complete: func(m *Model, arg int, _ []string) []string {
+				if arg != 0 {
+					return nil
+				}
+				var names []string
+				for _, s := range m.scenarios() {
+					names = append(names, s.Name)
+				}
+				return names
+			},
+		},
+		{
 			names: []string{"status"}, help: [][2]string{{"status [ID]", "one line per node (or ID), asked afresh"}},
 			run:  func(m *Model, _, _ string, args []string) tea.Cmd { return m.statusCmd(args) },
 			bare: true, complete: completeNode,

@@ -32,6 +32,11 @@ type KeyMap struct {
 	Cancel key.Binding
 	// Quit leaves the dashboard from anywhere.
 	Quit key.Binding
+	// ScenarioNext goes to a guided scenario's next step and ScenarioLeave
+	// leaves it, restoring the cluster; only while one runs and the prompt
+	// is empty. The narrator pane names them, so the help overlay (full)
+	// does not.
+	ScenarioNext, ScenarioLeave key.Binding
 	// ReplayPause, ReplayStep, ReplayFaster, ReplaySlower, ReplayBack,
 	// ReplayForward and ReplayRestart control a replay (see Replay): pause
 	// or resume, step to the next event, double or halve the speed, seek 5 s
@@ -49,6 +54,9 @@ func DefaultKeyMap() KeyMap {
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help / clear")),
 		Quit:     key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+
+		ScenarioNext:  key.NewBinding(key.WithKeys("n", " "), key.WithHelp("n/space", "scenario: next step")),
+		ScenarioLeave: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "scenario: leave, restore the cluster")),
 
 		// Log view keys; pgup and pgdown are free in the text input.
 		LogBack:    key.NewBinding(key.WithKeys("pgup", "["), key.WithHelp("pgup/[", "log view: older")),

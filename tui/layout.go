@@ -90,10 +90,16 @@ func (m *Model) viewBody(height int) string {
 		// place in slow motion.
 		var pane func(width, height int) string
 		var wanted int
-		if factor > 1 && lanesHeight == 0 {
+		switch {
+		case m.scene != nil:
+			// A scenario's narrator takes the traffic pane's place: the
+			// lanes (or the list) show the messages.
+			pane = func(width, height int) string { return viewNarrator(c, m.scene, width, height) }
+			wanted = narratorLines(c, m.scene, c.width) - 1
+		case factor > 1 && lanesHeight == 0:
 			pane = func(width, height int) string { return viewFlightList(c, flights, factor, width, height) }
 			wanted = len(flights)
-		} else {
+		default:
 			traffic := m.traffic.lines(c.now, m.nodeRank)
 			pane = func(width, height int) string { return viewTraffic(c, traffic, width, height) }
 			wanted = len(traffic)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/scenario"
 )
 
 // defaultStatusInterval is how often nodes are asked for a STATUS event.
@@ -55,6 +56,13 @@ type Options struct {
 	// asks for a View after every message; without it each one is drawn
 	// (tests see every message's effect at once).
 	SteadyFrames bool
+	// Scenarios are guided scenarios added to the built-in ones (one of
+	// the same name replaces it).
+	Scenarios []*scenario.Scenario
+	// ScenarioTravel is how long a message should take to arrive while a
+	// scenario runs, which sets its slow-motion factor; zero means
+	// defaultTravel.
+	ScenarioTravel time.Duration
 }
 
 // Model is the dashboard. Use it through a pointer: Update changes it in place.
@@ -94,6 +102,11 @@ type Model struct {
 	knownKeys []string
 	// repl is the prompt's history, completion and piped-mode output.
 	repl repl
+	// scene is the guided scenario under way, nil when none.
+	scene *sceneRun
+	// autoSteps makes a scenario go on to its next step by itself once
+	// the checks of one have resolved: piped mode has no n key.
+	autoSteps bool
 	// flights are the messages traced in slow motion (MESSAGE events),
 	// for the lanes.
 	flights inFlight
@@ -235,6 +248,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case statusAnsweredMsg:
 		m.statusAnswered(msg)
 		return nil
+	case sceneTickMsg:
+		return m.sceneTicked(msg)
+	case sceneAdminMsg:
+		return m.sceneAdminDone(msg)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -277,6 +294,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return tea.Quit
 	case m.resultKey(msg):
 		return nil
+	case m.scene != nil && m.input.Value() == "" && !m.showHelp && key.Matches(msg, m.keys.ScenarioNext):
+		return m.nextStep()
+	case m.scene != nil && m.input.Value() == "" && !m.showHelp && key.Matches(msg, m.keys.ScenarioLeave):
+		return m.leaveScene()
 	case key.Matches(msg, m.keys.Help) && m.input.Value() == "":
 		m.showHelp = !m.showHelp
 		return nil

@@ -13,6 +13,9 @@ import (
 func (m *Model) observe(idx int, ev *pb.WatchEvent) bool {
 	n := m.nodes[idx]
 	m.stats.observe(ev, m.ctx.now)
+	if m.scene != nil {
+		m.scene.facts.observe(n.node.ID, ev)
+	}
 	switch ev.GetKind() {
 	case pb.WatchEvent_STATUS:
 		n.log.observe(ev.GetStatus())

@@ -97,10 +97,17 @@ func (m *Model) setStatus(format string, args ...any) {
 	m.status = statusLine{text: clean(fmt.Sprintf(format, args...))}
 }
 
-// setError reports a command's failure; piped mode prints it.
+// setError reports a command's failure; piped mode prints it. While a
+// scenario runs a command that fails is part of the story (a write to a
+// leader cut off from the rest times out), not a failure: only the
+// scenario's checks are.
 func (m *Model) setError(format string, args ...any) {
 	text := clean(fmt.Sprintf(format, args...))
 	m.status = statusLine{text: text, isErr: true}
+	if m.scene != nil {
+		m.emit("(failed) " + text)
+		return
+	}
 	m.emit("(error) " + text)
 }
 

@@ -90,6 +90,7 @@ func RunScript(ctx context.Context, opts Options, s Script) error {
 	if err != nil {
 		return err
 	}
+	m.autoSteps = true
 	r := newScriptRunner(ctx, m)
 	defer r.close()
 	var outErr error

@@ -35,6 +35,7 @@ import (
 
 	"github.com/easykv/easykv/cluster"
 	"github.com/easykv/easykv/netlink"
+	"github.com/easykv/easykv/scenario"
 	"github.com/easykv/easykv/tlsconf"
 	"github.com/easykv/easykv/tui"
 )
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	recordFile := fs.String("record", "", "record every event and status received to `FILE`")
 	replayFile := fs.String("replay", "", "play back a recording made with --record from `FILE`")
 	stopOnError := fs.Bool("stop-on-error", false, "piped mode: stop at the first command that fails (exit status 1)")
+	scenarioDir := fs.String("scenarios", "", "add the guided scenarios in `DIR` (one NAME.yaml each) to the built-in ones")
+	travel := fs.Duration("scenario-travel", 0, "how long a message takes to arrive while a scenario runs (`DURATION`; sets its slow motion; default 800ms)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: easykv-tui --cluster FILE [--name NAME] [--no-color] [--record FILE] [--stop-on-error]")
@@ -89,6 +92,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError(stderr, errors.New("--record and --replay cannot be combined"))
 	case *replayFile == "" && *clusterFile == "":
 		return usageError(stderr, errors.New("--cluster FILE is required"))
+	case *travel < 0:
+		return usageError(stderr, fmt.Errorf("--scenario-travel %v: want a positive duration", *travel))
 	}
 	renderer := lipgloss.NewRenderer(stdout)
 	if colourless(*noColor, getenv) {
@@ -122,11 +127,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		nodes[i] = tui.Node{ID: n.ID, Addr: n.Addr}
 	}
 	opts := tui.Options{
-		Cluster:  cfg.Name,
-		Nodes:    nodes,
-		Dial:     dial,
-		Renderer: renderer,
-		ClientID: newClientID(),
+		Cluster:        cfg.Name,
+		Nodes:          nodes,
+		Dial:           dial,
+		Renderer:       renderer,
+		ClientID:       newClientID(),
+		ScenarioTravel: *travel,
+	}
+	if *scenarioDir != "" {
+		if opts.Scenarios, err = scenario.Load(*scenarioDir); err != nil {
+			return usageError(stderr, fmt.Errorf("--scenarios: %w", err))
+		}
 	}
 	if *recordFile != "" {
 		rec, closeRec, err := startRecording(*recordFile, opts)
