@@ -35,7 +35,7 @@
 //
 // A bind value is leader, follower, term, term {x} (node x's term),
 // last or last {x} (the leader's, or x's, last log index), next or next
-// {x} (one past it). Names are bound
+// {x} (one past it), addr {x} (x's address, for add). Names are bound
 // once, in the step that names them, and any later step may use them;
 // each step's bindings are taken before its commands run.
 //

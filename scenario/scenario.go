@@ -86,6 +86,7 @@ var Checks = map[string]CheckSpec{
 	"on-nodes":         {3, "entry N of term T is in the logs of at least K nodes (N T K)"},
 	"behind":           {2, "X refused Y its vote because Y's log is behind X's"},
 	"isolated":         {1, "X is cut off from some of its peers"},
+	"commit-skips":     {3, "X's commit index never stops from E up to F-1: entry E (of an earlier term) commits only with F (X E F)"},
 	"converged":        {0, "every node up holds the same log, all of it committed"},
 	"term-unchanged":   {1, "no node's term is above T"},
 	"caught-up":        {1, "X holds the leader's whole log and has committed as far"},
@@ -103,10 +104,10 @@ var Checks = map[string]CheckSpec{
 
 // bindKinds are what a name can be bound to; the ones marked take an
 // optional node name after them.
-var bindKinds = map[string]bool{"leader": false, "follower": false, "term": true, "last": true, "next": true}
+var bindKinds = map[string]bool{"leader": false, "follower": false, "term": true, "last": true, "next": true, "addr": true}
 
 // bindHelp lists the bind values for errors.
-const bindHelp = "leader, follower, term, term {x}, last, last {x}, next, next {x}"
+const bindHelp = "leader, follower, term, term {x}, last, last {x}, next, next {x}, addr {x}"
 
 // ErrInvalid is wrapped by every error about a scenario's content.
 var ErrInvalid = errors.New("invalid scenario")

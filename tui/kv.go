@@ -229,7 +229,7 @@ func (m *Model) finish(op kvOp, a kvAnswer) {
 	m.events.add(eventLine{at: m.ctx.now, node: promptNode, text: line})
 	switch {
 	case a.isErr:
-		m.emit("(error) " + clean(a.text))
+		m.emitFailure(clean(a.text))
 	default:
 		m.emit(a.plain)
 	}

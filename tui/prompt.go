@@ -97,18 +97,23 @@ func (m *Model) setStatus(format string, args ...any) {
 	m.status = statusLine{text: clean(fmt.Sprintf(format, args...))}
 }
 
-// setError reports a command's failure; piped mode prints it. While a
-// scenario runs a command that fails is part of the story (a write to a
-// leader cut off from the rest times out), not a failure: only the
-// scenario's checks are.
+// setError reports a command's failure; piped mode prints it.
 func (m *Model) setError(format string, args ...any) {
 	text := clean(fmt.Sprintf(format, args...))
 	m.status = statusLine{text: text, isErr: true}
+	m.emitFailure(text)
+}
+
+// emitFailure hands a command's failure to piped mode. While a scenario
+// runs a command that fails is part of the story (a write to a leader
+// cut off from the rest times out), not a failure of the script: only
+// the scenario's checks are.
+func (m *Model) emitFailure(text string) {
 	if m.scene != nil {
 		m.emit("(failed) " + text)
 		return
 	}
-	m.emit("(error) " + text)
+	m.emit(errorPrefix + text)
 }
 
 // emit hands a command's plain result to piped mode, if it is listening.

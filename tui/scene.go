@@ -242,7 +242,7 @@ func (m *Model) beginStep(run *sceneRun) tea.Cmd {
 		m.emit(line)
 	}
 	if run.note != "" {
-		m.emit("(error) " + run.note)
+		m.emit(errorPrefix + run.note)
 		run.failed++
 		run.note = ""
 	}
@@ -336,6 +336,12 @@ func (m *Model) bind(run *sceneRun, b scenario.Binding) (string, error) {
 			return "", err
 		}
 		return fmt.Sprint(st.GetTerm()), nil
+	case "addr":
+		i := m.nodeIndex(run.names[b.Of])
+		if b.Of == "" || i < 0 {
+			return "", fmt.Errorf("addr of %q: not a node", run.names[b.Of])
+		}
+		return m.nodes[i].node.Addr, nil
 	case "last", "next":
 		st, err := node()
 		if err != nil {
@@ -414,7 +420,7 @@ func (m *Model) checkStep(run *sceneRun) {
 			m.emit("✓ " + c.result)
 		} else {
 			run.failed++
-			m.emit(fmt.Sprintf("(error) ✗ expected %s; instead: %s", c.text, c.result))
+			m.emit(fmt.Sprintf("%s✗ expected %s; instead: %s", errorPrefix, c.text, c.result))
 		}
 	}
 }
@@ -430,7 +436,7 @@ func (m *Model) nextStep() tea.Cmd {
 		if !c.resolved() {
 			run.failed++
 			c.failed, c.result = true, "not resolved when the step was left"
-			m.emit(fmt.Sprintf("(error) ✗ expected %s; instead: %s", c.text, c.result))
+			m.emit(fmt.Sprintf("%s✗ expected %s; instead: %s", errorPrefix, c.text, c.result))
 		}
 	}
 	run.step++

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/easykv/easykv/netlink/pb"
+	"github.com/easykv/easykv/scenario"
 )
 
 // settle runs cmd and everything it leads to, feeding each message back
@@ -61,8 +63,8 @@ func TestScenarioRuns(t *testing.T) {
 	h.m.repl.sink = func(line string) { out = append(out, line) }
 
 	h.typeLine("scenario")
-	if len(out) < 8 || !strings.HasPrefix(out[0], "first-election  First election: ") {
-		t.Fatalf("scenario listed %q", out)
+	if len(out) != len(scenario.Builtin()) || !slices.ContainsFunc(out, func(l string) bool { return strings.HasPrefix(l, "split-vote  Split vote: ") }) {
+		t.Fatalf("scenario listed %q, want one line per scenario, its name first", out)
 	}
 	h.send(tea.KeyMsg{Type: tea.KeyEnter}) // nothing typed: nothing runs
 	out = nil

@@ -146,6 +146,9 @@ func (m *Model) evalCheck(run *sceneRun, c *checkState) (bool, string) {
 			}
 		}
 		return false, fmt.Sprintf("%s did not refuse %s for a log behind its own", a[0], a[1])
+	case "commit-skips":
+		c := status(a[0]).GetCommitIndex()
+		return c < num(a[1]) || c >= num(a[2]), fmt.Sprintf("%s's commit index is %d (entries %s to %s wait for %s)", a[0], c, a[1], a[2], a[2])
 	case "isolated":
 		peers := status(a[0]).GetIsolatedFrom()
 		return len(peers) > 0, fmt.Sprintf("%s is cut off from %s", a[0], listOrNone(peers))
