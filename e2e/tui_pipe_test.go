@@ -9,13 +9,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runTUIPiped runs easykv-tui on h's cluster with script as its stdin, a
 // pipe and not a terminal, and reports how it ended.
 func runTUIPiped(t *testing.T, h *Harness, script string, flags ...string) cmdResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	return runTUIPipedFor(t, h, runTimeout, script, flags...)
+}
+
+// runTUIPipedFor is runTUIPiped with a time limit of its own.
+func runTUIPipedFor(t *testing.T, h *Harness, limit time.Duration, script string, flags ...string) cmdResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bins.tui, append([]string{"--cluster", h.cfgPath}, flags...)...)
@@ -25,7 +32,7 @@ func runTUIPiped(t *testing.T, h *Harness, script string, flags ...string) cmdRe
 	cmd.Env = append(childEnv(), "XDG_STATE_HOME="+filepath.Join(t.TempDir(), "state"))
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("easykv-tui with piped stdin: still running after %s; stdout:\n%s\nstderr:\n%s", runTimeout, stdout.String(), stderr.String())
+		t.Fatalf("easykv-tui with piped stdin: still running after %s; stdout:\n%s\nstderr:\n%s", limit, stdout.String(), stderr.String())
 	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
