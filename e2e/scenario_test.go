@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +72,31 @@ func runScenario(t *testing.T, h *Harness, s *scenario.Scenario) {
 				id, st.GetSlowFactor(), st.GetPaused(), st.GetPartitioned(), st.GetIsolatedFrom(), st.GetTimerHeld())
 		}
 	}
+}
+
+// TestScenarioRecordReplay: a scenario run with --record replays with its
+// narration: the narrator pane comes back in a real terminal, step by
+// step, with the checks as they passed, and the lanes with it.
+func TestScenarioRecordReplay(t *testing.T) {
+	h := StartCluster(t, 3)
+	h.waitLeader()
+	recPath := filepath.Join(t.TempDir(), "transfer.jsonl")
+	// Messages take 400 ms, and each step's results stay 800 ms before
+	// the next: long enough for the replay's screen to be read.
+	res := runTUIPipedFor(t, h, scenarioLimit, "scenario transfer\n", "--scenario-travel", "400ms", "--record", recPath)
+	if res.code != 0 {
+		t.Fatalf("scenario transfer with --record: exit %d\n%s", res.code, res.stderr)
+	}
+	data, err := os.ReadFile(recPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), `"type":"narration"`); n < 3 {
+		t.Fatalf("%d narration records in the recording, want one per change of the pane", n)
+	}
+	play := startTUI(t, []string{"NO_COLOR=1"}, "--replay", recPath)
+	play.waitText("scenario transfer · step 1 of 2")
+	play.waitText("We ask it to hand leadership to")
+	play.waitScreen("a passed check replayed", func(s string) bool { return strings.Contains(s, "✓ ") && strings.Contains(s, "leads (term") })
+	play.waitText("scenario transfer · step 2 of 2")
 }

@@ -90,12 +90,12 @@ func (m *Model) viewBody(height int) string {
 		// place in slow motion.
 		var pane func(width, height int) string
 		var wanted int
-		switch {
-		case m.scene != nil:
+		switch narrator := m.narratorLines(); {
+		case narrator != nil:
 			// A scenario's narrator takes the traffic pane's place: the
 			// lanes (or the list) show the messages.
-			pane = func(width, height int) string { return viewNarrator(c, m.scene, width, height) }
-			wanted = narratorLines(c, m.scene, c.width) - 1
+			pane = func(width, height int) string { return viewNarrator(c, narrator, width, height) }
+			wanted = strings.Count(viewNarrator(c, narrator, c.width, 1<<10), "\n")
 		case factor > 1 && lanesHeight == 0:
 			pane = func(width, height int) string { return viewFlightList(c, flights, factor, width, height) }
 			wanted = len(flights)

@@ -59,6 +59,10 @@ type Options struct {
 	// Scenarios are guided scenarios added to the built-in ones (one of
 	// the same name replaces it).
 	Scenarios []*scenario.Scenario
+	// Narrate, when set, is given the narrator pane's lines each time they
+	// change while a scenario runs (nil once it ends), from a tea.Cmd: a
+	// recording keeps them so that a replay shows the narration.
+	Narrate func(lines []string)
 	// ScenarioTravel is how long a message should take to arrive while a
 	// scenario runs, which sets its slow-motion factor; zero means
 	// defaultTravel.
@@ -104,6 +108,9 @@ type Model struct {
 	repl repl
 	// scene is the guided scenario under way, nil when none.
 	scene *sceneRun
+	// narration is the narrator pane a replay shows, as recorded; narrated
+	// is what the live model last handed Options.Narrate.
+	narration, narrated []string
 	// autoSteps makes a scenario go on to its next step by itself once
 	// the checks of one have resolved: piped mode has no n key.
 	autoSteps bool
@@ -212,7 +219,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	// that has said nothing for too long silent, or a removed one gone.
 	m.markSilence()
 	m.markMembers()
-	return m, cmd
+	return m, tea.Batch(cmd, m.narrate())
 }
 
 // update applies one message at the model's clock.
@@ -252,6 +259,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.sceneTicked(msg)
 	case sceneAdminMsg:
 		return m.sceneAdminDone(msg)
+	case narrationMsg:
+		m.narration = msg.lines
+		return nil
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)

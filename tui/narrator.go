@@ -2,51 +2,78 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 )
 
-// viewNarrator draws the running scenario's narrator pane in at most
-// height lines of width: which step of how many, the keys, the step's
-// words (what is about to happen, why, what to look at) and its checks,
-// each ✓, ✗ or waiting with the time it has left.
-func viewNarrator(c *programContext, run *sceneRun, width, height int) string {
-	st := &c.styles
+// narrationMsg is a recorded narrator pane, replayed (nil lines: none).
+type narrationMsg struct{ lines []string }
+
+// lines is the narrator pane's text, one logical line each, unstyled: the
+// head (which step of how many, the keys), the step's words (what is
+// about to happen, why, what to look at), its checks ("✓ …", "✗ …", or
+// "… waiting" with, when countdown, the time left) and, once they have
+// all resolved, the key that goes on. A recording keeps these lines
+// without the countdown, which changes every tick.
+func (run *sceneRun) lines(now time.Time, countdown bool) []string {
 	head := fmt.Sprintf("scenario %s · step %d of %d · n next · esc leave", run.sc.Name, min(run.step+1, len(run.sc.Steps)), len(run.sc.Steps))
 	if run.restoring {
-		head = fmt.Sprintf("scenario %s · restoring the cluster…", run.sc.Name)
+		return []string{fmt.Sprintf("scenario %s · restoring the cluster…", run.sc.Name)}
 	}
-	out := []string{ansi.Truncate(st.Section.Render(head), width, "…")}
-	if !run.restoring && run.step < len(run.sc.Steps) {
-		for _, line := range narration(&run.sc.Steps[run.step], run.names) {
-			for _, l := range strings.Split(ansi.Wrap(line, width, ""), "\n") {
-				out = append(out, l)
-			}
-		}
+	out := []string{head}
+	if run.step < len(run.sc.Steps) {
+		out = append(out, narration(&run.sc.Steps[run.step], run.names)...)
+	}
+	left := ""
+	if countdown {
+		left = fmt.Sprintf(" (%s left)", sinceText(max(run.deadline.Sub(now), 0)))
 	}
 	for _, ch := range run.checks {
-		var line string
 		switch {
 		case ch.passed:
-			line = st.Good.Render("✓ " + ch.result)
+			out = append(out, "✓ "+ch.result)
 		case ch.failed:
-			line = st.Bad.Render(fmt.Sprintf("✗ expected %s; instead: %s", ch.text, ch.result))
+			out = append(out, fmt.Sprintf("✗ expected %s; instead: %s", ch.text, ch.result))
 		case ch.check.Always:
-			line = st.Faint.Render(fmt.Sprintf("… %s, so far (%s to go)", ch.text, sinceText(max(run.deadline.Sub(c.now), 0))))
+			out = append(out, fmt.Sprintf("… holding: %s, so far%s", ch.text, left))
 		default:
-			line = st.Faint.Render(fmt.Sprintf("… waiting: %s (%s left)", ch.text, sinceText(max(run.deadline.Sub(c.now), 0))))
+			out = append(out, fmt.Sprintf("… waiting: %s%s", ch.text, left))
 		}
-		out = append(out, ansi.Truncate(line, width, "…"))
 	}
-	if !run.restoring && run.stepResolved() {
-		next := "n: next step"
+	if run.stepResolved() {
 		if run.step == len(run.sc.Steps)-1 {
-			next = "n: finish and restore the cluster"
+			out = append(out, "n: finish and restore the cluster")
+		} else {
+			out = append(out, "n: next step")
 		}
-		out = append(out, st.Faint.Render(next))
 	}
-	if len(out) > height {
+	return out
+}
+
+// viewNarrator draws the narrator pane's lines in at most height lines of
+// width, wrapping the words and styling the rest by what each line is.
+func viewNarrator(c *programContext, lines []string, width, height int) string {
+	st := &c.styles
+	var out []string
+	for i, line := range lines {
+		switch {
+		case i == 0:
+			out = append(out, ansi.Truncate(st.Section.Render(line), width, "…"))
+		case strings.HasPrefix(line, "✓ "):
+			out = append(out, ansi.Truncate(st.Good.Render(line), width, "…"))
+		case strings.HasPrefix(line, "✗ "):
+			out = append(out, ansi.Truncate(st.Bad.Render(line), width, "…"))
+		case strings.HasPrefix(line, "… "), strings.HasPrefix(line, "n: "):
+			out = append(out, ansi.Truncate(st.Faint.Render(line), width, "…"))
+		default:
+			out = append(out, strings.Split(ansi.Wrap(line, width, ""), "\n")...)
+		}
+	}
+	if len(out) > height && height > 0 {
 		// The checks and the keys matter most once read: keep the head and
 		// the end.
 		out = append(out[:1], out[len(out)-height+1:]...)
@@ -54,7 +81,32 @@ func viewNarrator(c *programContext, run *sceneRun, width, height int) string {
 	return strings.Join(out, "\n")
 }
 
-// narratorLines is how many lines the pane wants at width.
-func narratorLines(c *programContext, run *sceneRun, width int) int {
-	return strings.Count(viewNarrator(c, run, width, 1<<10), "\n") + 1
+// narratorLines is the narrator pane's lines now, live or replayed; nil
+// when there is no scenario.
+func (m *Model) narratorLines() []string {
+	if m.scene != nil {
+		return m.scene.lines(m.ctx.now, true)
+	}
+	return m.narration
+}
+
+// narrate hands Options.Narrate the narrator pane's lines, without the
+// countdown, when they changed since it last did.
+func (m *Model) narrate() tea.Cmd {
+	if m.opts.Narrate == nil {
+		return nil
+	}
+	var lines []string
+	if m.scene != nil {
+		lines = m.scene.lines(m.ctx.now, false)
+	}
+	if slices.Equal(lines, m.narrated) {
+		return nil
+	}
+	m.narrated = lines
+	narrate := m.opts.Narrate
+	return func() tea.Msg {
+		narrate(lines)
+		return nil
+	}
 }

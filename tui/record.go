@@ -23,6 +23,11 @@ import (
 //	{"t":"2026-11-26T00:43:58.127Z","node":0,"id":"n1","type":"connected"}
 //	{"t":"2026-11-26T00:43:58.130Z","node":0,"id":"n1","type":"event","event":{"kind":"STATUS",…}}
 //	{"t":"2026-11-26T00:44:03.002Z","node":1,"id":"n2","type":"closed","error":"connection lost"}
+//	{"t":"2026-11-26T00:44:04.310Z","node":-1,"id":"","type":"narration","lines":["scenario split-vote · step 2 of 4 · …",…]}
+//
+// A narration record is the guided scenario's narrator pane as it changed
+// (no lines: the scenario ended), so that a replay shows it; it belongs
+// to no node.
 //
 // node is the node's index in the header's list, or -1 for a member the
 // dashboard learned from the cluster's configuration later, which a replay
@@ -53,6 +58,9 @@ const (
 	RecordEvent RecordKind = "event"
 	// RecordClosed: the node's watch stream ended; Err says why.
 	RecordClosed RecordKind = "closed"
+	// RecordNarration: a guided scenario's narrator pane changed; Lines
+	// are its lines (none: the scenario ended).
+	RecordNarration RecordKind = "narration"
 )
 
 // RecordHeader is a recording's first line.
@@ -93,6 +101,8 @@ type recordLine struct {
 	Error string `json:"error,omitempty"`
 	// Event is the protojson of the event, for event.
 	Event json.RawMessage `json:"event,omitempty"`
+	// Lines are the narrator pane's lines, for narration.
+	Lines []string `json:"lines,omitempty"`
 }
 
 // Recorder writes a recording of everything the dashboard receives. Wrap
@@ -160,6 +170,11 @@ func (r *Recorder) Close() error {
 	return r.err
 }
 
+// Narrate records the narrator pane's lines; give it as Options.Narrate.
+func (r *Recorder) Narrate(lines []string) {
+	r.writeLine(recordLine{Node: -1, Type: RecordNarration, Lines: lines})
+}
+
 // write appends one record for node; ev is marshalled for event records.
 func (r *Recorder) write(node string, kind RecordKind, errText string, ev *pb.WatchEvent) {
 	var raw json.RawMessage
@@ -172,18 +187,25 @@ func (r *Recorder) write(node string, kind RecordKind, errText string, ev *pb.Wa
 		raw = b
 	}
 	r.mu.Lock()
+	idx, ok := r.index[node]
+	r.mu.Unlock()
+	if !ok {
+		idx = -1 // a node not in the header, learned from the configuration: replayed by its id
+	}
+	r.writeLine(recordLine{Node: idx, ID: node, Type: kind, Error: errText, Event: raw})
+}
+
+// writeLine stamps l with the time and appends it.
+func (r *Recorder) writeLine(l recordLine) {
+	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || r.err != nil {
 		return
 	}
-	idx, ok := r.index[node]
-	if !ok {
-		idx = -1 // a node not in the header, learned from the configuration: replayed by its id
-	}
 	// Start plus the monotonic time since: later lines never have earlier
 	// times, whatever the wall clock does.
-	at := r.start.Add(r.now().Sub(r.start)).Round(0)
-	line, err := json.Marshal(recordLine{T: at, Node: idx, ID: node, Type: kind, Error: errText, Event: raw})
+	l.T = r.start.Add(r.now().Sub(r.start)).Round(0)
+	line, err := json.Marshal(l)
 	if err != nil {
 		r.err = fmt.Errorf("record: %w", err)
 		return
@@ -298,6 +320,8 @@ type Record struct {
 	Err string
 	// Event is the event, for RecordEvent.
 	Event *pb.WatchEvent
+	// Lines are the narrator pane's lines, for RecordNarration.
+	Lines []string
 }
 
 // Duration is how long the recording lasts: from the start to the last
@@ -375,6 +399,9 @@ func parseRecord(line []byte, h *RecordHeader) (r Record, ok bool, err error) {
 	var l recordLine
 	if err := json.Unmarshal(line, &l); err != nil {
 		return Record{}, false, err
+	}
+	if l.Type == RecordNarration {
+		return Record{At: l.T, Node: -1, Kind: l.Type, Lines: l.Lines}, true, nil
 	}
 	learned := l.Node == -1 && l.ID != ""
 	if !learned && (l.Node < 0 || l.Node >= len(h.Nodes) || h.Nodes[l.Node].ID != l.ID) {

@@ -212,6 +212,9 @@ func (r *Replay) nodeOf(rec *Record) int {
 // replayMsg is the message the recorded dashboard's model got for rec, on
 // the model's node idx; nil for none.
 func replayMsg(rec *Record, idx int) tea.Msg {
+	if rec.Kind == RecordNarration {
+		return narrationMsg{lines: rec.Lines}
+	}
 	if idx < 0 {
 		return nil
 	}

@@ -59,8 +59,14 @@ func (c *checkState) resolved() bool { return c.passed || c.failed }
 // sceneRun is a scenario under way on the connected cluster.
 type sceneRun struct {
 	sc *scenario.Scenario
-	// factor is the slow-motion factor it runs at.
+	// factor is the slow-motion factor it runs at, for messages that take
+	// travel to arrive.
 	factor int64
+	travel time.Duration
+	// resolvedAt is when the current step's checks had all resolved; piped
+	// mode goes on two travel times later, so that a recording shows the
+	// results before the next step.
+	resolvedAt time.Time
 	// step is the current step's index; len(Steps) once all are done.
 	step int
 	// names are the bound names and their values.
@@ -134,7 +140,7 @@ func (m *Model) scenarioCmd(args []string) tea.Cmd {
 		m.setError("scenario %s: no leader yet; start it once the cluster has one", sc.Name)
 		return nil
 	}
-	run := &sceneRun{sc: sc, factor: m.sceneFactor(), names: map[string]string{}, facts: newSceneFacts()}
+	run := &sceneRun{sc: sc, factor: m.sceneFactor(), travel: m.sceneTravel(), names: map[string]string{}, facts: newSceneFacts()}
 	m.scene = run
 	m.setStatus("scenario %s: slow motion ×%d", sc.Name, run.factor)
 	m.emit(fmt.Sprintf("scenario %s: %s (slow motion ×%d)", sc.Name, sc.Title, run.factor))
@@ -146,10 +152,7 @@ func (m *Model) scenarioCmd(args []string) tea.Cmd {
 // the scenario travel time to arrive: slow motion holds each message a
 // quarter of the slowed heartbeat (raftnode's slowDelay).
 func (m *Model) sceneFactor() int64 {
-	travel := m.opts.ScenarioTravel
-	if travel <= 0 {
-		travel = defaultTravel
-	}
+	travel := m.sceneTravel()
 	var base time.Duration
 	for _, n := range m.nodes {
 		if st := n.status; st != nil && st.GetHeartbeatMs() > 0 {
@@ -161,6 +164,14 @@ func (m *Model) sceneFactor() int64 {
 		return 1
 	}
 	return min(max(int64((travel*4+base/2)/base), 1), 100)
+}
+
+// sceneTravel is how long a message should take while a scenario runs.
+func (m *Model) sceneTravel() time.Duration {
+	if m.opts.ScenarioTravel > 0 {
+		return m.opts.ScenarioTravel
+	}
+	return defaultTravel
 }
 
 // sceneAdmin sends reqs, in order, to every connected node, and reports
@@ -247,7 +258,7 @@ func (m *Model) beginStep(run *sceneRun) tea.Cmd {
 		run.note = ""
 	}
 	run.facts = newSceneFacts()
-	run.checks = nil
+	run.checks, run.resolvedAt = nil, time.Time{}
 	for _, c := range st.Expect {
 		cs := &checkState{check: c, text: scenario.Expand(c.Text, run.names)}
 		for _, a := range c.Args {
@@ -374,7 +385,12 @@ func (m *Model) sceneTicked(msg sceneTickMsg) tea.Cmd {
 	}
 	m.checkStep(run)
 	if m.autoSteps && run.stepResolved() {
-		return tea.Batch(m.nextStep(), sceneTickCmd(run))
+		if run.resolvedAt.IsZero() {
+			run.resolvedAt = m.ctx.now
+		}
+		if m.ctx.now.Sub(run.resolvedAt) >= 2*run.travel {
+			return tea.Batch(m.nextStep(), sceneTickCmd(run))
+		}
 	}
 	return sceneTickCmd(run)
 }

@@ -180,10 +180,18 @@ func (m *Model) evalCheck(run *sceneRun, c *checkState) (bool, string) {
 		if li < 0 {
 			return false, "no node leads"
 		}
+		// By its own status and by the leader's: a promotion is judged by
+		// the leader's record of what it acknowledged.
 		ls := m.nodes[li].status
-		ok := st.GetLastIndex() == ls.GetLastIndex() && st.GetCommitIndex() == ls.GetCommitIndex()
-		return ok, fmt.Sprintf("%s holds up to %d, committed %d; the leader %s holds up to %d, committed %d",
-			a[0], st.GetLastIndex(), st.GetCommitIndex(), m.nodes[li].node.ID, ls.GetLastIndex(), ls.GetCommitIndex())
+		var match int64
+		for _, p := range ls.GetPeers() {
+			if p.GetId() == a[0] {
+				match = p.GetMatchIndex()
+			}
+		}
+		ok := st.GetLastIndex() == ls.GetLastIndex() && st.GetCommitIndex() == ls.GetCommitIndex() && match == ls.GetLastIndex()
+		return ok, fmt.Sprintf("%s holds up to %d, committed %d, acknowledged %d; the leader %s holds up to %d, committed %d",
+			a[0], st.GetLastIndex(), st.GetCommitIndex(), match, m.nodes[li].node.ID, ls.GetLastIndex(), ls.GetCommitIndex())
 	case "rejected":
 		n := f.rejects[a[0]]
 		return n > 0, fmt.Sprintf("%s refused %d AppendEntries whose previous entry did not match its log", a[0], n)

@@ -145,6 +145,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return usageError(stderr, err)
 		}
 		opts.Dial = rec.Dial(opts.Dial)
+		opts.Narrate = rec.Narrate
 		defer func() {
 			if err := closeRec(); err != nil {
 				fmt.Fprintf(stderr, "easykv-tui: %v\n", err)
