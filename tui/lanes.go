@@ -120,7 +120,11 @@ func drawLane(c *programContext, l *lane, a, b, width int) string {
 	put(lo-len(left)-1, left, laneLine)
 	put(hi+2, rightEnd, laneLine)
 	now := c.now
-	for _, f := range l.flights {
+	// Newest first: a message that would cover one already drawn is left
+	// out and counted, so that labels never garble each other.
+	hidden := 0
+	for i := len(l.flights) - 1; i >= 0; i-- {
+		f := l.flights[i]
 		g, label := glyph(f.msg)
 		kind := laneMessage
 		if f.lost(now) {
@@ -137,7 +141,14 @@ func drawLane(c *programContext, l *lane, a, b, width int) string {
 			start = x - n + 2
 		}
 		start = max(lo+1, min(start, hi-n))
+		if slices.ContainsFunc(cells[max(start, 0):min(start+n, width)], func(c laneCell) bool { return c.kind != laneLine }) {
+			hidden++
+			continue
+		}
 		put(start, text, kind)
+	}
+	if hidden > 0 {
+		put(hi+2+len(rightEnd)+1, fmt.Sprintf("+%d", hidden), laneMessage)
 	}
 	st := &c.styles
 	styleOf := [...]lipgloss.Style{laneLine: st.Faint, laneMessage: lipgloss.NewStyle(), laneLost: st.Fault}

@@ -124,3 +124,16 @@ func runeCol(s string, i int) int {
 	}
 	return len([]rune(s[:i]))
 }
+
+// TestLaneOverlap: two messages at one place on a lane do not garble each
+// other: the newer is drawn and the other counted at the lane's end.
+func TestLaneOverlap(t *testing.T) {
+	h := slowCluster(t, 120, 40)
+	h.deliver("n1",
+		traced("n1", true, &pb.Traffic{Kind: pb.Traffic_HEARTBEAT, From: "n1", To: "n2", Id: 1, Term: 4}),
+		traced("n1", true, &pb.Traffic{Kind: pb.Traffic_APPEND, From: "n1", To: "n2", Id: 2, Term: 4, Entries: 1}))
+	lane := linesAfter(t, h.view(), "messages in flight")[0]
+	if !strings.Contains(lane, "■ append 1") || strings.Contains(lane, "heartbeat") || !strings.HasSuffix(lane, "n2 +1") {
+		t.Fatalf("lane %q: want the append drawn, the heartbeat under it counted (+1)", lane)
+	}
+}

@@ -286,7 +286,9 @@ func (m *Model) stepWait(st *scenario.Step, factor int64) time.Duration {
 	}
 	var timeout time.Duration
 	for _, n := range m.nodes {
-		timeout = max(timeout, time.Duration(n.status.GetBaseElectionTimeoutMs()*factor)*time.Millisecond)
+		// The status reports the timeout as slowed by its own factor.
+		base := n.status.GetBaseElectionTimeoutMs() / max(n.status.GetSlowFactor(), 1)
+		timeout = max(timeout, time.Duration(base*factor)*time.Millisecond)
 	}
 	if st.WaitTimeouts > 0 {
 		return time.Duration(st.WaitTimeouts) * timeout
