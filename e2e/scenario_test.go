@@ -16,7 +16,8 @@ import (
 // once a step's checks have resolved, and fails on a failed check), and
 // requires every check to pass and the cluster to be restored after each.
 // The three-node ones share one cluster, one after another, as a class
-// would; the five-node ones get a cluster of five.
+// would; the five-node ones get a cluster of five. Each cluster compacts
+// as often as make demo's does.
 func TestScenarios(t *testing.T) {
 	all := scenario.Builtin()
 	for _, size := range []int{3, 5} {
@@ -29,7 +30,9 @@ func TestScenarios(t *testing.T) {
 		if len(runs) == 0 {
 			continue
 		}
-		h := StartCluster(t, size)
+		// Small snapshots and segments, as make demo's cluster has, for
+		// snapshot-catchup.
+		h := StartCluster(t, size, withConfig(snapshotConfig))
 		for _, s := range runs {
 			h.waitLeader()
 			t.Run(s.Name, func(t *testing.T) { runScenario(t, h, s) })

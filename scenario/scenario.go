@@ -92,6 +92,7 @@ var Checks = map[string]CheckSpec{
 	"caught-up":        {1, "X holds the leader's whole log and has committed as far"},
 	"rejected":         {1, "X refused an AppendEntries (its log did not match)"},
 	"snapshot-sent":    {1, "a snapshot was sent to X (InstallSnapshot)"},
+	"compacted":        {1, "the leader's log starts after X's ends: X can only be caught up by a snapshot"},
 	"learner":          {1, "X is a learner in the leader's configuration"},
 	"voter":            {1, "X is a voter in the leader's configuration"},
 	"removed":          {1, "X is not in the leader's configuration"},

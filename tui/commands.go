@@ -211,7 +211,13 @@ func init() {
 		memberRow("remove", "take node ID out of the configuration", pb.AdminCommand_MEMBER_REMOVE),
 		memberRow("transfer", "hand leadership to voter ID", pb.AdminCommand_TRANSFER_LEADER),
 		{
-			names: []string{"scenario"}, help: [][2]string{{"scenario [NAME]", "list guided scenarios, or run one"}},
+			// Its help shares scenario's line: the overlay has no room left.
+			names: []string{"fill"},
+			run:          func(m *Model, _, _ string, args []string) tea.Cmd { return m.fill(args) },
+			talksToNodes: true, more: true,
+		},
+		{
+			names: []string{"scenario"}, help: [][2]string{{"scenario · fill N", "guided scenarios (NAME runs one) · write N keys"}},
 			run:  func(m *Model, _, _ string, args []string) tea.Cmd { return m.scenarioCmd(args) },
 			bare: true, talksToNodes: true,
 			complete: func(m *Model, arg int, _ []string) []string {

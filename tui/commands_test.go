@@ -33,7 +33,7 @@ func TestCommandTable(t *testing.T) {
 		}
 	}
 	slices.Sort(talks)
-	want := []string{"add", "del", "delay", "delete", "get", "heal", "hold", "isolate", "partition", "pause", "promote", "put", "release", "remove", "resume", "scenario", "slow", "slow-disk", "timeout", "transfer"}
+	want := []string{"add", "del", "delay", "delete", "fill", "get", "heal", "hold", "isolate", "partition", "pause", "promote", "put", "release", "remove", "resume", "scenario", "slow", "slow-disk", "timeout", "transfer"}
 	if !slices.Equal(talks, want) {
 		t.Errorf("commands a replay refuses: %v, want %v", talks, want)
 	}

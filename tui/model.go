@@ -259,6 +259,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.sceneTicked(msg)
 	case sceneAdminMsg:
 		return m.sceneAdminDone(msg)
+	case fillDoneMsg:
+		m.fillDone(msg)
+		return nil
 	case narrationMsg:
 		m.narration = msg.lines
 		return nil

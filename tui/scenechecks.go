@@ -192,6 +192,13 @@ func (m *Model) evalCheck(run *sceneRun, c *checkState) (bool, string) {
 		ok := st.GetLastIndex() == ls.GetLastIndex() && st.GetCommitIndex() == ls.GetCommitIndex() && match == ls.GetLastIndex()
 		return ok, fmt.Sprintf("%s holds up to %d, committed %d, acknowledged %d; the leader %s holds up to %d, committed %d",
 			a[0], st.GetLastIndex(), st.GetCommitIndex(), match, m.nodes[li].node.ID, ls.GetLastIndex(), ls.GetCommitIndex())
+	case "compacted":
+		if li < 0 {
+			return false, "no node leads"
+		}
+		ls, st := m.nodes[li].status, status(a[0])
+		return ls.GetFirstIndex() > st.GetLastIndex()+1, fmt.Sprintf("the leader %s's log starts at %d (snapshot at %d); %s's ends at %d",
+			m.nodes[li].node.ID, ls.GetFirstIndex(), ls.GetSnapshotIndex(), a[0], st.GetLastIndex())
 	case "rejected":
 		n := f.rejects[a[0]]
 		return n > 0, fmt.Sprintf("%s refused %d AppendEntries whose previous entry did not match its log", a[0], n)
