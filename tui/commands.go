@@ -212,7 +212,7 @@ func init() {
 		memberRow("transfer", "hand leadership to voter ID", pb.AdminCommand_TRANSFER_LEADER),
 		{
 			// Its help shares scenario's line: the overlay has no room left.
-			names: []string{"fill"},
+			names:        []string{"fill"},
 			run:          func(m *Model, _, _ string, args []string) tea.Cmd { return m.fill(args) },
 			talksToNodes: true, more: true,
 		},

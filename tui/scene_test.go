@@ -164,3 +164,33 @@ func equalCommands(a, b []pb.AdminCommand) bool {
 	}
 	return true
 }
+
+// TestFill: fill writes N keys of SIZE bytes to the leader, all at once,
+// and says how many it wrote; bad arguments are refused with the range.
+func TestFill(t *testing.T) {
+	h := newHarness(t, 3)
+	connectAll(h)
+	h.deliver("n2", statusEv(leaderStatus("n2", 3)))
+	h.answer("n2", 0, &pb.KvResponse{Success: true}, nil)
+	h.settle(h.typeLine("fill 40 7"))
+	kvs := h.dialer.conn(t, "n2").kvCalls()
+	keys := map[string]bool{}
+	for _, r := range kvs {
+		if r.GetOpType() != pb.KvRequest_PUT || len(r.GetValue()) != 7 {
+			t.Fatalf("fill sent %v", r)
+		}
+		keys[r.GetKey()] = true
+	}
+	if len(kvs) != 40 || !keys["fill-1"] || !keys["fill-40"] {
+		t.Fatalf("fill sent %d writes (keys %v), want fill-1 to fill-40", len(kvs), keys)
+	}
+	mustContain(t, h.m.status.text, "fill: 40 keys of 7 bytes written via n2")
+	for line, want := range map[string]string{
+		"fill":         "usage: fill N [SIZE]",
+		"fill 0":       "want a number of keys from 1 to 10000",
+		"fill 5 70000": "want a size from 1 to 65536 bytes",
+	} {
+		h.typeLine(line)
+		mustContain(t, h.m.status.text, want)
+	}
+}
