@@ -36,9 +36,16 @@
 // narrates each change: proposed, in a node's log, committed, rolled back,
 // a transfer started or given up, TimeoutNow received.
 //
-// The prompt takes put, get, delete, pause, resume, partition, isolate,
-// delay, slow-disk, heal, add, promote, remove and transfer (these four
-// sent to the leader, membercmd.go), status, clear, help and quit, keeps
+// A guided scenario (scene.go, scenechecks.go, narrator.go; the format in
+// package scenario) runs in slow motion with a narrator pane in the
+// traffic pane's place: each step's words, its commands sent through the
+// prompt's own execute, and its checks, ✓ or ✗, judged live from the
+// nodes' statuses and events.
+//
+// The prompt takes put, get, delete, fill, pause, resume, partition,
+// isolate, delay, slow-disk, heal, slow, timeout, hold, release, scenario,
+// add, promote, remove and transfer (these four sent to the leader,
+// membercmd.go), status, clear, help and quit, keeps
 // its history across runs (history.go), and completes commands, node
 // ids, members and keys with tab (complete.go). Puts, deletes and reads go to the node the dashboard
 // believes leads (a read can name a node instead: "get user:1 @n2" reads
