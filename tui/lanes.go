@@ -58,21 +58,15 @@ func viewLanes(c *programContext, fl []*flight, factor int64, centre func(string
 	if len(lanes) == 0 {
 		out = append(out, st.Faint.Render("none: a message is drawn from the moment it is sent until it arrives"))
 	}
-	for i, l := range lanes {
-		if len(out) == height-1 && len(lanes)-i > 1 {
-			out = append(out, st.Faint.Render(fmt.Sprintf("… %d more lanes", len(lanes)-i)))
-			break
-		}
-		if len(out) == height {
-			break
-		}
+	var drawn []string
+	for _, l := range lanes {
 		a, okA := centre(l.from)
 		b, okB := centre(l.to)
-		if !okA || !okB || a == b {
-			continue
+		if okA && okB && a != b {
+			drawn = append(drawn, drawLane(c, l, a, b, width))
 		}
-		out = append(out, drawLane(c, l, a, b, width))
 	}
+	out = fitLines(st, out, drawn, height, " lanes")
 	return strings.Join(out, "\n")
 }
 
@@ -175,14 +169,8 @@ func viewFlightList(c *programContext, fl []*flight, factor int64, width, height
 	if len(fl) == 0 {
 		out = append(out, st.Faint.Render("none"))
 	}
-	for i, f := range fl {
-		if len(out) == height-1 && len(fl)-i > 1 {
-			out = append(out, st.Faint.Render(fmt.Sprintf("… %d more", len(fl)-i)))
-			break
-		}
-		if len(out) == height {
-			break
-		}
+	var lines []string
+	for _, f := range fl {
 		g, label := glyph(f.msg)
 		where := fmt.Sprintf("%d%% of the way", int(f.progress(c.now)*100))
 		switch {
@@ -191,9 +179,9 @@ func viewFlightList(c *programContext, fl []*flight, factor int64, width, height
 		case f.lost(c.now):
 			g, where = "✗", st.Fault.Render("lost after "+sinceText(c.now.Sub(f.sentAt)))
 		}
-		out = append(out, ansi.Truncate(fmt.Sprintf("%s → %s %s %s  %s", f.key.from, f.to, g, label, where), width, "…"))
+		lines = append(lines, ansi.Truncate(fmt.Sprintf("%s → %s %s %s  %s", f.key.from, f.to, g, label, where), width, "…"))
 	}
-	return strings.Join(out, "\n")
+	return strings.Join(fitLines(st, out, lines, height, ""), "\n")
 }
 
 // travelOf is how long a message from the node with status heartbeat

@@ -379,15 +379,24 @@ func viewTraffic(c *programContext, lines []trafficLine, width, height int) stri
 	if len(lines) == 0 {
 		out = append(out, st.Faint.Render(ansi.Truncate("no messages reported", width, "…")))
 	}
+	texts := make([]string, len(lines))
+	for i, l := range lines {
+		texts[i] = ansi.Truncate(l.text(st), width, "…")
+	}
+	return strings.Join(fitLines(st, out, texts, height, ""), "\n")
+}
+
+// fitLines appends lines to out while out stays within height lines; when
+// some do not fit, the last line says how many more (of what) there are.
+func fitLines(st *Styles, out, lines []string, height int, what string) []string {
 	for i, l := range lines {
 		if len(out) == height-1 && len(lines)-i > 1 {
-			out = append(out, st.Faint.Render(ansi.Truncate(fmt.Sprintf("… %d more", len(lines)-i), width, "")))
+			return append(out, st.Faint.Render(fmt.Sprintf("… %d more%s", len(lines)-i, what)))
+		}
+		if len(out) >= height {
 			break
 		}
-		if len(out) == height {
-			break
-		}
-		out = append(out, ansi.Truncate(l.text(st), width, "…"))
+		out = append(out, l)
 	}
-	return strings.Join(out, "\n")
+	return out
 }
