@@ -127,6 +127,9 @@ func Builtin() []*Scenario {
 
 // Load returns the scenarios in dir, one .yaml file each, in name order.
 func Load(dir string) ([]*Scenario, error) {
+	if _, err := os.ReadDir(dir); err != nil {
+		return nil, err // a missing directory is no empty one
+	}
 	return loadFS(os.DirFS(dir), ".")
 }
 

@@ -44,6 +44,8 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 	}
 	unknownKey := writeFile(t, dir, "unknown.yaml", string(goodText)+"data2_dir: ./x\n")
 	notRecording := writeFile(t, dir, "not.jsonl", "hello\n")
+	scenarioDir := t.TempDir()
+	writeFile(t, scenarioDir, "broken.yaml", "title: Broken\nsteps:\n  - say: hi\n    expect:\n      - lead n1\n")
 	oldVersion := writeFile(t, dir, "v0.jsonl", `{"format":"easykv-tui-record","version":0,"nodes":[{"id":"n1"}]}`+"\n")
 	missing := filepath.Join(dir, "nope.yaml")
 	unwritable := filepath.Join(dir, "no-such-dir", "rec.jsonl")
@@ -68,6 +70,9 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{"replay not a recording", []string{"--replay", notRecording}, "not an easykv-tui recording"},
 		{"replay old version", []string{"--replay", oldVersion}, "version 0"},
 		{"replay empty", []string{"--replay", empty}, "not an easykv-tui recording"},
+		{"bad scenario", []string{"--cluster", good, "--scenarios", scenarioDir}, "--scenarios: broken.yaml: invalid scenario: step 1: expect \"lead n1\": unknown check \"lead\""},
+		{"missing scenario dir", []string{"--cluster", good, "--scenarios", missing}, "--scenarios"},
+		{"negative travel", []string{"--cluster", good, "--scenario-travel", "-1s"}, "--scenario-travel -1s: want a positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
