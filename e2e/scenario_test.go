@@ -84,9 +84,10 @@ func TestScenarioRecordReplay(t *testing.T) {
 	h := StartCluster(t, 3)
 	h.waitLeader()
 	recPath := filepath.Join(t.TempDir(), "transfer.jsonl")
-	// Messages take 400 ms, and each step's results stay 800 ms before
-	// the next: long enough for the replay's screen to be read.
-	res := runTUIPipedFor(t, h, scenarioLimit, "scenario transfer\n", "--scenario-travel", "400ms", "--record", recPath)
+	// Messages take 1.5 s, and each step's results stay 3 s before the
+	// next: long enough for the replay's screen to be read however slow
+	// this machine is.
+	res := runTUIPipedFor(t, h, scenarioLimit, "scenario transfer\n", "--scenario-travel", "1500ms", "--record", recPath)
 	if res.code != 0 {
 		t.Fatalf("scenario transfer with --record: exit %d\n%s", res.code, res.stderr)
 	}
@@ -102,4 +103,5 @@ func TestScenarioRecordReplay(t *testing.T) {
 	play.waitText("We ask it to hand leadership to")
 	play.waitScreen("a passed check replayed", func(s string) bool { return strings.Contains(s, "✓ ") && strings.Contains(s, "leads (term") })
 	play.waitText("scenario transfer · step 2 of 2")
+	play.waitText("A write goes through the new leader")
 }

@@ -142,7 +142,13 @@ func (m *Model) viewPanes(height int, pane func(width, height int) string, wante
 	// least one line, "no messages reported" if none), when that is at
 	// least minTrafficLines and the events keep their heading and two
 	// lines.
-	th := min(max(wanted, 1)+1, (height+1)/2)
+	// A scenario's narrator may take all but the events' minimum: it is
+	// what the reader follows.
+	most := (height + 1) / 2
+	if m.narratorLines() != nil {
+		most = height - minEventLines
+	}
+	th := min(max(wanted, 1)+1, most)
 	if th < minTrafficLines || height-th < minEventLines {
 		return viewEvents(c, &m.events, c.width, height)
 	}

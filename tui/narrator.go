@@ -56,27 +56,47 @@ func (run *sceneRun) lines(now time.Time, countdown bool) []string {
 
 // viewNarrator draws the narrator pane's lines in at most height lines of
 // width, wrapping the words and styling the rest by what each line is.
+// Short of room it leaves out, in turn, what to look at, the why, and the
+// end of what is about to happen: the head, the first line of the words
+// and the checks stay.
 func viewNarrator(c *programContext, lines []string, width, height int) string {
 	st := &c.styles
-	var out []string
+	var head, checks []string
+	var words [][]string // each narration line, wrapped
 	for i, line := range lines {
 		switch {
 		case i == 0:
-			out = append(out, ansi.Truncate(st.Section.Render(line), width, "…"))
+			head = []string{ansi.Truncate(st.Section.Render(line), width, "…")}
 		case strings.HasPrefix(line, "✓ "):
-			out = append(out, ansi.Truncate(st.Good.Render(line), width, "…"))
+			checks = append(checks, ansi.Truncate(st.Good.Render(line), width, "…"))
 		case strings.HasPrefix(line, "✗ "):
-			out = append(out, ansi.Truncate(st.Bad.Render(line), width, "…"))
+			checks = append(checks, ansi.Truncate(st.Bad.Render(line), width, "…"))
 		case strings.HasPrefix(line, "… "), strings.HasPrefix(line, "n: "):
-			out = append(out, ansi.Truncate(st.Faint.Render(line), width, "…"))
+			checks = append(checks, ansi.Truncate(st.Faint.Render(line), width, "…"))
 		default:
-			out = append(out, strings.Split(ansi.Wrap(line, width, ""), "\n")...)
+			words = append(words, strings.Split(ansi.Wrap(line, width, ""), "\n"))
 		}
 	}
-	if len(out) > height && height > 0 {
-		// The checks and the keys matter most once read: keep the head and
-		// the end.
-		out = append(out[:1], out[len(out)-height+1:]...)
+	count := func() int {
+		n := len(head) + len(checks)
+		for _, w := range words {
+			n += len(w)
+		}
+		return n
+	}
+	for len(words) > 1 && count() > height {
+		words = words[:len(words)-1] // look, then why
+	}
+	if len(words) == 1 && count() > height {
+		words[0] = words[0][:max(1, len(words[0])-(count()-height))]
+	}
+	out := head
+	for _, w := range words {
+		out = append(out, w...)
+	}
+	out = append(out, checks...)
+	if height > 0 && len(out) > height {
+		out = out[:height]
 	}
 	return strings.Join(out, "\n")
 }

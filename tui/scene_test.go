@@ -171,7 +171,11 @@ func TestFill(t *testing.T) {
 	h := newHarness(t, 3)
 	connectAll(h)
 	h.deliver("n2", statusEv(leaderStatus("n2", 3)))
-	h.answer("n2", 0, &pb.KvResponse{Success: true}, nil)
+	// Answered without touching the clock: fill's writes run at once.
+	c := h.dialer.conn(t, "n2")
+	c.mu.Lock()
+	c.kv = func(*pb.KvRequest) (*pb.KvResponse, error) { return &pb.KvResponse{Success: true}, nil }
+	c.mu.Unlock()
 	h.settle(h.typeLine("fill 40 7"))
 	kvs := h.dialer.conn(t, "n2").kvCalls()
 	keys := map[string]bool{}
