@@ -224,11 +224,7 @@ func init() {
 				if arg != 0 {
 					return nil
 				}
-				var names []string
-				for _, s := range m.scenarios() {
-					names = append(names, s.Name)
-				}
-				return names
+				return m.scenarioNames()
 			},
 		},
 		{

@@ -50,8 +50,6 @@ type checkState struct {
 	// passed or failed once resolved; result says what happened.
 	passed, failed bool
 	result         string
-	// heldSince is when an "always" check was first seen holding.
-	heldSince time.Time
 }
 
 func (c *checkState) resolved() bool { return c.passed || c.failed }
@@ -94,6 +92,15 @@ func (m *Model) scenarios() []*scenario.Scenario {
 	return scenario.Merge(scenario.Builtin(), m.opts.Scenarios)
 }
 
+// scenarioNames are the scenarios' names, in order.
+func (m *Model) scenarioNames() []string {
+	var names []string
+	for _, s := range m.scenarios() {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
 // findScenario returns the scenario called name, or nil.
 func (m *Model) findScenario(name string) *scenario.Scenario {
 	for _, s := range m.scenarios() {
@@ -107,12 +114,10 @@ func (m *Model) findScenario(name string) *scenario.Scenario {
 // scenarioCmd runs "scenario" (list them) and "scenario NAME" (run one).
 func (m *Model) scenarioCmd(args []string) tea.Cmd {
 	if len(args) == 0 {
-		var names []string
 		for _, s := range m.scenarios() {
-			names = append(names, s.Name)
 			m.emit(fmt.Sprintf("%s  %s: %s", s.Name, s.Title, s.Summary))
 		}
-		m.setStatus("scenarios: %s (scenario NAME runs one)", strings.Join(names, ", "))
+		m.setStatus("scenarios: %s (scenario NAME runs one)", strings.Join(m.scenarioNames(), ", "))
 		return nil
 	}
 	if len(args) > 1 {
@@ -125,11 +130,7 @@ func (m *Model) scenarioCmd(args []string) tea.Cmd {
 	}
 	sc := m.findScenario(args[0])
 	if sc == nil {
-		var names []string
-		for _, s := range m.scenarios() {
-			names = append(names, s.Name)
-		}
-		m.setError("scenario: unknown %q (scenarios: %s)", args[0], strings.Join(names, ", "))
+		m.setError("scenario: unknown %q (scenarios: %s)", args[0], strings.Join(m.scenarioNames(), ", "))
 		return nil
 	}
 	if voters := len(m.memberIDs(func(learner bool) bool { return !learner })); voters < sc.Nodes {
@@ -337,7 +338,7 @@ func (m *Model) bind(run *sceneRun, b scenario.Binding) (string, error) {
 	case "follower":
 		for _, id := range m.memberIDs(func(learner bool) bool { return !learner }) {
 			i := m.nodeIndex(id)
-			if i < 0 || i == li || m.nodes[i].status == nil || m.boundNode(run, id) {
+			if i < 0 || i == li || m.nodes[i].status == nil || run.boundNode(id) {
 				continue
 			}
 			return id, nil
@@ -369,7 +370,7 @@ func (m *Model) bind(run *sceneRun, b scenario.Binding) (string, error) {
 }
 
 // boundNode says id is already the value of a bound name.
-func (m *Model) boundNode(run *sceneRun, id string) bool {
+func (run *sceneRun) boundNode(id string) bool {
 	for _, v := range run.names {
 		if v == id {
 			return true
@@ -422,10 +423,7 @@ func (m *Model) checkStep(run *sceneRun) {
 		case c.check.Always && now.After(run.deadline):
 			c.passed, c.result = true, what
 		case c.check.Always:
-			if c.heldSince.IsZero() {
-				c.heldSince = now
-			}
-			continue
+			continue // holding so far
 		case ok:
 			c.passed, c.result = true, what
 		case now.After(run.deadline):
