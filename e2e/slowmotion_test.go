@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/easykv/easykv/netlink"
 	"github.com/easykv/easykv/netlink/pb"
 )
 
@@ -86,40 +84,18 @@ func TestSlowMotionAndTimers(t *testing.T) {
 func traceMessages(t *testing.T, h *Harness, from, to string) func(kind pb.Traffic_Kind) {
 	t.Helper()
 	var mu sync.Mutex
-	seen := map[string]map[uint64]pb.Traffic_Kind{} // node → trace number → kind
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	for _, id := range []string{from, to} {
-		seen[id] = map[uint64]pb.Traffic_Kind{}
-		dctx, dcancel := context.WithTimeout(ctx, statusTimeout)
-		c, err := netlink.Dial(dctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID + "-trace"})
-		dcancel()
-		if err != nil {
-			t.Fatalf("dial %s: %v", id, err)
+	seen := map[string]map[uint64]pb.Traffic_Kind{from: {}, to: {}} // node → trace number → kind
+	watchEach(t, h, []string{from, to}, time.Second, func(id string, ev *pb.WatchEvent) {
+		if ev.GetKind() != pb.WatchEvent_MESSAGE {
+			return
 		}
-		events, err := c.Watch(ctx, time.Second)
-		if err != nil {
-			c.Close()
-			t.Fatalf("watch %s: %v", id, err)
+		m := ev.GetTraffic()[0]
+		if m.GetFrom() == from && m.GetTo() == to && m.GetSent() == (id == from) {
+			mu.Lock()
+			seen[id][m.GetId()] = m.GetKind()
+			mu.Unlock()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			for ev := range events {
-				if ev.GetKind() != pb.WatchEvent_MESSAGE {
-					continue
-				}
-				m := ev.GetTraffic()[0]
-				if m.GetFrom() == from && m.GetTo() == to && m.GetSent() == (id == from) {
-					mu.Lock()
-					seen[id][m.GetId()] = m.GetKind()
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	})
 	return func(kind pb.Traffic_Kind) {
 		t.Helper()
 		h.waitFor(fmt.Sprintf("%s sent to %s and received, with one trace number", kind, to), func() (bool, string) {

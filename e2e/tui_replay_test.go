@@ -46,17 +46,34 @@ type streamWatcher struct {
 func watchNodes(t *testing.T, h *Harness) *streamWatcher {
 	t.Helper()
 	w := &streamWatcher{events: map[string][]string{}, statuses: map[string]int{}}
+	watchEach(t, h, h.ids, 100*time.Millisecond, func(id string, ev *pb.WatchEvent) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if ev.GetKind() == pb.WatchEvent_STATUS {
+			w.statuses[id]++
+		} else if electionEvent(ev) {
+			w.events[id] = append(w.events[id], eventKey(ev))
+		}
+	})
+	return w
+}
+
+// watchEach opens a watch stream (statuses every interval) on each node
+// of ids until the test ends, and calls each with every event, on one
+// goroutine per node.
+func watchEach(t *testing.T, h *Harness, ids []string, interval time.Duration, each func(id string, ev *pb.WatchEvent)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	for _, id := range h.ids {
+	for _, id := range ids {
 		dctx, dcancel := context.WithTimeout(ctx, statusTimeout)
 		c, err := netlink.Dial(dctx, h.addrs[id], netlink.Identity{Cluster: clusterName, NodeID: clientID + "-watch"})
 		dcancel()
 		if err != nil {
 			t.Fatalf("dial %s: %v", id, err)
 		}
-		ch, err := c.Watch(ctx, 100*time.Millisecond)
+		ch, err := c.Watch(ctx, interval)
 		if err != nil {
 			c.Close()
 			t.Fatalf("watch %s: %v", id, err)
@@ -66,17 +83,10 @@ func watchNodes(t *testing.T, h *Harness) *streamWatcher {
 			defer wg.Done()
 			defer c.Close()
 			for ev := range ch {
-				w.mu.Lock()
-				if ev.GetKind() == pb.WatchEvent_STATUS {
-					w.statuses[id]++
-				} else if electionEvent(ev) {
-					w.events[id] = append(w.events[id], eventKey(ev))
-				}
-				w.mu.Unlock()
+				each(id, ev)
 			}
 		}()
 	}
-	return w
 }
 
 // snapshot returns a copy of the events seen so far per node.

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -116,14 +117,17 @@ var ErrInvalid = errors.New("invalid scenario")
 //go:embed builtin/*.yaml
 var builtin embed.FS
 
-// Builtin returns the scenarios easykv comes with, in name order.
-func Builtin() []*Scenario {
+// Builtin returns the scenarios easykv comes with, in name order; the
+// caller must not change them. They are parsed once.
+func Builtin() []*Scenario { return builtinScenarios() }
+
+var builtinScenarios = sync.OnceValue(func() []*Scenario {
 	out, err := loadFS(builtin, "builtin")
 	if err != nil {
 		panic(err) // the embedded files are checked by the tests
 	}
 	return out
-}
+})
 
 // Load returns the scenarios in dir, one .yaml file each, in name order.
 func Load(dir string) ([]*Scenario, error) {

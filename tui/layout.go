@@ -86,17 +86,20 @@ func (m *Model) viewBody(height int) string {
 		parts = append(parts, viewLog(c, nodes, &m.logScroll, c.width, markers))
 	}
 	if rest := height - nodesHeight - logHeight; rest > 0 {
-		// Without lanes, the messages in flight take the traffic pane's
-		// place in slow motion.
 		var pane func(width, height int) string
 		var wanted int
+		greedy := false
 		switch narrator := m.narratorLines(); {
 		case narrator != nil:
-			// A scenario's narrator takes the traffic pane's place: the
-			// lanes (or the list) show the messages.
+			// A scenario's narrator takes the traffic pane's place (the
+			// lanes, or the list, show the messages), and all the room it
+			// wants but the events' minimum: it is what the reader follows.
 			pane = func(width, height int) string { return viewNarrator(c, narrator, width, height) }
 			wanted = strings.Count(viewNarrator(c, narrator, c.width, 1<<10), "\n")
+			greedy = true
 		case factor > 1 && lanesHeight == 0:
+			// Without lanes, the messages in flight take the traffic
+			// pane's place in slow motion.
 			pane = func(width, height int) string { return viewFlightList(c, flights, factor, width, height) }
 			wanted = len(flights)
 		default:
@@ -104,14 +107,15 @@ func (m *Model) viewBody(height int) string {
 			pane = func(width, height int) string { return viewTraffic(c, traffic, width, height) }
 			wanted = len(traffic)
 		}
-		parts = append(parts, m.viewPanes(rest, pane, wanted))
+		parts = append(parts, m.viewPanes(rest, pane, wanted, greedy))
 	}
 	return padLines(strings.Join(parts, "\n"), lanesHeight+height)
 }
 
 // viewPanes draws the traffic pane (drawn by pane, which wants wanted
-// lines) and the event pane in height lines.
-func (m *Model) viewPanes(height int, pane func(width, height int) string, wanted int) string {
+// lines; up to half the height, or, greedy, all but the events' minimum)
+// and the event pane in height lines.
+func (m *Model) viewPanes(height int, pane func(width, height int) string, wanted int, greedy bool) string {
 	c := &m.ctx
 	if c.width < sideBySideWidth && height < minTrafficLines+minEventLines {
 		return viewEvents(c, &m.events, c.width, height)
@@ -142,10 +146,8 @@ func (m *Model) viewPanes(height int, pane func(width, height int) string, wante
 	// least one line, "no messages reported" if none), when that is at
 	// least minTrafficLines and the events keep their heading and two
 	// lines.
-	// A scenario's narrator may take all but the events' minimum: it is
-	// what the reader follows.
 	most := (height + 1) / 2
-	if m.narratorLines() != nil {
+	if greedy {
 		most = height - minEventLines
 	}
 	th := min(max(wanted, 1)+1, most)
