@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/vt"
 
 	"github.com/easykv/easykv/internal/ptyterm"
+	"github.com/easykv/easykv/internal/testkit"
 )
 
 // terminal runs a program in a pseudo-terminal and reads its screen through
@@ -153,6 +154,31 @@ func (tm *terminal) waitScreen(what string, cond func(screen string) bool) strin
 	}
 	return screen
 }
+
+// sendUntil types keys, and types them again every resendEvery, until
+// cond holds on the screen (at most waitTimeout): a key typed in a
+// program's first moments is sometimes lost on this machine, so a test
+// whose keys are safe to repeat (a replay's restart) does not hang on one.
+func (tm *terminal) sendUntil(keys, what string, cond func(screen string) bool) {
+	tm.t.Helper()
+	tm.send(keys)
+	last := time.Now()
+	testkit.PollEvery(tm.t, 50*time.Millisecond, waitTimeout, "the screen to show "+what, func() (bool, string) {
+		screen := tm.screen()
+		if cond(screen) {
+			return true, ""
+		}
+		if time.Since(last) >= resendEvery {
+			tm.send(keys)
+			last = time.Now()
+		}
+		return false, "screen:\n" + screen
+	})
+}
+
+// resendEvery is how long sendUntil waits for its keys to take effect
+// before typing them again.
+const resendEvery = time.Second
 
 // waitText waits until text appears on the screen and returns the screen.
 func (tm *terminal) waitText(text string) string {

@@ -288,8 +288,7 @@ func TestTUIReplay(t *testing.T) {
 	})
 
 	// 0 restarts: the first leader again. Space pauses; . steps on.
-	play.send("0")
-	play.waitScreen("the first leader after a restart", oldOnScreen)
+	play.sendUntil("0", "the first leader after a restart", oldOnScreen)
 	play.send(" ")
 	paused := play.waitScreen("the replay paused", replayPaused.MatchString)
 	play.send(".")
